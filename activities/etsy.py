@@ -1,0 +1,150 @@
+"""Etsy activities (`pod-integration` queue): draft listing, images, activation.
+
+Idempotent per workflow like the Printify steps: recorded ids first, then a lookup of
+what Etsy already has (a draft with the same copy that no other run owns), then create.
+"""
+
+from __future__ import annotations
+
+import asyncio
+
+from temporalio import activity
+from temporalio.exceptions import ApplicationError
+
+from activities.errors import vendor_failure
+from activities.refs import ExternalRefs
+from core.db import SessionFactory
+from core.storage import ObjectStorage
+from integrations.errors import VendorError
+from integrations.etsy import EtsyClient, listing_url
+from models.payloads import (
+    CreateDraftListingInput,
+    ListingImageRef,
+    ListingRef,
+    ShopsInput,
+    UploadListingImageInput,
+)
+
+LISTING = "etsy_listing"
+LISTING_IMAGE = "etsy_listing_image"
+
+
+class EtsyActivities:
+    def __init__(
+        self,
+        sessions: SessionFactory,
+        storage: ObjectStorage,
+        client: EtsyClient,
+        *,
+        default_shop_id: int | None = None,
+        taxonomy_id: int = 482,
+        shipping_profile_id: int | None = None,
+        return_policy_id: int | None = None,
+    ) -> None:
+        self._refs = ExternalRefs(sessions)
+        self._storage = storage
+        self._client = client
+        self._default_shop_id = default_shop_id
+        self._taxonomy_id = taxonomy_id
+        self._shipping_profile_id = shipping_profile_id
+        self._return_policy_id = return_policy_id
+
+    @activity.defn(name="etsy.resolve_shop")
+    async def resolve_shop(self, data: ShopsInput) -> int:
+        """The shop to list in: the request's, the configured one, or the token owner's."""
+        if data.etsy_shop_id is not None:
+            return data.etsy_shop_id
+        if self._default_shop_id is not None:
+            return self._default_shop_id
+        try:
+            me = await self._client.get_me()
+        except VendorError as exc:
+            raise vendor_failure(exc) from exc
+        if not me.get("shop_id"):
+            raise ApplicationError(
+                "the Etsy user has no shop; set ETSY_SHOP_ID",
+                type="INVALID_INPUT",
+                non_retryable=True,
+            )
+        return int(me["shop_id"])
+
+    @activity.defn(name="etsy.create_draft_listing")
+    async def create_draft_listing(self, data: CreateDraftListingInput) -> ListingRef:
+        recorded = await self._refs.get(data.tenant_id, data.workflow_id, LISTING)
+        if recorded is not None:
+            return ListingRef(shop_id=data.shop_id, listing_id=int(recorded))
+        others = await self._refs.owned_by_others(data.tenant_id, data.workflow_id, LISTING)
+        brief = data.brief
+        try:
+            listing = await self._client.find_draft_listing(
+                data.shop_id,
+                title=brief.title,
+                description=brief.description,
+                exclude_ids={int(value) for value in others},
+            )
+            if listing is None:
+                listing = await self._client.create_draft_listing(
+                    data.shop_id,
+                    title=brief.title,
+                    description=brief.description,
+                    price_cents=data.price_cents,
+                    quantity=999,
+                    tags=brief.tags,
+                    taxonomy_id=self._taxonomy_id,
+                    shipping_profile_id=self._shipping_profile_id,
+                    return_policy_id=self._return_policy_id,
+                )
+        except VendorError as exc:
+            raise vendor_failure(exc) from exc
+        listing_id = await self._refs.put(
+            data.tenant_id, data.workflow_id, LISTING, str(listing["listing_id"])
+        )
+        return ListingRef(shop_id=data.shop_id, listing_id=int(listing_id))
+
+    @activity.defn(name="etsy.upload_listing_image")
+    async def upload_listing_image(self, data: UploadListingImageInput) -> ListingImageRef:
+        recorded = await self._refs.get(data.tenant_id, data.workflow_id, LISTING_IMAGE)
+        if recorded is not None:
+            return ListingImageRef(listing_image_id=int(recorded))
+        listing = data.listing
+        try:
+            images = await self._client.get_listing_images(listing.listing_id)
+            if images.get("results"):
+                image = images["results"][0]
+            else:
+                content = await asyncio.to_thread(self._storage.get, data.storage_key)
+                image = await self._client.upload_listing_image(
+                    listing.shop_id,
+                    listing.listing_id,
+                    image=content,
+                    file_name=data.storage_key.rsplit("/", 1)[-1],
+                    rank=1,
+                    alt_text=data.alt_text[:250],
+                )
+        except VendorError as exc:
+            raise vendor_failure(exc) from exc
+        image_id = await self._refs.put(
+            data.tenant_id, data.workflow_id, LISTING_IMAGE, str(image["listing_image_id"])
+        )
+        return ListingImageRef(listing_image_id=int(image_id))
+
+    @activity.defn(name="etsy.activate_listing")
+    async def activate_listing(self, listing: ListingRef) -> ListingRef:
+        """Make the listing live (idempotent) and return it with its public URL."""
+        try:
+            updated = await self._client.activate_listing(listing.shop_id, listing.listing_id)
+        except VendorError as exc:
+            raise vendor_failure(exc) from exc
+        return ListingRef(
+            shop_id=listing.shop_id, listing_id=listing.listing_id, url=listing_url(updated)
+        )
+
+    @activity.defn(name="etsy.delete_listing")
+    async def delete_listing(self, listing: ListingRef) -> None:
+        """Compensation: remove a listing the run made (already gone counts as done)."""
+        try:
+            await self._client.delete_listing(listing.listing_id)
+        except VendorError as exc:
+            if exc.status == 404:
+                return
+            raise vendor_failure(exc) from exc

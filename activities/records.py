@@ -1,0 +1,57 @@
+"""Records activities (`pod-records` queue): the database writes the workflow needs."""
+
+from __future__ import annotations
+
+import uuid
+
+from temporalio import activity
+
+from core.db import SessionFactory
+from models import repositories
+from models.payloads import RecordListingInput, RunUpdate
+from models.tables import Listing
+
+
+class RecordsActivities:
+    """Writes workflow progress and results to Postgres; every write is idempotent."""
+
+    def __init__(self, sessions: SessionFactory) -> None:
+        self._sessions = sessions
+
+    @activity.defn(name="records.update_run")
+    async def update_run(self, update: RunUpdate) -> None:
+        async with self._sessions() as session:
+            await repositories.update_run(
+                session,
+                tenant_id=update.tenant_id,
+                workflow_id=update.workflow_id,
+                stage=update.stage,
+                status=update.status,
+                error=update.error,
+                result=update.result,
+            )
+            await session.commit()
+
+    @activity.defn(name="records.record_listing")
+    async def record_listing(self, data: RecordListingInput) -> str:
+        """Record the finished listing; returns our listing record id."""
+        async with self._sessions() as session:
+            listing = await repositories.upsert_listing(
+                session,
+                tenant_id=data.tenant_id,
+                listing=Listing(
+                    tenant_id=data.tenant_id,
+                    workflow_id=data.workflow_id,
+                    design_id=uuid.UUID(data.design_id),
+                    title=data.title,
+                    printify_shop_id=data.product.shop_id,
+                    printify_product_id=data.product.product_id,
+                    printify_image_id=data.image_id,
+                    etsy_shop_id=data.listing.shop_id,
+                    etsy_listing_id=data.listing.listing_id,
+                    url=data.listing.url,
+                    state=data.state,
+                ),
+            )
+            await session.commit()
+            return str(listing.id)

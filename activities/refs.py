@@ -1,0 +1,38 @@
+"""The idempotency record of vendor ids, one per (workflow, step)."""
+
+from __future__ import annotations
+
+from core.db import SessionFactory
+from models import repositories
+
+
+class ExternalRefs:
+    """Reads and writes `external_refs` in short transactions of their own."""
+
+    def __init__(self, sessions: SessionFactory) -> None:
+        self._sessions = sessions
+
+    async def get(self, tenant_id: str, workflow_id: str, kind: str) -> str | None:
+        async with self._sessions() as session:
+            return await repositories.get_external_ref(
+                session, tenant_id=tenant_id, workflow_id=workflow_id, kind=kind
+            )
+
+    async def put(self, tenant_id: str, workflow_id: str, kind: str, external_id: str) -> str:
+        """Record the id; when a racing attempt recorded one first, that one is returned."""
+        async with self._sessions() as session:
+            stored = await repositories.put_external_ref(
+                session,
+                tenant_id=tenant_id,
+                workflow_id=workflow_id,
+                kind=kind,
+                external_id=external_id,
+            )
+            await session.commit()
+            return stored
+
+    async def owned_by_others(self, tenant_id: str, workflow_id: str, kind: str) -> set[str]:
+        async with self._sessions() as session:
+            return await repositories.external_ids_of_kind(
+                session, tenant_id=tenant_id, kind=kind, exclude_workflow=workflow_id
+            )

@@ -1,0 +1,45 @@
+"""Dependencies shared by the routers (Annotated aliases)."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import Annotated
+
+from fastapi import Depends, Request
+from sqlmodel.ext.asyncio.session import AsyncSession
+from temporalio.client import Client
+
+from core.settings import Settings
+from core.storage import ObjectStorage
+
+
+def get_settings(request: Request) -> Settings:
+    settings: Settings = request.app.state.settings
+    return settings
+
+
+def get_temporal(request: Request) -> Client:
+    client: Client = request.app.state.temporal
+    return client
+
+
+def get_storage(request: Request) -> ObjectStorage:
+    storage: ObjectStorage = request.app.state.storage
+    return storage
+
+
+async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
+    async with request.app.state.sessions() as session:
+        yield session
+
+
+def get_tenant(settings: Annotated[Settings, Depends(get_settings)]) -> str:
+    """The caller's tenant. Until API keys exist every caller is the configured tenant."""
+    return settings.default_tenant
+
+
+SettingsDep = Annotated[Settings, Depends(get_settings)]
+TemporalDep = Annotated[Client, Depends(get_temporal)]
+StorageDep = Annotated[ObjectStorage, Depends(get_storage)]
+SessionDep = Annotated[AsyncSession, Depends(get_session)]
+TenantDep = Annotated[str, Depends(get_tenant)]

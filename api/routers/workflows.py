@@ -1,0 +1,174 @@
+"""Routes of the design-to-listing workflow: start, read, list, approve, reject, cancel."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Annotated
+
+from fastapi import APIRouter, Header, Query, Response, status
+
+from api import workflow_service as service
+from api.deps import SessionDep, SettingsDep, TemporalDep, TenantDep
+from api.errors import ApiError
+from api.schemas import (
+    DesignToListingRequest,
+    ErrorBody,
+    RejectRequest,
+    WorkflowPage,
+    WorkflowView,
+)
+from models import repositories
+from models.payloads import RejectSignal, RunStatus
+from workflows.design_to_listing import DesignToListingWorkflow
+
+router = APIRouter(prefix="/v1/workflows", tags=["workflows"])
+ERRORS: dict[int | str, dict[str, object]] = {
+    404: {"model": ErrorBody, "description": "No such workflow for this tenant"},
+    409: {"model": ErrorBody, "description": "The workflow is not in a state for this"},
+}
+IdempotencyKey = Annotated[
+    str | None,
+    Header(
+        alias="Idempotency-Key",
+        min_length=1,
+        max_length=200,
+        pattern=r"^[A-Za-z0-9._:\-]+$",
+        description="Repeating a request with the same key returns the same workflow.",
+    ),
+]
+
+
+@router.post(
+    "/design-to-listing",
+    operation_id="start_design_to_listing",
+    status_code=status.HTTP_202_ACCEPTED,
+    response_model=WorkflowView,
+    responses={409: {"model": ErrorBody, "description": "Key reused with another body"}},
+)
+async def start_design_to_listing(
+    body: DesignToListingRequest,
+    response: Response,
+    session: SessionDep,
+    temporal: TemporalDep,
+    settings: SettingsDep,
+    tenant: TenantDep,
+    idempotency_key: IdempotencyKey = None,
+) -> WorkflowView:
+    """Start turning a keyword into a live listing. Answers at once with the run."""
+    key = idempotency_key or f"auto-{uuid.uuid4()}"
+    run, created = await service.start_design_to_listing(
+        session=session, temporal=temporal, tenant_id=tenant, idempotency_key=key, body=body
+    )
+    response.headers["Location"] = f"/v1/workflows/{run.workflow_id}"
+    if not created:
+        response.headers["Idempotent-Replayed"] = "true"
+    return await service.describe_run(run, temporal=temporal, settings=settings)
+
+
+@router.get("", operation_id="list_workflows", response_model=WorkflowPage)
+async def list_workflows(
+    session: SessionDep,
+    settings: SettingsDep,
+    tenant: TenantDep,
+    status_filter: Annotated[RunStatus | None, Query(alias="status")] = None,
+    limit: Annotated[int, Query(ge=1, le=100)] = 20,
+    offset: Annotated[int, Query(ge=0)] = 0,
+) -> WorkflowPage:
+    """The tenant's runs, newest first (recorded state; no live queries)."""
+    runs, count = await repositories.list_runs(
+        session, tenant_id=tenant, status=status_filter, limit=limit, offset=offset
+    )
+    return WorkflowPage(
+        data=[service.recorded_view(run, settings=settings) for run in runs], count=count
+    )
+
+
+@router.get(
+    "/{workflow_id}", operation_id="get_workflow", response_model=WorkflowView, responses=ERRORS
+)
+async def get_workflow(
+    workflow_id: str,
+    session: SessionDep,
+    temporal: TemporalDep,
+    settings: SettingsDep,
+    tenant: TenantDep,
+) -> WorkflowView:
+    """One run: stage, progress, artifacts, result or error."""
+    run = await repositories.get_run_or_raise(session, tenant_id=tenant, workflow_id=workflow_id)
+    return await service.describe_run(run, temporal=temporal, settings=settings)
+
+
+async def _signal_target(
+    session: SessionDep, tenant: str, workflow_id: str, allowed: set[RunStatus]
+) -> None:
+    run = await repositories.get_run_or_raise(session, tenant_id=tenant, workflow_id=workflow_id)
+    if RunStatus(run.status) not in allowed:
+        raise ApiError(
+            409,
+            "INVALID_STATE",
+            f"the workflow is {run.status}",
+            {"status": run.status, "allowed": sorted(allowed)},
+        )
+
+
+@router.post(
+    "/{workflow_id}/approve",
+    operation_id="approve_workflow",
+    status_code=status.HTTP_202_ACCEPTED,
+    response_model=WorkflowView,
+    responses=ERRORS,
+)
+async def approve_workflow(
+    workflow_id: str,
+    session: SessionDep,
+    temporal: TemporalDep,
+    settings: SettingsDep,
+    tenant: TenantDep,
+) -> WorkflowView:
+    """Approve the brief of a run that waits for approval."""
+    await _signal_target(session, tenant, workflow_id, {RunStatus.AWAITING_APPROVAL})
+    await service.handle(temporal, workflow_id).signal(DesignToListingWorkflow.approve)
+    return await get_workflow(workflow_id, session, temporal, settings, tenant)
+
+
+@router.post(
+    "/{workflow_id}/reject",
+    operation_id="reject_workflow",
+    status_code=status.HTTP_202_ACCEPTED,
+    response_model=WorkflowView,
+    responses=ERRORS,
+)
+async def reject_workflow(
+    workflow_id: str,
+    body: RejectRequest,
+    session: SessionDep,
+    temporal: TemporalDep,
+    settings: SettingsDep,
+    tenant: TenantDep,
+) -> WorkflowView:
+    """Reject the brief of a run that waits for approval; the run ends, nothing is listed."""
+    await _signal_target(session, tenant, workflow_id, {RunStatus.AWAITING_APPROVAL})
+    await service.handle(temporal, workflow_id).signal(
+        DesignToListingWorkflow.reject, RejectSignal(reason=body.reason)
+    )
+    return await get_workflow(workflow_id, session, temporal, settings, tenant)
+
+
+@router.post(
+    "/{workflow_id}/cancel",
+    operation_id="cancel_workflow",
+    status_code=status.HTTP_202_ACCEPTED,
+    response_model=WorkflowView,
+    responses=ERRORS,
+)
+async def cancel_workflow(
+    workflow_id: str,
+    session: SessionDep,
+    temporal: TemporalDep,
+    settings: SettingsDep,
+    tenant: TenantDep,
+) -> WorkflowView:
+    """Stop a running run at the next stage boundary; what it made is taken down."""
+    await _signal_target(session, tenant, workflow_id, service.LIVE_STATUSES)
+    await service.handle(temporal, workflow_id).signal(DesignToListingWorkflow.cancel)
+    return await get_workflow(workflow_id, session, temporal, settings, tenant)

@@ -1,0 +1,146 @@
+"""Starting and describing design-to-listing runs (the logic behind the workflow routes)."""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import logging
+from dataclasses import asdict
+from typing import Any
+
+from sqlmodel.ext.asyncio.session import AsyncSession
+from temporalio.client import Client, WorkflowHandle, WorkflowQueryFailedError
+from temporalio.common import (
+    SearchAttributeKey,
+    SearchAttributePair,
+    TypedSearchAttributes,
+    WorkflowIDConflictPolicy,
+    WorkflowIDReusePolicy,
+)
+from temporalio.exceptions import WorkflowAlreadyStartedError
+from temporalio.service import RPCError
+
+from api.errors import ApiError
+from api.schemas import DesignToListingRequest, WorkflowLinks, WorkflowView
+from core.settings import QUEUES, Settings
+from core.temporal import design_workflow_id, workflow_ui_url
+from models import repositories
+from models.payloads import DesignToListingInput, ProductTemplate, RunStatus, Stage
+from models.tables import WorkflowRun
+from workflows.design_to_listing import PROGRESS, DesignToListingWorkflow
+
+logger = logging.getLogger(__name__)
+TENANT_ATTRIBUTE = SearchAttributeKey.for_keyword("TenantId")
+LIVE_STATUSES = {RunStatus.RUNNING, RunStatus.AWAITING_APPROVAL}
+STAGES = {stage.value for stage in Stage}
+
+
+def request_hash(body: DesignToListingRequest) -> str:
+    canonical = json.dumps(body.model_dump(mode="json"), sort_keys=True)
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+async def start_design_to_listing(
+    *,
+    session: AsyncSession,
+    temporal: Client,
+    tenant_id: str,
+    idempotency_key: str,
+    body: DesignToListingRequest,
+) -> tuple[WorkflowRun, bool]:
+    """Record the request and start its workflow once; returns (run, created)."""
+    workflow_id = design_workflow_id(tenant_id, idempotency_key)
+    workflow_input = DesignToListingInput(
+        tenant_id=tenant_id,
+        request_key=idempotency_key,
+        keyword=" ".join(body.keyword.split()),
+        template=ProductTemplate(**body.template.model_dump()),
+        require_approval=body.require_approval,
+        approval_timeout_seconds=body.approval_timeout_seconds,
+        printify_shop_id=body.printify_shop_id,
+        etsy_shop_id=body.etsy_shop_id,
+    )
+    digest = request_hash(body)
+    run, created = await repositories.create_run_if_absent(
+        session,
+        tenant_id=tenant_id,
+        workflow_id=workflow_id,
+        request_key=idempotency_key,
+        request_hash=digest,
+        keyword=workflow_input.keyword,
+        input=asdict(workflow_input),
+        status=RunStatus.RUNNING,
+        stage=Stage.QUEUED,
+    )
+    await session.commit()
+    if run.request_hash != digest:
+        raise ApiError(
+            409,
+            "IDEMPOTENCY_KEY_REUSED",
+            "this Idempotency-Key was used with a different request body",
+            {"workflow_id": run.workflow_id},
+        )
+    with contextlib.suppress(WorkflowAlreadyStartedError):
+        # Safe to repeat: a run recorded but never started (a crash in between) starts now,
+        # a running one is reused, a finished one is never started again.
+        await temporal.start_workflow(
+            DesignToListingWorkflow.run,
+            workflow_input,
+            id=workflow_id,
+            task_queue=QUEUES["workflows"],
+            id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
+            id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
+            search_attributes=TypedSearchAttributes(
+                [SearchAttributePair(TENANT_ATTRIBUTE, tenant_id)]
+            ),
+        )
+    return run, created
+
+
+def handle(temporal: Client, workflow_id: str) -> WorkflowHandle[Any, Any]:
+    return temporal.get_workflow_handle_for(DesignToListingWorkflow.run, workflow_id)
+
+
+def recorded_view(run: WorkflowRun, *, settings: Settings) -> WorkflowView:
+    """The run as recorded in Postgres."""
+    status = RunStatus(run.status)
+    progress = PROGRESS.get(Stage(run.stage), 0.0) if run.stage in STAGES else 0.0
+    result = run.result or {}
+    artifacts = {k: v for k, v in result.items() if k not in ("workflow_id", "status")}
+    return WorkflowView(
+        workflow_id=run.workflow_id,
+        status=status,
+        stage=run.stage,
+        progress=1.0 if status == RunStatus.COMPLETED else progress,
+        keyword=run.keyword,
+        artifacts=artifacts,
+        result=run.result,
+        error=run.error,
+        created_at=run.created_at,
+        updated_at=run.updated_at,
+        links=WorkflowLinks(
+            self=f"/v1/workflows/{run.workflow_id}",
+            temporal_ui=workflow_ui_url(settings, run.workflow_id),
+        ),
+    )
+
+
+async def describe_run(run: WorkflowRun, *, temporal: Client, settings: Settings) -> WorkflowView:
+    """The run's view: the workflow's `state` query while it runs, the record after."""
+    view = recorded_view(run, settings=settings)
+    if view.status not in LIVE_STATUSES:
+        return view
+    try:
+        state = await handle(temporal, run.workflow_id).query(DesignToListingWorkflow.state)
+    except (RPCError, WorkflowQueryFailedError) as exc:
+        # Not started yet, or just finished: the record is the best answer we have.
+        logger.info("state query of %s unavailable: %s", run.workflow_id, exc)
+        return view
+    view.stage = state.stage
+    view.status = RunStatus(state.status)
+    view.progress = state.progress
+    view.artifacts = {k: v for k, v in asdict(state.artifacts).items() if v is not None}
+    if state.last_error is not None:
+        view.error = asdict(state.last_error)
+    return view

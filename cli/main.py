@@ -1,0 +1,115 @@
+"""The `pod` command: the embedded stack, each part on its own, and the demo."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import json
+import logging
+import sys
+from pathlib import Path
+
+import yaml
+
+from core.logging import configure_logging
+from core.settings import QUEUES, Settings, load_settings
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="pod", description="POD Automator")
+    sub = parser.add_subparsers(dest="command", required=True)
+    up = sub.add_parser("up", help="start the embedded stack (foreground; -d to detach)")
+    up.add_argument("-d", "--detach", action="store_true")
+    sub.add_parser("down", help="stop a detached stack")
+    sub.add_parser("status", help="show what runs")
+    demo = sub.add_parser("demo", help="run one keyword → listing chain through the API")
+    demo.add_argument("keyword", nargs="?", default=None)
+    demo.add_argument("--json", action="store_true", help="end with one JSON line on stdout")
+    demo.add_argument("--new", action="store_true", help="force a new run for the keyword")
+    sub.add_parser("api", help="serve the HTTP API")
+    worker = sub.add_parser("worker", help="serve one task queue")
+    worker.add_argument("--queue", required=True, choices=sorted(QUEUES))
+    sub.add_parser("emulators", help="serve the Printify and Etsy emulators")
+    sub.add_parser("migrate", help="apply database migrations")
+    openapi = sub.add_parser("openapi", help="write (or --check) openapi.yaml")
+    openapi.add_argument("--check", action="store_true")
+    openapi.add_argument("--output", type=Path, default=Path("openapi.yaml"))
+    return parser
+
+
+def openapi_yaml(settings: Settings) -> str:
+    from api.app import create_app
+
+    schema = create_app(settings).openapi()
+    return yaml.safe_dump(schema, sort_keys=False, allow_unicode=True)
+
+
+def _database_url(settings: Settings) -> str:
+    if settings.database_url:
+        return settings.database_url
+    from core.embedded import start_postgres
+
+    return start_postgres(settings.home / "postgres")
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    settings = load_settings()
+    configure_logging(settings.log_level)
+    from cli import stack
+
+    if args.command == "up":
+        return stack.start_detached(settings) if args.detach else stack.run_foreground(settings)
+    if args.command == "down":
+        return stack.stop_detached(settings)
+    if args.command == "status":
+        print(json.dumps(stack.status(settings), indent=2))
+        return 0
+    if args.command == "demo":
+        from cli.demo import DEFAULT_KEYWORD, run_demo
+
+        return run_demo(settings, args.keyword or DEFAULT_KEYWORD, as_json=args.json, new=args.new)
+    if args.command == "api":
+        import uvicorn
+
+        from api.app import create_app
+
+        app = create_app(settings, database_url=_database_url(settings))
+        uvicorn.run(app, host=settings.api_host, port=settings.api_port, log_level="warning")
+        return 0
+    if args.command == "worker":
+        from workers.runner import run_worker
+
+        with contextlib.suppress(KeyboardInterrupt):
+            asyncio.run(run_worker(settings, args.queue, _database_url(settings)))
+        return 0
+    if args.command == "emulators":
+        import uvicorn
+
+        from sandbox.app import create_emulator_app, emulator_config
+
+        app = create_emulator_app(settings.home, emulator_config(settings))
+        uvicorn.run(app, host="127.0.0.1", port=settings.emulator_port, log_level="warning")
+        return 0
+    if args.command == "migrate":
+        from core.db import migrate
+
+        migrate(_database_url(settings))
+        return 0
+    if args.command == "openapi":
+        text = openapi_yaml(settings)
+        if args.check:
+            current = args.output.read_text() if args.output.exists() else ""
+            if current != text:
+                print(f"{args.output} is out of date: run `pod openapi`", file=sys.stderr)
+                return 1
+            return 0
+        args.output.write_text(text)
+        return 0
+    raise AssertionError(args.command)  # pragma: no cover - argparse rejects others
+
+
+if __name__ == "__main__":
+    logging.captureWarnings(True)
+    sys.exit(main())

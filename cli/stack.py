@@ -1,0 +1,275 @@
+"""The embedded stack supervisor behind `pod up`, `pod up -d`, `pod down` and `pod status`.
+
+`pod up` starts what is not configured externally — Postgres, the Temporal dev server,
+the vendor emulators — applies migrations, then runs one worker process per task queue
+and the API, restarting any child that dies, until Ctrl-C or `pod down`.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import signal
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+
+from core.db import migrate
+from core.embedded import port_open, start_postgres, start_temporal, stop_postgres, wait_for_port
+from core.settings import QUEUES, Settings
+
+logger = logging.getLogger("pod.stack")
+
+
+@dataclass
+class Child:
+    name: str
+    argv: list[str]
+    env: dict[str, str]
+    log: Path
+    process: subprocess.Popen[bytes] | None = None
+    restarts: int = 0
+    started_at: float = field(default=0.0)
+
+    def start(self) -> None:
+        self.log.parent.mkdir(parents=True, exist_ok=True)
+        with self.log.open("ab") as out:
+            self.process = subprocess.Popen(  # noqa: S603 - our own argv, no shell
+                self.argv, env=self.env, stdout=out, stderr=subprocess.STDOUT
+            )
+        self.started_at = time.monotonic()
+
+    def alive(self) -> bool:
+        return self.process is not None and self.process.poll() is None
+
+    def stop(self, timeout: float = 10.0) -> None:
+        if self.process is None or self.process.poll() is not None:
+            return
+        self.process.terminate()
+        try:
+            self.process.wait(timeout)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+
+
+def paths(settings: Settings) -> dict[str, Path]:
+    home = settings.home
+    return {
+        "home": home,
+        "logs": home / "logs",
+        "postgres": home / "postgres",
+        "temporal_db": home / "temporal" / "temporal.db",
+        "supervisor": home / "run" / "supervisor.json",
+    }
+
+
+def pod_argv(*args: str) -> list[str]:
+    """Run another `pod` sub-command with this interpreter (works without the script)."""
+    return [sys.executable, "-m", "cli.main", *args]
+
+
+def read_supervisor(settings: Settings) -> dict[str, object] | None:
+    file = paths(settings)["supervisor"]
+    if not file.exists():
+        return None
+    data: dict[str, object] = json.loads(file.read_text())
+    pid = data.get("pid")
+    if not isinstance(pid, int) or not _pid_alive(pid):
+        return None
+    return data
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except OSError:
+        return False
+    return True
+
+
+def api_healthy(settings: Settings) -> bool:
+    try:
+        return httpx.get(f"{settings.api_url}/healthz", timeout=1.0).status_code == 200
+    except httpx.HTTPError:
+        return False
+
+
+class Stack:
+    """Starts and watches the stack's processes; one per `pod up`."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.paths = paths(settings)
+        self.children: list[Child] = []
+        self.temporal: subprocess.Popen[bytes] | None = None
+        self.database_url = settings.database_url or ""
+        self._stopping = False
+
+    def start(self) -> None:
+        settings, p = self.settings, self.paths
+        p["logs"].mkdir(parents=True, exist_ok=True)
+        if settings.uses_embedded_database:
+            logger.info("starting Postgres 18 + pgvector in %s", p["postgres"])
+            self.database_url = start_postgres(p["postgres"])
+        logger.info("applying migrations")
+        migrate(self.database_url)
+        if settings.uses_embedded_temporal and not port_open("127.0.0.1", settings.temporal_port):
+            logger.info("starting Temporal dev server on %s", settings.temporal_target)
+            self.temporal = start_temporal(
+                p["temporal_db"],
+                port=settings.temporal_port,
+                ui_port=settings.temporal_ui_port,
+                namespace=settings.temporal_namespace,
+                log_file=p["logs"] / "temporal.log",
+            )
+        env = {**os.environ, "DATABASE_URL": self.database_url, "POD_HOME": str(p["home"])}
+        if settings.uses_emulators:
+            self._add("emulators", pod_argv("emulators"), env)
+        for queue in QUEUES:
+            self._add(f"worker-{queue}", pod_argv("worker", "--queue", queue), env)
+        self._add("api", pod_argv("api"), env)
+        for child in self.children:
+            child.start()
+        if settings.uses_emulators:
+            wait_for_port("127.0.0.1", settings.emulator_port)
+        wait_for_port(settings.api_host, settings.api_port, timeout=60)
+        self._write_supervisor()
+
+    def _add(self, name: str, argv: list[str], env: dict[str, str]) -> None:
+        log = self.paths["logs"] / f"{name}.log"
+        self.children.append(Child(name=name, argv=argv, env=env, log=log))
+
+    def _write_supervisor(self) -> None:
+        file = self.paths["supervisor"]
+        file.parent.mkdir(parents=True, exist_ok=True)
+        data = {
+            "pid": os.getpid(),
+            "database_url": self.database_url,
+            "children": {c.name: c.process.pid for c in self.children if c.process},
+            "temporal_pid": self.temporal.pid if self.temporal else None,
+        }
+        file.write_text(json.dumps(data, indent=2))
+
+    def watch(self) -> None:
+        """Restart children that die (with backoff) until asked to stop."""
+        while not self._stopping:
+            for child in self.children:
+                if not child.alive() and not self._stopping:
+                    wait = min(30.0, 2.0**child.restarts)
+                    if time.monotonic() - child.started_at >= wait:
+                        logger.warning("%s exited; restarting (see %s)", child.name, child.log)
+                        child.restarts += 1
+                        child.start()
+                        self._write_supervisor()
+            time.sleep(0.5)
+
+    def request_stop(self, *_: object) -> None:
+        self._stopping = True
+
+    def stop(self) -> None:
+        self._stopping = True
+        for child in reversed(self.children):
+            child.stop()
+        if self.temporal is not None:
+            self.temporal.terminate()
+            try:
+                self.temporal.wait(15)
+            except subprocess.TimeoutExpired:
+                self.temporal.kill()
+        if self.settings.uses_embedded_database:
+            stop_postgres(self.paths["postgres"])
+        self.paths["supervisor"].unlink(missing_ok=True)
+
+
+def run_foreground(settings: Settings) -> int:
+    """`pod up`: start everything and supervise until SIGINT/SIGTERM."""
+    if read_supervisor(settings) is not None:
+        logger.error("a stack already runs for %s (pod down stops it)", settings.home)
+        return 1
+    stack = Stack(settings)
+    signal.signal(signal.SIGTERM, stack.request_stop)
+    signal.signal(signal.SIGINT, stack.request_stop)
+    try:
+        stack.start()
+        logger.info(
+            "stack is up: API %s, Temporal UI %s, emulators %s",
+            settings.api_url,
+            settings.temporal_web_url,
+            settings.emulator_url,
+        )
+        stack.watch()
+    finally:
+        logger.info("stopping the stack")
+        stack.stop()
+    return 0
+
+
+def start_detached(settings: Settings, timeout: float = 120.0) -> int:
+    """`pod up -d`: run the supervisor in the background and wait until the API answers."""
+    if read_supervisor(settings) is not None and api_healthy(settings):
+        return 0
+    log = paths(settings)["logs"] / "up.log"
+    log.parent.mkdir(parents=True, exist_ok=True)
+    with log.open("ab") as out:
+        process = subprocess.Popen(  # noqa: S603 - our own argv
+            pod_argv("up"),
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            start_new_session=True,
+            env={**os.environ, "POD_HOME": str(settings.home)},
+        )
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            logger.error("the stack failed to start; see %s", log)
+            return 1
+        if api_healthy(settings) and read_supervisor(settings) is not None:
+            return 0
+        time.sleep(0.3)
+    logger.error("the stack did not come up within %.0f s; see %s", timeout, log)
+    return 1
+
+
+def stop_detached(settings: Settings, timeout: float = 60.0) -> int:
+    """`pod down`: ask the supervisor to stop and wait until it has."""
+    data = read_supervisor(settings)
+    if data is None:
+        stop_postgres(paths(settings)["postgres"])  # a crashed supervisor may leave it running
+        return 0
+    pid = int(str(data["pid"]))
+    os.kill(pid, signal.SIGTERM)
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline and _pid_alive(pid):
+        time.sleep(0.2)
+    if _pid_alive(pid):
+        os.kill(pid, signal.SIGKILL)
+    return 0
+
+
+def status(settings: Settings) -> dict[str, object]:
+    """What runs: supervisor, children, and whether each endpoint answers."""
+    data = read_supervisor(settings) or {}
+    return {
+        "running": bool(data),
+        "home": str(settings.home),
+        "api": {"url": settings.api_url, "healthy": api_healthy(settings)},
+        "temporal": {
+            "address": settings.temporal_target,
+            "ui": settings.temporal_web_url,
+            "up": port_open("127.0.0.1", settings.temporal_port)
+            if settings.uses_embedded_temporal
+            else None,
+        },
+        "emulators": {
+            "url": settings.emulator_url,
+            "up": port_open("127.0.0.1", settings.emulator_port),
+        },
+        "children": data.get("children", {}),
+    }

@@ -1,0 +1,45 @@
+"""Database engine, sessions and migrations (async SQLAlchemy over psycopg 3)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from alembic import command
+from alembic.config import Config
+from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "models" / "migrations"
+
+SessionFactory = async_sessionmaker[AsyncSession]
+
+
+def sqlalchemy_url(url: str) -> str:
+    """`postgresql://…` → `postgresql+psycopg://…` (psycopg 3 serves sync and async)."""
+    for prefix in ("postgresql+psycopg://", "postgresql://", "postgres://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix) :]
+    raise ValueError("DATABASE_URL must be a postgresql:// URL")
+
+
+def make_engine(url: str, *, pool_size: int = 5) -> AsyncEngine:
+    """One engine per process; pre-ping so a restarted Postgres does not break the pool."""
+    return create_async_engine(
+        sqlalchemy_url(url), pool_size=pool_size, max_overflow=5, pool_pre_ping=True
+    )
+
+
+def make_session_factory(engine: AsyncEngine) -> SessionFactory:
+    return async_sessionmaker(engine, class_=AsyncSession, expire_on_commit=False)
+
+
+def alembic_config(url: str) -> Config:
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS_DIR))
+    config.set_main_option("sqlalchemy.url", sqlalchemy_url(url).replace("%", "%%"))
+    return config
+
+
+def migrate(url: str) -> None:
+    """Apply every Alembic migration up to head (idempotent)."""
+    command.upgrade(alembic_config(url), "head")

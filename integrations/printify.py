@@ -1,0 +1,267 @@
+"""Async client for the Printify Public API v1 (real service or the local emulator).
+
+Built on `VendorHttp`: rate limiting, retries only where they cannot duplicate work, and
+every failure raised as a `VendorError`. Works unchanged against
+`https://api.printify.com/v1` and the emulator's `http://127.0.0.1:<port>/printify/v1`.
+"""
+
+from __future__ import annotations
+
+import base64
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import httpx
+
+from integrations.http import ErrorMessage, VendorHttp
+
+VENDOR = "printify"
+UPLOADS_PAGE_LIMIT = 100
+# Printify's products list pages hold at most 50 items on the real service.
+PRODUCTS_PAGE_LIMIT = 50
+PUBLISH_FLAGS = (
+    "title",
+    "description",
+    "images",
+    "variants",
+    "tags",
+    "keyFeatures",
+    "shipping_template",
+)
+
+
+def error_parser(secret: str) -> ErrorMessage:
+    """A parser of Printify error bodies that never lets `secret` (the token) through.
+
+    Printify answers `{"status":"error","code":8150,"message":"Validation failed.",
+    "errors":{"reason":"...","code":8150}}`; the message becomes the error text and the
+    reason and vendor code go into the details. Other bodies fall back to their text.
+    """
+
+    def redact(text: str) -> str:
+        return text.replace(secret, "***") if secret else text
+
+    def parse(response: httpx.Response) -> tuple[str, dict[str, Any]]:
+        try:
+            body = response.json()
+        except ValueError:
+            body = None
+        details: dict[str, Any] = {}
+        if not isinstance(body, dict):
+            return redact(response.text[:300] or response.reason_phrase), details
+        message = str(body.get("message") or body.get("error") or response.reason_phrase)
+        errors = body.get("errors")
+        if isinstance(errors, dict):
+            if errors.get("reason") is not None:
+                details["reason"] = redact(str(errors["reason"]))
+            if errors.get("code") is not None:
+                details["vendor_code"] = errors["code"]
+        elif errors is not None:
+            details["errors"] = redact(str(errors))
+        if "vendor_code" not in details and isinstance(body.get("code"), int):
+            details["vendor_code"] = body["code"]
+        if details.get("reason"):
+            message = f"{message} ({details['reason']})"
+        return redact(message), details
+
+    return parse
+
+
+def placeholder_size(
+    variants_doc: dict[str, Any], variant_ids: list[int], position: str
+) -> tuple[int, int]:
+    """The largest (width, height) of the `position` placeholders of `variant_ids`.
+
+    `variants_doc` is a `variants.json` answer. Raises `ValueError` naming the variant
+    ids that are missing from the document or that have no placeholder at `position`.
+    """
+    by_id = {variant["id"]: variant for variant in variants_doc.get("variants", [])}
+    missing = [vid for vid in variant_ids if vid not in by_id]
+    if missing:
+        raise ValueError(f"variants {missing} are not in the variants document")
+    width = height = 0
+    lacking = []
+    for vid in variant_ids:
+        sizes = [p for p in by_id[vid].get("placeholders", []) if p.get("position") == position]
+        if not sizes:
+            lacking.append(vid)
+            continue
+        width = max(width, *(int(p["width"]) for p in sizes))
+        height = max(height, *(int(p["height"]) for p in sizes))
+    if lacking or not variant_ids:
+        raise ValueError(f"no '{position}' placeholder for variants {lacking or variant_ids}")
+    return width, height
+
+
+class PrintifyClient:
+    """Printify v1 calls used by the pipeline; every method returns the decoded JSON."""
+
+    def __init__(
+        self,
+        *,
+        base_url: str,
+        token: str,
+        user_agent: str,
+        rate_per_second: float = 5.0,
+        timeout: float = 30.0,
+        max_attempts: int = 4,
+        backoff_base: float = 0.25,
+        transport: httpx.AsyncBaseTransport | None = None,
+    ) -> None:
+        self._http = VendorHttp(
+            VENDOR,
+            base_url=base_url,
+            headers={
+                "Authorization": f"Bearer {token}",
+                "User-Agent": user_agent,
+                "Content-Type": "application/json;charset=utf-8",
+            },
+            rate_per_second=rate_per_second,
+            error_message=error_parser(token),
+            timeout=timeout,
+            max_attempts=max_attempts,
+            backoff_base=backoff_base,
+            transport=transport,
+        )
+
+    async def aclose(self) -> None:
+        """Close the pooled HTTP connections."""
+        await self._http.aclose()
+
+    async def _call(self, method: str, path: str, **kwargs: Any) -> Any:
+        response = await self._http.request(method, path, **kwargs)
+        return response.json() if response.content else {}
+
+    async def list_shops(self) -> list[dict[str, Any]]:
+        """`GET shops.json`: the shops of the account."""
+        result: list[dict[str, Any]] = await self._call("GET", "shops.json")
+        return result
+
+    async def list_blueprints(self) -> list[dict[str, Any]]:
+        """`GET catalog/blueprints.json`: every blueprint of the catalog."""
+        result: list[dict[str, Any]] = await self._call("GET", "catalog/blueprints.json")
+        return result
+
+    async def get_variants(self, blueprint_id: int, print_provider_id: int) -> dict[str, Any]:
+        """The `variants.json` document (variants with their placeholders) of a provider."""
+        path = f"catalog/blueprints/{blueprint_id}/print_providers/{print_provider_id}"
+        result: dict[str, Any] = await self._call("GET", f"{path}/variants.json")
+        return result
+
+    async def get_shipping(self, blueprint_id: int, print_provider_id: int) -> dict[str, Any]:
+        """The `shipping.json` document (handling time, cost profiles) of a provider."""
+        path = f"catalog/blueprints/{blueprint_id}/print_providers/{print_provider_id}"
+        result: dict[str, Any] = await self._call("GET", f"{path}/shipping.json")
+        return result
+
+    async def upload_image(self, file_name: str, contents: bytes) -> dict[str, Any]:
+        """Upload image bytes (base64 in JSON); returns the upload with its 24-hex id.
+
+        A POST: not retried after a 5xx; use `find_upload` before uploading again.
+        """
+        body = {"file_name": file_name, "contents": base64.b64encode(contents).decode("ascii")}
+        result: dict[str, Any] = await self._call("POST", "uploads/images.json", json=body)
+        return result
+
+    async def find_upload(self, file_name: str) -> dict[str, Any] | None:
+        """The first upload named `file_name` in the media library, or None."""
+        return await self._find(
+            lambda page: self._call(
+                "GET", "uploads.json", params={"page": page, "limit": UPLOADS_PAGE_LIMIT}
+            ),
+            lambda upload: upload.get("file_name") == file_name,
+        )
+
+    async def get_upload(self, upload_id: str) -> dict[str, Any]:
+        """One upload by id."""
+        result: dict[str, Any] = await self._call("GET", f"uploads/{upload_id}.json")
+        return result
+
+    async def create_product(self, shop_id: int, body: dict[str, Any]) -> dict[str, Any]:
+        """Create a product; not retried after a 5xx (use `find_product_by_sku` first)."""
+        result: dict[str, Any] = await self._call(
+            "POST", f"shops/{shop_id}/products.json", json=body
+        )
+        return result
+
+    async def get_product(self, shop_id: int, product_id: str) -> dict[str, Any]:
+        """One product by id."""
+        result: dict[str, Any] = await self._call(
+            "GET", f"shops/{shop_id}/products/{product_id}.json"
+        )
+        return result
+
+    async def update_product(
+        self, shop_id: int, product_id: str, body: dict[str, Any]
+    ) -> dict[str, Any]:
+        """Update a product (PUT); Printify refuses it while the product is locked."""
+        result: dict[str, Any] = await self._call(
+            "PUT", f"shops/{shop_id}/products/{product_id}.json", json=body
+        )
+        return result
+
+    async def delete_product(self, shop_id: int, product_id: str) -> dict[str, Any]:
+        """Delete a product; returns `{}`."""
+        result: dict[str, Any] = await self._call(
+            "DELETE", f"shops/{shop_id}/products/{product_id}.json"
+        )
+        return result
+
+    async def find_product_by_sku(self, shop_id: int, sku: str) -> dict[str, Any] | None:
+        """The first product of the shop with a variant whose `sku` matches, or None."""
+        return await self._find(
+            lambda page: self._call(
+                "GET",
+                f"shops/{shop_id}/products.json",
+                params={"page": page, "limit": PRODUCTS_PAGE_LIMIT},
+            ),
+            lambda product: any(v.get("sku") == sku for v in product.get("variants", [])),
+        )
+
+    async def publish(
+        self, shop_id: int, product_id: str, flags: dict[str, bool] | None = None
+    ) -> dict[str, Any]:
+        """Start publishing (locks the product); `flags` default to all true."""
+        body = {flag: True for flag in PUBLISH_FLAGS}
+        body.update(flags or {})
+        return await self._product_action(shop_id, product_id, "publish", body)
+
+    async def publishing_succeeded(
+        self, shop_id: int, product_id: str, external_id: str, handle: str
+    ) -> dict[str, Any]:
+        """Report the external listing (id and URL); unlocks the product."""
+        body = {"external": {"id": external_id, "handle": handle}}
+        return await self._product_action(shop_id, product_id, "publishing_succeeded", body)
+
+    async def publishing_failed(self, shop_id: int, product_id: str, reason: str) -> dict[str, Any]:
+        """Report that publishing failed; unlocks the product."""
+        return await self._product_action(
+            shop_id, product_id, "publishing_failed", {"reason": reason}
+        )
+
+    async def unpublish(self, shop_id: int, product_id: str) -> dict[str, Any]:
+        """Report that the external listing was taken down."""
+        return await self._product_action(shop_id, product_id, "unpublish", {})
+
+    async def _product_action(
+        self, shop_id: int, product_id: str, action: str, body: dict[str, Any]
+    ) -> dict[str, Any]:
+        path = f"shops/{shop_id}/products/{product_id}/{action}.json"
+        result: dict[str, Any] = await self._call("POST", path, json=body)
+        return result
+
+    @staticmethod
+    async def _find(
+        fetch: Callable[[int], Awaitable[Any]],
+        match: Callable[[dict[str, Any]], bool],
+    ) -> dict[str, Any] | None:
+        """Page through a paginated listing until `match` hits or the pages run out."""
+        page = 1
+        while True:
+            envelope = await fetch(page)
+            for item in envelope.get("data", []):
+                if match(item):
+                    return dict(item)
+            if page >= int(envelope.get("last_page") or page):
+                return None
+            page += 1

@@ -1,0 +1,318 @@
+"""Workflow and activity payloads shared by the API, workflows and activities.
+
+One input and one output type per workflow and activity, as plain dataclasses so
+they serialise with Temporal's default converter and fields can be added (with
+defaults) without breaking running workflows.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any
+
+
+class Stage(StrEnum):
+    """Stages of the design-to-listing chain, in order."""
+
+    QUEUED = "queued"
+    BRIEF = "generate_brief"
+    SCREEN = "screen_brief"
+    APPROVAL = "awaiting_approval"
+    DESIGN = "generate_design"
+    PRINT_FILE = "make_print_file"
+    PRINTIFY_UPLOAD = "printify_upload"
+    PRINTIFY_PRODUCT = "printify_create_product"
+    PRINTIFY_PUBLISH = "printify_publish"
+    ETSY_DRAFT = "etsy_create_draft"
+    ETSY_IMAGES = "etsy_upload_images"
+    ETSY_ACTIVATE = "etsy_activate"
+    PUBLISH_CONFIRM = "printify_publishing_succeeded"
+    RECORD = "record_listing"
+    DONE = "done"
+
+
+class RunStatus(StrEnum):
+    RUNNING = "running"
+    AWAITING_APPROVAL = "awaiting_approval"
+    COMPLETED = "completed"
+    FAILED = "failed"
+    REJECTED = "rejected"
+    CANCELLED = "cancelled"
+
+
+@dataclass
+class ProductTemplate:
+    """What to make on Printify: blueprint, provider, enabled variants and their price."""
+
+    blueprint_id: int = 6
+    print_provider_id: int = 99
+    variant_ids: list[int] = field(default_factory=lambda: [12100, 12101, 12102, 12103])
+    price_cents: int = 2499
+    position: str = "front"
+
+
+@dataclass
+class DesignToListingInput:
+    tenant_id: str
+    request_key: str
+    keyword: str
+    template: ProductTemplate = field(default_factory=ProductTemplate)
+    require_approval: bool = False
+    approval_timeout_seconds: int = 24 * 3600
+    printify_shop_id: int | None = None
+    etsy_shop_id: int | None = None
+
+
+@dataclass
+class DesignBrief:
+    keyword: str
+    concept: str
+    slogan: str
+    style: str
+    palette: list[str]
+    audience: str
+    image_prompt: str
+    title: str
+    tags: list[str]
+    description: str
+
+
+@dataclass
+class GenerateBriefInput:
+    tenant_id: str
+    workflow_id: str
+    keyword: str
+
+
+@dataclass
+class BriefResult:
+    brief_id: str
+    brief: DesignBrief
+
+
+@dataclass
+class ScreenBriefInput:
+    tenant_id: str
+    brief: DesignBrief
+
+
+@dataclass
+class ScreenResult:
+    safe: bool
+    checked_terms: int
+
+
+@dataclass
+class GenerateDesignInput:
+    tenant_id: str
+    workflow_id: str
+    brief: DesignBrief
+
+
+@dataclass
+class Artwork:
+    """Raw artwork as the image provider made it, kept in object storage."""
+
+    storage_key: str
+    width: int
+    height: int
+
+
+@dataclass
+class PrintAreaInput:
+    blueprint_id: int
+    print_provider_id: int
+    variant_ids: list[int]
+    position: str = "front"
+
+
+@dataclass
+class PrintArea:
+    """Pixel size of the print area for the chosen variants (the largest placeholder)."""
+
+    position: str
+    width: int
+    height: int
+
+
+@dataclass
+class MakePrintFileInput:
+    tenant_id: str
+    workflow_id: str
+    brief_id: str
+    artwork: Artwork
+    print_area: PrintArea
+    dpi: int = 300
+
+
+@dataclass
+class PrintFile:
+    design_id: str
+    storage_key: str
+    preview_key: str
+    sha256: str
+    width: int
+    height: int
+    dpi: int
+    size_bytes: int
+
+
+@dataclass
+class UploadImageInput:
+    tenant_id: str
+    workflow_id: str
+    print_file: PrintFile
+
+
+@dataclass
+class UploadedImage:
+    image_id: str
+
+
+@dataclass
+class CreateProductInput:
+    tenant_id: str
+    workflow_id: str
+    shop_id: int
+    brief: DesignBrief
+    template: ProductTemplate
+    image_id: str
+
+
+@dataclass
+class ProductRef:
+    shop_id: int
+    product_id: str
+
+
+@dataclass
+class CreateDraftListingInput:
+    tenant_id: str
+    workflow_id: str
+    shop_id: int
+    brief: DesignBrief
+    price_cents: int
+
+
+@dataclass
+class ListingRef:
+    shop_id: int
+    listing_id: int
+    url: str = ""
+
+
+@dataclass
+class UploadListingImageInput:
+    tenant_id: str
+    workflow_id: str
+    listing: ListingRef
+    storage_key: str
+    alt_text: str
+
+
+@dataclass
+class ListingImageRef:
+    listing_image_id: int
+
+
+@dataclass
+class PublishingSucceededInput:
+    product: ProductRef
+    listing: ListingRef
+
+
+@dataclass
+class PublishingFailedInput:
+    product: ProductRef
+    reason: str
+
+
+@dataclass
+class ShopsInput:
+    tenant_id: str
+    printify_shop_id: int | None = None
+    etsy_shop_id: int | None = None
+
+
+@dataclass
+class Shops:
+    printify_shop_id: int
+    etsy_shop_id: int
+
+
+@dataclass
+class RunUpdate:
+    """A stage or status change of a workflow run, recorded in Postgres."""
+
+    tenant_id: str
+    workflow_id: str
+    stage: str
+    status: str
+    error: dict[str, Any] | None = None
+    result: dict[str, Any] | None = None
+
+
+@dataclass
+class RecordListingInput:
+    tenant_id: str
+    workflow_id: str
+    design_id: str
+    product: ProductRef
+    listing: ListingRef
+    image_id: str
+    title: str = ""
+    state: str = "active"
+
+
+@dataclass
+class Artifacts:
+    brief_id: str | None = None
+    title: str | None = None
+    design_id: str | None = None
+    print_file: str | None = None
+    sha256: str | None = None
+    printify_image_id: str | None = None
+    printify_product_id: str | None = None
+    etsy_listing_id: int | None = None
+    listing_url: str | None = None
+
+
+@dataclass
+class WorkflowError:
+    code: str
+    message: str
+    stage: str
+    details: dict[str, Any] | None = None
+
+
+@dataclass
+class WorkflowState:
+    """What the `state` query answers: where the run is and what it has made so far."""
+
+    workflow_id: str
+    tenant_id: str
+    keyword: str
+    stage: str = Stage.QUEUED
+    status: str = RunStatus.RUNNING
+    progress: float = 0.0
+    artifacts: Artifacts = field(default_factory=Artifacts)
+    last_error: WorkflowError | None = None
+
+
+@dataclass
+class DesignToListingResult:
+    workflow_id: str
+    status: str
+    listing_url: str
+    etsy_listing_id: int
+    printify_product_id: str
+    printify_shop_id: int
+    design_id: str
+    print_file: str
+    cost_cents: dict[str, int] = field(default_factory=dict)
+
+
+@dataclass
+class RejectSignal:
+    reason: str = ""

@@ -1,0 +1,267 @@
+"""Tenant-scoped queries. Every function takes the session and the tenant keyword-only;
+none commits — the caller owns the transaction."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import func
+from sqlalchemy.dialects.postgresql import insert
+from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from models.tables import Brief, Design, ExternalRef, Listing, WorkflowRun, utcnow
+
+
+class NotFoundError(LookupError):
+    """A record does not exist for this tenant (another tenant's record counts as absent)."""
+
+    def __init__(self, entity: str, key: object) -> None:
+        super().__init__(f"{entity} {key} not found")
+        self.entity = entity
+        self.key = key
+
+
+# --- workflow runs -----------------------------------------------------------------------
+
+
+async def create_run_if_absent(
+    session: AsyncSession,
+    *,
+    tenant_id: str,
+    workflow_id: str,
+    request_key: str,
+    request_hash: str,
+    keyword: str,
+    input: dict[str, Any],
+    status: str,
+    stage: str,
+) -> tuple[WorkflowRun, bool]:
+    """Insert the run unless this tenant already used the request key; return (run, created)."""
+    statement = (
+        insert(WorkflowRun)
+        .values(
+            workflow_id=workflow_id,
+            tenant_id=tenant_id,
+            request_key=request_key,
+            request_hash=request_hash,
+            keyword=keyword,
+            input=input,
+            status=status,
+            stage=stage,
+            created_at=utcnow(),
+            updated_at=utcnow(),
+        )
+        .on_conflict_do_nothing()
+        .returning(col(WorkflowRun.workflow_id))
+    )
+    created = (await session.exec(statement)).first() is not None
+    run = await get_run_by_request_key(session, tenant_id=tenant_id, request_key=request_key)
+    if run is None:  # the workflow id is taken by another tenant's key: never share it
+        raise NotFoundError("workflow", workflow_id)
+    return run, created
+
+
+async def get_run_by_request_key(
+    session: AsyncSession, *, tenant_id: str, request_key: str
+) -> WorkflowRun | None:
+    query = select(WorkflowRun).where(
+        WorkflowRun.tenant_id == tenant_id, WorkflowRun.request_key == request_key
+    )
+    return (await session.exec(query)).first()
+
+
+async def get_run(session: AsyncSession, *, tenant_id: str, workflow_id: str) -> WorkflowRun | None:
+    query = select(WorkflowRun).where(
+        WorkflowRun.tenant_id == tenant_id, WorkflowRun.workflow_id == workflow_id
+    )
+    return (await session.exec(query)).first()
+
+
+async def get_run_or_raise(
+    session: AsyncSession, *, tenant_id: str, workflow_id: str
+) -> WorkflowRun:
+    run = await get_run(session, tenant_id=tenant_id, workflow_id=workflow_id)
+    if run is None:
+        raise NotFoundError("workflow", workflow_id)
+    return run
+
+
+async def list_runs(
+    session: AsyncSession, *, tenant_id: str, status: str | None, limit: int, offset: int
+) -> tuple[Sequence[WorkflowRun], int]:
+    """A page of the tenant's runs, newest first, and the total count."""
+    where = [WorkflowRun.tenant_id == tenant_id]
+    if status is not None:
+        where.append(WorkflowRun.status == status)
+    query = (
+        select(WorkflowRun)
+        .where(*where)
+        .order_by(col(WorkflowRun.created_at).desc(), col(WorkflowRun.workflow_id))
+        .limit(limit)
+        .offset(offset)
+    )
+    rows = (await session.exec(query)).all()
+    count_query = select(func.count()).select_from(WorkflowRun).where(*where)
+    total = (await session.exec(count_query)).one()
+    return rows, int(total)
+
+
+async def update_run(
+    session: AsyncSession,
+    *,
+    tenant_id: str,
+    workflow_id: str,
+    stage: str,
+    status: str,
+    error: dict[str, Any] | None = None,
+    result: dict[str, Any] | None = None,
+) -> WorkflowRun:
+    run = await get_run_or_raise(session, tenant_id=tenant_id, workflow_id=workflow_id)
+    run.stage = stage
+    run.status = status
+    run.error = error
+    if result is not None:
+        run.result = result
+    run.updated_at = utcnow()
+    session.add(run)
+    return run
+
+
+# --- briefs, designs, listings ---------------------------------------------------------------
+
+
+async def save_brief(
+    session: AsyncSession, *, tenant_id: str, workflow_id: str, keyword: str, data: dict[str, Any]
+) -> Brief:
+    """Store the workflow's brief once; a retried activity gets the stored one back."""
+    existing = (
+        await session.exec(
+            select(Brief).where(Brief.tenant_id == tenant_id, Brief.workflow_id == workflow_id)
+        )
+    ).first()
+    if existing is not None:
+        return existing
+    brief = Brief(
+        tenant_id=tenant_id,
+        workflow_id=workflow_id,
+        keyword=keyword,
+        title=str(data["title"]),
+        data=data,
+    )
+    session.add(brief)
+    await session.flush()
+    return brief
+
+
+async def get_design_for_workflow(
+    session: AsyncSession, *, tenant_id: str, workflow_id: str
+) -> Design | None:
+    query = select(Design).where(Design.tenant_id == tenant_id, Design.workflow_id == workflow_id)
+    return (await session.exec(query)).first()
+
+
+async def save_design(session: AsyncSession, *, tenant_id: str, design: Design) -> Design:
+    """Store the workflow's design once (keyed by workflow id)."""
+    if design.tenant_id != tenant_id:
+        raise ValueError("design belongs to another tenant")
+    existing = await get_design_for_workflow(
+        session, tenant_id=tenant_id, workflow_id=design.workflow_id
+    )
+    if existing is not None:
+        return existing
+    session.add(design)
+    await session.flush()
+    return design
+
+
+async def get_design(session: AsyncSession, *, tenant_id: str, design_id: uuid.UUID) -> Design:
+    query = select(Design).where(Design.tenant_id == tenant_id, Design.id == design_id)
+    design = (await session.exec(query)).first()
+    if design is None:
+        raise NotFoundError("design", design_id)
+    return design
+
+
+async def upsert_listing(session: AsyncSession, *, tenant_id: str, listing: Listing) -> Listing:
+    """Record the workflow's listing, or update the recorded one (keyed by workflow id)."""
+    query = select(Listing).where(
+        Listing.tenant_id == tenant_id, Listing.workflow_id == listing.workflow_id
+    )
+    existing = (await session.exec(query)).first()
+    if existing is None:
+        session.add(listing)
+        await session.flush()
+        return listing
+    for field in ("etsy_listing_id", "url", "state", "printify_product_id", "title"):
+        setattr(existing, field, getattr(listing, field))
+    existing.updated_at = utcnow()
+    session.add(existing)
+    return existing
+
+
+async def list_listings(
+    session: AsyncSession, *, tenant_id: str, limit: int, offset: int
+) -> tuple[Sequence[Listing], int]:
+    where = Listing.tenant_id == tenant_id
+    query = (
+        select(Listing)
+        .where(where)
+        .order_by(col(Listing.created_at).desc(), col(Listing.id))
+        .limit(limit)
+        .offset(offset)
+    )
+    rows = (await session.exec(query)).all()
+    total = (await session.exec(select(func.count()).select_from(Listing).where(where))).one()
+    return rows, int(total)
+
+
+# --- idempotency records ---------------------------------------------------------------------
+
+
+async def get_external_ref(
+    session: AsyncSession, *, tenant_id: str, workflow_id: str, kind: str
+) -> str | None:
+    query = select(ExternalRef.external_id).where(
+        ExternalRef.tenant_id == tenant_id,
+        ExternalRef.workflow_id == workflow_id,
+        ExternalRef.kind == kind,
+    )
+    return (await session.exec(query)).first()
+
+
+async def put_external_ref(
+    session: AsyncSession, *, tenant_id: str, workflow_id: str, kind: str, external_id: str
+) -> str:
+    """Record the vendor id of a step; the first recorded id wins and is returned."""
+    statement = (
+        insert(ExternalRef)
+        .values(
+            tenant_id=tenant_id,
+            workflow_id=workflow_id,
+            kind=kind,
+            external_id=external_id,
+            created_at=utcnow(),
+        )
+        .on_conflict_do_nothing()
+    )
+    await session.exec(statement)
+    stored = await get_external_ref(
+        session, tenant_id=tenant_id, workflow_id=workflow_id, kind=kind
+    )
+    assert stored is not None
+    return stored
+
+
+async def external_ids_of_kind(
+    session: AsyncSession, *, tenant_id: str, kind: str, exclude_workflow: str
+) -> set[str]:
+    """Vendor ids of `kind` that other workflows of the tenant already own."""
+    query = select(ExternalRef.external_id).where(
+        ExternalRef.tenant_id == tenant_id,
+        ExternalRef.kind == kind,
+        ExternalRef.workflow_id != exclude_workflow,
+    )
+    return set((await session.exec(query)).all())

@@ -1,0 +1,71 @@
+"""The vendor emulator server: Printify under `/printify/v1`, Etsy under `/etsy/v3`.
+
+One FastAPI app on 127.0.0.1:8700 by default (`pod emulators`). State persists under
+`<state_dir>/emulators/`, so products and listings survive a restart.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from fastapi import FastAPI
+
+from sandbox import etsy, printify
+from sandbox.faults import FaultInjector, FaultMiddleware, admin_router
+from sandbox.store import JsonStore
+
+if TYPE_CHECKING:
+    from core.settings import Settings
+
+
+@dataclass(frozen=True)
+class EmulatorConfig:
+    """Credentials the emulators accept and the public base URL they print in links."""
+
+    public_url: str = "http://127.0.0.1:8700"
+    printify_token: str = "local-printify-token"
+    etsy_keystring: str = "local-keystring"
+    etsy_shared_secret: str = "local-shared-secret"
+    etsy_access_token: str = "1000.local-etsy-access-token"
+    printify_shop_id: int = 12345678
+    etsy_shop_id: int = 55501234
+    etsy_user_id: int = 1000
+
+
+def emulator_config(settings: Settings) -> EmulatorConfig:
+    """The emulators accept exactly the credentials the clients are configured with."""
+    defaults = EmulatorConfig()
+    return EmulatorConfig(
+        public_url=settings.emulator_url,
+        printify_token=settings.printify_api_token.get_secret_value(),
+        etsy_keystring=settings.etsy_keystring.get_secret_value(),
+        etsy_shared_secret=settings.etsy_shared_secret.get_secret_value(),
+        etsy_access_token=settings.etsy_access_token.get_secret_value(),
+        printify_shop_id=settings.printify_shop_id or defaults.printify_shop_id,
+        etsy_shop_id=settings.etsy_shop_id or defaults.etsy_shop_id,
+        etsy_user_id=int(settings.etsy_access_token.get_secret_value().split(".", 1)[0] or 0)
+        or defaults.etsy_user_id,
+    )
+
+
+def create_emulator_app(state_dir: Path | None, config: EmulatorConfig | None = None) -> FastAPI:
+    """Build the emulator app; `state_dir=None` keeps all state in memory."""
+    config = config or EmulatorConfig()
+    app = FastAPI(title="POD Automator vendor emulators", docs_url=None, redoc_url=None)
+    injector = FaultInjector()
+    app.state.faults = injector
+    app.add_middleware(FaultMiddleware, injector=injector)
+    printify_store = JsonStore(state_dir / "emulators" / "printify.json" if state_dir else None)
+    etsy_store = JsonStore(state_dir / "emulators" / "etsy.json" if state_dir else None)
+    app.include_router(printify.build_router(printify_store, config), prefix="/printify/v1")
+    app.include_router(etsy.build_router(etsy_store, config), prefix="/etsy/v3")
+    app.include_router(etsy.build_pages_router(etsy_store, config), prefix="/etsy")
+    app.include_router(admin_router(injector))
+
+    @app.get("/healthz", include_in_schema=False)
+    def healthz() -> dict[str, str]:
+        return {"status": "ok"}
+
+    return app

@@ -1,0 +1,453 @@
+"""The Etsy Open API v3 emulator: shop, draft listings, images, updates, OAuth.
+
+`build_router` serves the API (mounted at `/etsy/v3`); `build_pages_router` serves the
+pages a person opens from a listing's `url` and the image files (mounted at `/etsy`).
+Validation lives in `sandbox.etsy_rules`, keys, tokens and rate limits in
+`sandbox.etsy_oauth`. State persists in the `JsonStore`; image bytes go to an
+`etsy-images/` directory next to the store file (memory only for an in-memory store).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import html
+import io
+import time
+import weakref
+from collections.abc import Collection
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from fastapi import APIRouter, Request, Response
+from fastapi.responses import HTMLResponse
+from PIL import Image, UnidentifiedImageError
+from starlette.datastructures import UploadFile
+
+from sandbox import etsy_oauth
+from sandbox.etsy_oauth import Gate, RateLimiter, build_oauth_router, etsy_route_class
+from sandbox.etsy_rules import EtsyError, form_values, parse_image_form, parse_listing_fields
+from sandbox.store import JsonStore
+
+if TYPE_CHECKING:
+    from sandbox.app import EmulatorConfig
+
+SHIPPING_PROFILE_ID = 7001
+RETURN_POLICY_ID = 8001
+MAX_IMAGES = 10
+LISTING_STATES = frozenset({"active", "inactive", "sold_out", "draft", "expired"})
+LISTING_LIFETIME = 120 * 24 * 3600  # a published listing runs about four months
+_FORMATS = {"JPEG": "jpg", "PNG": "png", "GIF": "gif", "WEBP": "webp"}
+_CONTENT_TYPES = {"jpg": "image/jpeg", "png": "image/png", "gif": "image/gif", "webp": "image/webp"}
+_MEMORY_BLOBS: weakref.WeakKeyDictionary[JsonStore, dict[int, bytes]] = weakref.WeakKeyDictionary()
+
+
+def _now() -> int:
+    return int(time.time())
+
+
+class ImageBlobs:
+    """Image bytes: files under `<store dir>/etsy-images/`, or memory for an in-memory store."""
+
+    def __init__(self, store: JsonStore) -> None:
+        path: Path | None = store._path  # JsonStore has no public accessor for its path
+        self.directory = path.parent / "etsy-images" if path is not None else None
+        self._memory = _MEMORY_BLOBS.setdefault(store, {})
+
+    def _file(self, image_id: int, ext: str) -> Path | None:
+        return self.directory / f"{image_id}.{ext}" if self.directory else None
+
+    def put(self, image_id: int, ext: str, data: bytes) -> None:
+        file = self._file(image_id, ext)
+        if file is None:
+            self._memory[image_id] = data
+            return
+        file.parent.mkdir(parents=True, exist_ok=True)
+        file.write_bytes(data)
+
+    def get(self, image_id: int, ext: str) -> bytes | None:
+        file = self._file(image_id, ext)
+        if file is None:
+            return self._memory.get(image_id)
+        return file.read_bytes() if file.exists() else None
+
+    def delete(self, image_id: int, ext: str) -> None:
+        file = self._file(image_id, ext)
+        self._memory.pop(image_id, None)
+        if file is not None:
+            file.unlink(missing_ok=True)
+
+
+def _decode_image(data: bytes) -> tuple[str, int, int, str]:
+    """(extension, width, height, average colour hex) or a 400 if Pillow cannot read it."""
+    try:
+        with Image.open(io.BytesIO(data)) as image:
+            image.load()
+            ext = _FORMATS.get(image.format or "")
+            width, height = image.size
+            red, green, blue = image.convert("RGB").resize((1, 1)).getpixel((0, 0))  # type: ignore[misc]
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError, Image.DecompressionBombError):
+        raise EtsyError.field("image", "The file is not a readable image.") from None
+    if ext is None:
+        raise EtsyError.field("image", "Images must be JPEG, PNG, GIF or WebP.")
+    return ext, width, height, f"{red:02X}{green:02X}{blue:02X}"
+
+
+class EtsyState:
+    """Listings and images in the store, rendered as Etsy's ShopListing/ListingImage."""
+
+    def __init__(self, store: JsonStore, config: EmulatorConfig) -> None:
+        self.store = store
+        self.config = config
+        self.blobs = ImageBlobs(store)
+        self.listings = store.collection("listings")
+        self.images = store.collection("images")
+
+    def shop(self, shop_id: int) -> dict[str, Any]:
+        if shop_id != self.config.etsy_shop_id:
+            raise EtsyError.plain(404, f"Could not find a Shop with shop_id = {shop_id}.")
+        active = sum(1 for row in self.listings.values() if row["state"] == "active")
+        return {
+            "shop_id": shop_id,
+            "user_id": self.config.etsy_user_id,
+            "shop_name": f"LocalShop{shop_id}",
+            "title": "POD Automator local shop",
+            "currency_code": "USD",
+            "url": f"{self.config.public_url}/etsy/shop/{shop_id}",
+            "listing_active_count": active,
+            "num_favorers": 0,
+            "transaction_sold_count": 0,
+            "review_count": 0,
+            "review_average": None,
+            "is_vacation": False,
+            "create_date": 1_700_000_000,
+            "created_timestamp": 1_700_000_000,
+            "shipping_profile_ids": [SHIPPING_PROFILE_ID],
+            "return_policy_ids": [RETURN_POLICY_ID],
+        }
+
+    def record(self, listing_id: int, shop_id: int | None = None) -> dict[str, Any]:
+        row = self.listings.get(str(listing_id))
+        if row is None or (shop_id is not None and row["shop_id"] != shop_id):
+            raise EtsyError.plain(404, f"Could not find a Listing with listing_id = {listing_id}.")
+        return row
+
+    def listing(self, row: dict[str, Any], includes: Collection[str] = ()) -> dict[str, Any]:
+        out = dict(row)
+        out["url"] = f"{self.config.public_url}/etsy/listing/{row['listing_id']}"
+        out["price"] = {"amount": row["price"], "divisor": 100, "currency_code": "USD"}
+        if "images" in includes:
+            out["images"] = self.listing_images(row["listing_id"])
+        if "shop" in includes:
+            out["shop"] = self.shop(row["shop_id"])
+        return out
+
+    def image_rows(self, listing_id: int) -> list[dict[str, Any]]:
+        rows = [row for row in self.images.values() if row["listing_id"] == listing_id]
+        return sorted(rows, key=lambda row: row["rank"])
+
+    def listing_images(self, listing_id: int) -> list[dict[str, Any]]:
+        return [self.image(row) for row in self.image_rows(listing_id)]
+
+    def image(self, row: dict[str, Any]) -> dict[str, Any]:
+        url = f"{self.config.public_url}/etsy/images/{row['listing_image_id']}"
+        out = {key: value for key, value in row.items() if key not in ("ext", "shop_id")}
+        sizes = ("url_75x75", "url_170x135", "url_570xN", "url_fullxfull")
+        return out | dict.fromkeys(sizes, url)
+
+    def create(self, shop_id: int, fields: dict[str, Any]) -> dict[str, Any]:
+        kind = fields.get("type", "physical")
+        if kind != "download" and "shipping_profile_id" not in fields:
+            raise EtsyError.field(
+                "shipping_profile_id", "shipping_profile_id is required for physical listings."
+            )
+        self._check_policies(fields)
+        now = _now()
+        with self.store.lock:
+            listing_id = self.store.next_id("etsy_listing", 1_500_000_000)
+            row: dict[str, Any] = {
+                "listing_id": listing_id,
+                "user_id": self.config.etsy_user_id,
+                "shop_id": shop_id,
+                "state": "draft",
+                "creation_timestamp": now,
+                "created_timestamp": now,
+                "original_creation_timestamp": now,
+                "last_modified_timestamp": now,
+                "updated_timestamp": now,
+                "state_timestamp": now,
+                "ending_timestamp": None,
+                "num_favorers": 0,
+                "views": 0,
+                "tags": [],
+                "materials": [],
+                "return_policy_id": None,
+                "shop_section_id": None,
+                "featured_rank": -1,
+                "processing_min": 1,
+                "processing_max": 3,
+                "is_supply": False,
+                "is_taxable": True,
+                "is_customizable": False,
+                "is_personalizable": False,
+                "is_private": False,
+                "non_taxable": False,
+                "has_variations": False,
+                "should_auto_renew": False,
+                "language": "en-US",
+                "style": [],
+                "file_data": "",
+                "shipping_profile_id": None,
+                "listing_type": kind,
+            }
+            row.update({key: value for key, value in fields.items() if key != "type"})
+            self.listings[str(listing_id)] = row
+            self.store.save()
+        return row
+
+    def _check_policies(self, fields: dict[str, Any]) -> None:
+        if fields.get("shipping_profile_id", SHIPPING_PROFILE_ID) != SHIPPING_PROFILE_ID:
+            raise EtsyError.field("shipping_profile_id", "The shipping profile was not found.")
+        if fields.get("return_policy_id", RETURN_POLICY_ID) != RETURN_POLICY_ID:
+            raise EtsyError.field("return_policy_id", "The return policy was not found.")
+
+    def update(self, row: dict[str, Any], fields: dict[str, Any]) -> dict[str, Any]:
+        self._check_policies(fields)
+        now = _now()
+        with self.store.lock:
+            state = fields.pop("state", None)
+            if state == "active" and not self.image_rows(row["listing_id"]):
+                raise EtsyError.plain(
+                    400, "A listing must have at least one image before it can be activated."
+                )
+            if "type" in fields:
+                row["listing_type"] = fields.pop("type")
+            row.update(fields)
+            if state is not None and state != row["state"]:
+                row["state"] = state
+                row["state_timestamp"] = now
+                row["ending_timestamp"] = now + LISTING_LIFETIME if state == "active" else None
+            row["last_modified_timestamp"] = row["updated_timestamp"] = now
+            self.store.save()
+        return row
+
+    def delete(self, row: dict[str, Any]) -> None:
+        with self.store.lock:
+            for image in self.image_rows(row["listing_id"]):
+                self._drop_image(image)
+            del self.listings[str(row["listing_id"])]
+            self.store.save()
+
+    def _drop_image(self, image: dict[str, Any]) -> None:
+        del self.images[str(image["listing_image_id"])]
+        self.blobs.delete(image["listing_image_id"], image["ext"])
+
+    def add_image(self, row: dict[str, Any], form: dict[str, Any]) -> dict[str, Any]:
+        """Store an upload (or a copy of a shop image) at `rank`, shifting the others."""
+        data, meta = self._image_source(row, form)
+        rank, overwrite = form["rank"], form["overwrite"]
+        with self.store.lock:
+            current = self.image_rows(row["listing_id"])
+            replaced = [image for image in current if overwrite and image["rank"] == rank]
+            if len(current) - len(replaced) >= MAX_IMAGES:
+                raise EtsyError.field("image", f"A listing may have at most {MAX_IMAGES} images.")
+            for image in replaced:
+                current.remove(image)
+                self._drop_image(image)
+            image_id = self.store.next_id("etsy_image", 5_000_000_000)
+            image = meta | {
+                "listing_image_id": image_id,
+                "listing_id": row["listing_id"],
+                "alt_text": form["alt_text"],
+                "is_watermarked": form["is_watermarked"],
+                "created_timestamp": _now(),
+                "creation_tsz": _now(),
+            }
+            self.blobs.put(image_id, meta["ext"], data)
+            current.insert(min(rank, len(current) + 1) - 1, image)
+            for position, item in enumerate(current, start=1):
+                item["rank"] = position
+            self.images[str(image_id)] = image
+            self.store.save()
+        return image
+
+    def _image_source(
+        self, row: dict[str, Any], form: dict[str, Any]
+    ) -> tuple[bytes, dict[str, Any]]:
+        data: bytes | None = form["image"]
+        if data is None:
+            existing = self.images.get(str(form["listing_image_id"]))
+            if form["listing_image_id"] is None:
+                raise EtsyError.field("image", "Either image or listing_image_id is required.")
+            if existing is None or self.record(existing["listing_id"])["shop_id"] != row["shop_id"]:
+                raise EtsyError.field("listing_image_id", "The image was not found in this shop.")
+            data = self.blobs.get(existing["listing_image_id"], existing["ext"]) or b""
+        ext, width, height, hex_code = _decode_image(data)
+        return data, {"ext": ext, "full_width": width, "full_height": height, "hex_code": hex_code}
+
+
+def _application_id(keystring: str) -> int:
+    return int(hashlib.sha256(keystring.encode()).hexdigest()[:8], 16) % 900_000_000 + 100_000_000
+
+
+async def _form(request: Request, content_type: str) -> dict[str, Any]:
+    """The request's form fields; any other content type (JSON included) is a 400."""
+    got = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if got != content_type:
+        raise EtsyError.plain(
+            400, f"The request body must be {content_type}, not {got or 'empty'}."
+        )
+    form = await request.form()
+    values: dict[str, Any] = form_values(form)
+    upload = form.get("image")
+    if isinstance(upload, UploadFile):
+        values["image"] = await upload.read()
+    return values
+
+
+def _query_int(request: Request, name: str, default: int, low: int, high: int) -> int:
+    raw = request.query_params.get(name)
+    try:
+        value = default if raw is None else int(raw)
+    except ValueError:
+        raise EtsyError.field(name, f"Expected an integer but found {raw!r}.") from None
+    if not low <= value <= high:
+        raise EtsyError.field(name, f"Must be between {low} and {high}, got {value}.")
+    return value
+
+
+def build_router(store: JsonStore, config: EmulatorConfig) -> APIRouter:
+    """The Etsy v3 API routes (mount at `/etsy/v3`), including the OAuth endpoints."""
+    state = EtsyState(store, config)
+    gate = Gate(store, config, RateLimiter(etsy_oauth.DEFAULT_QPS, etsy_oauth.DEFAULT_QPD))
+    router = APIRouter(route_class=etsy_route_class(gate.api_key))
+    router.include_router(build_oauth_router(store, config))
+
+    @router.get("/application/openapi-ping")
+    def ping() -> dict[str, int]:
+        return {"application_id": _application_id(config.etsy_keystring)}
+
+    @router.get("/application/users/me")
+    def get_me(request: Request) -> dict[str, int]:
+        return {"user_id": gate.user_id(request), "shop_id": config.etsy_shop_id}
+
+    @router.get("/application/shops/{shop_id}")
+    def get_shop(shop_id: int) -> dict[str, Any]:
+        return state.shop(shop_id)
+
+    @router.post("/application/shops/{shop_id}/listings", status_code=201)
+    async def create_draft_listing(shop_id: int, request: Request) -> dict[str, Any]:
+        gate.user_id(request)
+        state.shop(shop_id)
+        values = await _form(request, "application/x-www-form-urlencoded")
+        fields = parse_listing_fields(values, creating=True)
+        return state.listing(state.create(shop_id, fields))
+
+    @router.get("/application/shops/{shop_id}/listings")
+    def get_listings_by_shop(shop_id: int, request: Request) -> dict[str, Any]:
+        gate.user_id(request)
+        state.shop(shop_id)
+        wanted = request.query_params.get("state", "active")
+        if wanted not in LISTING_STATES:
+            raise EtsyError.field("state", f"{wanted!r} is not a listing state.")
+        limit = _query_int(request, "limit", 25, 1, 100)
+        offset = _query_int(request, "offset", 0, 0, 10**9)
+        rows = [r for r in state.listings.values() if r["shop_id"] == shop_id]
+        rows = [r for r in rows if r["state"] == wanted]
+        rows.sort(key=lambda r: (r["created_timestamp"], r["listing_id"]), reverse=True)
+        page = [state.listing(r) for r in rows[offset : offset + limit]]
+        return {"count": len(rows), "results": page}
+
+    @router.patch("/application/shops/{shop_id}/listings/{listing_id}")
+    async def update_listing(shop_id: int, listing_id: int, request: Request) -> dict[str, Any]:
+        gate.user_id(request)
+        row = state.record(listing_id, state.shop(shop_id)["shop_id"])
+        values = await _form(request, "application/x-www-form-urlencoded")
+        return state.listing(state.update(row, parse_listing_fields(values, creating=False)))
+
+    @router.post("/application/shops/{shop_id}/listings/{listing_id}/images", status_code=201)
+    async def upload_listing_image(
+        shop_id: int, listing_id: int, request: Request
+    ) -> dict[str, Any]:
+        gate.user_id(request)
+        row = state.record(listing_id, state.shop(shop_id)["shop_id"])
+        values = await _form(request, "multipart/form-data")
+        return state.image(state.add_image(row, parse_image_form(values)))
+
+    @router.get("/application/listings/{listing_id}")
+    def get_listing(listing_id: int, request: Request) -> dict[str, Any]:
+        raw = request.query_params.get("includes", "")
+        includes = {part.strip().lower() for part in raw.split(",")}
+        return state.listing(state.record(listing_id), includes)
+
+    @router.get("/application/listings/{listing_id}/images")
+    def get_listing_images(listing_id: int) -> dict[str, Any]:
+        images = state.listing_images(state.record(listing_id)["listing_id"])
+        return {"count": len(images), "results": images}
+
+    @router.delete("/application/listings/{listing_id}", status_code=204)
+    def delete_listing(listing_id: int, request: Request) -> Response:
+        gate.user_id(request)
+        state.delete(state.record(listing_id))
+        return Response(status_code=204)
+
+    return router
+
+
+def _page(title: str, body: str, status: int = 200) -> HTMLResponse:
+    document = (
+        '<!doctype html><html lang="en"><head><meta charset="utf-8">'
+        f"<title>{html.escape(title)} · Etsy emulator</title></head><body>{body}</body></html>"
+    )
+    return HTMLResponse(document, status_code=status)
+
+
+def _listing_body(listing: dict[str, Any]) -> str:
+    price = listing["price"]
+    tags = ", ".join(html.escape(tag) for tag in listing["tags"]) or "none"
+    images = "".join(
+        f'<img src="{html.escape(image["url_570xN"])}" alt="{html.escape(image["alt_text"])}"'
+        ' width="285">'
+        for image in listing["images"]
+    )
+    description = html.escape(listing["description"]).replace("\n", "<br>")
+    return (
+        f"<h1>{html.escape(listing['title'])}</h1>"
+        f"<p>State: <strong>{html.escape(listing['state'])}</strong> · "
+        f"Price: {price['amount'] / price['divisor']:.2f} {html.escape(price['currency_code'])}</p>"
+        f"<p>Tags: {tags}</p><div>{images}</div><p>{description}</p>"
+    )
+
+
+def build_pages_router(store: JsonStore, config: EmulatorConfig) -> APIRouter:
+    """Pages for people (mount at `/etsy`, no auth): listing pages, the shop, image files."""
+    state = EtsyState(store, config)
+    router = APIRouter(include_in_schema=False)
+
+    @router.get("/listing/{listing_id}")
+    def listing_page(listing_id: int) -> HTMLResponse:
+        row = state.listings.get(str(listing_id))
+        if row is None:
+            return _page("Not found", "<h1>This listing does not exist.</h1>", 404)
+        listing = state.listing(row, {"images"})
+        return _page(listing["title"], _listing_body(listing))
+
+    @router.get("/shop/{shop_id}")
+    def shop_page(shop_id: int) -> HTMLResponse:
+        rows = sorted(state.listings.values(), key=lambda r: r["listing_id"], reverse=True)
+        items = "".join(
+            f'<li><a href="{html.escape(state.listing(row)["url"])}">'
+            f"{html.escape(row['title'])}</a> ({html.escape(row['state'])})</li>"
+            for row in rows
+            if row["shop_id"] == shop_id
+        )
+        return _page(f"Shop {shop_id}", f"<h1>Shop {shop_id}</h1><ul>{items}</ul>")
+
+    @router.get("/images/{image_id}")
+    def image_file(image_id: int) -> Response:
+        row = state.images.get(str(image_id))
+        data = state.blobs.get(image_id, row["ext"]) if row else None
+        if row is None or data is None:
+            return Response("image not found", status_code=404, media_type="text/plain")
+        return Response(data, media_type=_CONTENT_TYPES[row["ext"]])
+
+    return router

@@ -1,0 +1,253 @@
+"""Etsy v3 field rules for the emulator: the error type and listing form validation.
+
+The rules follow Etsy's `ShopIdListingsBody` (createDraftListing) and seller rules:
+title <= 140 characters of letters, numbers, punctuation, math symbols, whitespace and
+™©®, with `% : & +` at most once each; tags as one comma-separated string, <= 13 tags
+of <= 20 characters (letters, numbers, whitespace, `-`, `'`, ™©®), no duplicates.
+"""
+
+from __future__ import annotations
+
+import math
+import unicodedata
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from starlette.datastructures import FormData
+
+
+class EtsyError(Exception):
+    """An Etsy error answer: `{"error": message}`, or OAuth's `{error, error_description}`."""
+
+    def __init__(
+        self, status: int, body: dict[str, Any], headers: Mapping[str, str] | None = None
+    ) -> None:
+        super().__init__(str(body))
+        self.status = status
+        self.body = body
+        self.headers = dict(headers or {})
+
+    @classmethod
+    def plain(cls, status: int, message: str) -> EtsyError:
+        return cls(status, {"error": message})
+
+    @classmethod
+    def oauth(cls, status: int, error: str, description: str) -> EtsyError:
+        return cls(status, {"error": error, "error_description": description})
+
+    @classmethod
+    def field(cls, name: str, message: str) -> EtsyError:
+        return cls(400, {"error": f"There was a problem with /{name} : {message}"})
+
+
+WHO_MADE = frozenset({"i_did", "someone_else", "collective"})
+# Union of the 2023 snapshot and the current buckets (the "recent" bucket rolls over time).
+WHEN_MADE = frozenset(
+    {"made_to_order", "2020_2025", "2020_2023", "2010_2019", "2006_2009", "2004_2009"}
+    | {"before_2006", "before_2004", "2000_2005", "2000_2003", "before_1700"}
+    | {f"{decade}s" for decade in (1990, 1980, 1970, 1960, 1950, 1940, 1930, 1920, 1910, 1900)}
+    | {"1800s", "1700s"}
+)
+LISTING_TYPES = frozenset({"physical", "download", "both"})
+UPDATE_STATES = frozenset({"active", "inactive"})
+REQUIRED_FIELDS = (
+    "quantity",
+    "title",
+    "description",
+    "price",
+    "who_made",
+    "when_made",
+    "taxonomy_id",
+)
+MAX_TITLE = 140
+MAX_TAGS = 13
+MAX_TAG_LENGTH = 20
+MAX_QUANTITY = 999
+_MARKS = frozenset("™©®")
+_ONCE_IN_TITLE = "%:&+"
+
+
+def _allowed_title_char(char: str) -> bool:
+    category = unicodedata.category(char)
+    return char.isspace() or char in _MARKS or category[0] in "LNP" or category == "Sm"
+
+
+def validate_title(value: str) -> str:
+    """The trimmed title, or `ValueError` explaining which rule it breaks."""
+    title = value.strip()
+    if not title:
+        raise ValueError("Title cannot be empty.")
+    if len(title) > MAX_TITLE:
+        raise ValueError(f"Title must be {MAX_TITLE} characters or fewer.")
+    bad = sorted({char for char in title if not _allowed_title_char(char)})
+    if bad:
+        raise ValueError(f"Title contains characters that are not allowed: {''.join(bad)!r}.")
+    repeated = [char for char in _ONCE_IN_TITLE if title.count(char) > 1]
+    if repeated:
+        once = "".join(repeated)
+        raise ValueError(f"Title may contain each of % : & + only once (repeated: {once}).")
+    return title
+
+
+def _split(value: str) -> list[str]:
+    return [part.strip() for part in value.split(",") if part.strip()]
+
+
+def parse_tags(value: str) -> list[str]:
+    """Tags from one comma-separated string, checked against Etsy's tag rules."""
+    tags = _split(value)
+    if len(tags) > MAX_TAGS:
+        raise ValueError(f"A listing may have at most {MAX_TAGS} tags, got {len(tags)}.")
+    seen: set[str] = set()
+    for tag in tags:
+        if len(tag) > MAX_TAG_LENGTH:
+            raise ValueError(f"Tag {tag!r} is longer than {MAX_TAG_LENGTH} characters.")
+        if not all(c.isalnum() or c.isspace() or c in "-'" or c in _MARKS for c in tag):
+            raise ValueError(
+                f"Tag {tag!r} may only contain letters, numbers, whitespace, -, ', ™, © and ®."
+            )
+        if tag.casefold() in seen:
+            raise ValueError(f"Duplicate tag {tag!r}.")
+        seen.add(tag.casefold())
+    return tags
+
+
+def parse_materials(value: str) -> list[str]:
+    """Materials from a comma-separated string: letters, numbers and whitespace only."""
+    materials = _split(value)
+    for material in materials:
+        if not all(c.isalnum() or c.isspace() for c in material):
+            raise ValueError(
+                f"Material {material!r} may only contain letters, numbers and whitespace."
+            )
+    return materials
+
+
+def _integer(value: str, minimum: int, maximum: int | None = None) -> int:
+    try:
+        number = int(value.strip())
+    except ValueError:
+        raise ValueError(f"Expected an integer but found {value!r}.") from None
+    if number < minimum or (maximum is not None and number > maximum):
+        upper = f" and at most {maximum}" if maximum is not None else ""
+        raise ValueError(f"Must be at least {minimum}{upper}, got {number}.")
+    return number
+
+
+def _price_cents(value: str) -> int:
+    try:
+        price = float(value.strip())
+    except ValueError:
+        raise ValueError(f"Expected a number but found {value!r}.") from None
+    if not math.isfinite(price) or price <= 0:
+        raise ValueError("Price must be greater than 0.")
+    return round(price * 100)
+
+
+def _text(value: str) -> str:
+    if not value.strip():
+        raise ValueError("Cannot be empty.")
+    return value.strip()
+
+
+def _boolean(value: str) -> bool:
+    lowered = value.strip().lower()
+    if lowered in ("true", "1"):
+        return True
+    if lowered in ("false", "0"):
+        return False
+    raise ValueError(f"Expected a boolean but found {value!r}.")
+
+
+def _choice(options: frozenset[str]) -> Callable[[str], str]:
+    def parse(value: str) -> str:
+        if value not in options:
+            raise ValueError(f"{value!r} is not one of {', '.join(sorted(options))}.")
+        return value
+
+    return parse
+
+
+_PARSERS: dict[str, Callable[[str], Any]] = {
+    "quantity": lambda v: _integer(v, 1, MAX_QUANTITY),
+    "title": validate_title,
+    "description": _text,
+    "price": _price_cents,
+    "who_made": _choice(WHO_MADE),
+    "when_made": _choice(WHEN_MADE),
+    "taxonomy_id": lambda v: _integer(v, 1),
+    "tags": parse_tags,
+    "materials": parse_materials,
+    "shipping_profile_id": lambda v: _integer(v, 1),
+    "return_policy_id": lambda v: _integer(v, 1),
+    "shop_section_id": lambda v: _integer(v, 1),
+    "type": _choice(LISTING_TYPES),
+    "processing_min": lambda v: _integer(v, 0),
+    "processing_max": lambda v: _integer(v, 0),
+    "is_supply": _boolean,
+    "should_auto_renew": _boolean,
+    "is_taxable": _boolean,
+    "is_customizable": _boolean,
+    "is_personalizable": _boolean,
+    "state": _choice(UPDATE_STATES),
+}
+
+
+def form_values(form: FormData) -> dict[str, str]:
+    """Last text value per field; `tags[]` counts as `tags` (Etsy keeps only the last)."""
+    values: dict[str, str] = {}
+    for key in form:
+        texts = [v for v in form.getlist(key) if isinstance(v, str)]
+        if texts:
+            values[key.removesuffix("[]")] = texts[-1]
+    return values
+
+
+def parse_listing_fields(values: Mapping[str, str], *, creating: bool) -> dict[str, Any]:
+    """Validated listing fields from a form; `creating` requires the 7 draft fields.
+
+    Unknown fields are ignored, as Etsy does. `price` comes back as cents.
+    """
+    if creating:
+        for name in REQUIRED_FIELDS:
+            if name not in values:
+                raise EtsyError.field(name, f"{name} is required.")
+    fields: dict[str, Any] = {}
+    for name, parser in _PARSERS.items():
+        if name not in values or (creating and name == "state"):
+            continue
+        try:
+            fields[name] = parser(values[name])
+        except ValueError as exc:
+            raise EtsyError.field(name, str(exc)) from None
+    return fields
+
+
+MAX_ALT_TEXT = 500
+
+
+def parse_image_form(values: Mapping[str, Any]) -> dict[str, Any]:
+    """uploadListingImage fields: `image` bytes, `rank`, `overwrite`, `alt_text`, and so on."""
+    image = values.get("image")
+    if isinstance(image, str):
+        raise EtsyError.field("image", "The image must be sent as a file.")
+    parsers: dict[str, tuple[Callable[[str], Any], Any]] = {
+        "rank": (lambda v: _integer(v, 1), 1),
+        "overwrite": (_boolean, False),
+        "is_watermarked": (_boolean, False),
+        "listing_image_id": (lambda v: _integer(v, 1), None),
+        "alt_text": (_alt_text, ""),
+    }
+    fields: dict[str, Any] = {"image": image}
+    for name, (parser, default) in parsers.items():
+        try:
+            fields[name] = parser(values[name]) if name in values else default
+        except ValueError as exc:
+            raise EtsyError.field(name, str(exc)) from None
+    return fields
+
+
+def _alt_text(value: str) -> str:
+    if len(value) > MAX_ALT_TEXT:
+        raise ValueError(f"Alt text must be {MAX_ALT_TEXT} characters or fewer.")
+    return value

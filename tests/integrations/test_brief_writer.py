@@ -1,0 +1,184 @@
+"""The local brief writer: deterministic, and every brief passes Etsy's copy rules."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+
+import pytest
+
+from integrations.listing_rules import clean_title, fold_accents, validate_tags, validate_title
+from integrations.local.brief_writer import (
+    PALETTES,
+    SLOGAN_MAX_CHARS,
+    BriefInputError,
+    normalise_keyword,
+    spell_out_repeats,
+    write_brief,
+)
+
+KEYWORDS = [
+    "cat mom",
+    "coffee",
+    "pickleball",
+    "NASA space camp",
+    "rock & roll",
+    "dungeons & dragons & more",
+    "100% that girl: part 2 + more",
+    "Café olé",
+    "Ñandú crème brûlée",
+    "猫好き",
+    "Москва",
+    "#blessed",
+    "🐱 cat dad 🐱",
+    "mom's t-shirt!!!",
+    "Lord Of The Rings",
+    "supercalifragilisticexpialidociousness",
+    "the best vintage 1985 birthday gift for grandpa who loves fishing and camping",
+    "a" * 80,
+    "x1",
+    "route 66 road trip",
+    "$$$ money $$$ maker ???",
+    "  lots   of\tspaces  ",
+]
+
+HEX = re.compile(r"#[0-9A-F]{6}")
+WORD = re.compile(r"\w+")
+
+
+def _words(text: str) -> list[str]:
+    """Alphanumeric words, accent-folded and case-folded, with `& + % :` spelled out."""
+    spelled = text.replace("&", " and ").replace("+", " plus ").replace("%", " percent ")
+    return WORD.findall(fold_accents(spelled).casefold())
+
+
+def _contains_run(haystack: list[str], needle: list[str]) -> bool:
+    return any(haystack[i : i + len(needle)] == needle for i in range(len(haystack)))
+
+
+def _relative_luminance(hex_colour: str) -> float:
+    channels = [int(hex_colour[i : i + 2], 16) / 255 for i in (1, 3, 5)]
+    linear = [c / 12.92 if c <= 0.03928 else ((c + 0.055) / 1.055) ** 2.4 for c in channels]
+    return 0.2126 * linear[0] + 0.7152 * linear[1] + 0.0722 * linear[2]
+
+
+@pytest.mark.parametrize("keyword", KEYWORDS)
+def test_brief_obeys_etsy_rules_and_shape(keyword: str) -> None:
+    brief = write_brief(keyword)
+
+    assert validate_title(brief.title) == []
+    assert 1 <= len(brief.tags) <= 13
+    assert validate_tags(brief.tags) == []
+    assert _contains_run(_words(brief.title), _words(brief.keyword)), brief.title
+
+    assert brief.keyword == normalise_keyword(keyword)
+    assert 0 < len(brief.slogan) <= SLOGAN_MAX_CHARS
+    assert brief.slogan == brief.slogan.strip()
+    assert brief.title.startswith(clean_title(brief.slogan.rstrip("…"))[:10])
+    assert 3 <= len(brief.palette) <= 4
+    assert all(HEX.fullmatch(colour) for colour in brief.palette)
+    assert brief.style and brief.audience and brief.concept
+    assert brief.image_prompt.endswith(".") and brief.slogan in brief.image_prompt
+    assert brief.description.count("\n\n") >= 2
+    assert "cotton" in brief.description and "print" in brief.description.lower()
+    assert "wash" in brief.description
+
+
+@pytest.mark.parametrize("keyword", KEYWORDS)
+def test_same_keyword_gives_identical_brief(keyword: str) -> None:
+    assert write_brief(keyword) == write_brief(keyword)
+
+
+def test_keyword_spacing_and_case_do_not_change_choices() -> None:
+    assert write_brief("cat   mom") == write_brief(" cat mom ")
+    upper = write_brief("CAT MOM")
+    lower = write_brief("cat mom")
+    assert (upper.style, upper.palette) == (lower.style, lower.palette)
+
+
+def test_different_keywords_vary_the_design() -> None:
+    briefs = [write_brief(f"{word} lover") for word in ("cat", "dog", "tea", "golf", "yoga")]
+    briefs += [write_brief(word) for word in ("coffee", "tacos", "hiking", "chess", "knitting")]
+    assert len({b.style for b in briefs}) >= 2
+    assert len({tuple(b.palette) for b in briefs}) >= 2
+    assert len({b.slogan.replace(b.keyword.title(), "{k}") for b in briefs}) >= 3
+
+
+def test_typical_brief_reads_well() -> None:
+    brief = write_brief("coffee")
+    assert "Coffee" in brief.slogan
+    assert brief.slogan == brief.slogan.strip()
+    assert re.fullmatch(r".+ Shirt, \w+ Coffee Tee, Coffee Lover Gift, Unisex T-Shirt", brief.title)
+    assert brief.tags[:3] == ["coffee", "coffee shirt", "coffee tee"]
+    assert "funny tee" in brief.tags
+
+
+def test_once_only_characters_are_spelled_out_after_the_first() -> None:
+    brief = write_brief("rock & roll")
+    assert brief.title.count("&") == 1
+    assert "Rock and Roll" in brief.title
+    assert "rock and roll" in brief.tags
+    assert spell_out_repeats("a & b & c: d: e") == "a & b and c: d e"
+
+
+def test_accents_are_folded_in_title_but_kept_in_tags() -> None:
+    brief = write_brief("Café olé")
+    assert "Cafe Ole" in brief.title
+    assert "café olé" in brief.tags
+    assert unicodedata.is_normalized("NFC", brief.keyword)
+
+
+def test_long_keyword_is_shortened_in_slogan_and_tags() -> None:
+    keyword = "the best vintage 1985 birthday gift for grandpa who loves fishing and camping"
+    brief = write_brief(keyword)
+    assert brief.slogan.startswith("Powered by") or "Best" in brief.slogan
+    assert not brief.slogan.lower().endswith((" for", " and", " the"))
+    assert brief.tags[0] == "the best vintage"
+    assert {"birthday", "grandpa", "fishing", "camping"} <= set(brief.tags)
+
+
+def test_single_overlong_word_gets_an_ellipsis_slogan() -> None:
+    brief = write_brief("supercalifragilisticexpialidociousness")
+    assert brief.slogan.endswith("…")
+    assert len(brief.slogan) == SLOGAN_MAX_CHARS
+
+
+def test_symbols_do_not_reach_the_artwork_text() -> None:
+    brief = write_brief("🐱 cat dad 🐱")
+    assert "🐱" not in brief.slogan
+    assert "Cat Dad" in brief.slogan
+    assert brief.keyword == "🐱 cat dad 🐱"
+
+
+def test_existing_capitals_are_kept() -> None:
+    assert "NASA" in write_brief("NASA space camp").slogan
+    assert "Lord of the Rings" in write_brief("Lord Of The Rings").title
+
+
+def test_palettes_read_on_dark_garments() -> None:
+    dark = _relative_luminance("#1B1B1B")
+    for name, colours in PALETTES:
+        for colour in colours:
+            contrast = (_relative_luminance(colour) + 0.05) / (dark + 0.05)
+            assert contrast >= 4.5, (name, colour, contrast)
+
+
+@pytest.mark.parametrize(
+    ("keyword", "reason"),
+    [
+        ("", "at least 2"),
+        ("   ", "at least 2"),
+        ("a", "at least 2"),
+        ("a" * 81, "at most 80"),
+        ("12345", "letter"),
+        ("!!! ???", "letter"),
+        ("🐱🐱🐱", "letter"),
+    ],
+)
+def test_unusable_keywords_are_rejected(keyword: str, reason: str) -> None:
+    with pytest.raises(BriefInputError, match=reason):
+        write_brief(keyword)
+
+
+def test_brief_input_error_is_a_value_error() -> None:
+    assert issubclass(BriefInputError, ValueError)

@@ -1,0 +1,356 @@
+"""Contract tests for `EtsyClient` over HTTP against the Etsy emulator, plus retry rules."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import io
+import secrets
+import time
+from collections.abc import AsyncIterator
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+import httpx
+import pytest
+from PIL import Image
+
+from core.http_server import ThreadedServer
+from integrations import etsy as etsy_module
+from integrations.errors import VendorError
+from integrations.etsy import EtsyClient, listing_url, parse_etsy_error, price_string
+from sandbox.app import EmulatorConfig
+from sandbox.etsy import RETURN_POLICY_ID, SHIPPING_PROFILE_ID
+
+CONFIG = EmulatorConfig()
+SHOP = CONFIG.etsy_shop_id
+
+
+def png(color: tuple[int, int, int] = (10, 20, 30)) -> bytes:
+    buffer = io.BytesIO()
+    Image.new("RGB", (50, 40), color).save(buffer, "PNG")
+    return buffer.getvalue()
+
+
+def make_client(emulator: ThreadedServer, **overrides: Any) -> EtsyClient:
+    options: dict[str, Any] = {
+        "base_url": f"{emulator.url}/etsy/v3",
+        "keystring": CONFIG.etsy_keystring,
+        "shared_secret": CONFIG.etsy_shared_secret,
+        "access_token": CONFIG.etsy_access_token,
+        "backoff_base": 0.01,
+    }
+    return EtsyClient(**(options | overrides))
+
+
+@pytest.fixture
+async def client(emulator: ThreadedServer) -> AsyncIterator[EtsyClient]:
+    etsy = make_client(emulator)
+    yield etsy
+    await etsy.aclose()
+
+
+async def new_draft(client: EtsyClient, **changes: Any) -> dict[str, Any]:
+    fields: dict[str, Any] = {
+        "title": "Retro Cat Tee",
+        "description": "Soft cotton tee.",
+        "price_cents": 2450,
+        "quantity": 25,
+        "tags": ["cat tee", "retro", "gift"],
+        "taxonomy_id": 482,
+        "shipping_profile_id": SHIPPING_PROFILE_ID,
+    }
+    return await client.create_draft_listing(SHOP, **(fields | changes))
+
+
+def admin_requests(emulator: ThreadedServer, method: str, path: str) -> list[int]:
+    log = httpx.get(f"{emulator.url}/__admin/requests").json()
+    return [row["status"] for row in log if row["method"] == method and row["path"] == path]
+
+
+def add_fault(emulator: ThreadedServer, **rule: Any) -> None:
+    response = httpx.post(f"{emulator.url}/__admin/faults", json=rule)
+    assert response.status_code == 204
+
+
+# --- every method --------------------------------------------------------------------------
+
+
+async def test_ping_me_and_shop(client: EtsyClient) -> None:
+    assert isinstance((await client.ping())["application_id"], int)
+    assert await client.get_me() == {"user_id": CONFIG.etsy_user_id, "shop_id": SHOP}
+    shop = await client.get_shop(SHOP)
+    assert shop["shop_id"] == SHOP and shop["currency_code"] == "USD"
+
+
+async def test_create_draft_listing_sends_etsy_form(client: EtsyClient) -> None:
+    listing = await new_draft(
+        client,
+        price_cents=1999,
+        materials=["cotton", "ink"],
+        return_policy_id=RETURN_POLICY_ID,
+        when_made="2020_2025",
+        who_made="collective",
+    )
+    assert listing["state"] == "draft"
+    assert listing["price"] == {"amount": 1999, "divisor": 100, "currency_code": "USD"}
+    assert listing["tags"] == ["cat tee", "retro", "gift"]
+    assert listing["materials"] == ["cotton", "ink"]
+    assert listing["return_policy_id"] == RETURN_POLICY_ID
+    assert (listing["who_made"], listing["when_made"]) == ("collective", "2020_2025")
+
+
+async def test_list_and_get_listing_and_images(client: EtsyClient) -> None:
+    listing = await new_draft(client)
+    listing_id = listing["listing_id"]
+    drafts = await client.list_shop_listings(SHOP, state="draft", limit=5)
+    assert drafts["results"][0]["listing_id"] == listing_id and drafts["count"] >= 1
+
+    image = await client.upload_listing_image(
+        SHOP, listing_id, image=png(), file_name="front.png", rank=1, alt_text="Front"
+    )
+    assert image["listing_id"] == listing_id and image["alt_text"] == "Front"
+    images = await client.get_listing_images(listing_id)
+    assert [i["listing_image_id"] for i in images["results"]] == [image["listing_image_id"]]
+
+    fetched = await client.get_listing(listing_id, includes=["Images"])
+    assert fetched["images"][0]["listing_image_id"] == image["listing_image_id"]
+    plain = await client.get_listing(listing_id)
+    assert plain["title"] == listing["title"] and "images" not in plain
+
+
+async def test_update_activate_deactivate_delete(client: EtsyClient) -> None:
+    listing_id = (await new_draft(client))["listing_id"]
+    updated = await client.update_listing(
+        SHOP,
+        listing_id,
+        title="Updated Tee",
+        tags=["a", "b"],
+        quantity=3,
+        is_supply=False,
+        note=None,
+    )
+    assert updated["title"] == "Updated Tee" and updated["tags"] == ["a", "b"]
+    assert updated["quantity"] == 3 and updated["is_supply"] is False
+
+    with pytest.raises(VendorError) as no_image:
+        await client.activate_listing(SHOP, listing_id)
+    assert no_image.value.status == 400 and "image" in no_image.value.details["error"]
+
+    await client.upload_listing_image(SHOP, listing_id, image=png(), file_name="x.png")
+    assert (await client.activate_listing(SHOP, listing_id))["state"] == "active"
+    active = await client.list_shop_listings(SHOP)
+    assert listing_id in [item["listing_id"] for item in active["results"]]
+    assert (await client.deactivate_listing(SHOP, listing_id))["state"] == "inactive"
+
+    assert await client.delete_listing(listing_id) is None
+    with pytest.raises(VendorError) as gone:
+        await client.get_listing(listing_id)
+    assert gone.value.status == 404 and gone.value.code == "ETSY_NOT_FOUND"
+    assert not gone.value.retryable
+
+
+async def test_find_draft_listing(client: EtsyClient, monkeypatch: pytest.MonkeyPatch) -> None:
+    marker = secrets.token_hex(4)
+    title, description = f"Find Me {marker}", f"Exactly this {marker}"
+    older = await new_draft(client, title=title, description=description)
+    newer = await new_draft(client, title=title, description=description)
+    await new_draft(client, title=title, description="something else")
+    monkeypatch.setattr(etsy_module, "PAGE_SIZE", 2)  # force several pages
+
+    found = await client.find_draft_listing(SHOP, title=title, description=description)
+    assert found is not None and found["listing_id"] == newer["listing_id"]
+    skip = {newer["listing_id"]}
+    found = await client.find_draft_listing(
+        SHOP, title=title, description=description, exclude_ids=skip
+    )
+    assert found is not None and found["listing_id"] == older["listing_id"]
+
+    await client.upload_listing_image(SHOP, older["listing_id"], image=png(), file_name="a.png")
+    await client.activate_listing(SHOP, older["listing_id"])
+    found = await client.find_draft_listing(
+        SHOP, title=title, description=description, exclude_ids=skip
+    )
+    assert found is not None and found["state"] == "active"
+    missing = await client.find_draft_listing(SHOP, title=f"Nope {marker}", description=description)
+    assert missing is None
+
+
+async def test_refresh_access_token_rotates_and_is_used(emulator: ThreadedServer) -> None:
+    refresh_token = oauth_refresh_token(f"{emulator.url}/etsy/v3")
+    etsy = make_client(emulator, access_token=f"{CONFIG.etsy_user_id}.stale")
+    try:
+        with pytest.raises(VendorError) as stale:
+            await etsy.get_me()
+        assert stale.value.status == 401 and stale.value.code == "ETSY_AUTH"
+        assert stale.value.details["error"] == "invalid_token"
+        tokens = await etsy.refresh_access_token(refresh_token)
+        assert tokens["expires_in"] == 3600 and tokens["refresh_token"] != refresh_token
+        assert (await etsy.get_me())["user_id"] == CONFIG.etsy_user_id
+        with pytest.raises(VendorError) as revoked:
+            await etsy.refresh_access_token(refresh_token)
+        assert revoked.value.status == 400 and not revoked.value.retryable
+        assert revoked.value.details == {
+            "error": "invalid_grant",
+            "error_description": "refresh_token is revoked",
+        }
+    finally:
+        await etsy.aclose()
+
+
+def oauth_refresh_token(base: str) -> str:
+    verifier = secrets.token_urlsafe(48)
+    challenge = base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest()).rstrip(b"=")
+    redirect = "https://example.test/cb"
+    params = {
+        "response_type": "code",
+        "client_id": CONFIG.etsy_keystring,
+        "redirect_uri": redirect,
+        "scope": "listings_w",
+        "state": "s",
+        "code_challenge": challenge.decode(),
+        "code_challenge_method": "S256",
+    }
+    location = httpx.get(f"{base}/oauth/connect", params=params).headers["location"]
+    code = parse_qs(urlsplit(location).query)["code"][0]
+    form = {
+        "grant_type": "authorization_code",
+        "client_id": CONFIG.etsy_keystring,
+        "redirect_uri": redirect,
+        "code": code,
+        "code_verifier": verifier,
+    }
+    return str(httpx.post(f"{base}/public/oauth/token", data=form).json()["refresh_token"])
+
+
+def test_listing_url() -> None:
+    assert (
+        listing_url({"listing_id": 5, "url": "http://x/etsy/listing/5"})
+        == "http://x/etsy/listing/5"
+    )
+    assert listing_url({"listing_id": 5}) == "https://www.etsy.com/listing/5"
+    assert price_string(1999) == "19.99" and price_string(500) == "5.00"
+
+
+# --- errors and retries -------------------------------------------------------------------
+
+
+async def test_validation_error_is_permanent_with_message(client: EtsyClient) -> None:
+    with pytest.raises(VendorError) as refused:
+        await new_draft(client, tags=[f"tag{i}" for i in range(14)])
+    error = refused.value
+    assert error.status == 400 and not error.retryable and error.code == "ETSY_VALIDATION"
+    assert error.details["error"].startswith("There was a problem with /tags : ")
+    assert "/tags" in str(error)
+
+
+async def test_bad_credentials_are_never_echoed(emulator: ThreadedServer) -> None:
+    etsy = make_client(emulator, shared_secret="very-secret-value")
+    try:
+        with pytest.raises(VendorError) as denied:
+            await etsy.get_shop(SHOP)
+    finally:
+        await etsy.aclose()
+    assert denied.value.status == 403 and denied.value.code == "ETSY_AUTH"
+    text = f"{denied.value} {denied.value.details}"
+    assert "very-secret-value" not in text and CONFIG.etsy_access_token not in text
+
+
+async def test_get_is_retried_after_503(
+    client: EtsyClient, emulator: ThreadedServer, clear_faults: None
+) -> None:
+    path = f"/etsy/v3/application/shops/{SHOP}"
+    add_fault(emulator, method="GET", path_regex=f"{path}$", status=503, mode="before", times=2)
+    assert (await client.get_shop(SHOP))["shop_id"] == SHOP
+    assert admin_requests(emulator, "GET", path) == [503, 503, 200]
+
+
+async def test_post_503_is_not_retried(
+    client: EtsyClient, emulator: ThreadedServer, clear_faults: None
+) -> None:
+    path = f"/etsy/v3/application/shops/{SHOP}/listings"
+    add_fault(emulator, method="POST", path_regex=f"{path}$", status=503, mode="after", times=1)
+    with pytest.raises(VendorError) as lost:
+        await new_draft(client, title="Lost Answer Tee", description="made once")
+    assert lost.value.retryable and lost.value.status == 503
+    assert lost.value.details == {"error": "injected fault"}
+    assert admin_requests(emulator, "POST", path) == [503]
+    # The emulator made it anyway; the lookup finds it instead of creating a second one.
+    found = await client.find_draft_listing(SHOP, title="Lost Answer Tee", description="made once")
+    assert found is not None
+
+
+async def test_429_with_retry_after_is_retried(
+    client: EtsyClient, emulator: ThreadedServer, clear_faults: None
+) -> None:
+    path = f"/etsy/v3/application/shops/{SHOP}/listings"
+    add_fault(emulator, method="POST", path_regex=f"{path}$", status=429, times=1, retry_after=1)
+    started = time.monotonic()
+    listing = await new_draft(client)
+    assert time.monotonic() - started >= 1.0
+    assert listing["state"] == "draft"
+    assert admin_requests(emulator, "POST", path) == [429, 201]
+
+
+async def test_retries_stop_at_max_attempts(emulator: ThreadedServer, clear_faults: None) -> None:
+    etsy = make_client(emulator, max_attempts=2)
+    path = "/etsy/v3/application/openapi-ping"
+    add_fault(emulator, method="GET", path_regex=path, status=500, times=5)
+    try:
+        with pytest.raises(VendorError) as failed:
+            await etsy.ping()
+    finally:
+        await etsy.aclose()
+    assert failed.value.retryable and failed.value.status == 500
+    assert admin_requests(emulator, "GET", path) == [500, 500]
+
+
+# --- the error parser on Etsy's other shapes ---------------------------------------------
+
+
+def test_parse_etsy_error_shapes() -> None:
+    array = httpx.Response(
+        400,
+        json=[
+            {"path": "/title/1", "type": "invalid_characters", "message": "bad char"},
+            {"path": "/tags", "type": "too_many"},
+        ],
+    )
+    message, details = parse_etsy_error(array)
+    assert message == "/title/1 : bad char; /tags : too_many"
+    assert details["errors"][0] == {
+        "path": "/title/1",
+        "type": "invalid_characters",
+        "message": "bad char",
+    }
+    assert parse_etsy_error(httpx.Response(502, text="<html>Bad gateway</html>")) == (
+        "<html>Bad gateway</html>",
+        {},
+    )
+    assert parse_etsy_error(httpx.Response(500, content=b"")) == ("Internal Server Error", {})
+    assert parse_etsy_error(httpx.Response(400, json={"detail": "x"})) == ("{'detail': 'x'}", {})
+
+
+async def test_secrets_in_an_error_body_are_scrubbed() -> None:
+    def echo(request: httpx.Request) -> httpx.Response:
+        key = request.headers["x-api-key"]
+        token = request.headers["authorization"]
+        body = [{"path": "/x", "type": "t", "message": f"{key} {token}"}, {"n": 1}]
+        return httpx.Response(400, json=body)
+
+    etsy = EtsyClient(
+        base_url="https://api.etsy.test/v3",
+        keystring="ks-123",
+        shared_secret="ss-456",
+        access_token="1.tok-789",
+        transport=httpx.MockTransport(echo),
+    )
+    try:
+        with pytest.raises(VendorError) as refused:
+            await etsy.ping()
+    finally:
+        await etsy.aclose()
+    text = f"{refused.value} {refused.value.details}"
+    for secret in ("ks-123", "ss-456", "tok-789"):
+        assert secret not in text
+    assert "***" in text

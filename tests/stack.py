@@ -1,0 +1,54 @@
+"""Test helpers that run the real workers in the test's event loop."""
+
+from __future__ import annotations
+
+import asyncio
+from contextlib import AsyncExitStack
+from types import TracebackType
+
+from temporalio.client import Client
+from temporalio.worker import Worker
+
+from core.settings import QUEUES, Settings
+from workers.runner import build_activities, build_worker
+
+
+class WorkerSet:
+    """Starts one worker per queue (optionally leaving some out) and stops them on exit."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        client: Client,
+        database_url: str,
+        *,
+        queues: list[str] | None = None,
+    ) -> None:
+        self._settings = settings
+        self._client = client
+        self._database_url = database_url
+        self._queues = queues or list(QUEUES)
+        self._stack = AsyncExitStack()
+        self.workers: dict[str, Worker] = {}
+        self._tasks: list[asyncio.Task[None]] = []
+
+    async def __aenter__(self) -> WorkerSet:
+        for queue in self._queues:
+            activities = await build_activities(
+                self._settings, queue, self._database_url, self._stack
+            )
+            worker = build_worker(self._client, queue, activities)
+            self.workers[queue] = worker
+            self._tasks.append(asyncio.create_task(worker.run()))
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        for worker in self.workers.values():
+            await worker.shutdown()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        await self._stack.aclose()

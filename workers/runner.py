@@ -1,0 +1,130 @@
+"""Builds one worker per task queue with its activities bound to shared clients.
+
+`pod worker --queue image` runs `run_worker(settings, "image")`; `pod up` starts one
+such process per queue. Clients (HTTP pools, DB engine, storage) are made once per
+process and closed when the worker stops.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable, Sequence
+from contextlib import AsyncExitStack
+from typing import Any
+
+from temporalio.client import Client
+from temporalio.worker import Worker
+
+from activities.etsy import EtsyActivities
+from activities.ideation import IdeationActivities
+from activities.image import ImageActivities
+from activities.printify import PrintifyActivities
+from activities.records import RecordsActivities
+from core.db import make_engine, make_session_factory
+from core.settings import QUEUES, Settings
+from core.storage import build_storage
+from core.temporal import connect_temporal
+from integrations.etsy import EtsyClient
+from integrations.printify import PrintifyClient
+from integrations.safety import load_terms
+from workflows.design_to_listing import DesignToListingWorkflow
+
+logger = logging.getLogger(__name__)
+
+WORKFLOWS: list[type] = [DesignToListingWorkflow]
+
+
+def activity_methods(instance: object) -> list[Callable[..., Any]]:
+    """The bound `@activity.defn` methods of an activities object."""
+    return [
+        getattr(instance, name)
+        for name in dir(instance)
+        if not name.startswith("_")
+        and hasattr(getattr(type(instance), name, None), "__temporal_activity_definition")
+    ]
+
+
+async def build_activities(
+    settings: Settings, queue: str, database_url: str, stack: AsyncExitStack
+) -> Sequence[Callable[..., Any]]:
+    """The activities served on `queue`, their clients registered for closing on `stack`."""
+    if queue == "workflows":
+        return []
+    engine = make_engine(database_url)
+    stack.push_async_callback(engine.dispose)
+    sessions = make_session_factory(engine)
+    if queue == "records":
+        return activity_methods(RecordsActivities(sessions))
+    if queue == "ideation":
+        extra = settings.blocklist_file
+        return activity_methods(IdeationActivities(sessions, load_terms(extra)))
+    storage = build_storage(settings)
+    if queue == "image":
+        image = ImageActivities(sessions, storage, provider_delay=settings.image_provider_delay)
+        return activity_methods(image)
+    if queue == "integration":
+        printify = PrintifyClient(
+            base_url=settings.printify_url,
+            token=settings.printify_api_token.get_secret_value(),
+            user_agent=settings.user_agent,
+            rate_per_second=settings.printify_rate_per_second,
+            timeout=settings.http_timeout_seconds,
+        )
+        stack.push_async_callback(printify.aclose)
+        etsy = EtsyClient(
+            base_url=settings.etsy_url,
+            keystring=settings.etsy_keystring.get_secret_value(),
+            shared_secret=settings.etsy_shared_secret.get_secret_value(),
+            access_token=settings.etsy_access_token.get_secret_value(),
+            rate_per_second=settings.etsy_rate_per_second,
+            timeout=settings.http_timeout_seconds,
+            user_agent=settings.user_agent,
+        )
+        stack.push_async_callback(etsy.aclose)
+        return [
+            *activity_methods(
+                PrintifyActivities(
+                    sessions, storage, printify, default_shop_id=settings.printify_shop_id
+                )
+            ),
+            *activity_methods(
+                EtsyActivities(
+                    sessions,
+                    storage,
+                    etsy,
+                    default_shop_id=settings.etsy_shop_id,
+                    taxonomy_id=settings.etsy_taxonomy_id,
+                    shipping_profile_id=settings.etsy_shipping_profile,
+                    return_policy_id=settings.etsy_return_policy,
+                )
+            ),
+        ]
+    raise ValueError(f"unknown queue {queue!r}; one of {', '.join(QUEUES)}")
+
+
+def build_worker(
+    client: Client, queue: str, activities: Sequence[Callable[..., Any]], **options: Any
+) -> Worker:
+    """A worker for one queue: workflows only on `pod-workflows`, activities elsewhere."""
+    if queue == "workflows":
+        return Worker(client, task_queue=QUEUES[queue], workflows=WORKFLOWS, **options)
+    return Worker(
+        client,
+        task_queue=QUEUES[queue],
+        activities=activities,
+        **options,
+    )
+
+
+async def run_worker(settings: Settings, queue: str, database_url: str) -> None:
+    """Serve one queue until cancelled (Ctrl-C / SIGTERM)."""
+    async with AsyncExitStack() as stack:
+        activities = await build_activities(settings, queue, database_url, stack)
+        client = await connect_temporal(settings)
+        worker = build_worker(client, queue, activities)
+        logger.info("worker for %s started", QUEUES[queue])
+        try:
+            await worker.run()
+        except asyncio.CancelledError:
+            logger.info("worker for %s stopping", QUEUES[queue])

@@ -1,0 +1,415 @@
+"""DesignToListingWorkflow: trend keyword → brief → design → Printify product → Etsy listing.
+
+Only orchestration lives here: every side effect is an activity on its own task queue,
+each call with the timeout and retry policy from `workflows.policies`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from datetime import timedelta
+from typing import Any
+
+from temporalio import workflow
+from temporalio.exceptions import ActivityError, ApplicationError, CancelledError
+
+with workflow.unsafe.imports_passed_through():
+    from activities.etsy import EtsyActivities
+    from activities.ideation import IdeationActivities
+    from activities.image import ImageActivities
+    from activities.printify import PrintifyActivities
+    from activities.records import RecordsActivities
+    from core.settings import QUEUES
+    from models.payloads import (
+        CreateDraftListingInput,
+        CreateProductInput,
+        DesignToListingInput,
+        DesignToListingResult,
+        GenerateBriefInput,
+        GenerateDesignInput,
+        ListingRef,
+        MakePrintFileInput,
+        PrintAreaInput,
+        ProductRef,
+        PublishingFailedInput,
+        PublishingSucceededInput,
+        RecordListingInput,
+        RejectSignal,
+        RunStatus,
+        RunUpdate,
+        ScreenBriefInput,
+        ShopsInput,
+        Stage,
+        UploadImageInput,
+        UploadListingImageInput,
+        WorkflowError,
+        WorkflowState,
+    )
+    from workflows.policies import IDEATION, IMAGE, INTEGRATION, RECORDS, CallPolicy
+
+
+# Share of the work done when each stage starts (drives the progress bar).
+PROGRESS = {
+    Stage.BRIEF: 0.02,
+    Stage.SCREEN: 0.08,
+    Stage.APPROVAL: 0.1,
+    Stage.DESIGN: 0.12,
+    Stage.PRINT_FILE: 0.3,
+    Stage.PRINTIFY_UPLOAD: 0.45,
+    Stage.PRINTIFY_PRODUCT: 0.55,
+    Stage.PRINTIFY_PUBLISH: 0.62,
+    Stage.ETSY_DRAFT: 0.68,
+    Stage.ETSY_IMAGES: 0.75,
+    Stage.ETSY_ACTIVATE: 0.85,
+    Stage.PUBLISH_CONFIRM: 0.9,
+    Stage.RECORD: 0.95,
+    Stage.DONE: 1.0,
+}
+
+
+class _Stopped(Exception):
+    """The seller rejected the brief or cancelled the run."""
+
+    def __init__(self, status: str, code: str, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+        self.code = code
+        self.message = message
+
+
+@workflow.defn
+class DesignToListingWorkflow:
+    """One listing from one keyword; queryable (`state`) and steerable by signals."""
+
+    def __init__(self) -> None:
+        self._state: WorkflowState | None = None
+        self._decision: str | None = None
+        self._decision_reason = ""
+        self._cancel_requested = False
+        self._product: ProductRef | None = None
+        self._published = False
+        self._listing: ListingRef | None = None
+        self._listing_active = False
+
+    # --- queries and signals ------------------------------------------------------------
+
+    @workflow.query
+    def state(self) -> WorkflowState:
+        """Stage, progress, artifacts made so far and the last error."""
+        if self._state is None:
+            raise ApplicationError("the workflow has not started yet")
+        return self._state
+
+    @workflow.signal
+    def approve(self) -> None:
+        self._decision = "approved"
+
+    @workflow.signal
+    def reject(self, signal: RejectSignal) -> None:
+        self._decision = "rejected"
+        self._decision_reason = signal.reason
+
+    @workflow.signal
+    def cancel(self) -> None:
+        self._cancel_requested = True
+
+    # --- the chain ------------------------------------------------------------------------
+
+    @workflow.run
+    async def run(self, request: DesignToListingInput) -> DesignToListingResult:
+        info = workflow.info()
+        self._state = WorkflowState(
+            workflow_id=info.workflow_id, tenant_id=request.tenant_id, keyword=request.keyword
+        )
+        try:
+            result = await self._chain(request)
+        except _Stopped as stop:
+            await self._compensate(request, stop.message)
+            await self._finish(request, stop.status, stop.code, stop.message, None)
+            raise ApplicationError(stop.message, type=stop.code, non_retryable=True) from None
+        except (ActivityError, ApplicationError) as exc:
+            code, message, details = _describe(exc)
+            await self._compensate(request, message)
+            await self._finish(request, RunStatus.FAILED, code, message, details)
+            raise ApplicationError(message, details or {}, type=code, non_retryable=True) from exc
+        except asyncio.CancelledError:
+            # Cancelled through Temporal: clean up in a shielded scope, then stop.
+            await asyncio.shield(self._cleanup_after_cancel(request))
+            raise
+        return result
+
+    async def _chain(self, request: DesignToListingInput) -> DesignToListingResult:
+        state = self._require_state()
+        wf_id = state.workflow_id
+        tenant = request.tenant_id
+
+        await self._enter(request, Stage.BRIEF)
+        brief_result = await self._call(
+            IdeationActivities.generate_brief,
+            GenerateBriefInput(tenant, wf_id, request.keyword),
+            "ideation",
+            IDEATION,
+        )
+        brief = brief_result.brief
+        state.artifacts.brief_id = brief_result.brief_id
+        state.artifacts.title = brief.title
+
+        await self._enter(request, Stage.SCREEN)
+        await self._call(
+            IdeationActivities.screen_brief, ScreenBriefInput(tenant, brief), "ideation", IDEATION
+        )
+
+        if request.require_approval:
+            await self._await_approval(request)
+
+        await self._enter(request, Stage.DESIGN)
+        artwork = await self._call(
+            ImageActivities.generate_design,
+            GenerateDesignInput(tenant, wf_id, brief),
+            "image",
+            IMAGE,
+        )
+        template = request.template
+        print_area = await self._call(
+            PrintifyActivities.get_print_area,
+            PrintAreaInput(
+                template.blueprint_id,
+                template.print_provider_id,
+                template.variant_ids,
+                template.position,
+            ),
+            "integration",
+            INTEGRATION,
+        )
+        await self._enter(request, Stage.PRINT_FILE)
+        print_file = await self._call(
+            ImageActivities.make_print_file,
+            MakePrintFileInput(tenant, wf_id, brief_result.brief_id, artwork, print_area),
+            "image",
+            IMAGE,
+        )
+        state.artifacts.design_id = print_file.design_id
+        state.artifacts.print_file = print_file.storage_key
+        state.artifacts.sha256 = print_file.sha256
+
+        shops_input = ShopsInput(tenant, request.printify_shop_id, request.etsy_shop_id)
+        printify_shop = await self._call(
+            PrintifyActivities.resolve_shop, shops_input, "integration", INTEGRATION
+        )
+        await self._enter(request, Stage.PRINTIFY_UPLOAD)
+        upload = await self._call(
+            PrintifyActivities.upload_image,
+            UploadImageInput(tenant, wf_id, print_file),
+            "integration",
+            INTEGRATION,
+        )
+        state.artifacts.printify_image_id = upload.image_id
+
+        await self._enter(request, Stage.PRINTIFY_PRODUCT)
+        product = await self._call(
+            PrintifyActivities.create_product,
+            CreateProductInput(tenant, wf_id, printify_shop, brief, template, upload.image_id),
+            "integration",
+            INTEGRATION,
+        )
+        self._product = product
+        state.artifacts.printify_product_id = product.product_id
+
+        await self._enter(request, Stage.PRINTIFY_PUBLISH)
+        await self._call(PrintifyActivities.publish, product, "integration", INTEGRATION)
+        self._published = True
+
+        etsy_shop = await self._call(
+            EtsyActivities.resolve_shop, shops_input, "integration", INTEGRATION
+        )
+        await self._enter(request, Stage.ETSY_DRAFT)
+        listing = await self._call(
+            EtsyActivities.create_draft_listing,
+            CreateDraftListingInput(tenant, wf_id, etsy_shop, brief, template.price_cents),
+            "integration",
+            INTEGRATION,
+        )
+        self._listing = listing
+        state.artifacts.etsy_listing_id = listing.listing_id
+
+        await self._enter(request, Stage.ETSY_IMAGES)
+        await self._call(
+            EtsyActivities.upload_listing_image,
+            UploadListingImageInput(tenant, wf_id, listing, print_file.preview_key, brief.title),
+            "integration",
+            INTEGRATION,
+        )
+
+        await self._enter(request, Stage.ETSY_ACTIVATE)
+        listing = await self._call(
+            EtsyActivities.activate_listing, listing, "integration", INTEGRATION
+        )
+        self._listing = listing
+        self._listing_active = True
+        state.artifacts.listing_url = listing.url
+
+        await self._enter(request, Stage.PUBLISH_CONFIRM)
+        await self._call(
+            PrintifyActivities.publishing_succeeded,
+            PublishingSucceededInput(product, listing),
+            "integration",
+            INTEGRATION,
+        )
+
+        await self._enter(request, Stage.RECORD, check_cancel=False)
+        await self._call(
+            RecordsActivities.record_listing,
+            RecordListingInput(
+                tenant,
+                wf_id,
+                print_file.design_id,
+                product,
+                listing,
+                upload.image_id,
+                title=brief.title,
+            ),
+            "records",
+            RECORDS,
+        )
+        result = DesignToListingResult(
+            workflow_id=wf_id,
+            status=RunStatus.COMPLETED,
+            listing_url=listing.url,
+            etsy_listing_id=listing.listing_id,
+            printify_product_id=product.product_id,
+            printify_shop_id=product.shop_id,
+            design_id=print_file.design_id,
+            print_file=print_file.storage_key,
+            cost_cents={"printify_base": 0, "etsy_listing_fee": 20},
+        )
+        await self._record(
+            RunUpdate(tenant, wf_id, Stage.DONE, RunStatus.COMPLETED, result=_as_dict(result))
+        )
+        # Only now, so a reader who sees "completed" also finds the recorded result.
+        state.stage = Stage.DONE
+        state.status = RunStatus.COMPLETED
+        state.progress = 1.0
+        return result
+
+    # --- helpers -----------------------------------------------------------------------------
+
+    def _require_state(self) -> WorkflowState:
+        assert self._state is not None
+        return self._state
+
+    async def _call[T](
+        self, method: Callable[[Any, Any], Awaitable[T]], arg: Any, queue: str, policy: CallPolicy
+    ) -> T:
+        """Run one activity method on its queue with its policy."""
+        return await workflow.execute_activity_method(
+            method,
+            arg,
+            task_queue=QUEUES[queue],
+            start_to_close_timeout=policy.start_to_close,
+            schedule_to_close_timeout=policy.schedule_to_close,
+            heartbeat_timeout=policy.heartbeat,
+            retry_policy=policy.retry,
+        )
+
+    async def _record(self, update: RunUpdate) -> None:
+        await self._call(RecordsActivities.update_run, update, "records", RECORDS)
+
+    async def _enter(
+        self, request: DesignToListingInput, stage: Stage, *, check_cancel: bool = True
+    ) -> None:
+        """Move to `stage` (recorded in Postgres) unless a cancel was requested."""
+        if check_cancel and self._cancel_requested:
+            raise _Stopped(RunStatus.CANCELLED, "CANCELLED", "the run was cancelled")
+        state = self._require_state()
+        state.stage = stage
+        state.progress = PROGRESS.get(stage, state.progress)
+        await self._record(
+            RunUpdate(request.tenant_id, state.workflow_id, stage, RunStatus.RUNNING)
+        )
+
+    async def _await_approval(self, request: DesignToListingInput) -> None:
+        state = self._require_state()
+        await self._enter(request, Stage.APPROVAL)
+        state.status = RunStatus.AWAITING_APPROVAL
+        await self._record(
+            RunUpdate(request.tenant_id, state.workflow_id, Stage.APPROVAL, state.status)
+        )
+        try:
+            await workflow.wait_condition(
+                lambda: self._decision is not None or self._cancel_requested,
+                timeout=timedelta(seconds=request.approval_timeout_seconds),
+            )
+        except TimeoutError:
+            raise _Stopped(
+                RunStatus.REJECTED,
+                "APPROVAL_TIMEOUT",
+                f"no approval within {request.approval_timeout_seconds} s",
+            ) from None
+        if self._cancel_requested:
+            raise _Stopped(RunStatus.CANCELLED, "CANCELLED", "the run was cancelled")
+        if self._decision == "rejected":
+            reason = self._decision_reason or "no reason given"
+            raise _Stopped(RunStatus.REJECTED, "BRIEF_REJECTED", f"brief rejected: {reason}")
+        state.status = RunStatus.RUNNING
+
+    async def _compensate(self, request: DesignToListingInput, reason: str) -> None:
+        """Leave no half-made listing: take the Etsy listing down, tell Printify it failed."""
+        try:
+            if self._listing is not None:
+                await self._call(
+                    EtsyActivities.delete_listing, self._listing, "integration", INTEGRATION
+                )
+                self._listing_active = False
+            if self._product is not None:
+                await self._call(
+                    PrintifyActivities.publishing_failed,
+                    PublishingFailedInput(self._product, reason[:500]),
+                    "integration",
+                    INTEGRATION,
+                )
+        except ActivityError as exc:
+            # Compensation is best effort: the run's own failure is what the seller must see.
+            workflow.logger.warning("compensation failed: %s", exc)
+
+    async def _finish(
+        self,
+        request: DesignToListingInput,
+        status: str,
+        code: str,
+        message: str,
+        details: dict[str, Any] | None,
+    ) -> None:
+        state = self._require_state()
+        error = WorkflowError(code=code, message=message, stage=state.stage, details=details)
+        state.last_error = error
+        await self._record(
+            RunUpdate(
+                request.tenant_id, state.workflow_id, state.stage, status, error=_as_dict(error)
+            )
+        )
+        state.status = status
+
+    async def _cleanup_after_cancel(self, request: DesignToListingInput) -> None:
+        await self._compensate(request, "the run was cancelled")
+        await self._finish(request, RunStatus.CANCELLED, "CANCELLED", "the run was cancelled", None)
+
+
+def _describe(exc: BaseException) -> tuple[str, str, dict[str, Any] | None]:
+    """(code, message, details) from an activity or application failure."""
+    cause: BaseException | None = exc
+    while isinstance(cause, ActivityError) and cause.cause is not None:
+        cause = cause.cause
+    if isinstance(cause, ApplicationError):
+        details = cause.details[0] if cause.details and isinstance(cause.details[0], dict) else None
+        return cause.type or "ACTIVITY_FAILED", cause.message, details
+    if isinstance(cause, CancelledError):
+        return "CANCELLED", "the run was cancelled", None
+    return "ACTIVITY_FAILED", str(cause or exc), None
+
+
+def _as_dict(value: Any) -> dict[str, Any]:
+    """A dataclass payload as a JSON-ready dict (workflow-safe: no I/O)."""
+    from dataclasses import asdict
+
+    return asdict(value)
