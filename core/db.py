@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from alembic import command
-from alembic.config import Config
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "models" / "migrations"
+
+if TYPE_CHECKING:
+    from alembic.config import Config
 
 SessionFactory = async_sessionmaker[AsyncSession]
 
@@ -34,6 +36,8 @@ def make_session_factory(engine: AsyncEngine) -> SessionFactory:
 
 
 def alembic_config(url: str) -> Config:
+    from alembic.config import Config  # imported here: alembic costs ~0.7 s at start-up
+
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS_DIR))
     config.set_main_option("sqlalchemy.url", sqlalchemy_url(url).replace("%", "%%"))
@@ -42,4 +46,6 @@ def alembic_config(url: str) -> Config:
 
 def migrate(url: str) -> None:
     """Apply every Alembic migration up to head (idempotent)."""
+    from alembic import command
+
     command.upgrade(alembic_config(url), "head")

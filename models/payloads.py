@@ -311,6 +311,8 @@ class DesignToListingResult:
     design_id: str
     print_file: str
     cost_cents: dict[str, int] = field(default_factory=dict)
+    title: str = ""
+    brief_id: str = ""
 
 
 @dataclass

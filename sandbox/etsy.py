@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import hashlib
 import html
-import io
 import time
 import weakref
 from collections.abc import Collection
@@ -20,12 +19,17 @@ from typing import TYPE_CHECKING, Any
 
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import HTMLResponse
-from PIL import Image, UnidentifiedImageError
-from starlette.datastructures import UploadFile
 
 from sandbox import etsy_oauth
 from sandbox.etsy_oauth import Gate, RateLimiter, build_oauth_router, etsy_route_class
-from sandbox.etsy_rules import EtsyError, form_values, parse_image_form, parse_listing_fields
+from sandbox.etsy_rules import (
+    EtsyError,
+    decode_image,
+    parse_image_form,
+    parse_listing_fields,
+    query_int,
+    read_form,
+)
 from sandbox.store import JsonStore
 
 if TYPE_CHECKING:
@@ -36,7 +40,6 @@ RETURN_POLICY_ID = 8001
 MAX_IMAGES = 10
 LISTING_STATES = frozenset({"active", "inactive", "sold_out", "draft", "expired"})
 LISTING_LIFETIME = 120 * 24 * 3600  # a published listing runs about four months
-_FORMATS = {"JPEG": "jpg", "PNG": "png", "GIF": "gif", "WEBP": "webp"}
 _CONTENT_TYPES = {"jpg": "image/jpeg", "png": "image/png", "gif": "image/gif", "webp": "image/webp"}
 _MEMORY_BLOBS: weakref.WeakKeyDictionary[JsonStore, dict[int, bytes]] = weakref.WeakKeyDictionary()
 
@@ -75,21 +78,6 @@ class ImageBlobs:
         self._memory.pop(image_id, None)
         if file is not None:
             file.unlink(missing_ok=True)
-
-
-def _decode_image(data: bytes) -> tuple[str, int, int, str]:
-    """(extension, width, height, average colour hex) or a 400 if Pillow cannot read it."""
-    try:
-        with Image.open(io.BytesIO(data)) as image:
-            image.load()
-            ext = _FORMATS.get(image.format or "")
-            width, height = image.size
-            red, green, blue = image.convert("RGB").resize((1, 1)).getpixel((0, 0))  # type: ignore[misc]
-    except (UnidentifiedImageError, OSError, SyntaxError, ValueError, Image.DecompressionBombError):
-        raise EtsyError.field("image", "The file is not a readable image.") from None
-    if ext is None:
-        raise EtsyError.field("image", "Images must be JPEG, PNG, GIF or WebP.")
-    return ext, width, height, f"{red:02X}{green:02X}{blue:02X}"
 
 
 class EtsyState:
@@ -281,38 +269,12 @@ class EtsyState:
             if existing is None or self.record(existing["listing_id"])["shop_id"] != row["shop_id"]:
                 raise EtsyError.field("listing_image_id", "The image was not found in this shop.")
             data = self.blobs.get(existing["listing_image_id"], existing["ext"]) or b""
-        ext, width, height, hex_code = _decode_image(data)
+        ext, width, height, hex_code = decode_image(data)
         return data, {"ext": ext, "full_width": width, "full_height": height, "hex_code": hex_code}
 
 
 def _application_id(keystring: str) -> int:
     return int(hashlib.sha256(keystring.encode()).hexdigest()[:8], 16) % 900_000_000 + 100_000_000
-
-
-async def _form(request: Request, content_type: str) -> dict[str, Any]:
-    """The request's form fields; any other content type (JSON included) is a 400."""
-    got = request.headers.get("content-type", "").split(";")[0].strip().lower()
-    if got != content_type:
-        raise EtsyError.plain(
-            400, f"The request body must be {content_type}, not {got or 'empty'}."
-        )
-    form = await request.form()
-    values: dict[str, Any] = form_values(form)
-    upload = form.get("image")
-    if isinstance(upload, UploadFile):
-        values["image"] = await upload.read()
-    return values
-
-
-def _query_int(request: Request, name: str, default: int, low: int, high: int) -> int:
-    raw = request.query_params.get(name)
-    try:
-        value = default if raw is None else int(raw)
-    except ValueError:
-        raise EtsyError.field(name, f"Expected an integer but found {raw!r}.") from None
-    if not low <= value <= high:
-        raise EtsyError.field(name, f"Must be between {low} and {high}, got {value}.")
-    return value
 
 
 def build_router(store: JsonStore, config: EmulatorConfig) -> APIRouter:
@@ -338,7 +300,7 @@ def build_router(store: JsonStore, config: EmulatorConfig) -> APIRouter:
     async def create_draft_listing(shop_id: int, request: Request) -> dict[str, Any]:
         gate.user_id(request)
         state.shop(shop_id)
-        values = await _form(request, "application/x-www-form-urlencoded")
+        values = await read_form(request, "application/x-www-form-urlencoded")
         fields = parse_listing_fields(values, creating=True)
         return state.listing(state.create(shop_id, fields))
 
@@ -349,8 +311,8 @@ def build_router(store: JsonStore, config: EmulatorConfig) -> APIRouter:
         wanted = request.query_params.get("state", "active")
         if wanted not in LISTING_STATES:
             raise EtsyError.field("state", f"{wanted!r} is not a listing state.")
-        limit = _query_int(request, "limit", 25, 1, 100)
-        offset = _query_int(request, "offset", 0, 0, 10**9)
+        limit = query_int(request, "limit", 25, 1, 100)
+        offset = query_int(request, "offset", 0, 0, 10**9)
         rows = [r for r in state.listings.values() if r["shop_id"] == shop_id]
         rows = [r for r in rows if r["state"] == wanted]
         rows.sort(key=lambda r: (r["created_timestamp"], r["listing_id"]), reverse=True)
@@ -361,7 +323,7 @@ def build_router(store: JsonStore, config: EmulatorConfig) -> APIRouter:
     async def update_listing(shop_id: int, listing_id: int, request: Request) -> dict[str, Any]:
         gate.user_id(request)
         row = state.record(listing_id, state.shop(shop_id)["shop_id"])
-        values = await _form(request, "application/x-www-form-urlencoded")
+        values = await read_form(request, "application/x-www-form-urlencoded")
         return state.listing(state.update(row, parse_listing_fields(values, creating=False)))
 
     @router.post("/application/shops/{shop_id}/listings/{listing_id}/images", status_code=201)
@@ -370,7 +332,7 @@ def build_router(store: JsonStore, config: EmulatorConfig) -> APIRouter:
     ) -> dict[str, Any]:
         gate.user_id(request)
         row = state.record(listing_id, state.shop(shop_id)["shop_id"])
-        values = await _form(request, "multipart/form-data")
+        values = await read_form(request, "multipart/form-data")
         return state.image(state.add_image(row, parse_image_form(values)))
 
     @router.get("/application/listings/{listing_id}")

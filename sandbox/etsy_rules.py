@@ -1,4 +1,4 @@
-"""Etsy v3 field rules for the emulator: the error type and listing form validation.
+"""Etsy v3 request rules for the emulator: the error type, form and image validation.
 
 The rules follow Etsy's `ShopIdListingsBody` (createDraftListing) and seller rules:
 title <= 140 characters of letters, numbers, punctuation, math symbols, whitespace and
@@ -8,12 +8,15 @@ of <= 20 characters (letters, numbers, whitespace, `-`, `'`, ™©®), no duplic
 
 from __future__ import annotations
 
+import io
 import math
 import unicodedata
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from starlette.datastructures import FormData
+from fastapi import Request
+from PIL import Image, UnidentifiedImageError
+from starlette.datastructures import FormData, UploadFile
 
 
 class EtsyError(Exception):
@@ -250,4 +253,51 @@ def parse_image_form(values: Mapping[str, Any]) -> dict[str, Any]:
 def _alt_text(value: str) -> str:
     if len(value) > MAX_ALT_TEXT:
         raise ValueError(f"Alt text must be {MAX_ALT_TEXT} characters or fewer.")
+    return value
+
+
+# --- request bodies, query parameters and image files --------------------------------
+
+IMAGE_FORMATS = {"JPEG": "jpg", "PNG": "png", "GIF": "gif", "WEBP": "webp"}
+
+
+def decode_image(data: bytes) -> tuple[str, int, int, str]:
+    """(extension, width, height, average colour hex) or a 400 if Pillow cannot read it."""
+    try:
+        with Image.open(io.BytesIO(data)) as image:
+            image.load()
+            ext = IMAGE_FORMATS.get(image.format or "")
+            width, height = image.size
+            red, green, blue = image.convert("RGB").resize((1, 1)).getpixel((0, 0))  # type: ignore[misc]
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError, Image.DecompressionBombError):
+        raise EtsyError.field("image", "The file is not a readable image.") from None
+    if ext is None:
+        raise EtsyError.field("image", "Images must be JPEG, PNG, GIF or WebP.")
+    return ext, width, height, f"{red:02X}{green:02X}{blue:02X}"
+
+
+async def read_form(request: Request, content_type: str) -> dict[str, Any]:
+    """The request's form fields; any other content type (JSON included) is a 400."""
+    got = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if got != content_type:
+        raise EtsyError.plain(
+            400, f"The request body must be {content_type}, not {got or 'empty'}."
+        )
+    form = await request.form()
+    values: dict[str, Any] = form_values(form)
+    upload = form.get("image")
+    if isinstance(upload, UploadFile):
+        values["image"] = await upload.read()
+    return values
+
+
+def query_int(request: Request, name: str, default: int, low: int, high: int) -> int:
+    """An integer query parameter in `[low, high]`, or a 400 in Etsy's form-error shape."""
+    raw = request.query_params.get(name)
+    try:
+        value = default if raw is None else int(raw)
+    except ValueError:
+        raise EtsyError.field(name, f"Expected an integer but found {raw!r}.") from None
+    if not low <= value <= high:
+        raise EtsyError.field(name, f"Must be between {low} and {high}, got {value}.")
     return value

@@ -26,6 +26,8 @@ from core.storage import LocalStorage
 from sandbox.app import EmulatorConfig, create_emulator_app
 from tests.stack import WorkerSet
 
+ISOLATED_NAMESPACE = "isolated"
+
 
 @pytest.fixture(scope="session")
 def emulator_config() -> EmulatorConfig:
@@ -99,7 +101,8 @@ async def temporal_env() -> AsyncIterator[WorkflowEnvironment]:
     env = await WorkflowEnvironment.start_local(
         dev_server_existing_path=temporal_binary(),
         search_attributes=[TENANT_ATTRIBUTE],
-        dev_server_extra_args=["--sqlite-pragma", "journal_mode=wal"],
+        # A second namespace keeps tests that run their own workers apart from `workers`.
+        dev_server_extra_args=["--namespace", ISOLATED_NAMESPACE],
     )
     yield env
     await env.shutdown()

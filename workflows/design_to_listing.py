@@ -282,6 +282,8 @@ class DesignToListingWorkflow:
             design_id=print_file.design_id,
             print_file=print_file.storage_key,
             cost_cents={"printify_base": 0, "etsy_listing_fee": 20},
+            title=brief.title,
+            brief_id=brief_result.brief_id,
         )
         await self._record(
             RunUpdate(tenant, wf_id, Stage.DONE, RunStatus.COMPLETED, result=_as_dict(result))

@@ -106,15 +106,16 @@ def write_brief(keyword: str) -> DesignBrief:
     """A complete, Etsy-valid design brief for `keyword`; the same keyword gives the same brief."""
     normalised = normalise_keyword(keyword)
     chooser = _Chooser(normalised)
-    display = _display_keyword(normalised)
+    plain = _plain_keyword(normalised)  # for sentences: "cat mom", "NASA space camp"
+    display = _display_keyword(plain)  # for slogan and title: "Cat Mom"
 
     slogan = _slogan(display, chooser)
     style, style_tags = chooser.pick(STYLES)
     palette_name, palette = chooser.pick(PALETTES)
-    audience = chooser.pick(AUDIENCES).format(k=display.lower())
+    audience = chooser.pick(AUDIENCES).format(k=plain)
     decoration = chooser.pick(DECORATIONS)
     concept = (
-        f'A typographic tee for {display.lower()} fans: the slogan "{slogan}" set in '
+        f'A typographic tee for {plain} fans: the slogan "{slogan}" set in '
         f"{style} with a {palette_name} palette that pops on dark shirts."
     )
     image_prompt = (
@@ -133,7 +134,7 @@ def write_brief(keyword: str) -> DesignBrief:
         image_prompt=image_prompt,
         title=_title(slogan, display, chooser.pick(TITLE_ADJECTIVES)),
         tags=_tags(display, slogan, style_tags),
-        description=_description(slogan, display, concept, audience),
+        description=_description(slogan, plain, concept, audience),
     )
 
 
@@ -150,15 +151,17 @@ class _Chooser:
         return options[int.from_bytes(self._digest[start : start + 4], "big") % len(options)]
 
 
-def _display_keyword(normalised: str) -> str:
-    """The keyword as artwork text: symbols such as emoji dropped, words title-cased.
-
-    Words that already have a capital ("NASA", "DnD") keep their own spelling.
-    """
+def _plain_keyword(normalised: str) -> str:
+    """The keyword as text for artwork and prose: symbols such as emoji dropped."""
     kept = "".join(
         ch for ch in normalised if unicodedata.category(ch)[0] in "LNPZ" or ch in "$€£™©®+="
     )
-    words = _WHITESPACE.sub(" ", kept).strip().split(" ")
+    return _WHITESPACE.sub(" ", kept).strip()
+
+
+def _display_keyword(plain: str) -> str:
+    """The keyword in headline case; words that have a capital ("NASA", "DnD") keep it."""
+    words = plain.split(" ")
     return _headline_case(
         " ".join(w if any(c.isupper() for c in w) else _capitalise(w) for w in words)
     )
@@ -302,13 +305,13 @@ def _spell_out_all(text: str) -> str:
     return text
 
 
-def _description(slogan: str, display: str, concept: str, audience: str) -> str:
+def _description(slogan: str, plain: str, concept: str, audience: str) -> str:
     """Plain-text listing description: what it is, who it is for, product and care notes."""
     return "\n\n".join(
         [
-            f"{slogan}. {concept}",
+            f"{slogan if slogan.endswith(('.', '!', '?', '…')) else slogan + '.'} {concept}",
             f"Made for {audience}. It makes an easy gift for birthdays, holidays or "
-            f"any day that needs more {display.lower()}.",
+            f"any day that needs more {plain}.",
             "Product details:\n"
             "- Unisex heavy cotton tee with a classic fit\n"
             "- Printed on demand just for you, so please allow a few days before it ships\n"

@@ -222,9 +222,11 @@ def test_ensure_bucket_outside_us_east_1(s3_endpoint: str) -> None:
 def test_ensure_bucket_tolerates_a_concurrent_create(
     s3_endpoint: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    client = _client(s3_endpoint)
+    # Outside us-east-1, S3 answers a repeated create with BucketAlreadyOwnedByYou
+    # (us-east-1 quietly answers 200).
+    client = _client(s3_endpoint, region="eu-west-1")
     storage = S3Storage(client, f"race-{uuid4().hex[:12]}")
-    client.create_bucket(Bucket=storage.bucket)
+    storage.ensure_bucket()
     # Pretend the bucket was missing when checked, as if another worker created it since.
     response: Any = {"Error": {"Code": "404"}, "ResponseMetadata": {"HTTPStatusCode": 404}}
     missing = ClientError(response, "HeadBucket")

@@ -3,40 +3,15 @@ product is published with the listing's id, and a repeated request makes nothing
 
 from __future__ import annotations
 
-import asyncio
 import io
-import time
-from typing import Any
 
 import httpx
 from PIL import Image
 
 from core.http_server import ThreadedServer
 from sandbox.app import EmulatorConfig
+from tests.e2e.helpers import etsy_headers, printify_headers, wait_for_end
 from tests.stack import WorkerSet
-
-
-async def wait_for_end(
-    api: httpx.AsyncClient, workflow_id: str, timeout: float = 120
-) -> dict[str, Any]:
-    deadline = time.monotonic() + timeout
-    while True:
-        view = (await api.get(f"/v1/workflows/{workflow_id}")).json()
-        if view["status"] not in ("running", "awaiting_approval"):
-            return view
-        assert time.monotonic() < deadline, f"still {view['stage']} after {timeout}s"
-        await asyncio.sleep(0.2)
-
-
-def etsy_headers(config: EmulatorConfig) -> dict[str, str]:
-    return {
-        "x-api-key": f"{config.etsy_keystring}:{config.etsy_shared_secret}",
-        "Authorization": f"Bearer {config.etsy_access_token}",
-    }
-
-
-def printify_headers(config: EmulatorConfig) -> dict[str, str]:
-    return {"Authorization": f"Bearer {config.printify_token}", "User-Agent": "tests"}
 
 
 async def test_keyword_becomes_active_listing_once(

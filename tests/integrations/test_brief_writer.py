@@ -137,6 +137,11 @@ def test_long_keyword_is_shortened_in_slogan_and_tags() -> None:
     assert {"birthday", "grandpa", "fishing", "camping"} <= set(brief.tags)
 
 
+def test_shortened_keyword_tag_does_not_end_on_a_joining_word() -> None:
+    brief = write_brief("tea and cake and the best scones in town")
+    assert brief.tags[0] == "tea and cake"
+
+
 def test_single_overlong_word_gets_an_ellipsis_slogan() -> None:
     brief = write_brief("supercalifragilisticexpialidociousness")
     assert brief.slogan.endswith("…")

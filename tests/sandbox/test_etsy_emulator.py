@@ -204,7 +204,11 @@ def test_draft_accepts_every_allowed_character(api: httpx.Client) -> None:
 
 
 def test_repeated_tags_field_keeps_the_last_value(api: httpx.Client) -> None:
-    form = [*draft_form(tags=None).items(), ("tags[]", "first"), ("tags[]", "second, third")]
+    form: list[tuple[str, str | int | float | bool | None]] = [
+        *draft_form(tags=None).items(),
+        ("tags[]", "first"),
+        ("tags[]", "second, third"),
+    ]
     response = api.post(
         f"/application/shops/{SHOP}/listings",
         content=str(httpx.QueryParams(form)),
@@ -672,6 +676,24 @@ def test_rate_limiter_forgets_after_a_day() -> None:
     now[0] = 86_400.5
     assert limiter.hit("k")["x-remaining-today"] == "1"
     assert limiter.hit("other")["x-remaining-today"] == "1"
+
+
+def test_in_memory_emulator_keeps_images_in_memory() -> None:
+    server = ThreadedServer(create_emulator_app(None, CONFIG)).start()
+    data = png(9, 9)
+    try:
+        with httpx.Client(base_url=f"{server.url}/etsy/v3", headers=AUTH) as client:
+            listing = client.post(f"/application/shops/{SHOP}/listings", data=draft_form()).json()
+            image = upload(client, listing["listing_id"], data).json()
+            served = httpx.get(f"{server.url}/etsy/images/{image['listing_image_id']}")
+            assert served.content == data
+            assert (
+                client.delete(f"/application/listings/{listing['listing_id']}").status_code == 204
+            )
+            gone = httpx.get(f"{server.url}/etsy/images/{image['listing_image_id']}")
+            assert gone.status_code == 404
+    finally:
+        server.stop()
 
 
 def test_state_survives_a_restart(tmp_path: Path) -> None:

@@ -1,0 +1,51 @@
+# Two commands do everything: `make demo` and `make test`. Both install into .venv first.
+SHELL := /bin/sh
+PYTHON ?= $(shell scripts/find-python)
+VENV := .venv
+BIN := $(VENV)/bin
+KEYWORD ?=
+
+.PHONY: demo test install install-dev lint up down openapi docs clean
+
+$(BIN)/python:
+	@test -n "$(PYTHON)" || { echo "Python 3.12+ is required" >&2; exit 1; }
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+
+$(VENV)/.installed: pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install -q -e .
+	@touch $@
+
+$(VENV)/.installed-dev: pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install -q -e '.[dev]'
+	@touch $@ $(VENV)/.installed
+
+install: $(VENV)/.installed
+install-dev: $(VENV)/.installed-dev
+
+## demo: start the embedded stack if needed and turn one keyword into a live listing
+demo: $(VENV)/.installed
+	$(BIN)/pod demo $(KEYWORD)
+
+## test: lint, format check, types, OpenAPI drift, the whole suite with >= 90 % coverage
+test: $(VENV)/.installed-dev lint
+	$(BIN)/pytest
+
+lint: $(VENV)/.installed-dev
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy .
+	$(BIN)/pod openapi --check
+
+up: $(VENV)/.installed
+	$(BIN)/pod up
+
+down: $(VENV)/.installed
+	$(BIN)/pod down
+
+openapi docs: $(VENV)/.installed
+	$(BIN)/pod openapi
+	$(BIN)/python scripts/gen_api_docs.py
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .coverage htmlcov

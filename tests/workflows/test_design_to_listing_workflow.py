@@ -1,0 +1,363 @@
+"""The workflow alone, on the time-skipping test server, with same-named fake activities.
+
+Timers (the approval timeout) pass instantly; fakes record what was called so each
+test can show which stages ran and which compensation happened.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+from temporalio import activity
+from temporalio.client import Client, WorkflowFailureError
+from temporalio.exceptions import ApplicationError
+from temporalio.testing import WorkflowEnvironment
+from temporalio.worker import Worker
+
+from core.settings import QUEUES
+from integrations.local.brief_writer import write_brief
+from integrations.safety import load_terms, screen_brief
+from models.payloads import (
+    Artwork,
+    BriefResult,
+    CreateDraftListingInput,
+    CreateProductInput,
+    DesignToListingInput,
+    DesignToListingResult,
+    GenerateBriefInput,
+    GenerateDesignInput,
+    ListingImageRef,
+    ListingRef,
+    MakePrintFileInput,
+    PrintArea,
+    PrintAreaInput,
+    PrintFile,
+    ProductRef,
+    PublishingFailedInput,
+    PublishingSucceededInput,
+    RecordListingInput,
+    RejectSignal,
+    RunUpdate,
+    ScreenBriefInput,
+    ScreenResult,
+    ShopsInput,
+    UploadedImage,
+    UploadImageInput,
+    UploadListingImageInput,
+)
+from workflows.design_to_listing import DesignToListingWorkflow
+
+
+@dataclass
+class Fakes:
+    """Same-named stand-ins for every activity; `calls` lists activity names in order."""
+
+    keyword_override: str | None = None
+    fail_on: dict[str, ApplicationError] = field(default_factory=dict)
+    calls: list[str] = field(default_factory=list)
+    updates: list[RunUpdate] = field(default_factory=list)
+
+    def _hit(self, name: str) -> None:
+        self.calls.append(name)
+        if name in self.fail_on:
+            raise self.fail_on[name]
+
+    def by_queue(self) -> dict[str, list[Callable[..., Any]]]:
+        @activity.defn(name="ideation.generate_brief")
+        async def generate_brief(data: GenerateBriefInput) -> BriefResult:
+            self._hit("ideation.generate_brief")
+            return BriefResult(
+                str(uuid.uuid4()), write_brief(self.keyword_override or data.keyword)
+            )
+
+        @activity.defn(name="ideation.screen_brief")
+        async def screen(data: ScreenBriefInput) -> ScreenResult:
+            self._hit("ideation.screen_brief")
+            result = screen_brief(data.brief, load_terms())
+            if not result.safe:
+                raise ApplicationError(
+                    "blocked",
+                    {"matches": result.matches},
+                    type="UNSAFE_CONTENT",
+                    non_retryable=True,
+                )
+            return ScreenResult(True, result.checked_terms)
+
+        @activity.defn(name="image.generate_design")
+        async def generate_design(data: GenerateDesignInput) -> Artwork:
+            self._hit("image.generate_design")
+            return Artwork("art.png", 30, 36)
+
+        @activity.defn(name="image.make_print_file")
+        async def make_print_file(data: MakePrintFileInput) -> PrintFile:
+            self._hit("image.make_print_file")
+            return PrintFile(
+                str(uuid.uuid4()), "print.png", "preview.jpg", "ab" * 32, 45, 54, 300, 9
+            )
+
+        @activity.defn(name="printify.get_print_area")
+        async def get_print_area(data: PrintAreaInput) -> PrintArea:
+            self._hit("printify.get_print_area")
+            return PrintArea("front", 4500, 5400)
+
+        @activity.defn(name="printify.resolve_shop")
+        async def printify_shop(data: ShopsInput) -> int:
+            return 1
+
+        @activity.defn(name="printify.upload_image")
+        async def upload_image(data: UploadImageInput) -> UploadedImage:
+            self._hit("printify.upload_image")
+            return UploadedImage("img1")
+
+        @activity.defn(name="printify.create_product")
+        async def create_product(data: CreateProductInput) -> ProductRef:
+            self._hit("printify.create_product")
+            return ProductRef(1, "prod1")
+
+        @activity.defn(name="printify.publish")
+        async def publish(data: ProductRef) -> None:
+            self._hit("printify.publish")
+
+        @activity.defn(name="printify.publishing_succeeded")
+        async def succeeded(data: PublishingSucceededInput) -> None:
+            self._hit("printify.publishing_succeeded")
+
+        @activity.defn(name="printify.publishing_failed")
+        async def failed(data: PublishingFailedInput) -> None:
+            self._hit("printify.publishing_failed")
+
+        @activity.defn(name="etsy.resolve_shop")
+        async def etsy_shop(data: ShopsInput) -> int:
+            return 2
+
+        @activity.defn(name="etsy.create_draft_listing")
+        async def create_draft(data: CreateDraftListingInput) -> ListingRef:
+            self._hit("etsy.create_draft_listing")
+            return ListingRef(2, 77)
+
+        @activity.defn(name="etsy.upload_listing_image")
+        async def upload_listing_image(data: UploadListingImageInput) -> ListingImageRef:
+            self._hit("etsy.upload_listing_image")
+            return ListingImageRef(5)
+
+        @activity.defn(name="etsy.activate_listing")
+        async def activate(data: ListingRef) -> ListingRef:
+            self._hit("etsy.activate_listing")
+            return ListingRef(data.shop_id, data.listing_id, "https://etsy.test/listing/77")
+
+        @activity.defn(name="etsy.delete_listing")
+        async def delete_listing(data: ListingRef) -> None:
+            self._hit("etsy.delete_listing")
+
+        @activity.defn(name="records.update_run")
+        async def update_run(data: RunUpdate) -> None:
+            self.updates.append(data)
+
+        @activity.defn(name="records.record_listing")
+        async def record_listing(data: RecordListingInput) -> str:
+            self._hit("records.record_listing")
+            return "rec1"
+
+        return {
+            "ideation": [generate_brief, screen],
+            "image": [generate_design, make_print_file],
+            "integration": [
+                get_print_area,
+                printify_shop,
+                upload_image,
+                create_product,
+                publish,
+                succeeded,
+                failed,
+                etsy_shop,
+                create_draft,
+                upload_listing_image,
+                activate,
+                delete_listing,
+            ],
+            "records": [update_run, record_listing],
+        }
+
+
+@pytest.fixture(scope="module")
+async def skipping_env() -> AsyncIterator[WorkflowEnvironment]:
+    server = Path(__import__("sys").executable).parent / "temporal-test-server"
+    env = await WorkflowEnvironment.start_time_skipping(test_server_existing_path=str(server))
+    yield env
+    await env.shutdown()
+
+
+async def run_with(
+    client: Client, fakes: Fakes, request: DesignToListingInput, during: Any = None
+) -> DesignToListingResult:
+    workers = [Worker(client, task_queue=QUEUES["workflows"], workflows=[DesignToListingWorkflow])]
+    workers += [
+        Worker(client, task_queue=QUEUES[queue], activities=acts)
+        for queue, acts in fakes.by_queue().items()
+    ]
+    for worker in workers:
+        await worker.__aenter__()
+    try:
+        handle = await client.start_workflow(
+            DesignToListingWorkflow.run,
+            request,
+            id=f"wf-{uuid.uuid4()}",
+            task_queue=QUEUES["workflows"],
+        )
+        if during is not None:
+            await during(handle)
+        return await handle.result()
+    finally:
+        for worker in workers:
+            await worker.__aexit__(None, None, None)
+
+
+def request(**kwargs: Any) -> DesignToListingInput:
+    return DesignToListingInput(tenant_id="t1", request_key="k1", keyword="cat mom", **kwargs)
+
+
+async def test_happy_path_runs_every_stage_in_order(skipping_env: WorkflowEnvironment) -> None:
+    fakes = Fakes()
+    result = await run_with(skipping_env.client, fakes, request())
+    assert result.status == "completed"
+    assert result.etsy_listing_id == 77
+    assert result.listing_url == "https://etsy.test/listing/77"
+    assert fakes.calls == [
+        "ideation.generate_brief",
+        "ideation.screen_brief",
+        "image.generate_design",
+        "printify.get_print_area",
+        "image.make_print_file",
+        "printify.upload_image",
+        "printify.create_product",
+        "printify.publish",
+        "etsy.create_draft_listing",
+        "etsy.upload_listing_image",
+        "etsy.activate_listing",
+        "printify.publishing_succeeded",
+        "records.record_listing",
+    ]
+    assert fakes.updates[-1].status == "completed"
+    assert fakes.updates[-1].result is not None
+
+
+async def test_unsafe_brief_never_reaches_the_image_stage(
+    skipping_env: WorkflowEnvironment,
+) -> None:
+    fakes = Fakes(keyword_override="nike running dad")
+    with pytest.raises(WorkflowFailureError) as failure:
+        await run_with(skipping_env.client, fakes, request())
+    assert isinstance(failure.value.cause, ApplicationError)
+    assert failure.value.cause.type == "UNSAFE_CONTENT"
+    assert "image.generate_design" not in fakes.calls
+    assert fakes.updates[-1].status == "failed"
+    assert fakes.updates[-1].error is not None
+    assert fakes.updates[-1].error["code"] == "UNSAFE_CONTENT"
+
+
+async def test_approval_timeout_ends_the_run(skipping_env: WorkflowEnvironment) -> None:
+    fakes = Fakes()
+    with pytest.raises(WorkflowFailureError) as failure:
+        await run_with(
+            skipping_env.client,
+            fakes,
+            request(require_approval=True, approval_timeout_seconds=3600),
+        )
+    assert isinstance(failure.value.cause, ApplicationError)
+    assert failure.value.cause.type == "APPROVAL_TIMEOUT"
+    assert "image.generate_design" not in fakes.calls
+    assert fakes.updates[-1].status == "rejected"
+
+
+async def _wait_for_approval_stage(handle: Any) -> None:
+    for _ in range(200):
+        state = await handle.query(DesignToListingWorkflow.state)
+        if state.status == "awaiting_approval":
+            return
+        await __import__("asyncio").sleep(0.05)
+    raise AssertionError("never waited for approval")
+
+
+async def test_approve_signal_continues_to_the_listing(skipping_env: WorkflowEnvironment) -> None:
+    async def approve(handle: Any) -> None:
+        await _wait_for_approval_stage(handle)
+        await handle.signal(DesignToListingWorkflow.approve)
+
+    fakes = Fakes()
+    result = await run_with(
+        skipping_env.client, fakes, request(require_approval=True), during=approve
+    )
+    assert result.status == "completed"
+    assert "awaiting_approval" in [u.status for u in fakes.updates]
+
+
+async def test_reject_signal_stops_before_any_design(skipping_env: WorkflowEnvironment) -> None:
+    async def reject(handle: Any) -> None:
+        await _wait_for_approval_stage(handle)
+        await handle.signal(DesignToListingWorkflow.reject, RejectSignal(reason="off-brand"))
+
+    fakes = Fakes()
+    with pytest.raises(WorkflowFailureError) as failure:
+        await run_with(skipping_env.client, fakes, request(require_approval=True), during=reject)
+    assert isinstance(failure.value.cause, ApplicationError)
+    assert failure.value.cause.type == "BRIEF_REJECTED"
+    assert "off-brand" in failure.value.cause.message
+    assert "image.generate_design" not in fakes.calls
+
+
+async def test_cancel_signal_while_waiting(skipping_env: WorkflowEnvironment) -> None:
+    async def cancel(handle: Any) -> None:
+        await _wait_for_approval_stage(handle)
+        await handle.signal(DesignToListingWorkflow.cancel)
+
+    fakes = Fakes()
+    with pytest.raises(WorkflowFailureError) as failure:
+        await run_with(skipping_env.client, fakes, request(require_approval=True), during=cancel)
+    assert isinstance(failure.value.cause, ApplicationError)
+    assert failure.value.cause.type == "CANCELLED"
+    assert fakes.updates[-1].status == "cancelled"
+
+
+async def test_failure_after_product_takes_the_listing_down(
+    skipping_env: WorkflowEnvironment,
+) -> None:
+    error = ApplicationError(
+        "image refused", {"reason": "too small"}, type="ETSY_VALIDATION", non_retryable=True
+    )
+    fakes = Fakes(fail_on={"etsy.upload_listing_image": error})
+    with pytest.raises(WorkflowFailureError) as failure:
+        await run_with(skipping_env.client, fakes, request())
+    assert isinstance(failure.value.cause, ApplicationError)
+    assert failure.value.cause.type == "ETSY_VALIDATION"
+    assert fakes.calls[-2:] == ["etsy.delete_listing", "printify.publishing_failed"]
+    assert "etsy.activate_listing" not in fakes.calls
+    last = fakes.updates[-1]
+    assert last.status == "failed"
+    assert last.error is not None
+    assert last.error["stage"] == "etsy_upload_images"
+    assert last.error["details"] == {"reason": "too small"}
+
+
+async def test_compensation_failure_still_reports_the_original_error(
+    skipping_env: WorkflowEnvironment,
+) -> None:
+    fakes = Fakes(
+        fail_on={
+            "printify.publishing_succeeded": ApplicationError(
+                "locked", type="PRINTIFY_VALIDATION", non_retryable=True
+            ),
+            "etsy.delete_listing": ApplicationError(
+                "gone wrong", type="ETSY_AUTH", non_retryable=True
+            ),
+        }
+    )
+    with pytest.raises(WorkflowFailureError) as failure:
+        await run_with(skipping_env.client, fakes, request())
+    assert isinstance(failure.value.cause, ApplicationError)
+    assert failure.value.cause.type == "PRINTIFY_VALIDATION"
+    assert fakes.updates[-1].status == "failed"
