@@ -160,11 +160,11 @@ def render_operation(path: str, method: str, operation: Mapping[str, Any]) -> li
     responses = operation.get("responses", {})
     if responses:
         lines += ["**Responses**", ""]
-        rows = [
+        answers = [
             (f"`{status}`", answer.get("description", ""), _content_schema(answer.get("content")))
             for status, answer in sorted(responses.items(), key=lambda item: str(item[0]))
         ]
-        lines += [*_table(("status", "description", "body"), rows), ""]
+        lines += [*_table(("status", "description", "body"), answers), ""]
     return lines
 
 
