@@ -66,6 +66,8 @@ class Settings(BaseSettings):
     etsy_shipping_profile_id: int | None = None
     etsy_return_policy_id: int | None = None
     etsy_rate_per_second: float = 10.0
+    # Activities per second on pod-integration across all workers (enforced by Temporal).
+    integration_activities_per_second: float = 15.0
     http_timeout_seconds: float = 30.0
     user_agent: str = "pod-automator/0.1"
 

@@ -104,7 +104,10 @@ class VendorHttp:
             may_repeat = method in IDEMPOTENT_METHODS or (
                 response is not None and response.status_code == 429
             )
-            if not (error.retryable and may_repeat) or attempt >= self._max_attempts:
+            # A long Retry-After (e.g. a daily quota) is not slept through here: the
+            # activity fails retryably and Temporal waits, holding no worker slot.
+            too_long = (error.retry_after or 0.0) > self._backoff_cap * 4
+            if not (error.retryable and may_repeat) or attempt >= self._max_attempts or too_long:
                 raise error
             await asyncio.sleep(
                 backoff_delay(attempt, error.retry_after, self._backoff_base, self._backoff_cap)

@@ -52,7 +52,7 @@ class ImageBlobs:
     """Image bytes: files under `<store dir>/etsy-images/`, or memory for an in-memory store."""
 
     def __init__(self, store: JsonStore) -> None:
-        path: Path | None = store._path  # JsonStore has no public accessor for its path
+        path: Path | None = store.path
         self.directory = path.parent / "etsy-images" if path is not None else None
         self._memory = _MEMORY_BLOBS.setdefault(store, {})
 

@@ -25,6 +25,11 @@ class JsonStore:
             self.data = json.loads(path.read_text(encoding="utf-8"))
 
     @property
+    def path(self) -> Path | None:
+        """Where the document is persisted (None: memory only)."""
+        return self._path
+
+    @property
     def lock(self) -> threading.RLock:
         return self._lock
 

@@ -23,7 +23,7 @@ from activities.printify import PrintifyActivities
 from activities.records import RecordsActivities
 from core.db import make_engine, make_session_factory
 from core.settings import QUEUES, Settings
-from core.storage import build_storage
+from core.storage import S3Storage, build_storage
 from core.temporal import connect_temporal
 from integrations.etsy import EtsyClient
 from integrations.printify import PrintifyClient
@@ -60,6 +60,8 @@ async def build_activities(
         extra = settings.blocklist_file
         return activity_methods(IdeationActivities(sessions, load_terms(extra)))
     storage = build_storage(settings)
+    if isinstance(storage, S3Storage):
+        await asyncio.to_thread(storage.ensure_bucket)
     if queue == "image":
         image = ImageActivities(sessions, storage, provider_delay=settings.image_provider_delay)
         return activity_methods(image)
@@ -104,17 +106,20 @@ async def build_activities(
 
 
 def build_worker(
-    client: Client, queue: str, activities: Sequence[Callable[..., Any]], **options: Any
+    client: Client,
+    queue: str,
+    activities: Sequence[Callable[..., Any]],
+    *,
+    settings_rate: float | None = None,
+    **options: Any,
 ) -> Worker:
     """A worker for one queue: workflows only on `pod-workflows`, activities elsewhere."""
     if queue == "workflows":
         return Worker(client, task_queue=QUEUES[queue], workflows=WORKFLOWS, **options)
-    return Worker(
-        client,
-        task_queue=QUEUES[queue],
-        activities=activities,
-        **options,
-    )
+    if queue == "integration" and settings_rate is not None:
+        # Server-side and global: holds across every integration worker process.
+        options.setdefault("max_task_queue_activities_per_second", settings_rate)
+    return Worker(client, task_queue=QUEUES[queue], activities=activities, **options)
 
 
 async def run_worker(settings: Settings, queue: str, database_url: str) -> None:
@@ -122,7 +127,9 @@ async def run_worker(settings: Settings, queue: str, database_url: str) -> None:
     async with AsyncExitStack() as stack:
         activities = await build_activities(settings, queue, database_url, stack)
         client = await connect_temporal(settings)
-        worker = build_worker(client, queue, activities)
+        worker = build_worker(
+            client, queue, activities, settings_rate=settings.integration_activities_per_second
+        )
         logger.info("worker for %s started", QUEUES[queue])
         try:
             await worker.run()

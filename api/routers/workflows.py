@@ -22,8 +22,11 @@ from models.payloads import RejectSignal, RunStatus
 from workflows.design_to_listing import DesignToListingWorkflow
 
 router = APIRouter(prefix="/v1/workflows", tags=["workflows"])
-ERRORS: dict[int | str, dict[str, object]] = {
+NOT_FOUND: dict[int | str, dict[str, object]] = {
     404: {"model": ErrorBody, "description": "No such workflow for this tenant"},
+}
+ERRORS: dict[int | str, dict[str, object]] = {
+    **NOT_FOUND,
     409: {"model": ErrorBody, "description": "The workflow is not in a state for this"},
 }
 IdempotencyKey = Annotated[
@@ -84,7 +87,7 @@ async def list_workflows(
 
 
 @router.get(
-    "/{workflow_id}", operation_id="get_workflow", response_model=WorkflowView, responses=ERRORS
+    "/{workflow_id}", operation_id="get_workflow", response_model=WorkflowView, responses=NOT_FOUND
 )
 async def get_workflow(
     workflow_id: str,

@@ -77,10 +77,11 @@ def api(emulator: ThreadedServer) -> Iterator[httpx.Client]:
         yield client
 
 
-def upload(api: httpx.Client, name: str = "design.png", **size: int) -> dict[str, Any]:
-    response = api.post(
-        "/uploads/images.json", json={"file_name": name, "contents": b64(image_bytes(**size))}
-    )
+def upload(
+    api: httpx.Client, name: str = "design.png", width: int = 60, height: int = 40
+) -> dict[str, Any]:
+    contents = b64(image_bytes(width, height))
+    response = api.post("/uploads/images.json", json={"file_name": name, "contents": contents})
     assert response.status_code == 200, response.text
     return dict(response.json())
 

@@ -1,0 +1,138 @@
+"""The HTTP contract of the workflow routes, over real Postgres, Temporal and workers."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+
+import httpx
+
+from tests.e2e.helpers import wait_for_end
+from tests.stack import WorkerSet
+
+START = "/v1/workflows/design-to-listing"
+
+
+async def wait_for_status(api: httpx.AsyncClient, workflow_id: str, status: str) -> dict:
+    for _ in range(300):
+        view = (await api.get(f"/v1/workflows/{workflow_id}")).json()
+        if view["status"] == status:
+            return view
+        await asyncio.sleep(0.1)
+    raise AssertionError(f"never {status}: {view}")
+
+
+async def test_validation_errors_use_the_error_shape(api: httpx.AsyncClient) -> None:
+    response = await api.post(START, json={"keyword": "x", "colour": "red"})
+    assert response.status_code == 422
+    body = response.json()
+    assert body["code"] == "VALIDATION_ERROR"
+    fields = {tuple(err["loc"]) for err in body["details"]["errors"]}
+    assert ("body", "keyword") in fields
+    assert ("body", "colour") in fields
+
+
+async def test_bad_idempotency_key_is_refused(api: httpx.AsyncClient) -> None:
+    response = await api.post(
+        START, json={"keyword": "cat mom"}, headers={"Idempotency-Key": "has spaces"}
+    )
+    assert response.status_code == 422
+    assert response.json()["code"] == "VALIDATION_ERROR"
+
+
+async def test_unknown_things_are_404_with_the_error_shape(api: httpx.AsyncClient) -> None:
+    missing = await api.get("/v1/workflows/dtl-nobody-000")
+    assert missing.status_code == 404
+    assert missing.json()["code"] == "NOT_FOUND"
+    design = await api.get(f"/v1/designs/{uuid.uuid4()}")
+    assert design.status_code == 404
+    assert (await api.get(f"/v1/designs/{uuid.uuid4()}/file")).status_code == 404
+    route = await api.get("/v1/nothing-here")
+    assert route.status_code == 404
+    assert route.json() == {"code": "NOT_FOUND", "message": "Not Found"}
+    bad_id = await api.get("/v1/designs/not-a-uuid")
+    assert bad_id.status_code == 422
+    signal = await api.post("/v1/workflows/dtl-nobody-000/approve")
+    assert signal.status_code == 404
+
+
+async def test_health(api: httpx.AsyncClient) -> None:
+    assert (await api.get("/healthz")).json() == {"status": "ok"}
+
+
+async def test_key_reused_with_another_body_is_a_conflict(
+    api: httpx.AsyncClient, workers: WorkerSet
+) -> None:
+    headers = {"Idempotency-Key": "reuse-check"}
+    first = await api.post(START, json={"keyword": "garden gnome"}, headers=headers)
+    assert first.status_code == 202
+    second = await api.post(START, json={"keyword": "another thing"}, headers=headers)
+    assert second.status_code == 409
+    assert second.json()["code"] == "IDEMPOTENCY_KEY_REUSED"
+    assert second.json()["details"]["workflow_id"] == first.json()["workflow_id"]
+    done = await wait_for_end(api, first.json()["workflow_id"])
+    assert done["status"] == "completed"
+    late = await api.post(f"/v1/workflows/{done['workflow_id']}/approve")
+    assert late.status_code == 409
+    assert late.json()["code"] == "INVALID_STATE"
+    page = (await api.get("/v1/workflows", params={"status": "completed", "limit": 5})).json()
+    assert page["count"] == 1
+    assert page["data"][0]["workflow_id"] == done["workflow_id"]
+    assert page["data"][0]["progress"] == 1.0
+    assert (await api.get("/v1/workflows", params={"status": "failed"})).json()["count"] == 0
+
+
+async def test_approval_flow_through_the_api(api: httpx.AsyncClient, workers: WorkerSet) -> None:
+    started = await api.post(
+        START,
+        json={"keyword": "pickleball grandma", "require_approval": True},
+        headers={"Idempotency-Key": "approve-me"},
+    )
+    workflow_id = started.json()["workflow_id"]
+    waiting = await wait_for_status(api, workflow_id, "awaiting_approval")
+    assert waiting["stage"] == "awaiting_approval"
+    assert waiting["artifacts"]["title"]
+    approved = await api.post(f"/v1/workflows/{workflow_id}/approve")
+    assert approved.status_code == 202
+    done = await wait_for_end(api, workflow_id)
+    assert done["status"] == "completed"
+    assert done["result"]["listing_url"]
+
+
+async def test_reject_through_the_api(api: httpx.AsyncClient, workers: WorkerSet) -> None:
+    started = await api.post(
+        START,
+        json={"keyword": "retro surf club", "require_approval": True},
+        headers={"Idempotency-Key": "reject-me"},
+    )
+    workflow_id = started.json()["workflow_id"]
+    await wait_for_status(api, workflow_id, "awaiting_approval")
+    rejected = await api.post(f"/v1/workflows/{workflow_id}/reject", json={"reason": "too busy"})
+    assert rejected.status_code == 202
+    done = await wait_for_end(api, workflow_id)
+    assert done["status"] == "rejected"
+    assert done["error"]["code"] == "BRIEF_REJECTED"
+    assert "too busy" in done["error"]["message"]
+
+
+async def test_cancel_through_the_api(api: httpx.AsyncClient, workers: WorkerSet) -> None:
+    started = await api.post(
+        START,
+        json={"keyword": "chess club dad", "require_approval": True},
+        headers={"Idempotency-Key": "cancel-me"},
+    )
+    workflow_id = started.json()["workflow_id"]
+    await wait_for_status(api, workflow_id, "awaiting_approval")
+    assert (await api.post(f"/v1/workflows/{workflow_id}/cancel")).status_code == 202
+    done = await wait_for_end(api, workflow_id)
+    assert done["status"] == "cancelled"
+    assert done["error"]["code"] == "CANCELLED"
+
+
+async def test_unsafe_keyword_fails_with_reason(api: httpx.AsyncClient, workers: WorkerSet) -> None:
+    started = await api.post(START, json={"keyword": "disney princess mom"})
+    done = await wait_for_end(api, started.json()["workflow_id"])
+    assert done["status"] == "failed"
+    assert done["error"]["code"] == "UNSAFE_CONTENT"
+    assert "disney" in done["error"]["details"]["matches"]
+    assert (await api.get("/v1/listings")).json()["count"] == 0
