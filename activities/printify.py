@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import html
+from typing import Any
 
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
@@ -43,6 +44,12 @@ def workflow_key(workflow_id: str) -> str:
 
 def product_sku(workflow_id: str, variant_id: int) -> str:
     return f"POD-{workflow_key(workflow_id)}-{variant_id}"
+
+
+def unit_cost(product: dict[str, Any]) -> int:
+    """The highest production cost (cents) among the product's enabled variants."""
+    costs = [int(v.get("cost") or 0) for v in product.get("variants", []) if v.get("is_enabled")]
+    return max(costs, default=0)
 
 
 def description_html(text: str) -> str:
@@ -117,7 +124,11 @@ class PrintifyActivities:
     async def create_product(self, data: CreateProductInput) -> ProductRef:
         recorded = await self._refs.get(data.tenant_id, data.workflow_id, PRODUCT)
         if recorded is not None:
-            return ProductRef(shop_id=data.shop_id, product_id=recorded)
+            try:
+                known = await self._client.get_product(data.shop_id, recorded)
+            except VendorError as exc:
+                raise vendor_failure(exc) from exc
+            return ProductRef(data.shop_id, recorded, unit_cost(known))
         template = data.template
         skus = {vid: product_sku(data.workflow_id, vid) for vid in template.variant_ids}
         body = {
@@ -155,7 +166,7 @@ class PrintifyActivities:
         product_id = await self._refs.put(
             data.tenant_id, data.workflow_id, PRODUCT, str(product["id"])
         )
-        return ProductRef(shop_id=data.shop_id, product_id=product_id)
+        return ProductRef(data.shop_id, product_id, unit_cost(product))
 
     @activity.defn(name="printify.publish")
     async def publish(self, product: ProductRef) -> None:

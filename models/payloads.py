@@ -184,6 +184,7 @@ class CreateProductInput:
 class ProductRef:
     shop_id: int
     product_id: str
+    unit_cost_cents: int = 0  # Printify's highest production cost among enabled variants
 
 
 @dataclass

@@ -14,10 +14,13 @@ from pathlib import Path
 
 import httpx
 import pytest
+from fastapi import FastAPI
 from sqlalchemy.ext.asyncio import AsyncEngine
 from temporalio.client import Client
 from temporalio.testing import WorkflowEnvironment
 
+from api.app import create_app
+from api.deps import get_tenant
 from api.workflow_service import TENANT_ATTRIBUTE
 from core.db import SessionFactory, make_engine, make_session_factory, migrate
 from core.embedded import start_postgres, stop_postgres, temporal_binary
@@ -154,3 +157,26 @@ async def workers(
 def tenant() -> str:
     """A fresh tenant per test, so tests never see each other's records."""
     return f"t{uuid.uuid4().hex[:10]}"
+
+
+@pytest.fixture
+async def app(
+    settings: Settings,
+    database_url: str,
+    temporal_client: Client,
+    storage: LocalStorage,
+    tenant: str,
+) -> AsyncIterator[FastAPI]:
+    """The API app with its lifespan, over the session's Postgres and Temporal."""
+    app = create_app(settings, database_url=database_url, temporal=temporal_client, storage=storage)
+    app.dependency_overrides[get_tenant] = lambda: tenant
+    async with app.router.lifespan_context(app):
+        yield app
+
+
+@pytest.fixture
+async def api(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
+    """An HTTP client talking to the app in the test's event loop."""
+    transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
+    async with httpx.AsyncClient(transport=transport, base_url="http://api.test") as client:
+        yield client

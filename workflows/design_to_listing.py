@@ -49,6 +49,9 @@ with workflow.unsafe.imports_passed_through():
     from workflows.policies import IDEATION, IMAGE, INTEGRATION, RECORDS, CallPolicy
 
 
+# Etsy charges USD 0.20 to publish a listing (a fee of the marketplace, not a setting).
+ETSY_LISTING_FEE_CENTS = 20
+
 # Share of the work done when each stage starts (drives the progress bar).
 PROGRESS = {
     Stage.BRIEF: 0.02,
@@ -281,7 +284,14 @@ class DesignToListingWorkflow:
             printify_shop_id=product.shop_id,
             design_id=print_file.design_id,
             print_file=print_file.storage_key,
-            cost_cents={"printify_base": 0, "etsy_listing_fee": 20},
+            cost_cents={
+                "price": template.price_cents,
+                "printify_unit_cost": product.unit_cost_cents,
+                "etsy_listing_fee": ETSY_LISTING_FEE_CENTS,
+                "margin_before_etsy_sale_fees": template.price_cents
+                - product.unit_cost_cents
+                - ETSY_LISTING_FEE_CENTS,
+            },
             title=brief.title,
             brief_id=brief_result.brief_id,
         )

@@ -53,6 +53,10 @@ async def test_keyword_becomes_active_listing_once(
     assert len(listing["images"]) >= 1
     assert product["external"]["id"] == str(result["etsy_listing_id"])
     assert product["is_locked"] is False
+    enabled_costs = [v["cost"] for v in product["variants"] if v["is_enabled"]]
+    costs = result["cost_cents"]
+    assert costs["printify_unit_cost"] == max(enabled_costs) > 0
+    assert costs["margin_before_etsy_sale_fees"] == 2499 - max(enabled_costs) - 20
 
     again = await api.post(
         "/v1/workflows/design-to-listing", json=body, headers={"Idempotency-Key": "e2e-sourdough"}
