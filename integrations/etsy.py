@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import html
 import mimetypes
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import AsyncIterator
 from decimal import Decimal
 from typing import Any
 
@@ -21,20 +21,6 @@ from integrations.http import VendorHttp
 
 VENDOR = "etsy"
 PAGE_SIZE = 100
-
-
-def _scrub(value: Any, secrets: Iterable[str]) -> Any:
-    """`value` with every secret replaced by `***` (strings, lists and dicts)."""
-    if isinstance(value, str):
-        for secret in secrets:
-            if secret:
-                value = value.replace(secret, "***")
-        return value
-    if isinstance(value, list):
-        return [_scrub(item, secrets) for item in value]
-    if isinstance(value, dict):
-        return {key: _scrub(item, secrets) for key, item in value.items()}
-    return value
 
 
 def parse_etsy_error(response: httpx.Response) -> tuple[str, dict[str, Any]]:
@@ -106,13 +92,6 @@ class EtsyClient:
     ) -> None:
         self._keystring = keystring
         self._access_token = access_token
-        secrets = (keystring, shared_secret, access_token)
-
-        def error_message(response: httpx.Response) -> tuple[str, dict[str, Any]]:
-            known = (*secrets, self._access_token)
-            message, details = parse_etsy_error(response)
-            return _scrub(message, known), _scrub(details, known)
-
         self._http = VendorHttp(
             VENDOR,
             base_url=base_url,
@@ -122,11 +101,12 @@ class EtsyClient:
                 "accept": "application/json",
             },
             rate_per_second=rate_per_second,
-            error_message=error_message,
+            error_message=parse_etsy_error,
             timeout=timeout,
             max_attempts=max_attempts,
             backoff_base=backoff_base,
             transport=transport,
+            secrets=(keystring, shared_secret, access_token),
         )
 
     async def aclose(self) -> None:
@@ -288,6 +268,7 @@ class EtsyClient:
         response = await self._http.request("POST", "public/oauth/token", data=form)
         tokens: dict[str, Any] = response.json()
         self._access_token = str(tokens["access_token"])
+        self._http.add_secret(self._access_token)
         return tokens
 
 

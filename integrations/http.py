@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import asyncio
 import random
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
+from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from typing import Any
 
@@ -35,9 +36,21 @@ def parse_retry_after(value: str | None) -> float | None:
         moment = parsedate_to_datetime(value)
     except (TypeError, ValueError):
         return None
-    from datetime import UTC, datetime
-
     return max(0.0, (moment - datetime.now(UTC)).total_seconds())
+
+
+def redact(value: Any, secrets: Iterable[str]) -> Any:
+    """`value` with every secret replaced by `***` (strings, lists and dicts)."""
+    if isinstance(value, str):
+        for secret in secrets:
+            if secret:
+                value = value.replace(secret, "***")
+        return value
+    if isinstance(value, list):
+        return [redact(item, secrets) for item in value]
+    if isinstance(value, dict):
+        return {key: redact(item, secrets) for key, item in value.items()}
+    return value
 
 
 def backoff_delay(attempt: int, retry_after: float | None, base: float, cap: float) -> float:
@@ -62,8 +75,11 @@ class VendorHttp:
         backoff_base: float = 0.25,
         backoff_cap: float = 8.0,
         transport: httpx.AsyncBaseTransport | None = None,
+        secrets: Iterable[str] = (),
     ) -> None:
         self.vendor = vendor
+        # Credentials never leave in an error: vendors echo them back in bodies.
+        self._secrets = {secret for secret in secrets if secret}
         self._client = httpx.AsyncClient(
             base_url=base_url.rstrip("/") + "/",
             headers=dict(headers),
@@ -79,6 +95,11 @@ class VendorHttp:
 
     async def aclose(self) -> None:
         await self._client.aclose()
+
+    def add_secret(self, secret: str) -> None:
+        """Redact a credential obtained later (e.g. a refreshed access token) as well."""
+        if secret:
+            self._secrets.add(secret)
 
     async def request(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
         """Send one request; retry where that cannot duplicate work; raise `VendorError`."""
@@ -115,6 +136,7 @@ class VendorHttp:
 
     def _to_error(self, method: str, path: str, response: httpx.Response) -> VendorError:
         message, details = self._error_message(response)
+        message, details = redact(message, self._secrets), redact(details, self._secrets)
         return VendorError(
             self.vendor,
             f"{method} {path} answered {response.status_code}: {message}",

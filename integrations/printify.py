@@ -13,7 +13,7 @@ from typing import Any
 
 import httpx
 
-from integrations.http import ErrorMessage, VendorHttp
+from integrations.http import VendorHttp
 
 VENDOR = "printify"
 UPLOADS_PAGE_LIMIT = 100
@@ -30,41 +30,35 @@ PUBLISH_FLAGS = (
 )
 
 
-def error_parser(secret: str) -> ErrorMessage:
-    """A parser of Printify error bodies that never lets `secret` (the token) through.
+def parse_printify_error(response: httpx.Response) -> tuple[str, dict[str, Any]]:
+    """Message and details of a Printify error body.
 
     Printify answers `{"status":"error","code":8150,"message":"Validation failed.",
     "errors":{"reason":"...","code":8150}}`; the message becomes the error text and the
     reason and vendor code go into the details. Other bodies fall back to their text.
+    (`VendorHttp` redacts the token from both.)
     """
-
-    def redact(text: str) -> str:
-        return text.replace(secret, "***") if secret else text
-
-    def parse(response: httpx.Response) -> tuple[str, dict[str, Any]]:
-        try:
-            body = response.json()
-        except ValueError:
-            body = None
-        details: dict[str, Any] = {}
-        if not isinstance(body, dict):
-            return redact(response.text[:300] or response.reason_phrase), details
-        message = str(body.get("message") or body.get("error") or response.reason_phrase)
-        errors = body.get("errors")
-        if isinstance(errors, dict):
-            if errors.get("reason") is not None:
-                details["reason"] = redact(str(errors["reason"]))
-            if errors.get("code") is not None:
-                details["vendor_code"] = errors["code"]
-        elif errors is not None:
-            details["errors"] = redact(str(errors))
-        if "vendor_code" not in details and isinstance(body.get("code"), int):
-            details["vendor_code"] = body["code"]
-        if details.get("reason"):
-            message = f"{message} ({details['reason']})"
-        return redact(message), details
-
-    return parse
+    try:
+        body = response.json()
+    except ValueError:
+        body = None
+    details: dict[str, Any] = {}
+    if not isinstance(body, dict):
+        return response.text[:300] or response.reason_phrase, details
+    message = str(body.get("message") or body.get("error") or response.reason_phrase)
+    errors = body.get("errors")
+    if isinstance(errors, dict):
+        if errors.get("reason") is not None:
+            details["reason"] = str(errors["reason"])
+        if errors.get("code") is not None:
+            details["vendor_code"] = errors["code"]
+    elif errors is not None:
+        details["errors"] = str(errors)
+    if "vendor_code" not in details and isinstance(body.get("code"), int):
+        details["vendor_code"] = body["code"]
+    if details.get("reason"):
+        message = f"{message} ({details['reason']})"
+    return message, details
 
 
 def placeholder_size(
@@ -117,11 +111,12 @@ class PrintifyClient:
                 "Content-Type": "application/json;charset=utf-8",
             },
             rate_per_second=rate_per_second,
-            error_message=error_parser(token),
+            error_message=parse_printify_error,
             timeout=timeout,
             max_attempts=max_attempts,
             backoff_base=backoff_base,
             transport=transport,
+            secrets=(token,),
         )
 
     async def aclose(self) -> None:

@@ -19,6 +19,7 @@ from core.http_server import ThreadedServer
 from integrations import etsy as etsy_module
 from integrations.errors import VendorError
 from integrations.etsy import EtsyClient, listing_url, parse_etsy_error, price_string
+from integrations.http import redact
 from sandbox.app import EmulatorConfig
 from sandbox.etsy import RETURN_POLICY_ID, SHIPPING_PROFILE_ID
 
@@ -354,4 +355,4 @@ async def test_secrets_in_an_error_body_are_scrubbed() -> None:
     for secret in ("ks-123", "ss-456", "tok-789"):
         assert secret not in text
     assert "***" in text
-    assert etsy_module._scrub({"a": ["xbx", 1]}, ["", "b"]) == {"a": ["x***x", 1]}
+    assert redact({"a": ["xbx", 1]}, ["", "b"]) == {"a": ["x***x", 1]}

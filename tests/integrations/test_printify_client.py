@@ -6,7 +6,7 @@ import io
 import json
 import time
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 import httpx
@@ -16,7 +16,8 @@ from PIL import Image
 import integrations.printify as printify_module
 from core.http_server import ThreadedServer
 from integrations.errors import VendorError
-from integrations.printify import PrintifyClient, error_parser, placeholder_size
+from integrations.http import redact
+from integrations.printify import PrintifyClient, parse_printify_error, placeholder_size
 from sandbox.app import EmulatorConfig
 
 USER_AGENT = "pod-automator-tests/1.0"
@@ -350,6 +351,16 @@ def _response(
     return httpx.Response(status, content=content, headers={"content-type": content_type})
 
 
+def error_parser(secret: str) -> Callable[[httpx.Response], tuple[str, dict[str, Any]]]:
+    """Parsing as VendorHttp does it: the Printify parser, then redaction of the token."""
+
+    def parse(response: httpx.Response) -> tuple[str, dict[str, Any]]:
+        message, details = parse_printify_error(response)
+        return redact(message, [secret]), redact(details, [secret])
+
+    return parse
+
+
 def test_error_parser_shapes_and_redaction() -> None:
     parse = error_parser("tok-123")
     vendor = json.dumps(
@@ -379,3 +390,25 @@ def test_error_parser_shapes_and_redaction() -> None:
         {},
     )
     assert error_parser("")(_response(400, b'{"message": "plain"}')) == ("plain", {})
+
+
+async def test_the_token_never_leaves_in_an_error() -> None:
+    def echo(request: httpx.Request) -> httpx.Response:
+        token = request.headers["authorization"]
+        body = {"message": f"bad {token}", "errors": {"reason": token, "code": 8150}}
+        return httpx.Response(400, json=body)
+
+    client = PrintifyClient(
+        base_url="https://api.printify.test/v1",
+        token="tok-secret-1",
+        user_agent="tests",
+        transport=httpx.MockTransport(echo),
+    )
+    try:
+        with pytest.raises(VendorError) as refused:
+            await client.list_shops()
+    finally:
+        await client.aclose()
+    text = f"{refused.value} {refused.value.details}"
+    assert "tok-secret-1" not in text
+    assert "***" in text
