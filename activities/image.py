@@ -7,6 +7,7 @@ is noticed within the heartbeat timeout and the attempt moves to another worker.
 from __future__ import annotations
 
 import asyncio
+import time
 import uuid
 from collections.abc import Callable
 
@@ -56,7 +57,9 @@ class ImageActivities:
         width, height = ARTWORK_SIZE
         if not self._storage.exists(key):
             if self._provider_delay:
-                await _heartbeating(lambda: _sleep(self._provider_delay), "waiting for provider")
+                await _heartbeating(
+                    lambda: time.sleep(self._provider_delay), "waiting for provider"
+                )
             png = await _heartbeating(
                 lambda: render_design(data.brief, width=width, height=height), "rendering"
             )
@@ -102,12 +105,6 @@ class ImageActivities:
             )
             await session.commit()
             return _print_file(design)
-
-
-def _sleep(seconds: float) -> None:
-    import time
-
-    time.sleep(seconds)
 
 
 def _print_file(design: Design) -> PrintFile:

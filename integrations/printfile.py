@@ -1,8 +1,8 @@
 """Print files and listing previews made from raw artwork.
 
 Image models return at most ~1536 px, while a print area is often 4500x5400 px at 300 DPI
-(docs/external-apis.md §5), so the artwork is trimmed, scaled up and placed on a
-transparent canvas of the print area's exact pixel size. A 4500x5400 RGBA image is about
+(read from the Printify catalog's placeholders), so the artwork is trimmed, scaled up and
+placed on a transparent canvas of the print area's exact pixel size. A 4500x5400 RGBA image is about
 97 MB, so intermediate images are released as soon as they are no longer needed.
 """
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable
+from dataclasses import asdict
 from datetime import timedelta
 from typing import Any
 
@@ -91,9 +92,7 @@ class DesignToListingWorkflow:
         self._decision_reason = ""
         self._cancel_requested = False
         self._product: ProductRef | None = None
-        self._published = False
         self._listing: ListingRef | None = None
-        self._listing_active = False
 
     # --- queries and signals ------------------------------------------------------------
 
@@ -221,7 +220,6 @@ class DesignToListingWorkflow:
 
         await self._enter(request, Stage.PRINTIFY_PUBLISH)
         await self._call(PrintifyActivities.publish, product, "integration", INTEGRATION)
-        self._published = True
 
         etsy_shop = await self._call(
             EtsyActivities.resolve_shop, shops_input, "integration", INTEGRATION
@@ -249,7 +247,6 @@ class DesignToListingWorkflow:
             EtsyActivities.activate_listing, listing, "integration", INTEGRATION
         )
         self._listing = listing
-        self._listing_active = True
         state.artifacts.listing_url = listing.url
 
         await self._enter(request, Stage.PUBLISH_CONFIRM)
@@ -328,7 +325,12 @@ class DesignToListingWorkflow:
         await self._call(RecordsActivities.update_run, update, "records", RECORDS)
 
     async def _enter(
-        self, request: DesignToListingInput, stage: Stage, *, check_cancel: bool = True
+        self,
+        request: DesignToListingInput,
+        stage: Stage,
+        *,
+        status: RunStatus = RunStatus.RUNNING,
+        check_cancel: bool = True,
     ) -> None:
         """Move to `stage` (recorded in Postgres) unless a cancel was requested."""
         if check_cancel and self._cancel_requested:
@@ -336,17 +338,13 @@ class DesignToListingWorkflow:
         state = self._require_state()
         state.stage = stage
         state.progress = PROGRESS.get(stage, state.progress)
-        await self._record(
-            RunUpdate(request.tenant_id, state.workflow_id, stage, RunStatus.RUNNING)
-        )
+        await self._record(RunUpdate(request.tenant_id, state.workflow_id, stage, status))
+        # After the record, so the API never offers a signal the record would refuse.
+        state.status = status
 
     async def _await_approval(self, request: DesignToListingInput) -> None:
         state = self._require_state()
-        await self._enter(request, Stage.APPROVAL)
-        state.status = RunStatus.AWAITING_APPROVAL
-        await self._record(
-            RunUpdate(request.tenant_id, state.workflow_id, Stage.APPROVAL, state.status)
-        )
+        await self._enter(request, Stage.APPROVAL, status=RunStatus.AWAITING_APPROVAL)
         try:
             await workflow.wait_condition(
                 lambda: self._decision is not None or self._cancel_requested,
@@ -372,7 +370,6 @@ class DesignToListingWorkflow:
                 await self._call(
                     EtsyActivities.delete_listing, self._listing, "integration", INTEGRATION
                 )
-                self._listing_active = False
             if self._product is not None:
                 await self._call(
                     PrintifyActivities.publishing_failed,
@@ -422,6 +419,4 @@ def _describe(exc: BaseException) -> tuple[str, str, dict[str, Any] | None]:
 
 def _as_dict(value: Any) -> dict[str, Any]:
     """A dataclass payload as a JSON-ready dict (workflow-safe: no I/O)."""
-    from dataclasses import asdict
-
     return asdict(value)

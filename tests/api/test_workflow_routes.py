@@ -22,6 +22,17 @@ async def wait_for_status(api: httpx.AsyncClient, workflow_id: str, status: str)
     raise AssertionError(f"never {status}: {view}")
 
 
+async def start_awaiting_approval(api: httpx.AsyncClient, keyword: str, key: str) -> dict:
+    """Start a run that needs approval and wait until it waits for it."""
+    started = await api.post(
+        START,
+        json={"keyword": keyword, "require_approval": True},
+        headers={"Idempotency-Key": key},
+    )
+    assert started.status_code == 202, started.text
+    return await wait_for_status(api, started.json()["workflow_id"], "awaiting_approval")
+
+
 async def test_validation_errors_use_the_error_shape(api: httpx.AsyncClient) -> None:
     response = await api.post(START, json={"keyword": "x", "colour": "red"})
     assert response.status_code == 422
@@ -83,13 +94,8 @@ async def test_key_reused_with_another_body_is_a_conflict(
 
 
 async def test_approval_flow_through_the_api(api: httpx.AsyncClient, workers: WorkerSet) -> None:
-    started = await api.post(
-        START,
-        json={"keyword": "pickleball grandma", "require_approval": True},
-        headers={"Idempotency-Key": "approve-me"},
-    )
-    workflow_id = started.json()["workflow_id"]
-    waiting = await wait_for_status(api, workflow_id, "awaiting_approval")
+    waiting = await start_awaiting_approval(api, "pickleball grandma", "approve-me")
+    workflow_id = waiting["workflow_id"]
     assert waiting["stage"] == "awaiting_approval"
     assert waiting["artifacts"]["title"]
     approved = await api.post(f"/v1/workflows/{workflow_id}/approve")
@@ -100,13 +106,9 @@ async def test_approval_flow_through_the_api(api: httpx.AsyncClient, workers: Wo
 
 
 async def test_reject_through_the_api(api: httpx.AsyncClient, workers: WorkerSet) -> None:
-    started = await api.post(
-        START,
-        json={"keyword": "retro surf club", "require_approval": True},
-        headers={"Idempotency-Key": "reject-me"},
-    )
-    workflow_id = started.json()["workflow_id"]
-    await wait_for_status(api, workflow_id, "awaiting_approval")
+    workflow_id = (await start_awaiting_approval(api, "retro surf club", "reject-me"))[
+        "workflow_id"
+    ]
     rejected = await api.post(f"/v1/workflows/{workflow_id}/reject", json={"reason": "too busy"})
     assert rejected.status_code == 202
     done = await wait_for_end(api, workflow_id)
@@ -116,13 +118,7 @@ async def test_reject_through_the_api(api: httpx.AsyncClient, workers: WorkerSet
 
 
 async def test_cancel_through_the_api(api: httpx.AsyncClient, workers: WorkerSet) -> None:
-    started = await api.post(
-        START,
-        json={"keyword": "chess club dad", "require_approval": True},
-        headers={"Idempotency-Key": "cancel-me"},
-    )
-    workflow_id = started.json()["workflow_id"]
-    await wait_for_status(api, workflow_id, "awaiting_approval")
+    workflow_id = (await start_awaiting_approval(api, "chess club dad", "cancel-me"))["workflow_id"]
     assert (await api.post(f"/v1/workflows/{workflow_id}/cancel")).status_code == 202
     done = await wait_for_end(api, workflow_id)
     assert done["status"] == "cancelled"

@@ -43,36 +43,31 @@ async def vendor_counts(
     key = workflow_key(workflow_id)
     counts = {"uploads": 0, "products": 0, "listings": 0, "listing_images": 0}
     async with httpx.AsyncClient(base_url=emulator_url, timeout=30) as vendor:
-        page = 1
-        while True:
-            body = (
-                await vendor.get(
-                    "/printify/v1/uploads.json",
-                    params={"page": page, "limit": 100},
+
+        async def printify_items(path: str, limit: int) -> list[dict[str, Any]]:
+            """Every item of a paginated Printify list."""
+            items: list[dict[str, Any]] = []
+            page = 1
+            while True:
+                response = await vendor.get(
+                    f"/printify/v1/{path}",
+                    params={"page": page, "limit": limit},
                     headers=printify_headers(config),
                 )
-            ).json()
-            counts["uploads"] += sum(1 for u in body["data"] if key in u["file_name"])
-            if body["next_page_url"] is None:
-                break
-            page += 1
-        page = 1
-        while True:
-            body = (
-                await vendor.get(
-                    f"/printify/v1/shops/{config.printify_shop_id}/products.json",
-                    params={"page": page, "limit": 50},
-                    headers=printify_headers(config),
-                )
-            ).json()
-            counts["products"] += sum(
-                1
-                for product in body["data"]
-                if any(key in (v.get("sku") or "") for v in product["variants"])
-            )
-            if body["next_page_url"] is None:
-                break
-            page += 1
+                body = response.json()
+                items += body["data"]
+                if body["next_page_url"] is None:
+                    return items
+                page += 1
+
+        uploads = await printify_items("uploads.json", 100)
+        counts["uploads"] = sum(1 for upload in uploads if key in upload["file_name"])
+        products = await printify_items(f"shops/{config.printify_shop_id}/products.json", 50)
+        counts["products"] = sum(
+            1
+            for product in products
+            if any(key in (variant.get("sku") or "") for variant in product["variants"])
+        )
         for state in ("draft", "active", "inactive"):
             listings = (
                 await vendor.get(
