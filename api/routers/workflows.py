@@ -19,6 +19,7 @@ from api.schemas import (
 )
 from models import repositories
 from models.payloads import RejectSignal, RunStatus
+from models.tables import WorkflowRun
 from workflows.design_to_listing import DesignToListingWorkflow
 
 router = APIRouter(prefix="/v1/workflows", tags=["workflows"])
@@ -103,7 +104,8 @@ async def get_workflow(
 
 async def _signal_target(
     session: SessionDep, tenant: str, workflow_id: str, allowed: set[RunStatus]
-) -> None:
+) -> WorkflowRun:
+    """The tenant's run, if its status allows the signal (else 404 / 409)."""
     run = await repositories.get_run_or_raise(session, tenant_id=tenant, workflow_id=workflow_id)
     if RunStatus(run.status) not in allowed:
         raise ApiError(
@@ -112,6 +114,7 @@ async def _signal_target(
             f"the workflow is {run.status}",
             {"status": run.status, "allowed": sorted(allowed)},
         )
+    return run
 
 
 @router.post(
@@ -129,9 +132,9 @@ async def approve_workflow(
     tenant: TenantDep,
 ) -> WorkflowView:
     """Approve the brief of a run that waits for approval."""
-    await _signal_target(session, tenant, workflow_id, {RunStatus.AWAITING_APPROVAL})
+    run = await _signal_target(session, tenant, workflow_id, {RunStatus.AWAITING_APPROVAL})
     await service.handle(temporal, workflow_id).signal(DesignToListingWorkflow.approve)
-    return await get_workflow(workflow_id, session, temporal, settings, tenant)
+    return await service.describe_run(run, temporal=temporal, settings=settings)
 
 
 @router.post(
@@ -150,11 +153,11 @@ async def reject_workflow(
     tenant: TenantDep,
 ) -> WorkflowView:
     """Reject the brief of a run that waits for approval; the run ends, nothing is listed."""
-    await _signal_target(session, tenant, workflow_id, {RunStatus.AWAITING_APPROVAL})
+    run = await _signal_target(session, tenant, workflow_id, {RunStatus.AWAITING_APPROVAL})
     await service.handle(temporal, workflow_id).signal(
         DesignToListingWorkflow.reject, RejectSignal(reason=body.reason)
     )
-    return await get_workflow(workflow_id, session, temporal, settings, tenant)
+    return await service.describe_run(run, temporal=temporal, settings=settings)
 
 
 @router.post(
@@ -172,6 +175,6 @@ async def cancel_workflow(
     tenant: TenantDep,
 ) -> WorkflowView:
     """Stop a running run at the next stage boundary; what it made is taken down."""
-    await _signal_target(session, tenant, workflow_id, service.LIVE_STATUSES)
+    run = await _signal_target(session, tenant, workflow_id, service.LIVE_STATUSES)
     await service.handle(temporal, workflow_id).signal(DesignToListingWorkflow.cancel)
-    return await get_workflow(workflow_id, session, temporal, settings, tenant)
+    return await service.describe_run(run, temporal=temporal, settings=settings)
