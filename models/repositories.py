@@ -59,7 +59,7 @@ async def create_run_if_absent(
     )
     created = (await session.exec(statement)).first() is not None
     run = await get_run_by_request_key(session, tenant_id=tenant_id, request_key=request_key)
-    if run is None:  # the workflow id is taken by another tenant's key: never share it
+    if run is None:  # only on a workflow-id hash collision with another request: never share
         raise NotFoundError("workflow", workflow_id)
     return run, created
 
