@@ -70,6 +70,14 @@ def test_demo_rerun_and_restart(pod_env: dict[str, str]) -> None:
     assert set(status["children"]) >= {"api", "emulators", "worker-image", "worker-workflows"}
     ui = httpx.get(result["temporal_ui_url"], timeout=10)
     assert ui.status_code == 200
+    # The Web UI's own backend serves the run that page shows.
+    ui_api = (
+        f"http://127.0.0.1:{pod_env['TEMPORAL_UI_PORT']}/api/v1/namespaces/default/workflows/"
+        f"{result['workflow_id']}"
+    )
+    shown = httpx.get(ui_api, timeout=10).json()["workflowExecutionInfo"]
+    assert shown["type"]["name"] == "DesignToListingWorkflow"
+    assert shown["status"] == "WORKFLOW_EXECUTION_STATUS_COMPLETED"
 
     assert pod(pod_env, "down").returncode == 0
     assert json.loads(pod(pod_env, "status").stdout)["running"] is False
