@@ -1,0 +1,300 @@
+"""Pure ASGI middlewares for the gateway (body size limit, security headers) and the
+in-memory token-bucket limiter behind the per-key rate limit.
+
+They are plain ASGI callables rather than `BaseHTTPMiddleware`s: that one buffers and
+re-wraps bodies in a task group, which would defeat streaming limits and costs a task per
+request. Error bodies follow the API's `{code, message, details?}` shape.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from collections.abc import Callable, Collection
+from typing import Any
+
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+__all__ = [
+    "API_CSP",
+    "DOCS_CSP",
+    "BodySizeLimitMiddleware",
+    "RequestRateLimiter",
+    "SecurityHeadersMiddleware",
+]
+
+
+async def _send_error(
+    send: Send, status: int, code: str, message: str, details: dict[str, Any] | None = None
+) -> None:
+    payload: dict[str, Any] = {"code": code, "message": message}
+    if details is not None:
+        payload["details"] = details
+    body = json.dumps(payload, separators=(",", ":")).encode()
+    await send(
+        {
+            "type": "http.response.start",
+            "status": status,
+            "headers": [
+                (b"content-type", b"application/json"),
+                (b"content-length", str(len(body)).encode()),
+            ],
+        }
+    )
+    await send({"type": "http.response.body", "body": body})
+
+
+class _BodyTooLarge(Exception):
+    """Raised from the wrapped `receive` once the streamed body passes the limit."""
+
+
+class _BadContentLength(Exception):
+    pass
+
+
+class BodySizeLimitMiddleware:
+    """Answer 413 to request bodies larger than `max_bytes`, declared or streamed.
+
+    A `content-length` over the limit is refused before the app runs. Otherwise `receive`
+    is wrapped to count body bytes and raises as soon as the count passes the limit, so the
+    app never gets the chunk that crosses it. If the app swallows that error (FastAPI turns
+    body-read failures into a 400), whatever it answers instead is dropped and replaced by
+    the 413. If the response had already started, the error propagates and the server
+    aborts the connection. A malformed `content-length` gets a 400.
+    """
+
+    def __init__(self, app: ASGIApp, *, max_bytes: int) -> None:
+        if isinstance(max_bytes, bool) or not isinstance(max_bytes, int) or max_bytes < 0:
+            raise ValueError("max_bytes must be a non-negative integer")
+        self.app = app
+        self.max_bytes = max_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        try:
+            declared = _declared_length(scope)
+        except _BadContentLength:
+            await _send_error(send, 400, "BAD_REQUEST", "the Content-Length header is not valid")
+            return
+        if declared is not None and declared > self.max_bytes:
+            await self._send_too_large(send)
+            return
+
+        received = 0
+        exceeded = False
+        response_started = False
+
+        async def limited_receive() -> Message:
+            nonlocal received, exceeded
+            if exceeded:
+                raise _BodyTooLarge
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > self.max_bytes:
+                    exceeded = True
+                    raise _BodyTooLarge
+            return message
+
+        async def guarded_send(message: Message) -> None:
+            nonlocal response_started
+            if exceeded and not response_started:
+                return  # the app's answer to the failed read; the 413 replaces it
+            if message["type"] == "http.response.start":
+                response_started = True
+            await send(message)
+
+        try:
+            await self.app(scope, limited_receive, guarded_send)
+        except Exception:
+            if not exceeded or response_started:
+                raise
+            await self._send_too_large(send)
+            return
+        if exceeded and not response_started:
+            await self._send_too_large(send)
+
+    async def _send_too_large(self, send: Send) -> None:
+        await _send_error(
+            send,
+            413,
+            "PAYLOAD_TOO_LARGE",
+            f"the request body is larger than {self.max_bytes} bytes",
+            {"max_bytes": self.max_bytes},
+        )
+
+
+def _declared_length(scope: Scope) -> int | None:
+    """The `content-length` value; repeated or comma-listed values must all agree."""
+    values: set[int] = set()
+    for name, raw in scope.get("headers", ()):
+        if name.lower() != b"content-length":
+            continue
+        for part in raw.split(b","):
+            digits = part.strip(b" \t")
+            if not digits.isdigit():  # bytes.isdigit is ASCII-only; rejects "", "+1", "1_0"
+                raise _BadContentLength
+            significant = digits.lstrip(b"0")
+            # Avoid int() on huge digit strings; anything this long is over any limit.
+            values.add(int(significant or b"0") if len(significant) <= 18 else 10**18)
+    if len(values) > 1:
+        raise _BadContentLength
+    return values.pop() if values else None
+
+
+API_CSP = "default-src 'none'; frame-ancestors 'none'"
+DOCS_CSP = "; ".join(
+    [
+        "default-src 'self'",
+        # Swagger UI / ReDoc bundles from jsDelivr plus FastAPI's inline init script.
+        "script-src 'self' 'unsafe-inline' https://cdn.jsdelivr.net",
+        "style-src 'self' 'unsafe-inline' https://cdn.jsdelivr.net https://fonts.googleapis.com",
+        "font-src 'self' https://fonts.gstatic.com",
+        "img-src 'self' data: https://fastapi.tiangolo.com",
+        "worker-src 'self' blob:",  # ReDoc's search worker
+        "connect-src 'self'",
+        "object-src 'none'",
+        "base-uri 'none'",
+        "form-action 'self'",
+        "frame-ancestors 'none'",
+    ]
+)
+HSTS = "max-age=31536000; includeSubDomains"
+_DEFAULT_DOCS_PATHS = ("/docs", "/docs/oauth2-redirect", "/redoc")
+
+
+class SecurityHeadersMiddleware:
+    """Add browser hardening headers to every HTTP response without overriding any the app set.
+
+    JSON endpoints get a CSP that forbids everything; the docs pages (`docs_paths`) get one
+    that allows the Swagger UI / ReDoc assets FastAPI loads. `/v1/...` answers carry tenant
+    data, so they get `Cache-Control: no-store`. HSTS is opt-in: only send it when every
+    client reaches the service over HTTPS.
+    """
+
+    def __init__(
+        self, app: ASGIApp, *, hsts: bool, docs_paths: Collection[str] = _DEFAULT_DOCS_PATHS
+    ) -> None:
+        self.app = app
+        self.docs_paths = frozenset(docs_paths)
+        common: list[tuple[bytes, bytes]] = [
+            (b"x-content-type-options", b"nosniff"),
+            (b"x-frame-options", b"DENY"),
+            (b"referrer-policy", b"no-referrer"),
+            (b"cross-origin-opener-policy", b"same-origin"),
+            (b"cross-origin-resource-policy", b"same-origin"),
+            (b"permissions-policy", b"camera=(), microphone=(), geolocation=()"),
+        ]
+        if hsts:
+            common.append((b"strict-transport-security", HSTS.encode()))
+        csp = b"content-security-policy"
+        self._docs_headers = [*common, (csp, DOCS_CSP.encode())]
+        self._api_headers = [*common, (csp, API_CSP.encode())]
+        self._v1_headers = [*self._api_headers, (b"cache-control", b"no-store")]
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        extra = self._headers_for(_route_path(scope))
+
+        async def send_with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = list(message.get("headers", ()))
+                present = {name.lower() for name, _ in headers}
+                headers.extend(item for item in extra if item[0] not in present)
+                message = {**message, "headers": headers}
+            await send(message)
+
+        await self.app(scope, receive, send_with_headers)
+
+    def _headers_for(self, path: str) -> list[tuple[bytes, bytes]]:
+        if path in self.docs_paths:
+            return self._docs_headers
+        if path == "/v1" or path.startswith("/v1/"):
+            return self._v1_headers
+        return self._api_headers
+
+
+def _route_path(scope: Scope) -> str:
+    """The path as the app routes it, without a `root_path` prefix the server put in."""
+    path: str = scope.get("path", "/")
+    root: str = scope.get("root_path", "")
+    if root and path.startswith(root + "/"):
+        return path[len(root) :]
+    return path
+
+
+class RequestRateLimiter:
+    """In-memory token buckets, one per key: `burst` requests at once, refilled at
+    `rate_per_second`.
+
+    `acquire(key)` takes a token and returns None, or returns the seconds until the next
+    token (> 0, for `Retry-After`) without taking one. State is per process, so with N
+    workers the effective limit is N times higher. It never awaits and holds a lock for the
+    few arithmetic steps, so it is safe from the event loop and from threadpool
+    dependencies alike.
+
+    Memory is bounded: buckets idle long enough to have refilled completely are equivalent
+    to new ones and are dropped (oldest first, amortised O(1)); past `max_keys` the least
+    recently used bucket is dropped too, which can only make that key's limit more lenient.
+    """
+
+    def __init__(
+        self,
+        rate_per_second: float,
+        burst: int,
+        clock: Callable[[], float] = time.monotonic,
+        *,
+        max_keys: int = 100_000,
+    ) -> None:
+        if not rate_per_second > 0 or rate_per_second == float("inf"):
+            raise ValueError("rate_per_second must be a positive finite number")
+        if burst < 1:
+            raise ValueError("burst must be at least 1")
+        if max_keys < 1:
+            raise ValueError("max_keys must be at least 1")
+        self.rate = float(rate_per_second)
+        self.burst = burst
+        self.max_keys = max_keys
+        self._clock = clock
+        self._refill_seconds = burst / self.rate  # empty to full
+        # key -> (tokens, last update); insertion order == least recently used first.
+        self._buckets: dict[str, tuple[float, float]] = {}
+        self._lock = threading.Lock()
+
+    def acquire(self, key: str) -> float | None:
+        """Take one token for `key`: None if allowed, else seconds to wait."""
+        with self._lock:
+            now = self._clock()
+            previous = self._buckets.pop(key, None)
+            if previous is None:
+                tokens = float(self.burst)
+            else:
+                tokens, updated = previous
+                tokens = min(self.burst, tokens + max(0.0, now - updated) * self.rate)
+            if tokens >= 1:
+                tokens -= 1
+                wait = None
+            else:
+                wait = (1 - tokens) / self.rate
+            self._buckets[key] = (tokens, now)
+            self._evict(now)
+            return wait
+
+    def __len__(self) -> int:
+        """How many keys currently have a bucket."""
+        return len(self._buckets)
+
+    def _evict(self, now: float) -> None:
+        buckets = self._buckets
+        while len(buckets) > self.max_keys:
+            del buckets[next(iter(buckets))]
+        while buckets:
+            oldest = next(iter(buckets))
+            if now - buckets[oldest][1] < self._refill_seconds:
+                break
+            del buckets[oldest]
