@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 KEYWORD ?=
 
-.PHONY: demo test install install-dev lint up down openapi docs clean
+.PHONY: demo test fuzz install install-dev lint up down openapi docs clean
 
 $(BIN)/python:
 	@test -n "$(PYTHON)" || { echo "Python 3.12+ is required" >&2; exit 1; }
@@ -35,7 +35,12 @@ lint: $(VENV)/.installed-dev
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy .
+	$(BIN)/bandit -c pyproject.toml -r . -ll -q
 	$(BIN)/pod openapi --check
+
+## fuzz: the schemathesis contract run with many more examples per operation
+fuzz: $(VENV)/.installed-dev
+	POD_FUZZ_EXAMPLES=$${POD_FUZZ_EXAMPLES:-200} $(BIN)/pytest -o addopts="-q -p no:cacheprovider" tests/api/test_contract_fuzz.py
 
 up: $(VENV)/.installed
 	$(BIN)/pod up

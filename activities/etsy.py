@@ -7,16 +7,19 @@ what Etsy already has (a draft with the same copy that no other run owns), then 
 from __future__ import annotations
 
 import asyncio
+from dataclasses import replace
+from functools import partial
 
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
 from activities.errors import vendor_failure
 from activities.refs import ExternalRefs
+from activities.vendors import VendorClients
 from core.db import SessionFactory
 from core.storage import ObjectStorage
 from integrations.errors import VendorError
-from integrations.etsy import EtsyClient, listing_url
+from integrations.etsy import listing_url
 from models.payloads import (
     CreateDraftListingInput,
     ListingImageRef,
@@ -34,7 +37,7 @@ class EtsyActivities:
         self,
         sessions: SessionFactory,
         storage: ObjectStorage,
-        client: EtsyClient,
+        clients: VendorClients,
         *,
         default_shop_id: int | None = None,
         taxonomy_id: int = 482,
@@ -43,7 +46,7 @@ class EtsyActivities:
     ) -> None:
         self._refs = ExternalRefs(sessions)
         self._storage = storage
-        self._client = client
+        self._clients = clients
         self._default_shop_id = default_shop_id
         self._taxonomy_id = taxonomy_id
         self._shipping_profile_id = shipping_profile_id
@@ -54,10 +57,14 @@ class EtsyActivities:
         """The shop to list in: the request's, the configured one, or the token owner's."""
         if data.etsy_shop_id is not None:
             return data.etsy_shop_id
+        connected = await self._clients.shop_id(data.tenant_id, data.etsy_integration_id, "etsy")
+        if connected is not None:
+            return connected
         if self._default_shop_id is not None:
             return self._default_shop_id
+        client = await self._clients.etsy(data.tenant_id, data.etsy_integration_id)
         try:
-            me = await self._client.get_me()
+            me = await client.get_me()
         except VendorError as exc:
             raise vendor_failure(exc) from exc
         if not me.get("shop_id"):
@@ -71,19 +78,21 @@ class EtsyActivities:
     @activity.defn(name="etsy.create_draft_listing")
     async def create_draft_listing(self, data: CreateDraftListingInput) -> ListingRef:
         recorded = await self._refs.get(data.tenant_id, data.workflow_id, LISTING)
+        ref = partial(ListingRef, data.tenant_id, data.integration_id, data.shop_id)
         if recorded is not None:
-            return ListingRef(shop_id=data.shop_id, listing_id=int(recorded))
+            return ref(int(recorded))
+        client = await self._clients.etsy(data.tenant_id, data.integration_id)
         others = await self._refs.owned_by_others(data.tenant_id, data.workflow_id, LISTING)
         brief = data.brief
         try:
-            listing = await self._client.find_draft_listing(
+            listing = await client.find_draft_listing(
                 data.shop_id,
                 title=brief.title,
                 description=brief.description,
                 exclude_ids={int(value) for value in others},
             )
             if listing is None:
-                listing = await self._client.create_draft_listing(
+                listing = await client.create_draft_listing(
                     data.shop_id,
                     title=brief.title,
                     description=brief.description,
@@ -99,7 +108,7 @@ class EtsyActivities:
         listing_id = await self._refs.put(
             data.tenant_id, data.workflow_id, LISTING, str(listing["listing_id"])
         )
-        return ListingRef(shop_id=data.shop_id, listing_id=int(listing_id))
+        return ref(int(listing_id))
 
     @activity.defn(name="etsy.upload_listing_image")
     async def upload_listing_image(self, data: UploadListingImageInput) -> ListingImageRef:
@@ -107,13 +116,14 @@ class EtsyActivities:
         if recorded is not None:
             return ListingImageRef(listing_image_id=int(recorded))
         listing = data.listing
+        client = await self._clients.etsy(listing.tenant_id, listing.integration_id)
         try:
-            images = await self._client.get_listing_images(listing.listing_id)
+            images = await client.get_listing_images(listing.listing_id)
             if images.get("results"):
                 image = images["results"][0]
             else:
                 content = await asyncio.to_thread(self._storage.get, data.storage_key)
-                image = await self._client.upload_listing_image(
+                image = await client.upload_listing_image(
                     listing.shop_id,
                     listing.listing_id,
                     image=content,
@@ -131,19 +141,19 @@ class EtsyActivities:
     @activity.defn(name="etsy.activate_listing")
     async def activate_listing(self, listing: ListingRef) -> ListingRef:
         """Make the listing live (idempotent) and return it with its public URL."""
+        client = await self._clients.etsy(listing.tenant_id, listing.integration_id)
         try:
-            updated = await self._client.activate_listing(listing.shop_id, listing.listing_id)
+            updated = await client.activate_listing(listing.shop_id, listing.listing_id)
         except VendorError as exc:
             raise vendor_failure(exc) from exc
-        return ListingRef(
-            shop_id=listing.shop_id, listing_id=listing.listing_id, url=listing_url(updated)
-        )
+        return replace(listing, url=listing_url(updated))
 
     @activity.defn(name="etsy.delete_listing")
     async def delete_listing(self, listing: ListingRef) -> None:
         """Compensation: remove a listing the run made (already gone counts as done)."""
+        client = await self._clients.etsy(listing.tenant_id, listing.integration_id)
         try:
-            await self._client.delete_listing(listing.listing_id)
+            await client.delete_listing(listing.listing_id)
         except VendorError as exc:
             if exc.status == 404:
                 return

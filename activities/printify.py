@@ -17,10 +17,11 @@ from temporalio.exceptions import ApplicationError
 
 from activities.errors import vendor_failure
 from activities.refs import ExternalRefs
+from activities.vendors import VendorClients
 from core.db import SessionFactory
 from core.storage import ObjectStorage
 from integrations.errors import VendorError
-from integrations.printify import PrintifyClient, placeholder_size
+from integrations.printify import placeholder_size
 from models.payloads import (
     CreateProductInput,
     PrintArea,
@@ -63,13 +64,13 @@ class PrintifyActivities:
         self,
         sessions: SessionFactory,
         storage: ObjectStorage,
-        client: PrintifyClient,
+        clients: VendorClients,
         *,
         default_shop_id: int | None = None,
     ) -> None:
         self._refs = ExternalRefs(sessions)
         self._storage = storage
-        self._client = client
+        self._clients = clients
         self._default_shop_id = default_shop_id
 
     @activity.defn(name="printify.resolve_shop")
@@ -77,10 +78,16 @@ class PrintifyActivities:
         """The shop to use: the request's, the configured one, or the account's only shop."""
         if data.printify_shop_id is not None:
             return data.printify_shop_id
+        connected = await self._clients.shop_id(
+            data.tenant_id, data.printify_integration_id, "printify"
+        )
+        if connected is not None:
+            return connected
         if self._default_shop_id is not None:
             return self._default_shop_id
+        client = await self._clients.printify(data.tenant_id, data.printify_integration_id)
         try:
-            shops = await self._client.list_shops()
+            shops = await client.list_shops()
         except VendorError as exc:
             raise vendor_failure(exc) from exc
         if len(shops) != 1:
@@ -94,8 +101,9 @@ class PrintifyActivities:
     @activity.defn(name="printify.get_print_area")
     async def get_print_area(self, data: PrintAreaInput) -> PrintArea:
         """Pixel size of the print area for the template's variants, from the catalog."""
+        client = await self._clients.printify(data.tenant_id, data.integration_id)
         try:
-            variants = await self._client.get_variants(data.blueprint_id, data.print_provider_id)
+            variants = await client.get_variants(data.blueprint_id, data.print_provider_id)
         except VendorError as exc:
             raise vendor_failure(exc) from exc
         try:
@@ -109,12 +117,13 @@ class PrintifyActivities:
         recorded = await self._refs.get(data.tenant_id, data.workflow_id, UPLOAD)
         if recorded is not None:
             return UploadedImage(image_id=recorded)
+        client = await self._clients.printify(data.tenant_id, data.integration_id)
         file_name = f"pod-{workflow_key(data.workflow_id)}-{data.print_file.sha256[:16]}.png"
         try:
-            found = await self._client.find_upload(file_name)
+            found = await client.find_upload(file_name)
             if found is None:
                 contents = await asyncio.to_thread(self._storage.get, data.print_file.storage_key)
-                found = await self._client.upload_image(file_name, contents)
+                found = await client.upload_image(file_name, contents)
         except VendorError as exc:
             raise vendor_failure(exc) from exc
         image_id = await self._refs.put(data.tenant_id, data.workflow_id, UPLOAD, str(found["id"]))
@@ -123,12 +132,15 @@ class PrintifyActivities:
     @activity.defn(name="printify.create_product")
     async def create_product(self, data: CreateProductInput) -> ProductRef:
         recorded = await self._refs.get(data.tenant_id, data.workflow_id, PRODUCT)
+        client = await self._clients.printify(data.tenant_id, data.integration_id)
         if recorded is not None:
             try:
-                known = await self._client.get_product(data.shop_id, recorded)
+                known = await client.get_product(data.shop_id, recorded)
             except VendorError as exc:
                 raise vendor_failure(exc) from exc
-            return ProductRef(data.shop_id, recorded, unit_cost(known))
+            return ProductRef(
+                data.tenant_id, data.integration_id, data.shop_id, recorded, unit_cost(known)
+            )
         template = data.template
         skus = {vid: product_sku(data.workflow_id, vid) for vid in template.variant_ids}
         body = {
@@ -156,26 +168,27 @@ class PrintifyActivities:
             ],
         }
         try:
-            product = await self._client.find_product_by_sku(
-                data.shop_id, skus[template.variant_ids[0]]
-            )
+            product = await client.find_product_by_sku(data.shop_id, skus[template.variant_ids[0]])
             if product is None:
-                product = await self._client.create_product(data.shop_id, body)
+                product = await client.create_product(data.shop_id, body)
         except VendorError as exc:
             raise vendor_failure(exc) from exc
         product_id = await self._refs.put(
             data.tenant_id, data.workflow_id, PRODUCT, str(product["id"])
         )
-        return ProductRef(data.shop_id, product_id, unit_cost(product))
+        return ProductRef(
+            data.tenant_id, data.integration_id, data.shop_id, product_id, unit_cost(product)
+        )
 
     @activity.defn(name="printify.publish")
     async def publish(self, product: ProductRef) -> None:
         """Start publishing (locks the product); skipped when it already started or finished."""
+        client = await self._clients.printify(product.tenant_id, product.integration_id)
         try:
-            current = await self._client.get_product(product.shop_id, product.product_id)
+            current = await client.get_product(product.shop_id, product.product_id)
             if current.get("is_locked") or current.get("external"):
                 return
-            await self._client.publish(product.shop_id, product.product_id)
+            await client.publish(product.shop_id, product.product_id)
         except VendorError as exc:
             raise vendor_failure(exc) from exc
 
@@ -183,12 +196,13 @@ class PrintifyActivities:
     async def publishing_succeeded(self, data: PublishingSucceededInput) -> None:
         """Tell Printify where the product is sold (sets `external`, unlocks)."""
         product, listing = data.product, data.listing
+        client = await self._clients.printify(product.tenant_id, product.integration_id)
         try:
-            current = await self._client.get_product(product.shop_id, product.product_id)
+            current = await client.get_product(product.shop_id, product.product_id)
             external = current.get("external") or {}
             if str(external.get("id", "")) == str(listing.listing_id):
                 return
-            await self._client.publishing_succeeded(
+            await client.publishing_succeeded(
                 product.shop_id, product.product_id, str(listing.listing_id), listing.url
             )
         except VendorError as exc:
@@ -197,8 +211,10 @@ class PrintifyActivities:
     @activity.defn(name="printify.publishing_failed")
     async def publishing_failed(self, data: PublishingFailedInput) -> None:
         """Tell Printify the publish failed (unlocks the product)."""
+        product = data.product
+        client = await self._clients.printify(product.tenant_id, product.integration_id)
         try:
-            await self._client.publishing_failed(
+            await client.publishing_failed(
                 data.product.shop_id, data.product.product_id, data.reason or "failed"
             )
         except VendorError as exc:

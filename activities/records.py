@@ -7,8 +7,9 @@ import uuid
 from temporalio import activity
 
 from core.db import SessionFactory
-from models import repositories
-from models.payloads import RecordListingInput, RunUpdate
+from core.plans import current_period
+from models import repositories, tenancy
+from models.payloads import MeterInput, RecordListingInput, RunUpdate
 from models.tables import Listing
 
 
@@ -31,6 +32,20 @@ class RecordsActivities:
                 result=update.result,
             )
             await session.commit()
+
+    @activity.defn(name="records.meter_usage")
+    async def meter_usage(self, data: MeterInput) -> bool:
+        """Count the stage for billing; a retried or repeated call counts nothing more."""
+        async with self._sessions() as session:
+            counted = await tenancy.meter_once(
+                session,
+                tenant_id=data.tenant_id,
+                workflow_id=data.workflow_id,
+                metric=data.metric,
+                period=current_period(),
+            )
+            await session.commit()
+            return counted
 
     @activity.defn(name="records.record_listing")
     async def record_listing(self, data: RecordListingInput) -> str:

@@ -7,11 +7,13 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 from fastapi import FastAPI
+from fastapi.middleware.cors import CORSMiddleware
 from sqlalchemy.ext.asyncio import AsyncEngine
 from temporalio.client import Client
 
 from api.errors import install_error_handlers
-from api.routers import designs, health, listings, workflows
+from api.middleware import BodySizeLimitMiddleware, RequestRateLimiter, SecurityHeadersMiddleware
+from api.routers import billing, designs, health, integrations, keys, listings, members, workflows
 from api.schemas import ErrorBody
 from core.db import make_engine, make_session_factory
 from core.settings import Settings
@@ -51,13 +53,42 @@ def create_app(
         lifespan=lifespan,
     )
     app.state.settings = settings
+    app.state.rate_limiter = RequestRateLimiter(
+        rate_per_second=settings.api_rate_per_second, burst=settings.api_rate_burst
+    )
     install_error_handlers(app)
-    app.include_router(health.router)
-    app.include_router(workflows.router)
-    app.include_router(listings.router)
-    app.include_router(designs.router)
+    for module in (health, workflows, listings, designs, members, keys, integrations, billing):
+        app.include_router(module.router)
+    # Last added runs first: security headers (on every answer, 413 included), the body
+    # size limit, then CORS (closed unless configured).
+    if settings.cors_origins:
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=settings.cors_origins,
+            allow_methods=["GET", "POST", "PUT", "DELETE"],
+            allow_headers=["Authorization", "Content-Type", "Idempotency-Key"],
+            expose_headers=["Location", "Retry-After", "Idempotent-Replayed"],
+            max_age=600,
+        )
+    app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.api_max_body_bytes)
+    app.add_middleware(SecurityHeadersMiddleware, hsts=settings.environment != "development")
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
     return app
+
+
+COMMON_AUTH_ERRORS = {
+    "401": "No valid API key (UNAUTHENTICATED)",
+    "403": "The key's role or scopes do not allow this (FORBIDDEN)",
+    "429": "Too many requests with this key (RATE_LIMITED); see Retry-After",
+}
+QUOTA_OPERATIONS = {"start_design_to_listing", "add_member"}
+
+
+def _error(description: str) -> dict[str, Any]:
+    return {
+        "description": description,
+        "content": {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorBody"}}},
+    }
 
 
 def _openapi(app: FastAPI) -> dict[str, Any]:
@@ -77,13 +108,16 @@ def _openapi(app: FastAPI) -> dict[str, Any]:
     )
     for path in schema.get("paths", {}).values():
         for operation in path.values():
-            responses = operation.get("responses", {})
+            responses = operation.setdefault("responses", {})
             if "422" in responses:
-                responses["422"] = {
-                    "description": "Validation error",
-                    "content": {
-                        "application/json": {"schema": {"$ref": "#/components/schemas/ErrorBody"}}
-                    },
-                }
+                responses["422"] = _error("Validation error")
+            if operation.get("security"):
+                for code, text in COMMON_AUTH_ERRORS.items():
+                    responses.setdefault(code, _error(text))
+            if operation.get("operationId") in QUOTA_OPERATIONS:
+                responses.setdefault("402", _error("A plan limit is reached (QUOTA_EXCEEDED)"))
+            if "requestBody" in operation:
+                responses.setdefault("400", _error("The body is not parseable JSON"))
+                responses.setdefault("413", _error("The request body is too large"))
     app.openapi_schema = schema
     return schema

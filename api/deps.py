@@ -33,13 +33,7 @@ async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
         yield session
 
 
-def get_tenant(settings: Annotated[Settings, Depends(get_settings)]) -> str:
-    """The caller's tenant. Until API keys exist every caller is the configured tenant."""
-    return settings.default_tenant
-
-
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 TemporalDep = Annotated[Client, Depends(get_temporal)]
 StorageDep = Annotated[ObjectStorage, Depends(get_storage)]
 SessionDep = Annotated[AsyncSession, Depends(get_session)]
-TenantDep = Annotated[str, Depends(get_tenant)]

@@ -8,6 +8,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from core.rbac import Permission, Role
 from models.payloads import RunStatus
 
 
@@ -110,3 +111,129 @@ class DesignPublic(BaseModel):
 
 class Health(BaseModel):
     status: Literal["ok"]
+
+
+# --- accounts: who am I, members, API keys, integrations, billing ----------------------------
+
+EMAIL_PATTERN = r"^[^@\s]{1,64}@[^@\s]{1,189}$"
+Vendor = Literal["printify", "etsy"]
+
+
+class MePublic(BaseModel):
+    tenant_id: str
+    member_id: uuid.UUID
+    role: Role
+    key_id: uuid.UUID
+    permissions: list[Permission]
+
+
+class MemberIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    email: str = Field(min_length=3, max_length=254, pattern=EMAIL_PATTERN)
+    role: Role = Role.VIEWER
+
+
+class MemberPublic(BaseModel):
+    id: uuid.UUID
+    email: str
+    role: Role
+    created_at: datetime
+
+
+class MemberPage(BaseModel):
+    data: list[MemberPublic]
+    count: int
+
+
+class ApiKeyIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(min_length=1, max_length=100)
+    member_id: uuid.UUID | None = Field(
+        default=None, description="Whose key it is; the caller's own when omitted."
+    )
+    scopes: list[Permission] | None = Field(
+        default=None,
+        max_length=len(Permission),
+        description="A subset of the member's permissions; all of them when omitted.",
+    )
+    expires_in_days: int | None = Field(default=None, ge=1, le=730)
+
+
+class ApiKeyPublic(BaseModel):
+    id: uuid.UUID
+    name: str
+    prefix: str
+    member_id: uuid.UUID | None
+    scopes: list[str] | None
+    expires_at: datetime | None
+    revoked_at: datetime | None
+    last_used_at: datetime | None
+    created_at: datetime
+
+
+class ApiKeyCreated(ApiKeyPublic):
+    key: str = Field(description="The key itself. Shown only in this answer; store it now.")
+
+
+class ApiKeyPage(BaseModel):
+    data: list[ApiKeyPublic]
+    count: int
+
+
+class IntegrationIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    access_token: str = Field(min_length=8, max_length=4096, pattern=r"^[\x21-\x7e]+$")
+    refresh_token: str | None = Field(
+        default=None, min_length=8, max_length=4096, pattern=r"^[\x21-\x7e]+$"
+    )
+    token_expires_at: datetime | None = None
+    shop_id: int | None = Field(default=None, gt=0, le=2**53)
+
+
+class IntegrationPublic(BaseModel):
+    """An integration as shown: never its tokens."""
+
+    id: uuid.UUID
+    vendor: str
+    status: str
+    shop_id: int | None
+    token_expires_at: datetime | None
+    created_at: datetime
+    updated_at: datetime
+
+
+class IntegrationPage(BaseModel):
+    data: list[IntegrationPublic]
+    count: int
+
+
+class PlanLimits(BaseModel):
+    seats: int
+    workflows_per_month: int
+    images_per_month: int
+    schedules: int
+
+
+class UsageCounts(BaseModel):
+    seats: int
+    workflows: int
+    briefs: int
+    images: int
+    products: int
+    listings: int
+
+
+class UsagePublic(BaseModel):
+    plan: str
+    period: str = Field(examples=["2026-11"])
+    limits: PlanLimits
+    used: UsageCounts
+
+
+class PlanIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    plan: Literal["free", "pro", "business"]

@@ -7,6 +7,7 @@ import hashlib
 import json
 import logging
 from dataclasses import asdict
+from datetime import timedelta
 from typing import Any
 
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -23,9 +24,10 @@ from temporalio.service import RPCError
 
 from api.errors import ApiError
 from api.schemas import DesignToListingRequest, WorkflowLinks, WorkflowView
+from core import billing
 from core.settings import QUEUES, Settings
 from core.temporal import design_workflow_id, workflow_ui_url
-from models import repositories
+from models import repositories, tenancy
 from models.payloads import DesignToListingInput, ProductTemplate, RunStatus, Stage
 from models.tables import WorkflowRun
 from workflows.design_to_listing import PROGRESS, DesignToListingWorkflow
@@ -34,6 +36,8 @@ logger = logging.getLogger(__name__)
 TENANT_ATTRIBUTE = SearchAttributeKey.for_keyword("TenantId")
 LIVE_STATUSES = {RunStatus.RUNNING, RunStatus.AWAITING_APPROVAL}
 STAGES = {stage.value for stage in Stage}
+# A live query needs a workflow worker; without one, answer from the record quickly.
+QUERY_TIMEOUT = timedelta(seconds=3)
 
 
 def request_hash(body: DesignToListingRequest) -> str:
@@ -49,31 +53,48 @@ async def start_design_to_listing(
     idempotency_key: str,
     body: DesignToListingRequest,
 ) -> tuple[WorkflowRun, bool]:
-    """Record the request and start its workflow once; returns (run, created)."""
+    """Record the request and start its workflow once; returns (run, created).
+
+    A new request must fit the tenant's plan (402) and needs the tenant's Printify and
+    Etsy integrations (409); a repeated one is answered from its record without either check.
+    """
     workflow_id = design_workflow_id(tenant_id, idempotency_key)
-    workflow_input = DesignToListingInput(
-        tenant_id=tenant_id,
-        request_key=idempotency_key,
-        keyword=" ".join(body.keyword.split()),
-        template=ProductTemplate(**body.template.model_dump()),
-        require_approval=body.require_approval,
-        approval_timeout_seconds=body.approval_timeout_seconds,
-        printify_shop_id=body.printify_shop_id,
-        etsy_shop_id=body.etsy_shop_id,
-    )
     digest = request_hash(body)
-    run, created = await repositories.create_run_if_absent(
-        session,
-        tenant_id=tenant_id,
-        workflow_id=workflow_id,
-        request_key=idempotency_key,
-        request_hash=digest,
-        keyword=workflow_input.keyword,
-        input=asdict(workflow_input),
-        status=RunStatus.RUNNING,
-        stage=Stage.QUEUED,
+    run = await repositories.get_run_by_request_key(
+        session, tenant_id=tenant_id, request_key=idempotency_key
     )
+    created = False
+    if run is None:
+        await billing.ensure_can_start_workflow(session, tenant_id=tenant_id)
+        integrations = {
+            vendor: await _active_integration(session, tenant_id, vendor)
+            for vendor in ("printify", "etsy")
+        }
+        workflow_input = DesignToListingInput(
+            tenant_id=tenant_id,
+            request_key=idempotency_key,
+            keyword=" ".join(body.keyword.split()),
+            printify_integration_id=integrations["printify"],
+            etsy_integration_id=integrations["etsy"],
+            template=ProductTemplate(**body.template.model_dump()),
+            require_approval=body.require_approval,
+            approval_timeout_seconds=body.approval_timeout_seconds,
+            printify_shop_id=body.printify_shop_id,
+            etsy_shop_id=body.etsy_shop_id,
+        )
+        run, created = await repositories.create_run_if_absent(
+            session,
+            tenant_id=tenant_id,
+            workflow_id=workflow_id,
+            request_key=idempotency_key,
+            request_hash=digest,
+            keyword=workflow_input.keyword,
+            input=asdict(workflow_input),
+            status=RunStatus.RUNNING,
+            stage=Stage.QUEUED,
+        )
     await session.commit()
+    workflow_input = recorded_input(run)
     if run.request_hash != digest:
         raise ApiError(
             409,
@@ -96,6 +117,25 @@ async def start_design_to_listing(
             ),
         )
     return run, created
+
+
+def recorded_input(run: WorkflowRun) -> DesignToListingInput:
+    """The workflow input as recorded with the run (what a repeated request starts)."""
+    data = dict(run.input or {})
+    data["template"] = ProductTemplate(**data.get("template", {}))
+    return DesignToListingInput(**data)
+
+
+async def _active_integration(session: AsyncSession, tenant_id: str, vendor: str) -> str:
+    integration = await tenancy.find_integration(session, tenant_id=tenant_id, vendor=vendor)
+    if integration is None or integration.status != "active":
+        raise ApiError(
+            409,
+            "INTEGRATION_REQUIRED",
+            f"connect a {vendor} integration first (PUT /v1/integrations/{vendor})",
+            {"vendor": vendor, "status": integration.status if integration else "missing"},
+        )
+    return str(integration.id)
 
 
 def handle(temporal: Client, workflow_id: str) -> WorkflowHandle[Any, Any]:
@@ -132,7 +172,9 @@ async def describe_run(run: WorkflowRun, *, temporal: Client, settings: Settings
     if view.status not in LIVE_STATUSES:
         return view
     try:
-        state = await handle(temporal, run.workflow_id).query(DesignToListingWorkflow.state)
+        state = await handle(temporal, run.workflow_id).query(
+            DesignToListingWorkflow.state, rpc_timeout=QUERY_TIMEOUT
+        )
     except (RPCError, WorkflowQueryFailedError) as exc:
         # Not started yet, or just finished: the record is the best answer we have.
         logger.info("state query of %s unavailable: %s", run.workflow_id, exc)

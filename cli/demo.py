@@ -15,6 +15,7 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
 from cli import stack
+from core.accounts import dev_key_path, read_dev_key
 from core.settings import Settings
 from core.storage import build_storage
 from integrations.etsy import EtsyClient
@@ -88,8 +89,13 @@ def run_demo(
             console.print("[red]the stack did not start[/red]")
             return 1
         started_stack = True
+    api_key = read_dev_key(settings)
+    if api_key is None:
+        console.print(f"[red]no API key in {dev_key_path(settings)}; run `pod up` first[/red]")
+        return 1
     key = idempotency_key(keyword, new)
-    with httpx.Client(base_url=settings.api_url, timeout=30.0) as client:
+    auth = {"Authorization": f"Bearer {api_key}"}
+    with httpx.Client(base_url=settings.api_url, timeout=30.0, headers=auth) as client:
         response = client.post(
             "/v1/workflows/design-to-listing",
             json={"keyword": keyword},

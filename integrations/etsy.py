@@ -16,6 +16,7 @@ from decimal import Decimal
 from typing import Any
 
 import httpx
+from aiolimiter import AsyncLimiter
 
 from integrations.http import VendorHttp
 
@@ -88,6 +89,7 @@ class EtsyClient:
         max_attempts: int = 4,
         backoff_base: float = 0.25,
         transport: httpx.AsyncBaseTransport | None = None,
+        limiter: AsyncLimiter | None = None,
         user_agent: str = "pod-automator",
     ) -> None:
         self._keystring = keystring
@@ -106,6 +108,7 @@ class EtsyClient:
             max_attempts=max_attempts,
             backoff_base=backoff_base,
             transport=transport,
+            limiter=limiter,
             secrets=(keystring, shared_secret, access_token),
         )
 

@@ -76,6 +76,7 @@ class VendorHttp:
         backoff_cap: float = 8.0,
         transport: httpx.AsyncBaseTransport | None = None,
         secrets: Iterable[str] = (),
+        limiter: AsyncLimiter | None = None,
     ) -> None:
         self.vendor = vendor
         # Credentials never leave in an error: vendors echo them back in bodies.
@@ -87,7 +88,8 @@ class VendorHttp:
             transport=transport,
         )
         # One request per 1/rate seconds: smooth spacing, so no burst exceeds the vendor rate.
-        self._limiter = AsyncLimiter(1, 1.0 / rate_per_second)
+        # A limiter passed in is shared with other clients of the same vendor scope.
+        self._limiter = limiter or AsyncLimiter(1, 1.0 / rate_per_second)
         self._error_message = error_message
         self._max_attempts = max_attempts
         self._backoff_base = backoff_base

@@ -12,6 +12,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 import httpx
+from aiolimiter import AsyncLimiter
 
 from integrations.http import VendorHttp
 
@@ -101,6 +102,7 @@ class PrintifyClient:
         max_attempts: int = 4,
         backoff_base: float = 0.25,
         transport: httpx.AsyncBaseTransport | None = None,
+        limiter: AsyncLimiter | None = None,
     ) -> None:
         self._http = VendorHttp(
             VENDOR,
@@ -116,6 +118,7 @@ class PrintifyClient:
             max_attempts=max_attempts,
             backoff_base=backoff_base,
             transport=transport,
+            limiter=limiter,
             secrets=(token,),
         )
 

@@ -57,6 +57,9 @@ class DesignToListingInput:
     tenant_id: str
     request_key: str
     keyword: str
+    # Which of the tenant's integrations to use; activities load their tokens by id.
+    printify_integration_id: str
+    etsy_integration_id: str
     template: ProductTemplate = field(default_factory=ProductTemplate)
     require_approval: bool = False
     approval_timeout_seconds: int = 24 * 3600
@@ -121,6 +124,8 @@ class Artwork:
 
 @dataclass
 class PrintAreaInput:
+    tenant_id: str
+    integration_id: str
     blueprint_id: int
     print_provider_id: int
     variant_ids: list[int]
@@ -162,6 +167,7 @@ class PrintFile:
 class UploadImageInput:
     tenant_id: str
     workflow_id: str
+    integration_id: str
     print_file: PrintFile
 
 
@@ -174,6 +180,7 @@ class UploadedImage:
 class CreateProductInput:
     tenant_id: str
     workflow_id: str
+    integration_id: str
     shop_id: int
     brief: DesignBrief
     template: ProductTemplate
@@ -182,6 +189,8 @@ class CreateProductInput:
 
 @dataclass
 class ProductRef:
+    tenant_id: str
+    integration_id: str
     shop_id: int
     product_id: str
     unit_cost_cents: int = 0  # Printify's highest production cost among enabled variants
@@ -191,6 +200,7 @@ class ProductRef:
 class CreateDraftListingInput:
     tenant_id: str
     workflow_id: str
+    integration_id: str
     shop_id: int
     brief: DesignBrief
     price_cents: int
@@ -198,6 +208,8 @@ class CreateDraftListingInput:
 
 @dataclass
 class ListingRef:
+    tenant_id: str
+    integration_id: str
     shop_id: int
     listing_id: int
     url: str = ""
@@ -232,6 +244,8 @@ class PublishingFailedInput:
 @dataclass
 class ShopsInput:
     tenant_id: str
+    printify_integration_id: str
+    etsy_integration_id: str
     printify_shop_id: int | None = None
     etsy_shop_id: int | None = None
 
@@ -252,6 +266,15 @@ class RunUpdate:
     status: str
     error: dict[str, Any] | None = None
     result: dict[str, Any] | None = None
+
+
+@dataclass
+class MeterInput:
+    """One completed, billable stage of a workflow (metered once, whatever the retries)."""
+
+    tenant_id: str
+    workflow_id: str
+    metric: str
 
 
 @dataclass

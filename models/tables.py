@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from pgvector.sqlalchemy import Vector
-from sqlalchemy import BigInteger, Column, DateTime, UniqueConstraint
+from sqlalchemy import BigInteger, Column, DateTime, ForeignKey, Index, Text, UniqueConstraint, Uuid
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlmodel import Field, SQLModel
 
@@ -23,6 +23,10 @@ def utcnow() -> datetime:
 
 def _ts() -> Any:
     return Field(default_factory=utcnow, sa_column=Column(DateTime(timezone=True), nullable=False))
+
+
+def _optional_ts() -> Any:
+    return Field(default=None, sa_column=Column(DateTime(timezone=True), nullable=True))
 
 
 def _json(nullable: bool = True) -> Any:
@@ -130,3 +134,88 @@ class TrendSignal(SQLModel, table=True):
     )
     first_seen: datetime = _ts()
     last_seen: datetime = _ts()
+
+
+# --- tenancy, access and billing ---------------------------------------------------------
+
+
+class Tenant(SQLModel, table=True):
+    """A seller's account: its plan and any limits an operator overrode for it."""
+
+    __tablename__ = "tenants"
+
+    id: str = Field(primary_key=True, max_length=64)
+    name: str = Field(max_length=200)
+    plan: str = Field(max_length=32)
+    limits: dict[str, Any] | None = _json()
+    created_at: datetime = _ts()
+
+
+class Member(SQLModel, table=True):
+    """A seat: one person of the tenant with one role."""
+
+    __tablename__ = "members"
+    __table_args__ = (UniqueConstraint("tenant_id", "email", name="uq_member_email"),)
+
+    id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
+    tenant_id: str = Field(foreign_key="tenants.id", index=True, max_length=64)
+    email: str = Field(max_length=254)
+    role: str = Field(max_length=16)
+    created_at: datetime = _ts()
+
+
+class ApiKey(SQLModel, table=True):
+    """An API key of a member: only its public prefix and a SHA-256 of the key are stored."""
+
+    __tablename__ = "api_keys"
+
+    id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
+    tenant_id: str = Field(foreign_key="tenants.id", index=True, max_length=64)
+    member_id: uuid.UUID | None = Field(
+        default=None,
+        sa_column=Column(Uuid, ForeignKey("members.id", ondelete="SET NULL"), nullable=True),
+    )
+    name: str = Field(max_length=100)
+    prefix: str = Field(max_length=32, unique=True)
+    secret_hash: str = Field(max_length=64)
+    scopes: list[str] | None = _json()
+    expires_at: datetime | None = _optional_ts()
+    revoked_at: datetime | None = _optional_ts()
+    last_used_at: datetime | None = _optional_ts()
+    created_at: datetime = _ts()
+
+
+class Integration(SQLModel, table=True):
+    """A tenant's connection to a vendor; tokens are stored encrypted (`core.crypto`)."""
+
+    __tablename__ = "integrations"
+    __table_args__ = (UniqueConstraint("tenant_id", "vendor", name="uq_integration_vendor"),)
+
+    id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
+    tenant_id: str = Field(foreign_key="tenants.id", index=True, max_length=64)
+    vendor: str = Field(max_length=32)
+    status: str = Field(max_length=32)
+    shop_id: int | None = Field(default=None, sa_column=Column(BigInteger, nullable=True))
+    access_token_enc: str = Field(sa_column=Column(Text, nullable=False))
+    refresh_token_enc: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    token_expires_at: datetime | None = _optional_ts()
+    created_at: datetime = _ts()
+    updated_at: datetime = _ts()
+
+
+class UsageEvent(SQLModel, table=True):
+    """One metered unit: a completed stage of one workflow, counted once."""
+
+    __tablename__ = "usage_events"
+    __table_args__ = (
+        UniqueConstraint("tenant_id", "workflow_id", "metric", name="uq_usage_once"),
+        Index("ix_usage_tenant_period", "tenant_id", "period", "metric"),
+    )
+
+    id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
+    tenant_id: str = Field(max_length=64)
+    workflow_id: str = Field(max_length=200)
+    metric: str = Field(max_length=32)
+    period: str = Field(max_length=7)
+    quantity: int = 1
+    created_at: datetime = _ts()

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import logging
 import os
-import uuid
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
@@ -20,7 +19,6 @@ from temporalio.client import Client
 from temporalio.testing import WorkflowEnvironment
 
 from api.app import create_app
-from api.deps import get_tenant
 from api.workflow_service import TENANT_ATTRIBUTE
 from core.db import SessionFactory, make_engine, make_session_factory, migrate
 from core.embedded import start_postgres, stop_postgres, temporal_binary
@@ -28,6 +26,7 @@ from core.http_server import ThreadedServer
 from core.settings import Settings
 from core.storage import LocalStorage
 from sandbox.app import EmulatorConfig, create_emulator_app
+from tests.accounts import Account, create_account
 from tests.stack import WorkerSet
 
 ISOLATED_NAMESPACE = "isolated"
@@ -136,6 +135,9 @@ def settings(
         etsy_base_url=f"{emulator.url}/etsy/v3",
         etsy_shipping_profile_id=7001,
         etsy_return_policy_id=8001,
+        # Per-key rate limiting has its own tests; here it would only slow polling down.
+        api_rate_per_second=1000.0,
+        api_rate_burst=1000,
     )
 
 
@@ -154,9 +156,16 @@ async def workers(
 
 
 @pytest.fixture
-def tenant() -> str:
-    """A fresh tenant per test, so tests never see each other's records."""
-    return f"t{uuid.uuid4().hex[:10]}"
+async def account(
+    sessions: SessionFactory, settings: Settings, emulator_config: EmulatorConfig
+) -> Account:
+    """A fresh tenant per test (owner key, Printify and Etsy connected): tests never share."""
+    return await create_account(sessions, settings.cipher, emulator_config)
+
+
+@pytest.fixture
+def tenant(account: Account) -> str:
+    return account.tenant_id
 
 
 @pytest.fixture
@@ -165,18 +174,21 @@ async def app(
     database_url: str,
     temporal_client: Client,
     storage: LocalStorage,
-    tenant: str,
 ) -> AsyncIterator[FastAPI]:
     """The API app with its lifespan, over the session's Postgres and Temporal."""
     app = create_app(settings, database_url=database_url, temporal=temporal_client, storage=storage)
-    app.dependency_overrides[get_tenant] = lambda: tenant
     async with app.router.lifespan_context(app):
         yield app
 
 
 @pytest.fixture
-async def api(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
-    """An HTTP client talking to the app in the test's event loop."""
-    transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
-    async with httpx.AsyncClient(transport=transport, base_url="http://api.test") as client:
+async def api(app: FastAPI, account: Account) -> AsyncIterator[httpx.AsyncClient]:
+    """An HTTP client of the test tenant's owner, talking to the app in the test's loop."""
+    async with api_client(app, account.headers) as client:
         yield client
+
+
+def api_client(app: FastAPI, headers: dict[str, str] | None = None) -> httpx.AsyncClient:
+    """An HTTP client for `app` in-process, sending `headers` (e.g. another key) each time."""
+    transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
+    return httpx.AsyncClient(transport=transport, base_url="http://api.test", headers=headers)

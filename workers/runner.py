@@ -21,12 +21,11 @@ from activities.ideation import IdeationActivities
 from activities.image import ImageActivities
 from activities.printify import PrintifyActivities
 from activities.records import RecordsActivities
+from activities.vendors import VendorClients
 from core.db import make_engine, make_session_factory
 from core.settings import QUEUES, Settings
 from core.storage import S3Storage, build_storage
 from core.temporal import connect_temporal
-from integrations.etsy import EtsyClient
-from integrations.printify import PrintifyClient
 from integrations.safety import load_terms
 from workflows.design_to_listing import DesignToListingWorkflow
 
@@ -66,35 +65,19 @@ async def build_activities(
         image = ImageActivities(sessions, storage, provider_delay=settings.image_provider_delay)
         return activity_methods(image)
     if queue == "integration":
-        printify = PrintifyClient(
-            base_url=settings.printify_url,
-            token=settings.printify_api_token.get_secret_value(),
-            user_agent=settings.user_agent,
-            rate_per_second=settings.printify_rate_per_second,
-            timeout=settings.http_timeout_seconds,
-        )
-        stack.push_async_callback(printify.aclose)
-        etsy = EtsyClient(
-            base_url=settings.etsy_url,
-            keystring=settings.etsy_keystring.get_secret_value(),
-            shared_secret=settings.etsy_shared_secret.get_secret_value(),
-            access_token=settings.etsy_access_token.get_secret_value(),
-            rate_per_second=settings.etsy_rate_per_second,
-            timeout=settings.http_timeout_seconds,
-            user_agent=settings.user_agent,
-        )
-        stack.push_async_callback(etsy.aclose)
+        clients = VendorClients(sessions, settings, settings.cipher)
+        stack.push_async_callback(clients.aclose)
         return [
             *activity_methods(
                 PrintifyActivities(
-                    sessions, storage, printify, default_shop_id=settings.printify_shop_id
+                    sessions, storage, clients, default_shop_id=settings.printify_shop_id
                 )
             ),
             *activity_methods(
                 EtsyActivities(
                     sessions,
                     storage,
-                    etsy,
+                    clients,
                     default_shop_id=settings.etsy_shop_id,
                     taxonomy_id=settings.etsy_taxonomy_id,
                     shipping_profile_id=settings.etsy_shipping_profile,

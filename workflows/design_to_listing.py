@@ -21,6 +21,7 @@ with workflow.unsafe.imports_passed_through():
     from activities.image import ImageActivities
     from activities.printify import PrintifyActivities
     from activities.records import RecordsActivities
+    from core.billing import BRIEFS, IMAGES, LISTINGS, PRODUCTS
     from core.settings import QUEUES
     from models.payloads import (
         CreateDraftListingInput,
@@ -31,6 +32,7 @@ with workflow.unsafe.imports_passed_through():
         GenerateDesignInput,
         ListingRef,
         MakePrintFileInput,
+        MeterInput,
         PrintAreaInput,
         ProductRef,
         PublishingFailedInput,
@@ -154,6 +156,7 @@ class DesignToListingWorkflow:
             IDEATION,
         )
         brief = brief_result.brief
+        await self._meter(tenant, wf_id, BRIEFS)
         state.artifacts.brief_id = brief_result.brief_id
         state.artifacts.title = brief.title
 
@@ -172,10 +175,13 @@ class DesignToListingWorkflow:
             "image",
             IMAGE,
         )
+        await self._meter(tenant, wf_id, IMAGES)
         template = request.template
         print_area = await self._call(
             PrintifyActivities.get_print_area,
             PrintAreaInput(
+                tenant,
+                request.printify_integration_id,
                 template.blueprint_id,
                 template.print_provider_id,
                 template.variant_ids,
@@ -195,14 +201,20 @@ class DesignToListingWorkflow:
         state.artifacts.print_file = print_file.storage_key
         state.artifacts.sha256 = print_file.sha256
 
-        shops_input = ShopsInput(tenant, request.printify_shop_id, request.etsy_shop_id)
+        shops_input = ShopsInput(
+            tenant,
+            request.printify_integration_id,
+            request.etsy_integration_id,
+            request.printify_shop_id,
+            request.etsy_shop_id,
+        )
         printify_shop = await self._call(
             PrintifyActivities.resolve_shop, shops_input, "integration", INTEGRATION
         )
         await self._enter(request, Stage.PRINTIFY_UPLOAD)
         upload = await self._call(
             PrintifyActivities.upload_image,
-            UploadImageInput(tenant, wf_id, print_file),
+            UploadImageInput(tenant, wf_id, request.printify_integration_id, print_file),
             "integration",
             INTEGRATION,
         )
@@ -211,11 +223,20 @@ class DesignToListingWorkflow:
         await self._enter(request, Stage.PRINTIFY_PRODUCT)
         product = await self._call(
             PrintifyActivities.create_product,
-            CreateProductInput(tenant, wf_id, printify_shop, brief, template, upload.image_id),
+            CreateProductInput(
+                tenant,
+                wf_id,
+                request.printify_integration_id,
+                printify_shop,
+                brief,
+                template,
+                upload.image_id,
+            ),
             "integration",
             INTEGRATION,
         )
         self._product = product
+        await self._meter(tenant, wf_id, PRODUCTS)
         state.artifacts.printify_product_id = product.product_id
 
         await self._enter(request, Stage.PRINTIFY_PUBLISH)
@@ -227,7 +248,14 @@ class DesignToListingWorkflow:
         await self._enter(request, Stage.ETSY_DRAFT)
         listing = await self._call(
             EtsyActivities.create_draft_listing,
-            CreateDraftListingInput(tenant, wf_id, etsy_shop, brief, template.price_cents),
+            CreateDraftListingInput(
+                tenant,
+                wf_id,
+                request.etsy_integration_id,
+                etsy_shop,
+                brief,
+                template.price_cents,
+            ),
             "integration",
             INTEGRATION,
         )
@@ -247,6 +275,7 @@ class DesignToListingWorkflow:
             EtsyActivities.activate_listing, listing, "integration", INTEGRATION
         )
         self._listing = listing
+        await self._meter(tenant, wf_id, LISTINGS)
         state.artifacts.listing_url = listing.url
 
         await self._enter(request, Stage.PUBLISH_CONFIRM)
@@ -319,6 +348,15 @@ class DesignToListingWorkflow:
             schedule_to_close_timeout=policy.schedule_to_close,
             heartbeat_timeout=policy.heartbeat,
             retry_policy=policy.retry,
+        )
+
+    async def _meter(self, tenant_id: str, workflow_id: str, metric: str) -> None:
+        """Bill one completed stage (idempotent in Postgres, so retries bill once)."""
+        await self._call(
+            RecordsActivities.meter_usage,
+            MeterInput(tenant_id, workflow_id, metric),
+            "records",
+            RECORDS,
         )
 
     async def _record(self, update: RunUpdate) -> None:

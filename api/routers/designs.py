@@ -6,7 +6,8 @@ from typing import Literal
 
 from fastapi import APIRouter, Response
 
-from api.deps import SessionDep, StorageDep, TenantDep
+from api.auth import DesignsRead
+from api.deps import SessionDep, StorageDep
 from api.schemas import DesignPublic, ErrorBody
 from models import repositories
 
@@ -19,9 +20,13 @@ NOT_FOUND: dict[int | str, dict[str, object]] = {
 @router.get(
     "/{design_id}", operation_id="get_design", response_model=DesignPublic, responses=NOT_FOUND
 )
-async def get_design(design_id: uuid.UUID, session: SessionDep, tenant: TenantDep) -> DesignPublic:
+async def get_design(
+    design_id: uuid.UUID, session: SessionDep, principal: DesignsRead
+) -> DesignPublic:
     """A print-ready design: size, DPI, sha256 and links to its files."""
-    design = await repositories.get_design(session, tenant_id=tenant, design_id=design_id)
+    design = await repositories.get_design(
+        session, tenant_id=principal.tenant_id, design_id=design_id
+    )
     return DesignPublic(
         id=design.id,
         workflow_id=design.workflow_id,
@@ -50,11 +55,13 @@ async def get_design_file(
     design_id: uuid.UUID,
     session: SessionDep,
     storage: StorageDep,
-    tenant: TenantDep,
+    principal: DesignsRead,
     variant: Literal["print", "preview"] = "print",
 ) -> Response:
     """The print file (transparent PNG at the print area's size) or the listing preview."""
-    design = await repositories.get_design(session, tenant_id=tenant, design_id=design_id)
+    design = await repositories.get_design(
+        session, tenant_id=principal.tenant_id, design_id=design_id
+    )
     key = design.storage_key if variant == "print" else design.preview_key
     data = await asyncio.to_thread(storage.get, key)
     media = "image/png" if variant == "print" else "image/jpeg"

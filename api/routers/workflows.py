@@ -5,10 +5,11 @@ from __future__ import annotations
 import uuid
 from typing import Annotated
 
-from fastapi import APIRouter, Header, Query, Response, status
+from fastapi import APIRouter, Header, Path, Query, Response, status
 
 from api import workflow_service as service
-from api.deps import SessionDep, SettingsDep, TemporalDep, TenantDep
+from api.auth import WorkflowsRead, WorkflowsWrite
+from api.deps import SessionDep, SettingsDep, TemporalDep
 from api.errors import ApiError
 from api.schemas import (
     DesignToListingRequest,
@@ -30,6 +31,7 @@ ERRORS: dict[int | str, dict[str, object]] = {
     **NOT_FOUND,
     409: {"model": ErrorBody, "description": "The workflow is not in a state for this"},
 }
+WorkflowId = Annotated[str, Path(min_length=1, max_length=200)]
 IdempotencyKey = Annotated[
     str | None,
     Header(
@@ -55,13 +57,17 @@ async def start_design_to_listing(
     session: SessionDep,
     temporal: TemporalDep,
     settings: SettingsDep,
-    tenant: TenantDep,
+    principal: WorkflowsWrite,
     idempotency_key: IdempotencyKey = None,
 ) -> WorkflowView:
     """Start turning a keyword into a live listing. Answers at once with the run."""
     key = idempotency_key or f"auto-{uuid.uuid4()}"
     run, created = await service.start_design_to_listing(
-        session=session, temporal=temporal, tenant_id=tenant, idempotency_key=key, body=body
+        session=session,
+        temporal=temporal,
+        tenant_id=principal.tenant_id,
+        idempotency_key=key,
+        body=body,
     )
     response.headers["Location"] = f"/v1/workflows/{run.workflow_id}"
     if not created:
@@ -73,14 +79,14 @@ async def start_design_to_listing(
 async def list_workflows(
     session: SessionDep,
     settings: SettingsDep,
-    tenant: TenantDep,
+    principal: WorkflowsRead,
     status_filter: Annotated[RunStatus | None, Query(alias="status")] = None,
     limit: Annotated[int, Query(ge=1, le=100)] = 20,
     offset: Annotated[int, Query(ge=0)] = 0,
 ) -> WorkflowPage:
     """The tenant's runs, newest first (recorded state; no live queries)."""
     runs, count = await repositories.list_runs(
-        session, tenant_id=tenant, status=status_filter, limit=limit, offset=offset
+        session, tenant_id=principal.tenant_id, status=status_filter, limit=limit, offset=offset
     )
     return WorkflowPage(
         data=[service.recorded_view(run, settings=settings) for run in runs], count=count
@@ -91,14 +97,16 @@ async def list_workflows(
     "/{workflow_id}", operation_id="get_workflow", response_model=WorkflowView, responses=NOT_FOUND
 )
 async def get_workflow(
-    workflow_id: str,
+    workflow_id: WorkflowId,
     session: SessionDep,
     temporal: TemporalDep,
     settings: SettingsDep,
-    tenant: TenantDep,
+    principal: WorkflowsRead,
 ) -> WorkflowView:
     """One run: stage, progress, artifacts, result or error."""
-    run = await repositories.get_run_or_raise(session, tenant_id=tenant, workflow_id=workflow_id)
+    run = await repositories.get_run_or_raise(
+        session, tenant_id=principal.tenant_id, workflow_id=workflow_id
+    )
     return await service.describe_run(run, temporal=temporal, settings=settings)
 
 
@@ -125,14 +133,16 @@ async def _signal_target(
     responses=ERRORS,
 )
 async def approve_workflow(
-    workflow_id: str,
+    workflow_id: WorkflowId,
     session: SessionDep,
     temporal: TemporalDep,
     settings: SettingsDep,
-    tenant: TenantDep,
+    principal: WorkflowsWrite,
 ) -> WorkflowView:
     """Approve the brief of a run that waits for approval."""
-    run = await _signal_target(session, tenant, workflow_id, {RunStatus.AWAITING_APPROVAL})
+    run = await _signal_target(
+        session, principal.tenant_id, workflow_id, {RunStatus.AWAITING_APPROVAL}
+    )
     await service.handle(temporal, workflow_id).signal(DesignToListingWorkflow.approve)
     return await service.describe_run(run, temporal=temporal, settings=settings)
 
@@ -145,15 +155,17 @@ async def approve_workflow(
     responses=ERRORS,
 )
 async def reject_workflow(
-    workflow_id: str,
+    workflow_id: WorkflowId,
     body: RejectRequest,
     session: SessionDep,
     temporal: TemporalDep,
     settings: SettingsDep,
-    tenant: TenantDep,
+    principal: WorkflowsWrite,
 ) -> WorkflowView:
     """Reject the brief of a run that waits for approval; the run ends, nothing is listed."""
-    run = await _signal_target(session, tenant, workflow_id, {RunStatus.AWAITING_APPROVAL})
+    run = await _signal_target(
+        session, principal.tenant_id, workflow_id, {RunStatus.AWAITING_APPROVAL}
+    )
     await service.handle(temporal, workflow_id).signal(
         DesignToListingWorkflow.reject, RejectSignal(reason=body.reason)
     )
@@ -168,13 +180,13 @@ async def reject_workflow(
     responses=ERRORS,
 )
 async def cancel_workflow(
-    workflow_id: str,
+    workflow_id: WorkflowId,
     session: SessionDep,
     temporal: TemporalDep,
     settings: SettingsDep,
-    tenant: TenantDep,
+    principal: WorkflowsWrite,
 ) -> WorkflowView:
     """Stop a running run at the next stage boundary; what it made is taken down."""
-    run = await _signal_target(session, tenant, workflow_id, service.LIVE_STATUSES)
+    run = await _signal_target(session, principal.tenant_id, workflow_id, service.LIVE_STATUSES)
     await service.handle(temporal, workflow_id).signal(DesignToListingWorkflow.cancel)
     return await service.describe_run(run, temporal=temporal, settings=settings)

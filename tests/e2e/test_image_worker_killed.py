@@ -13,6 +13,7 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
+from sqlmodel import select
 from temporalio.api.enums.v1 import PendingActivityState
 from temporalio.client import Client
 
@@ -21,6 +22,7 @@ from api.workflow_service import handle, start_design_to_listing
 from core.db import SessionFactory
 from core.http_server import ThreadedServer
 from core.settings import Settings
+from models.tables import UsageEvent
 from sandbox.app import EmulatorConfig
 from tests.conftest import ISOLATED_NAMESPACE
 from tests.e2e.helpers import vendor_counts
@@ -123,3 +125,12 @@ async def test_killed_image_worker_still_makes_one_listing(
     assert result.status == "completed"
     counts = await vendor_counts(emulator.url, emulator_config, run.workflow_id, result.title)
     assert counts == {"uploads": 1, "products": 1, "listings": 1, "listing_images": 1}
+    # The retried design stage is billed once, like every other stage.
+    async with sessions() as session:
+        rows = await session.exec(
+            select(UsageEvent.metric, UsageEvent.quantity).where(
+                UsageEvent.tenant_id == tenant, UsageEvent.workflow_id == run.workflow_id
+            )
+        )
+        billed = sorted(rows.all())
+    assert billed == [("briefs", 1), ("images", 1), ("listings", 1), ("products", 1)]

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import AsyncIterator, Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -34,6 +34,7 @@ from models.payloads import (
     ListingImageRef,
     ListingRef,
     MakePrintFileInput,
+    MeterInput,
     PrintArea,
     PrintAreaInput,
     PrintFile,
@@ -61,6 +62,7 @@ class Fakes:
     fail_on: dict[str, ApplicationError] = field(default_factory=dict)
     calls: list[str] = field(default_factory=list)
     updates: list[RunUpdate] = field(default_factory=list)
+    metered: list[str] = field(default_factory=list)
 
     def _hit(self, name: str) -> None:
         self.calls.append(name)
@@ -117,7 +119,7 @@ class Fakes:
         @activity.defn(name="printify.create_product")
         async def create_product(data: CreateProductInput) -> ProductRef:
             self._hit("printify.create_product")
-            return ProductRef(1, "prod1")
+            return ProductRef(data.tenant_id, data.integration_id, 1, "prod1")
 
         @activity.defn(name="printify.publish")
         async def publish(data: ProductRef) -> None:
@@ -138,7 +140,7 @@ class Fakes:
         @activity.defn(name="etsy.create_draft_listing")
         async def create_draft(data: CreateDraftListingInput) -> ListingRef:
             self._hit("etsy.create_draft_listing")
-            return ListingRef(2, 77)
+            return ListingRef(data.tenant_id, data.integration_id, 2, 77)
 
         @activity.defn(name="etsy.upload_listing_image")
         async def upload_listing_image(data: UploadListingImageInput) -> ListingImageRef:
@@ -148,7 +150,7 @@ class Fakes:
         @activity.defn(name="etsy.activate_listing")
         async def activate(data: ListingRef) -> ListingRef:
             self._hit("etsy.activate_listing")
-            return ListingRef(data.shop_id, data.listing_id, "https://etsy.test/listing/77")
+            return replace(data, url="https://etsy.test/listing/77")
 
         @activity.defn(name="etsy.delete_listing")
         async def delete_listing(data: ListingRef) -> None:
@@ -157,6 +159,11 @@ class Fakes:
         @activity.defn(name="records.update_run")
         async def update_run(data: RunUpdate) -> None:
             self.updates.append(data)
+
+        @activity.defn(name="records.meter_usage")
+        async def meter_usage(data: MeterInput) -> bool:
+            self.metered.append(data.metric)
+            return True
 
         @activity.defn(name="records.record_listing")
         async def record_listing(data: RecordListingInput) -> str:
@@ -180,7 +187,7 @@ class Fakes:
                 activate,
                 delete_listing,
             ],
-            "records": [update_run, record_listing],
+            "records": [update_run, meter_usage, record_listing],
         }
 
 
@@ -218,7 +225,14 @@ async def run_with(
 
 
 def request(**kwargs: Any) -> DesignToListingInput:
-    return DesignToListingInput(tenant_id="t1", request_key="k1", keyword="cat mom", **kwargs)
+    return DesignToListingInput(
+        tenant_id="t1",
+        request_key="k1",
+        keyword="cat mom",
+        printify_integration_id="pfy-1",
+        etsy_integration_id="etsy-1",
+        **kwargs,
+    )
 
 
 async def test_happy_path_runs_every_stage_in_order(skipping_env: WorkflowEnvironment) -> None:
@@ -244,6 +258,7 @@ async def test_happy_path_runs_every_stage_in_order(skipping_env: WorkflowEnviro
     ]
     assert fakes.updates[-1].status == "completed"
     assert fakes.updates[-1].result is not None
+    assert fakes.metered == ["briefs", "images", "products", "listings"]
 
 
 async def test_unsafe_brief_never_reaches_the_image_stage(

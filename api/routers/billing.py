@@ -1,0 +1,73 @@
+"""The tenant's plan and its usage this month."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query
+
+from api.auth import BillingRead, BillingWrite
+from api.deps import SessionDep
+from api.errors import ApiError
+from api.schemas import ErrorBody, PlanIn, PlanLimits, UsageCounts, UsagePublic
+from core import billing
+from core.plans import limits_for
+from models import tenancy
+
+router = APIRouter(prefix="/v1/billing", tags=["billing"])
+PERIOD = r"^2\d{3}-(0[1-9]|1[0-2])$"  # years 2000-2999
+
+
+async def _usage(session: SessionDep, tenant_id: str, period: str | None) -> UsagePublic:
+    usage = await billing.usage(session, tenant_id=tenant_id, period=period)
+    stages = usage.stages
+    return UsagePublic(
+        plan=usage.plan,
+        period=usage.period,
+        limits=PlanLimits(**vars(usage.limits)),
+        used=UsageCounts(
+            seats=usage.seats_used,
+            workflows=usage.workflows,
+            briefs=stages.get(billing.BRIEFS, 0),
+            images=stages.get(billing.IMAGES, 0),
+            products=stages.get(billing.PRODUCTS, 0),
+            listings=stages.get(billing.LISTINGS, 0),
+        ),
+    )
+
+
+@router.get("/usage", operation_id="get_usage", response_model=UsagePublic)
+async def get_usage(
+    session: SessionDep,
+    principal: BillingRead,
+    period: Annotated[str | None, Query(pattern=PERIOD, max_length=7)] = None,
+) -> UsagePublic:
+    """Plan limits and what was used in a month (`YYYY-MM`, UTC; the current one by default).
+
+    Completed stages are metered once each, however often a step was retried.
+    """
+    return await _usage(session, principal.tenant_id, period)
+
+
+@router.put(
+    "/plan",
+    operation_id="change_plan",
+    response_model=UsagePublic,
+    responses={409: {"model": ErrorBody, "description": "More members than the plan's seats"}},
+)
+async def change_plan(body: PlanIn, session: SessionDep, principal: BillingWrite) -> UsagePublic:
+    """Move the tenant to another plan (owners only); refused if its members exceed the seats."""
+    tenant = await tenancy.lock_tenant(session, tenant_id=principal.tenant_id)
+    seats = await tenancy.count_members(session, tenant_id=principal.tenant_id)
+    limit = limits_for(body.plan, tenant.limits).seats
+    if seats > limit:
+        raise ApiError(
+            409,
+            "SEATS_EXCEED_PLAN",
+            f"the {body.plan} plan has {limit} seats; remove members first",
+            {"seats_used": seats, "seats": limit},
+        )
+    tenant.plan = body.plan
+    session.add(tenant)
+    await session.commit()
+    return await _usage(session, principal.tenant_id, None)

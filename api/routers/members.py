@@ -1,0 +1,87 @@
+"""Who am I, and the tenant's members (seats): list, invite within the plan, remove."""
+
+from __future__ import annotations
+
+import uuid
+
+from fastapi import APIRouter, Response, status
+
+from api.auth import Authenticated, MembersRead, MembersWrite
+from api.deps import SessionDep
+from api.errors import ApiError
+from api.schemas import ErrorBody, MemberIn, MemberPage, MemberPublic, MePublic
+from core import billing
+from core.rbac import Role, can_manage
+from models import tenancy
+
+router = APIRouter(tags=["members"])
+NOT_FOUND: dict[int | str, dict[str, object]] = {
+    404: {"model": ErrorBody, "description": "No such member in this tenant"}
+}
+
+
+@router.get("/v1/me", operation_id="get_me", response_model=MePublic)
+async def get_me(principal: Authenticated) -> MePublic:
+    """The caller: tenant, member, role and what this key may do."""
+    return MePublic(
+        tenant_id=principal.tenant_id,
+        member_id=principal.member_id,
+        role=principal.role,
+        key_id=principal.key_id,
+        permissions=sorted(principal.permissions),
+    )
+
+
+@router.get("/v1/members", operation_id="list_members", response_model=MemberPage)
+async def list_members(session: SessionDep, principal: MembersRead) -> MemberPage:
+    """Everyone holding a seat in the tenant."""
+    members = await tenancy.list_members(session, tenant_id=principal.tenant_id)
+    data = [MemberPublic.model_validate(m, from_attributes=True) for m in members]
+    return MemberPage(data=data, count=len(data))
+
+
+@router.post(
+    "/v1/members",
+    operation_id="add_member",
+    status_code=status.HTTP_201_CREATED,
+    response_model=MemberPublic,
+    responses={409: {"model": ErrorBody, "description": "Already a member"}},
+)
+async def add_member(body: MemberIn, session: SessionDep, principal: MembersWrite) -> MemberPublic:
+    """Give a person a seat with a role (up to the plan's seats; 402 beyond)."""
+    if not can_manage(principal.role, body.role):
+        raise ApiError(403, "FORBIDDEN", f"a {principal.role} may not grant {body.role}")
+    email = body.email.strip().lower()
+    await billing.ensure_seat_available(session, tenant_id=principal.tenant_id)
+    if await tenancy.find_member_by_email(session, tenant_id=principal.tenant_id, email=email):
+        raise ApiError(409, "ALREADY_MEMBER", f"{email} is already a member")
+    member = await tenancy.add_member(
+        session, tenant_id=principal.tenant_id, email=email, role=body.role
+    )
+    await session.commit()
+    return MemberPublic.model_validate(member, from_attributes=True)
+
+
+@router.delete(
+    "/v1/members/{member_id}",
+    operation_id="remove_member",
+    status_code=status.HTTP_204_NO_CONTENT,
+    response_class=Response,
+    responses={**NOT_FOUND, 409: {"model": ErrorBody, "description": "The last owner"}},
+)
+async def remove_member(
+    member_id: uuid.UUID, session: SessionDep, principal: MembersWrite
+) -> Response:
+    """Free the seat; every API key of the member is revoked with it."""
+    member = await tenancy.get_member(session, tenant_id=principal.tenant_id, member_id=member_id)
+    role = Role(member.role)
+    if not can_manage(principal.role, role):
+        raise ApiError(403, "FORBIDDEN", f"a {principal.role} may not remove a {role}")
+    if (
+        role is Role.OWNER
+        and await tenancy.count_owners(session, tenant_id=principal.tenant_id) < 2
+    ):
+        raise ApiError(409, "LAST_OWNER", "a tenant keeps at least one owner")
+    await tenancy.remove_member(session, tenant_id=principal.tenant_id, member_id=member_id)
+    await session.commit()
+    return Response(status_code=status.HTTP_204_NO_CONTENT)

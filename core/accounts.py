@@ -1,0 +1,181 @@
+"""Account operations shared by the API and the `pod` CLI: tenants, keys, integrations."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from datetime import datetime
+from pathlib import Path
+
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from core.apikeys import generate_key, key_prefix, matches
+from core.crypto import TokenCipher
+from core.plans import PLANS
+from core.rbac import Role
+from core.settings import Settings
+from models import tenancy
+from models.tables import ApiKey, Integration, Member, Tenant
+
+VENDORS = ("printify", "etsy")
+
+
+async def issue_key(
+    session: AsyncSession,
+    *,
+    tenant_id: str,
+    member_id: uuid.UUID,
+    name: str,
+    scopes: list[str] | None = None,
+    expires_at: datetime | None = None,
+) -> tuple[ApiKey, str]:
+    """A new key for the member; the plain key is returned once and never stored."""
+    plain, prefix, digest = generate_key()
+    key = ApiKey(
+        tenant_id=tenant_id,
+        member_id=member_id,
+        name=name,
+        prefix=prefix,
+        secret_hash=digest,
+        scopes=scopes,
+        expires_at=expires_at,
+    )
+    await tenancy.add_api_key(session, tenant_id=tenant_id, key=key)
+    return key, plain
+
+
+async def create_tenant(
+    session: AsyncSession, *, tenant_id: str, name: str, plan: str, owner_email: str
+) -> tuple[Tenant, Member, str]:
+    """A new tenant with its owner and the owner's first key (plain, shown once)."""
+    if plan not in PLANS:
+        raise ValueError(f"unknown plan {plan!r}; one of {', '.join(PLANS)}")
+    tenant, created = await tenancy.create_tenant_if_absent(
+        session, tenant_id=tenant_id, name=name, plan=plan
+    )
+    if not created:
+        raise ValueError(f"tenant {tenant_id!r} already exists")
+    owner = await tenancy.add_member(
+        session, tenant_id=tenant_id, email=owner_email, role=Role.OWNER
+    )
+    _, plain = await issue_key(session, tenant_id=tenant_id, member_id=owner.id, name="owner")
+    return tenant, owner, plain
+
+
+async def store_integration(
+    session: AsyncSession,
+    cipher: TokenCipher,
+    *,
+    tenant_id: str,
+    vendor: str,
+    access_token: str,
+    refresh_token: str | None = None,
+    token_expires_at: datetime | None = None,
+    shop_id: int | None = None,
+) -> Integration:
+    """Create or replace the tenant's integration; tokens are encrypted before they are stored."""
+    if vendor not in VENDORS:
+        raise ValueError(f"unknown vendor {vendor!r}")
+    return await tenancy.put_integration(
+        session,
+        tenant_id=tenant_id,
+        vendor=vendor,
+        access_token_enc=cipher.encrypt(access_token),
+        refresh_token_enc=cipher.encrypt(refresh_token) if refresh_token else None,
+        token_expires_at=token_expires_at,
+        shop_id=shop_id,
+    )
+
+
+async def rotate_encryption(session: AsyncSession, cipher: TokenCipher) -> int:
+    """Re-encrypt every stored token with the first key; returns how many rows changed."""
+    rows = await tenancy.all_integrations_for_rotation(session)
+    for row in rows:
+        row.access_token_enc = cipher.rotate(row.access_token_enc)
+        if row.refresh_token_enc:
+            row.refresh_token_enc = cipher.rotate(row.refresh_token_enc)
+        session.add(row)
+    return len(rows)
+
+
+def write_secret_file(path: Path, content: str) -> None:
+    """Write `content` readable by the owner only (mode 600 from the first byte)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as handle:
+        handle.write(content + "\n")
+    path.chmod(0o600)
+
+
+def dev_key_path(settings: Settings) -> Path:
+    return settings.home / "dev-api-key"
+
+
+async def ensure_dev_tenant(session: AsyncSession, settings: Settings, cipher: TokenCipher) -> str:
+    """The development tenant, its owner, an owner key in `$POD_HOME/dev-api-key`, and its
+    Printify and Etsy integrations from the bootstrap tokens in the settings.
+
+    Idempotent: a key file that still verifies is kept; otherwise a new key is issued.
+    Returns the plain key.
+    """
+    tenant_id = settings.default_tenant
+    await tenancy.create_tenant_if_absent(
+        session, tenant_id=tenant_id, name="Development", plan="business"
+    )
+    owner = await tenancy.find_member_by_email(
+        session, tenant_id=tenant_id, email=settings.dev_owner_email
+    )
+    if owner is None:
+        owner = await tenancy.add_member(
+            session, tenant_id=tenant_id, email=settings.dev_owner_email, role=Role.OWNER
+        )
+    path = dev_key_path(settings)
+    plain = path.read_text().strip() if path.exists() else ""
+    prefix = key_prefix(plain)
+    found = await tenancy.find_api_key(session, prefix=prefix) if prefix else None
+    valid = (
+        found is not None
+        and found[0].tenant_id == tenant_id
+        and found[0].revoked_at is None
+        and matches(plain, found[0].secret_hash)
+    )
+    if not valid:
+        _, plain = await issue_key(
+            session, tenant_id=tenant_id, member_id=owner.id, name="development owner"
+        )
+        write_secret_file(path, plain)
+    for vendor, token in (
+        ("printify", settings.printify_api_token.get_secret_value()),
+        ("etsy", settings.etsy_access_token.get_secret_value()),
+    ):
+        existing = await tenancy.find_integration(session, tenant_id=tenant_id, vendor=vendor)
+        if existing is None or cipher.decrypt(existing.access_token_enc) != token:
+            await store_integration(
+                session, cipher, tenant_id=tenant_id, vendor=vendor, access_token=token
+            )
+    return plain
+
+
+def bootstrap_development(settings: Settings, database_url: str) -> str:
+    """`ensure_dev_tenant` in its own engine and transaction (used by `pod up`)."""
+    import asyncio
+
+    from core.db import make_engine, make_session_factory
+
+    async def run() -> str:
+        engine = make_engine(database_url, pool_size=1)
+        try:
+            async with make_session_factory(engine)() as session:
+                plain = await ensure_dev_tenant(session, settings, settings.cipher)
+                await session.commit()
+                return plain
+        finally:
+            await engine.dispose()
+
+    return asyncio.run(run())
+
+
+def read_dev_key(settings: Settings) -> str | None:
+    """The development owner key written by `pod up`, if there is one."""
+    path = dev_key_path(settings)
+    return path.read_text().strip() if path.exists() else None

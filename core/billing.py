@@ -1,0 +1,95 @@
+"""Usage metering and plan quotas.
+
+Quotas are checked with the tenant row locked (`SELECT … FOR UPDATE`), so two requests
+racing for the last unit of a quota cannot both pass. Usage is metered by the workflow
+once per completed stage (`models.tenancy.meter_once`, unique per workflow and metric).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from core.plans import Limits, current_period, limits_for
+from models import tenancy
+
+# Metric names: a workflow started (counted from its run record) and completed stages.
+WORKFLOWS = "workflows"
+BRIEFS = "briefs"
+IMAGES = "images"
+PRODUCTS = "products"
+LISTINGS = "listings"
+
+
+class QuotaExceeded(Exception):
+    """A plan limit would be passed; answered with 402 `QUOTA_EXCEEDED`."""
+
+    def __init__(self, metric: str, limit: int, used: int, period: str | None = None) -> None:
+        super().__init__(f"the plan allows {limit} {metric.replace('_', ' ')}; {used} used")
+        self.metric = metric
+        self.limit = limit
+        self.used = used
+        self.period = period
+
+    @property
+    def details(self) -> dict[str, Any]:
+        details: dict[str, Any] = {"metric": self.metric, "limit": self.limit, "used": self.used}
+        if self.period:
+            details["period"] = self.period
+        return details
+
+
+@dataclass
+class Usage:
+    plan: str
+    period: str
+    limits: Limits
+    seats_used: int
+    workflows: int
+    stages: dict[str, int]
+
+
+async def tenant_limits(session: AsyncSession, *, tenant_id: str, lock: bool = False) -> Limits:
+    get = tenancy.lock_tenant if lock else tenancy.get_tenant
+    tenant = await get(session, tenant_id=tenant_id)
+    return limits_for(tenant.plan, tenant.limits)
+
+
+async def ensure_can_start_workflow(session: AsyncSession, *, tenant_id: str) -> None:
+    """Raise `QuotaExceeded` unless the tenant may start one more workflow this month.
+
+    Locks the tenant row until the caller's transaction ends: the caller records the
+    run in that transaction, so the count it checked is the count it adds to.
+    """
+    limits = await tenant_limits(session, tenant_id=tenant_id, lock=True)
+    period = current_period()
+    started = await tenancy.count_runs_started(session, tenant_id=tenant_id, period=period)
+    if started >= limits.workflows_per_month:
+        raise QuotaExceeded("workflows_per_month", limits.workflows_per_month, started, period)
+    images = (await tenancy.usage_by_metric(session, tenant_id=tenant_id, period=period)).get(
+        IMAGES, 0
+    )
+    if images >= limits.images_per_month:
+        raise QuotaExceeded("images_per_month", limits.images_per_month, images, period)
+
+
+async def ensure_seat_available(session: AsyncSession, *, tenant_id: str) -> None:
+    limits = await tenant_limits(session, tenant_id=tenant_id, lock=True)
+    seats = await tenancy.count_members(session, tenant_id=tenant_id)
+    if seats >= limits.seats:
+        raise QuotaExceeded("seats", limits.seats, seats)
+
+
+async def usage(session: AsyncSession, *, tenant_id: str, period: str | None = None) -> Usage:
+    tenant = await tenancy.get_tenant(session, tenant_id=tenant_id)
+    period = period or current_period()
+    return Usage(
+        plan=tenant.plan,
+        period=period,
+        limits=limits_for(tenant.plan, tenant.limits),
+        seats_used=await tenancy.count_members(session, tenant_id=tenant_id),
+        workflows=await tenancy.count_runs_started(session, tenant_id=tenant_id, period=period),
+        stages=await tenancy.usage_by_metric(session, tenant_id=tenant_id, period=period),
+    )

@@ -1,0 +1,77 @@
+"""Roles and permissions: which role may do what, and which roles a role may grant.
+
+A permission is also an API-key scope: a key carries a subset of its member's
+permissions, and a request needs the route's permission in both. The route-by-role
+matrix in `docs/rbac.md` is checked against this module and the live app by the tests.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class Role(StrEnum):
+    OWNER = "owner"
+    ADMIN = "admin"
+    EDITOR = "editor"
+    VIEWER = "viewer"
+
+
+class Permission(StrEnum):
+    WORKFLOWS_READ = "workflows:read"
+    WORKFLOWS_WRITE = "workflows:write"
+    LISTINGS_READ = "listings:read"
+    DESIGNS_READ = "designs:read"
+    INTEGRATIONS_READ = "integrations:read"
+    INTEGRATIONS_WRITE = "integrations:write"
+    MEMBERS_READ = "members:read"
+    MEMBERS_WRITE = "members:write"
+    KEYS_READ = "keys:read"
+    KEYS_WRITE = "keys:write"
+    BILLING_READ = "billing:read"
+    BILLING_WRITE = "billing:write"
+
+
+_VIEWER = frozenset(
+    {
+        Permission.WORKFLOWS_READ,
+        Permission.LISTINGS_READ,
+        Permission.DESIGNS_READ,
+        Permission.INTEGRATIONS_READ,
+        Permission.MEMBERS_READ,
+        Permission.BILLING_READ,
+    }
+)
+_EDITOR = _VIEWER | {Permission.WORKFLOWS_WRITE}
+_ADMIN = _EDITOR | {
+    Permission.INTEGRATIONS_WRITE,
+    Permission.MEMBERS_WRITE,
+    Permission.KEYS_READ,
+    Permission.KEYS_WRITE,
+}
+_OWNER = _ADMIN | {Permission.BILLING_WRITE}
+
+ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
+    Role.VIEWER: _VIEWER,
+    Role.EDITOR: frozenset(_EDITOR),
+    Role.ADMIN: frozenset(_ADMIN),
+    Role.OWNER: frozenset(_OWNER),
+}
+
+# Higher ranks may manage members and keys of equal or lower rank only.
+ROLE_RANK: dict[Role, int] = {Role.VIEWER: 0, Role.EDITOR: 1, Role.ADMIN: 2, Role.OWNER: 3}
+
+
+def can_manage(actor: Role, target: Role) -> bool:
+    """Whether `actor` may grant, change or remove the role `target` (owners: only owners)."""
+    if target is Role.OWNER:
+        return actor is Role.OWNER
+    return ROLE_RANK[actor] >= ROLE_RANK[target]
+
+
+def effective_permissions(role: Role, scopes: list[str] | None) -> frozenset[Permission]:
+    """What a key may do now: its scopes, cut down to its member's current role."""
+    allowed = ROLE_PERMISSIONS[role]
+    if scopes is None:
+        return allowed
+    return frozenset(p for p in allowed if p.value in scopes)

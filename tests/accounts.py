@@ -1,0 +1,81 @@
+"""Real tenants, members and keys for tests, made through the same code as `pod tenant`."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+from core import accounts
+from core.crypto import TokenCipher
+from core.db import SessionFactory
+from models import tenancy
+from sandbox.app import EmulatorConfig
+
+
+@dataclass
+class Account:
+    tenant_id: str
+    owner_id: uuid.UUID
+    owner_key: str
+    integrations: dict[str, str]
+
+    @property
+    def headers(self) -> dict[str, str]:
+        return bearer(self.owner_key)
+
+
+def bearer(key: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {key}"}
+
+
+async def create_account(
+    sessions: SessionFactory,
+    cipher: TokenCipher,
+    emulator_config: EmulatorConfig,
+    *,
+    plan: str = "business",
+    limits: dict[str, Any] | None = None,
+    connect: bool = True,
+) -> Account:
+    """A new tenant with an owner key and, unless `connect=False`, both integrations."""
+    tenant_id = f"t{uuid.uuid4().hex[:10]}"
+    async with sessions() as session:
+        tenant, owner, key = await accounts.create_tenant(
+            session,
+            tenant_id=tenant_id,
+            name=f"Test {tenant_id}",
+            plan=plan,
+            owner_email=f"owner@{tenant_id}.test",
+        )
+        if limits:
+            tenant.limits = limits
+            session.add(tenant)
+        integrations: dict[str, str] = {}
+        if connect:
+            tokens = {
+                "printify": emulator_config.printify_token,
+                "etsy": emulator_config.etsy_access_token,
+            }
+            for vendor, token in tokens.items():
+                row = await accounts.store_integration(
+                    session, cipher, tenant_id=tenant_id, vendor=vendor, access_token=token
+                )
+                integrations[vendor] = str(row.id)
+        await session.commit()
+    return Account(tenant_id, owner.id, key, integrations)
+
+
+async def member_key(
+    sessions: SessionFactory, tenant_id: str, role: str, *, scopes: list[str] | None = None
+) -> str:
+    """A key of a new member with `role` in the tenant."""
+    async with sessions() as session:
+        member = await tenancy.add_member(
+            session, tenant_id=tenant_id, email=f"{role}-{uuid.uuid4().hex[:6]}@x.test", role=role
+        )
+        _, key = await accounts.issue_key(
+            session, tenant_id=tenant_id, member_id=member.id, name=role, scopes=scopes
+        )
+        await session.commit()
+    return key

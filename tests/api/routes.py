@@ -1,0 +1,79 @@
+"""The app's `/v1` routes, enumerated from the app itself (so a new route is never missed)."""
+
+from __future__ import annotations
+
+import re
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from fastapi import FastAPI
+
+RBAC_DOC = Path(__file__).resolve().parents[2] / "docs" / "rbac.md"
+ROLES = ("owner", "admin", "editor", "viewer")
+
+
+@dataclass(frozen=True)
+class Route:
+    method: str
+    path: str
+    permission: str | None  # None: any valid key
+
+    @property
+    def is_write(self) -> bool:
+        return self.method not in {"GET", "HEAD"}
+
+    def url(self, **values: str) -> str:
+        """The path with its parameters filled (`values` first, then harmless fillers)."""
+        fillers = {"workflow_id": "dtl-nobody-000000000000000000000000", "vendor": "printify"}
+
+        def fill(match: re.Match[str]) -> str:
+            name = match.group(1)
+            return values.get(name) or fillers.get(name) or str(uuid.uuid4())
+
+        return re.sub(r"\{(\w+)\}", fill, self.path)
+
+
+def v1_routes(app: FastAPI) -> Iterator[Route]:
+    """Every `/v1` operation of the app's OpenAPI document, with its required permission.
+
+    The document is generated from the routes' dependencies, so a route whose
+    authorisation dependency is missing shows up here without `security` (and fails).
+    """
+    for path, operations in app.openapi()["paths"].items():
+        if not path.startswith("/v1"):
+            continue
+        for method, operation in operations.items():
+            security = operation.get("security")
+            assert security, f"{method.upper()} {path} has no authorization dependency"
+            scopes = security[0].get("ApiKey", [])
+            yield Route(method.upper(), path, scopes[0] if scopes else None)
+
+
+@dataclass(frozen=True)
+class MatrixRow:
+    method: str
+    path: str
+    permission: str | None
+    allowed: dict[str, bool]
+
+
+def rbac_matrix() -> dict[tuple[str, str], MatrixRow]:
+    """The route-by-role table of docs/rbac.md."""
+    rows: dict[tuple[str, str], MatrixRow] = {}
+    for line in RBAC_DOC.read_text().splitlines():
+        cells = [cell.strip() for cell in line.strip().strip("|").split("|")]
+        if len(cells) != 3 + len(ROLES) or cells[0] not in {"GET", "POST", "PUT", "DELETE"}:
+            continue
+        method, path, permission, *marks = cells
+        assert all(mark in {"✓", "✗"} for mark in marks), line
+        key = (method, path)
+        assert key not in rows, f"{method} {path} is listed twice in {RBAC_DOC.name}"
+        rows[key] = MatrixRow(
+            method,
+            path,
+            None if permission.startswith("(") else permission,
+            dict(zip(ROLES, (mark == "✓" for mark in marks), strict=True)),
+        )
+    return rows

@@ -1,0 +1,74 @@
+"""Plan quotas on starting workflows: 402 at the limit, never exceeded by a race."""
+
+from __future__ import annotations
+
+import asyncio
+
+import httpx
+from fastapi import FastAPI
+
+from core.db import SessionFactory
+from core.settings import Settings
+from sandbox.app import EmulatorConfig
+from tests.accounts import create_account
+from tests.conftest import api_client
+
+
+def start(client: httpx.AsyncClient, key: str) -> asyncio.Future[httpx.Response]:
+    return asyncio.ensure_future(
+        client.post(
+            "/v1/workflows/design-to-listing",
+            json={"keyword": f"quota {key}", "require_approval": True},
+            headers={"Idempotency-Key": key},
+        )
+    )
+
+
+async def test_a_tenant_at_its_workflow_quota_gets_402(
+    app: FastAPI, sessions: SessionFactory, settings: Settings, emulator_config: EmulatorConfig
+) -> None:
+    account = await create_account(
+        sessions, settings.cipher, emulator_config, limits={"workflows_per_month": 2}
+    )
+    async with api_client(app, account.headers) as client:
+        assert (await start(client, "q1")).status_code == 202
+        assert (await start(client, "q2")).status_code == 202
+        refused = await start(client, "q3")
+        assert refused.status_code == 402, refused.text
+        body = refused.json()
+        assert body["code"] == "QUOTA_EXCEEDED"
+        assert body["details"]["metric"] == "workflows_per_month"
+        assert body["details"]["limit"] == 2 and body["details"]["used"] == 2
+        # Repeating an accepted request is not a new workflow: still answered, not billed.
+        replay = await start(client, "q1")
+        assert replay.status_code == 202
+        assert replay.headers["Idempotent-Replayed"] == "true"
+        usage = (await client.get("/v1/billing/usage")).json()
+        assert usage["used"]["workflows"] == 2
+        assert usage["limits"]["workflows_per_month"] == 2
+        listed = (await client.get("/v1/workflows")).json()
+        assert listed["count"] == 2
+
+
+async def test_racing_starts_never_pass_the_quota(
+    app: FastAPI, sessions: SessionFactory, settings: Settings, emulator_config: EmulatorConfig
+) -> None:
+    account = await create_account(
+        sessions, settings.cipher, emulator_config, limits={"workflows_per_month": 2}
+    )
+    async with api_client(app, account.headers) as client:
+        answers = await asyncio.gather(*(start(client, f"race-{i}") for i in range(6)))
+        statuses = sorted(answer.status_code for answer in answers)
+        assert statuses == [202, 202, 402, 402, 402, 402], [a.text for a in answers]
+
+
+async def test_an_exhausted_image_quota_refuses_new_workflows(
+    app: FastAPI, sessions: SessionFactory, settings: Settings, emulator_config: EmulatorConfig
+) -> None:
+    account = await create_account(
+        sessions, settings.cipher, emulator_config, limits={"images_per_month": 0}
+    )
+    async with api_client(app, account.headers) as client:
+        refused = await start(client, "img")
+        assert refused.status_code == 402
+        assert refused.json()["details"]["metric"] == "images_per_month"

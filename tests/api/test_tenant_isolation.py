@@ -1,0 +1,238 @@
+"""A second tenant walks every `/v1` route with its own key and finds nothing of the first.
+
+The walk is driven by the app's own route list: a new route without an entry in
+`WALK` fails `test_the_walk_covers_every_route`, so it joins the walk when it is added.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+import pytest
+from fastapi import FastAPI
+
+from core.db import SessionFactory
+from core.settings import Settings
+from models import repositories, tenancy
+from models.tables import Design, Listing
+from sandbox.app import EmulatorConfig
+from tests.accounts import Account, create_account
+from tests.api.routes import Route, v1_routes
+from tests.conftest import api_client
+from tests.stack import WorkerSet
+
+
+@dataclass
+class Victim:
+    """Tenant A and the ids of everything it owns."""
+
+    account: Account
+    workflow_id: str
+    design_id: str
+    listing_id: str
+    member_id: str
+    key_id: str
+    owner_email: str
+    ids: set[str] = field(default_factory=set)
+
+
+async def _seed(app: FastAPI, sessions: SessionFactory, account: Account) -> Victim:
+    async with api_client(app, account.headers) as a:
+        started = await a.post(
+            "/v1/workflows/design-to-listing",
+            json={"keyword": "isolated cat mom", "require_approval": True},
+            headers={"Idempotency-Key": "victim-key"},
+        )
+        assert started.status_code == 202, started.text
+        workflow_id = started.json()["workflow_id"]
+        keys = (await a.get("/v1/api-keys")).json()["data"]
+        members = (await a.get("/v1/members")).json()["data"]
+    tenant = account.tenant_id
+    async with sessions() as session:
+        brief = await repositories.save_brief(
+            session,
+            tenant_id=tenant,
+            workflow_id=f"{workflow_id}-seed",
+            keyword="isolated cat mom",
+            data={"title": "Isolated Cat Mom Shirt"},
+        )
+        design = await repositories.save_design(
+            session,
+            tenant_id=tenant,
+            design=Design(
+                tenant_id=tenant,
+                workflow_id=f"{workflow_id}-seed",
+                brief_id=brief.id,
+                storage_key=f"{tenant}/designs/x.png",
+                preview_key=f"{tenant}/designs/x.jpg",
+                sha256="0" * 64,
+                width=4500,
+                height=5400,
+                dpi=300,
+                size_bytes=1,
+            ),
+        )
+        listing = await repositories.upsert_listing(
+            session,
+            tenant_id=tenant,
+            listing=Listing(
+                tenant_id=tenant,
+                workflow_id=f"{workflow_id}-seed",
+                design_id=design.id,
+                title="Isolated Cat Mom Shirt",
+                printify_shop_id=1,
+                printify_product_id="p-isolated",
+                printify_image_id="i-isolated",
+                etsy_shop_id=2,
+                etsy_listing_id=int(uuid.uuid4().int % 10**12),
+                url="https://etsy.test/listing/isolated",
+                state="active",
+            ),
+        )
+        await session.commit()
+    victim = Victim(
+        account=account,
+        workflow_id=workflow_id,
+        design_id=str(design.id),
+        listing_id=str(listing.id),
+        member_id=members[0]["id"],
+        key_id=keys[0]["id"],
+        owner_email=members[0]["email"],
+    )
+    victim.ids = {
+        workflow_id,
+        victim.design_id,
+        victim.listing_id,
+        victim.member_id,
+        victim.key_id,
+        *account.integrations.values(),
+        keys[0]["prefix"],
+    }
+    return victim
+
+
+Check = Callable[[httpx.AsyncClient, Victim], Awaitable[None]]
+
+
+def not_found(path: str, method: str = "GET", body: Any = None) -> Check:
+    """Addressing one of A's records by id answers 404 with the error shape."""
+
+    async def check(b: httpx.AsyncClient, victim: Victim) -> None:
+        url = path.format(**vars(victim), **victim.account.integrations)
+        response = await b.request(method, url, json=body)
+        assert response.status_code == 404, (method, url, response.text)
+        assert response.json()["code"] == "NOT_FOUND"
+
+    return check
+
+
+def reveals_nothing(path: str, method: str = "GET", body: Any = None, ok: int = 200) -> Check:
+    """A's ids appear nowhere in what B gets back (lists, or B's own new records)."""
+
+    async def check(b: httpx.AsyncClient, victim: Victim) -> None:
+        payload = body(victim) if callable(body) else body
+        response = await b.request(
+            method, path, json=payload, headers={"Idempotency-Key": "victim-key"}
+        )
+        assert response.status_code == ok, (method, path, response.text)
+        leaked = [value for value in victim.ids if value in response.text]
+        assert leaked == [], (method, path, leaked)
+
+    return check
+
+
+WALK: dict[tuple[str, str], Check] = {
+    ("GET", "/v1/me"): reveals_nothing("/v1/me"),
+    ("GET", "/v1/workflows"): reveals_nothing("/v1/workflows"),
+    ("POST", "/v1/workflows/design-to-listing"): reveals_nothing(
+        "/v1/workflows/design-to-listing",
+        "POST",
+        {"keyword": "isolated cat mom", "require_approval": True},
+        ok=202,
+    ),
+    ("GET", "/v1/workflows/{workflow_id}"): not_found("/v1/workflows/{workflow_id}"),
+    ("POST", "/v1/workflows/{workflow_id}/approve"): not_found(
+        "/v1/workflows/{workflow_id}/approve", "POST"
+    ),
+    ("POST", "/v1/workflows/{workflow_id}/reject"): not_found(
+        "/v1/workflows/{workflow_id}/reject", "POST", {"reason": "mine now"}
+    ),
+    ("POST", "/v1/workflows/{workflow_id}/cancel"): not_found(
+        "/v1/workflows/{workflow_id}/cancel", "POST"
+    ),
+    ("GET", "/v1/listings"): reveals_nothing("/v1/listings"),
+    ("GET", "/v1/designs/{design_id}"): not_found("/v1/designs/{design_id}"),
+    ("GET", "/v1/designs/{design_id}/file"): not_found("/v1/designs/{design_id}/file"),
+    ("GET", "/v1/members"): reveals_nothing("/v1/members"),
+    ("POST", "/v1/members"): reveals_nothing(
+        "/v1/members", "POST", lambda v: {"email": f"b-{uuid.uuid4().hex[:6]}@x.test"}, ok=201
+    ),
+    ("DELETE", "/v1/members/{member_id}"): not_found("/v1/members/{member_id}", "DELETE"),
+    ("GET", "/v1/api-keys"): reveals_nothing("/v1/api-keys"),
+    ("POST", "/v1/api-keys"): not_found(
+        "/v1/api-keys", "POST", None
+    ),  # replaced below: needs A's member id in the body
+    ("DELETE", "/v1/api-keys/{key_id}"): not_found("/v1/api-keys/{key_id}", "DELETE"),
+    ("GET", "/v1/integrations"): reveals_nothing("/v1/integrations"),
+    ("PUT", "/v1/integrations/{vendor}"): reveals_nothing(
+        "/v1/integrations/printify", "PUT", {"access_token": "b-own-printify-token"}
+    ),
+    ("DELETE", "/v1/integrations/{integration_id}"): not_found(
+        "/v1/integrations/{printify}", "DELETE"
+    ),
+    ("GET", "/v1/billing/usage"): reveals_nothing("/v1/billing/usage"),
+    ("PUT", "/v1/billing/plan"): reveals_nothing("/v1/billing/plan", "PUT", {"plan": "pro"}),
+}
+
+
+async def _key_for_victims_member(b: httpx.AsyncClient, victim: Victim) -> None:
+    response = await b.post("/v1/api-keys", json={"name": "x", "member_id": victim.member_id})
+    assert response.status_code == 404, response.text
+
+
+WALK[("POST", "/v1/api-keys")] = _key_for_victims_member
+
+
+def test_the_walk_covers_every_route(app: FastAPI) -> None:
+    routes = {(route.method, route.path) for route in v1_routes(app)}
+    assert sorted(routes - set(WALK)) == [], "add the new route to the cross-tenant walk"
+    assert sorted(set(WALK) - routes) == []
+
+
+@pytest.fixture
+async def victim(
+    app: FastAPI, sessions: SessionFactory, settings: Settings, emulator_config: EmulatorConfig
+) -> Victim:
+    account = await create_account(sessions, settings.cipher, emulator_config, plan="pro")
+    return await _seed(app, sessions, account)
+
+
+async def test_another_tenant_finds_nothing_anywhere(
+    app: FastAPI, sessions: SessionFactory, victim: Victim, account: Account, workers: WorkerSet
+) -> None:
+    walked: list[Route] = []
+    async with api_client(app, account.headers) as b:
+        for route in v1_routes(app):
+            await WALK[(route.method, route.path)](b, victim)
+            walked.append(route)
+    assert len(walked) == len(WALK)
+
+    # And A is untouched: its run still waits, its key works, its records are all there.
+    async with api_client(app, victim.account.headers) as a:
+        run = (await a.get(f"/v1/workflows/{victim.workflow_id}")).json()
+        assert run["status"] in ("running", "awaiting_approval")
+        assert (await a.get(f"/v1/designs/{victim.design_id}")).status_code == 200
+        integrations = (await a.get("/v1/integrations")).json()
+        assert {i["id"] for i in integrations["data"]} == set(victim.account.integrations.values())
+        usage = (await a.get("/v1/billing/usage")).json()
+        assert usage["plan"] == "pro" and usage["used"]["seats"] == 1
+        keys = (await a.get("/v1/api-keys")).json()["data"]
+        assert [k["revoked_at"] for k in keys] == [None]
+        cancel = await a.post(f"/v1/workflows/{victim.workflow_id}/cancel")
+        assert cancel.status_code == 202, cancel.text
+    async with sessions() as session:
+        assert await tenancy.count_members(session, tenant_id=victim.account.tenant_id) == 1
