@@ -123,6 +123,10 @@ def recorded_input(run: WorkflowRun) -> DesignToListingInput:
     """The workflow input as recorded with the run (what a repeated request starts)."""
     data = dict(run.input or {})
     data["template"] = ProductTemplate(**data.get("template", {}))
+    # Runs recorded before integrations existed (0.1.0) have no ids; such a run was
+    # started then, so a repeat only finds it in Temporal and never starts it again.
+    data.setdefault("printify_integration_id", "")
+    data.setdefault("etsy_integration_id", "")
     return DesignToListingInput(**data)
 
 

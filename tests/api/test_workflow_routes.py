@@ -7,6 +7,12 @@ import uuid
 
 import httpx
 
+from api.schemas import DesignToListingRequest
+from api.workflow_service import request_hash
+from core.db import SessionFactory
+from core.temporal import design_workflow_id
+from models import repositories
+from tests.accounts import Account
 from tests.e2e.helpers import wait_for_end
 from tests.stack import WorkerSet
 
@@ -132,3 +138,36 @@ async def test_unsafe_keyword_fails_with_reason(api: httpx.AsyncClient, workers:
     assert done["error"]["code"] == "UNSAFE_CONTENT"
     assert "disney" in done["error"]["details"]["matches"]
     assert (await api.get("/v1/listings")).json()["count"] == 0
+
+
+async def test_a_run_recorded_before_integrations_is_still_answered(
+    api: httpx.AsyncClient, sessions: SessionFactory, account: Account
+) -> None:
+    """A 0.1.0 record (no integration ids in its input) repeats without a 500."""
+    body = DesignToListingRequest(keyword="legacy camper")
+    legacy_input = {
+        "tenant_id": account.tenant_id,
+        "request_key": "legacy-key",
+        "keyword": body.keyword,
+        "template": body.template.model_dump(),
+    }
+    workflow_id = design_workflow_id(account.tenant_id, "legacy-key")
+    async with sessions() as session:
+        await repositories.create_run_if_absent(
+            session,
+            tenant_id=account.tenant_id,
+            workflow_id=workflow_id,
+            request_key="legacy-key",
+            request_hash=request_hash(body),
+            keyword=body.keyword,
+            input=legacy_input,
+            status="completed",
+            stage="done",
+        )
+        await session.commit()
+    again = await api.post(
+        START, json={"keyword": "legacy camper"}, headers={"Idempotency-Key": "legacy-key"}
+    )
+    assert again.status_code == 202, again.text
+    assert again.json()["workflow_id"] == workflow_id
+    assert again.headers["Idempotent-Replayed"] == "true"
