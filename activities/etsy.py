@@ -39,7 +39,6 @@ class EtsyActivities:
         storage: ObjectStorage,
         clients: VendorClients,
         *,
-        default_shop_id: int | None = None,
         taxonomy_id: int = 482,
         shipping_profile_id: int | None = None,
         return_policy_id: int | None = None,
@@ -47,21 +46,18 @@ class EtsyActivities:
         self._refs = ExternalRefs(sessions)
         self._storage = storage
         self._clients = clients
-        self._default_shop_id = default_shop_id
         self._taxonomy_id = taxonomy_id
         self._shipping_profile_id = shipping_profile_id
         self._return_policy_id = return_policy_id
 
     @activity.defn(name="etsy.resolve_shop")
     async def resolve_shop(self, data: ShopsInput) -> int:
-        """The shop to list in: the request's, the configured one, or the token owner's."""
+        """The shop to list in: the request's, the integration's, or the token owner's."""
         if data.etsy_shop_id is not None:
             return data.etsy_shop_id
         connected = await self._clients.shop_id(data.tenant_id, data.etsy_integration_id, "etsy")
         if connected is not None:
             return connected
-        if self._default_shop_id is not None:
-            return self._default_shop_id
         client = await self._clients.etsy(data.tenant_id, data.etsy_integration_id)
         try:
             me = await client.get_me()
@@ -69,7 +65,7 @@ class EtsyActivities:
             raise vendor_failure(exc) from exc
         if not me.get("shop_id"):
             raise ApplicationError(
-                "the Etsy user has no shop; set ETSY_SHOP_ID",
+                "the Etsy user has no shop; set shop_id in the integration",
                 type="INVALID_INPUT",
                 non_retryable=True,
             )

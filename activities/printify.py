@@ -65,17 +65,14 @@ class PrintifyActivities:
         sessions: SessionFactory,
         storage: ObjectStorage,
         clients: VendorClients,
-        *,
-        default_shop_id: int | None = None,
     ) -> None:
         self._refs = ExternalRefs(sessions)
         self._storage = storage
         self._clients = clients
-        self._default_shop_id = default_shop_id
 
     @activity.defn(name="printify.resolve_shop")
     async def resolve_shop(self, data: ShopsInput) -> int:
-        """The shop to use: the request's, the configured one, or the account's only shop."""
+        """The shop to use: the request's, the integration's, or the account's only shop."""
         if data.printify_shop_id is not None:
             return data.printify_shop_id
         connected = await self._clients.shop_id(
@@ -83,8 +80,6 @@ class PrintifyActivities:
         )
         if connected is not None:
             return connected
-        if self._default_shop_id is not None:
-            return self._default_shop_id
         client = await self._clients.printify(data.tenant_id, data.printify_integration_id)
         try:
             shops = await client.list_shops()
@@ -92,7 +87,7 @@ class PrintifyActivities:
             raise vendor_failure(exc) from exc
         if len(shops) != 1:
             raise ApplicationError(
-                f"the Printify account has {len(shops)} shops; set PRINTIFY_SHOP_ID",
+                f"the Printify account has {len(shops)} shops; set shop_id in the integration",
                 type="INVALID_INPUT",
                 non_retryable=True,
             )

@@ -15,7 +15,7 @@ from typing import Any
 from aiolimiter import AsyncLimiter
 from temporalio.exceptions import ApplicationError
 
-from core.crypto import TokenCipher
+from core.crypto import DecryptionError, TokenCipher
 from core.db import SessionFactory
 from core.settings import Settings
 from integrations.etsy import EtsyClient
@@ -38,7 +38,15 @@ class VendorClients:
         self, tenant_id: str, integration_id: str, vendor: str
     ) -> tuple[uuid.UUID, str]:
         row = await self._load(tenant_id, integration_id, vendor)
-        return row.id, self._cipher.decrypt(row.access_token_enc)
+        try:
+            return row.id, self._cipher.decrypt(row.access_token_enc)
+        except DecryptionError:
+            raise ApplicationError(
+                f"the stored {vendor} token cannot be decrypted with POD_ENCRYPTION_KEYS",
+                {"vendor": vendor},
+                type="INTEGRATION_UNREADABLE",
+                non_retryable=True,
+            ) from None
 
     async def _load(self, tenant_id: str, integration_id: str, vendor: str) -> Integration:
         try:

@@ -94,8 +94,16 @@ async def authorize(
             {"required": missing, "role": role.value},
         )
     if key.last_used_at is None or now - key.last_used_at > LAST_USED_RESOLUTION:
-        await tenancy.touch_api_key(session, tenant_id=key.tenant_id, key_id=key.id, at=now)
-        await session.commit()
+        # Its own short transaction: the route's session stays untouched.
+        async with request.app.state.sessions() as own:
+            await tenancy.touch_api_key(
+                own,
+                tenant_id=key.tenant_id,
+                key_id=key.id,
+                at=now,
+                older_than=now - LAST_USED_RESOLUTION,
+            )
+            await own.commit()
     return Principal(
         tenant_id=key.tenant_id,
         member_id=member.id,
@@ -120,6 +128,5 @@ MembersWrite = Annotated[Principal, _needs(Permission.MEMBERS_WRITE)]
 KeysRead = Annotated[Principal, _needs(Permission.KEYS_READ)]
 KeysWrite = Annotated[Principal, _needs(Permission.KEYS_WRITE)]
 BillingRead = Annotated[Principal, _needs(Permission.BILLING_READ)]
-BillingWrite = Annotated[Principal, _needs(Permission.BILLING_WRITE)]
 # Any valid key (every role may read who it is).
 Authenticated = Annotated[Principal, Security(authorize)]

@@ -10,10 +10,18 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from api.middleware import API_CSP
 from core.billing import QuotaExceeded
 from models.repositories import NotFoundError
 
 logger = logging.getLogger(__name__)
+ERROR_HEADERS = {
+    "Content-Security-Policy": API_CSP,
+    "X-Content-Type-Options": "nosniff",
+    "X-Frame-Options": "DENY",
+    "Referrer-Policy": "no-referrer",
+    "Cache-Control": "no-store",
+}
 
 
 class ApiError(Exception):
@@ -99,7 +107,9 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(Exception)
     async def unexpected(request: Request, exc: Exception) -> JSONResponse:
         logger.exception("unhandled error on %s %s", request.method, request.url.path)
+        # Sent by Starlette's outermost middleware, past SecurityHeadersMiddleware.
         return JSONResponse(
             error_body("INTERNAL", "an unexpected error occurred; it has been logged"),
             status_code=500,
+            headers=ERROR_HEADERS,
         )

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator
 
 from core.rbac import Permission, Role
 from models.payloads import RunStatus
@@ -134,6 +134,12 @@ class MemberIn(BaseModel):
     role: Role = Role.VIEWER
 
 
+class MemberRoleIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    role: Role
+
+
 class MemberPublic(BaseModel):
     id: uuid.UUID
     email: str
@@ -189,8 +195,26 @@ class IntegrationIn(BaseModel):
     refresh_token: str | None = Field(
         default=None, min_length=8, max_length=4096, pattern=r"^[\x21-\x7e]+$"
     )
-    token_expires_at: datetime | None = None
+    token_expires_at: AwareDatetime | None = Field(
+        default=None, description="When the access token expires (with a UTC offset)."
+    )
     shop_id: int | None = Field(default=None, gt=0, le=2**53)
+
+    @field_validator("token_expires_at")
+    @classmethod
+    def _plausible_expiry(cls, value: datetime | None) -> datetime | None:
+        """In UTC, and between yesterday and ten years ahead (Postgres cannot read years
+        past 9999, so an extreme value would break every later read of the row)."""
+        if value is None:
+            return None
+        now = datetime.now(UTC)
+        try:
+            value = value.astimezone(UTC)
+        except OverflowError:  # past year 9999 or before year 1 once in UTC
+            value = now + timedelta(days=36_500)
+        if not now - timedelta(days=1) <= value <= now + timedelta(days=3653):
+            raise ValueError("must lie between yesterday and ten years from now")
+        return value
 
 
 class IntegrationPublic(BaseModel):
@@ -231,9 +255,3 @@ class UsagePublic(BaseModel):
     period: str = Field(examples=["2026-11"])
     limits: PlanLimits
     used: UsageCounts
-
-
-class PlanIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    plan: Literal["free", "pro", "business"]

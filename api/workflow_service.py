@@ -65,6 +65,12 @@ async def start_design_to_listing(
     )
     created = False
     if run is None:
+        await billing.lock_for_start(session, tenant_id=tenant_id)
+        # Under the lock: a concurrent repeat of this request may have recorded it meanwhile.
+        run = await repositories.get_run_by_request_key(
+            session, tenant_id=tenant_id, request_key=idempotency_key
+        )
+    if run is None:
         await billing.ensure_can_start_workflow(session, tenant_id=tenant_id)
         integrations = {
             vendor: await _active_integration(session, tenant_id, vendor)

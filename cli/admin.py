@@ -32,6 +32,20 @@ def create_tenant(
     return asyncio.run(_create_tenant(settings, database_url, tenant_id, name, plan, owner))
 
 
+async def _change_plan(database_url: str, tenant_id: str, plan: str) -> None:
+    engine = make_engine(database_url, pool_size=1)
+    try:
+        async with make_session_factory(engine)() as session:
+            await accounts.change_plan(session, tenant_id=tenant_id, plan=plan)
+            await session.commit()
+    finally:
+        await engine.dispose()
+
+
+def change_plan(database_url: str, tenant_id: str, plan: str) -> None:
+    asyncio.run(_change_plan(database_url, tenant_id, plan))
+
+
 async def _rotate(settings: Settings, database_url: str) -> int:
     engine = make_engine(database_url, pool_size=1)
     try:

@@ -41,6 +41,9 @@ def _parser() -> argparse.ArgumentParser:
     tenants.add_argument("--name", required=True)
     tenants.add_argument("--owner-email", required=True)
     tenants.add_argument("--plan", default="pro", choices=sorted(PLANS))
+    plan = sub.add_parser("plan", help="operator: move a tenant to another plan")
+    plan.add_argument("tenant_id")
+    plan.add_argument("plan", choices=sorted(PLANS))
     secrets = sub.add_parser("secrets", help="operator: encryption keys for stored tokens")
     secrets.add_argument("action", choices=["new-key", "rotate"])
     openapi = sub.add_parser("openapi", help="write (or --check) openapi.yaml")
@@ -87,7 +90,14 @@ def main(argv: list[str] | None = None) -> int:
         from api.app import create_app
 
         app = create_app(settings, database_url=_database_url(settings))
-        uvicorn.run(app, host=settings.api_host, port=settings.api_port, log_level="warning")
+        # log_config=None: uvicorn logs through our handler, so RedactSecrets sees its lines.
+        uvicorn.run(
+            app,
+            host=settings.api_host,
+            port=settings.api_port,
+            log_level="warning",
+            log_config=None,
+        )
         return 0
     if args.command == "worker":
         from workers.runner import run_worker
@@ -101,7 +111,13 @@ def main(argv: list[str] | None = None) -> int:
         from sandbox.app import create_emulator_app, emulator_config
 
         app = create_emulator_app(settings.home, emulator_config(settings))
-        uvicorn.run(app, host="127.0.0.1", port=settings.emulator_port, log_level="warning")
+        uvicorn.run(
+            app,
+            host="127.0.0.1",
+            port=settings.emulator_port,
+            log_level="warning",
+            log_config=None,
+        )
         return 0
     if args.command == "migrate":
         from core.db import migrate
@@ -123,6 +139,18 @@ def main(argv: list[str] | None = None) -> int:
             args.owner_email.strip().lower(),
         )
         print(f"Tenant {args.tenant_id} created. Owner API key (shown once):\n{key}")
+        return 0
+    if args.command == "plan":
+        from cli import admin
+        from core.accounts import SeatsExceedPlan
+        from models.repositories import NotFoundError
+
+        try:
+            admin.change_plan(_database_url(settings), args.tenant_id, args.plan)
+        except (SeatsExceedPlan, NotFoundError) as exc:
+            print(exc, file=sys.stderr)
+            return 1
+        print(f"{args.tenant_id} is now on the {args.plan} plan")
         return 0
     if args.command == "secrets":
         from cli import admin

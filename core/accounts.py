@@ -11,7 +11,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from core.apikeys import generate_key, key_prefix, matches
 from core.crypto import TokenCipher
-from core.plans import PLANS
+from core.plans import PLANS, limits_for
 from core.rbac import Role
 from core.settings import Settings
 from models import tenancy
@@ -47,19 +47,49 @@ async def issue_key(
 async def create_tenant(
     session: AsyncSession, *, tenant_id: str, name: str, plan: str, owner_email: str
 ) -> tuple[Tenant, Member, str]:
-    """A new tenant with its owner and the owner's first key (plain, shown once)."""
+    """A new tenant with its owner and the owner's first key (plain, shown once).
+
+    A tenant that exists without members (one the 0002 migration made for records written
+    before tenants existed) is adopted: it gets the name, plan, owner and key.
+    """
     if plan not in PLANS:
         raise ValueError(f"unknown plan {plan!r}; one of {', '.join(PLANS)}")
     tenant, created = await tenancy.create_tenant_if_absent(
         session, tenant_id=tenant_id, name=name, plan=plan
     )
     if not created:
-        raise ValueError(f"tenant {tenant_id!r} already exists")
+        tenant = await tenancy.lock_tenant(session, tenant_id=tenant_id)
+        if await tenancy.count_members(session, tenant_id=tenant_id):
+            raise ValueError(f"tenant {tenant_id!r} already exists")
+        tenant.name, tenant.plan = name, plan
+        session.add(tenant)
     owner = await tenancy.add_member(
         session, tenant_id=tenant_id, email=owner_email, role=Role.OWNER
     )
     _, plain = await issue_key(session, tenant_id=tenant_id, member_id=owner.id, name="owner")
     return tenant, owner, plain
+
+
+class SeatsExceedPlan(ValueError):
+    """The tenant has more members than the plan's seats."""
+
+
+async def change_plan(session: AsyncSession, *, tenant_id: str, plan: str) -> Tenant:
+    """Move the tenant to `plan` (an operator action: payment happens outside this service).
+
+    Refused when the tenant has more members than the new plan's seats (with the tenant's
+    own overrides applied); the tenant row is locked while checking.
+    """
+    if plan not in PLANS:
+        raise ValueError(f"unknown plan {plan!r}; one of {', '.join(PLANS)}")
+    tenant = await tenancy.lock_tenant(session, tenant_id=tenant_id)
+    seats = await tenancy.count_members(session, tenant_id=tenant_id)
+    limit = limits_for(plan, tenant.limits).seats
+    if seats > limit:
+        raise SeatsExceedPlan(f"the {plan} plan has {limit} seats; {tenant_id} has {seats} members")
+    tenant.plan = plan
+    session.add(tenant)
+    return tenant
 
 
 async def store_integration(
@@ -144,14 +174,23 @@ async def ensure_dev_tenant(session: AsyncSession, settings: Settings, cipher: T
             session, tenant_id=tenant_id, member_id=owner.id, name="development owner"
         )
         write_secret_file(path, plain)
-    for vendor, token in (
-        ("printify", settings.printify_api_token.get_secret_value()),
-        ("etsy", settings.etsy_access_token.get_secret_value()),
+    for vendor, token, shop_id in (
+        ("printify", settings.printify_api_token.get_secret_value(), settings.printify_shop_id),
+        ("etsy", settings.etsy_access_token.get_secret_value(), settings.etsy_shop_id),
     ):
         existing = await tenancy.find_integration(session, tenant_id=tenant_id, vendor=vendor)
-        if existing is None or cipher.decrypt(existing.access_token_enc) != token:
+        if (
+            existing is None
+            or existing.shop_id != shop_id
+            or cipher.decrypt(existing.access_token_enc) != token
+        ):
             await store_integration(
-                session, cipher, tenant_id=tenant_id, vendor=vendor, access_token=token
+                session,
+                cipher,
+                tenant_id=tenant_id,
+                vendor=vendor,
+                access_token=token,
+                shop_id=shop_id,
             )
     return plain
 

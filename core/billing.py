@@ -57,6 +57,11 @@ async def tenant_limits(session: AsyncSession, *, tenant_id: str, lock: bool = F
     return limits_for(tenant.plan, tenant.limits)
 
 
+async def lock_for_start(session: AsyncSession, *, tenant_id: str) -> None:
+    """Lock the tenant row until the caller's transaction ends (serialises starts)."""
+    await tenancy.lock_tenant(session, tenant_id=tenant_id)
+
+
 async def ensure_can_start_workflow(session: AsyncSession, *, tenant_id: str) -> None:
     """Raise `QuotaExceeded` unless the tenant may start one more workflow this month.
 
@@ -68,9 +73,12 @@ async def ensure_can_start_workflow(session: AsyncSession, *, tenant_id: str) ->
     started = await tenancy.count_runs_started(session, tenant_id=tenant_id, period=period)
     if started >= limits.workflows_per_month:
         raise QuotaExceeded("workflows_per_month", limits.workflows_per_month, started, period)
-    images = (await tenancy.usage_by_metric(session, tenant_id=tenant_id, period=period)).get(
+    made = (await tenancy.usage_by_metric(session, tenant_id=tenant_id, period=period)).get(
         IMAGES, 0
     )
+    # Runs under way will each make an image: count them now, so starts cannot overshoot.
+    coming = await tenancy.count_live_runs_without(session, tenant_id=tenant_id, metric=IMAGES)
+    images = made + coming
     if images >= limits.images_per_month:
         raise QuotaExceeded("images_per_month", limits.images_per_month, images, period)
 

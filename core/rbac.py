@@ -29,7 +29,6 @@ class Permission(StrEnum):
     KEYS_READ = "keys:read"
     KEYS_WRITE = "keys:write"
     BILLING_READ = "billing:read"
-    BILLING_WRITE = "billing:write"
 
 
 _VIEWER = frozenset(
@@ -49,7 +48,8 @@ _ADMIN = _EDITOR | {
     Permission.KEYS_READ,
     Permission.KEYS_WRITE,
 }
-_OWNER = _ADMIN | {Permission.BILLING_WRITE}
+# Owners hold the same permissions; what sets them apart is managing owners (`can_manage`).
+_OWNER = _ADMIN
 
 ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
     Role.VIEWER: _VIEWER,
@@ -67,6 +67,15 @@ def can_manage(actor: Role, target: Role) -> bool:
     if target is Role.OWNER:
         return actor is Role.OWNER
     return ROLE_RANK[actor] >= ROLE_RANK[target]
+
+
+def may_issue_for(actor: Role, target: Role) -> bool:
+    """Whether `actor` may create an API key for another member with role `target`.
+
+    Stricter than `can_manage`: a key acts as its member, so peers (admin for admin) may
+    not mint each other's credentials; owners may for anyone.
+    """
+    return actor is Role.OWNER or ROLE_RANK[actor] > ROLE_RANK[target]
 
 
 def effective_permissions(role: Role, scopes: list[str] | None) -> frozenset[Permission]:

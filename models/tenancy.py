@@ -11,14 +11,17 @@ import uuid
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import func, update
+from sqlalchemy import func, or_, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from core.plans import period_bounds
+from models.payloads import RunStatus
 from models.repositories import NotFoundError
 from models.tables import ApiKey, Integration, Member, Tenant, UsageEvent, WorkflowRun, utcnow
+
+LIVE_STATUSES = (RunStatus.RUNNING.value, RunStatus.AWAITING_APPROVAL.value)
 
 # --- tenants -----------------------------------------------------------------------------
 
@@ -164,11 +167,16 @@ async def revoke_api_key(session: AsyncSession, *, tenant_id: str, key_id: uuid.
 
 
 async def touch_api_key(
-    session: AsyncSession, *, tenant_id: str, key_id: uuid.UUID, at: datetime
+    session: AsyncSession, *, tenant_id: str, key_id: uuid.UUID, at: datetime, older_than: datetime
 ) -> None:
+    """Record use of the key, unless a request already did since `older_than`."""
     await session.exec(
         update(ApiKey)
-        .where(col(ApiKey.tenant_id) == tenant_id, col(ApiKey.id) == key_id)
+        .where(
+            col(ApiKey.tenant_id) == tenant_id,
+            col(ApiKey.id) == key_id,
+            or_(col(ApiKey.last_used_at).is_(None), col(ApiKey.last_used_at) < older_than),
+        )
         .values(last_used_at=at)
     )
 
@@ -217,19 +225,23 @@ async def put_integration(
     shop_id: int | None = None,
 ) -> Integration:
     """Create or replace the tenant's integration with `vendor` (tokens already encrypted)."""
-    integration = await find_integration(session, tenant_id=tenant_id, vendor=vendor)
-    if integration is None:
-        integration = Integration(
-            tenant_id=tenant_id, vendor=vendor, status="active", access_token_enc=""
-        )
-    integration.status = "active"
-    integration.access_token_enc = access_token_enc
-    integration.refresh_token_enc = refresh_token_enc
-    integration.token_expires_at = token_expires_at
-    integration.shop_id = shop_id
-    integration.updated_at = utcnow()
-    session.add(integration)
-    await session.flush()
+    values = {
+        "status": "active",
+        "access_token_enc": access_token_enc,
+        "refresh_token_enc": refresh_token_enc,
+        "token_expires_at": token_expires_at,
+        "shop_id": shop_id,
+        "updated_at": utcnow(),
+    }
+    statement = (
+        insert(Integration)
+        .values(id=uuid.uuid4(), tenant_id=tenant_id, vendor=vendor, created_at=utcnow(), **values)
+        .on_conflict_do_update(constraint="uq_integration_vendor", set_=values)
+        .returning(col(Integration.id))
+    )
+    integration_id: uuid.UUID = (await session.exec(statement)).scalar_one()
+    integration = await get_integration(session, tenant_id=tenant_id, integration_id=integration_id)
+    await session.refresh(integration)
     return integration
 
 
@@ -241,9 +253,31 @@ async def delete_integration(
     await session.flush()
 
 
+async def runs_using_integration(
+    session: AsyncSession, *, tenant_id: str, integration_id: uuid.UUID, limit: int = 5
+) -> list[str]:
+    """Runs still under way that were started with the integration (their ids)."""
+    value = str(integration_id)
+    run_input = col(WorkflowRun.input)
+    query = (
+        select(WorkflowRun.workflow_id)
+        .where(
+            WorkflowRun.tenant_id == tenant_id,
+            col(WorkflowRun.status).in_(LIVE_STATUSES),
+            or_(
+                run_input["printify_integration_id"].astext == value,
+                run_input["etsy_integration_id"].astext == value,
+            ),
+        )
+        .limit(limit)
+    )
+    return list((await session.exec(query)).all())
+
+
 async def all_integrations_for_rotation(session: AsyncSession) -> Sequence[Integration]:
     """Every tenant's integrations: only for re-encrypting under a new key (operator task)."""
-    return (await session.exec(select(Integration).order_by(col(Integration.id)))).all()
+    query = select(Integration).order_by(col(Integration.id)).with_for_update()
+    return (await session.exec(query)).all()
 
 
 # --- usage -------------------------------------------------------------------------------
@@ -277,6 +311,25 @@ async def usage_by_metric(session: AsyncSession, *, tenant_id: str, period: str)
         .group_by(col(UsageEvent.metric))
     )
     return {metric: int(total) for metric, total in (await session.exec(query)).all()}
+
+
+async def count_live_runs_without(session: AsyncSession, *, tenant_id: str, metric: str) -> int:
+    """Runs still under way that have not been metered for `metric` yet."""
+    metered = select(UsageEvent.workflow_id).where(
+        UsageEvent.tenant_id == tenant_id,
+        UsageEvent.workflow_id == WorkflowRun.workflow_id,
+        UsageEvent.metric == metric,
+    )
+    query = (
+        select(func.count())
+        .select_from(WorkflowRun)
+        .where(
+            WorkflowRun.tenant_id == tenant_id,
+            col(WorkflowRun.status).in_(LIVE_STATUSES),
+            ~metered.exists(),
+        )
+    )
+    return int((await session.exec(query)).one())
 
 
 async def count_runs_started(session: AsyncSession, *, tenant_id: str, period: str) -> int:

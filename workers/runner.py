@@ -68,17 +68,12 @@ async def build_activities(
         clients = VendorClients(sessions, settings, settings.cipher)
         stack.push_async_callback(clients.aclose)
         return [
-            *activity_methods(
-                PrintifyActivities(
-                    sessions, storage, clients, default_shop_id=settings.printify_shop_id
-                )
-            ),
+            *activity_methods(PrintifyActivities(sessions, storage, clients)),
             *activity_methods(
                 EtsyActivities(
                     sessions,
                     storage,
                     clients,
-                    default_shop_id=settings.etsy_shop_id,
                     taxonomy_id=settings.etsy_taxonomy_id,
                     shipping_profile_id=settings.etsy_shipping_profile,
                     return_policy_id=settings.etsy_return_policy,

@@ -1,4 +1,4 @@
-"""The tenant's plan and its usage this month."""
+"""The tenant's plan and its usage (plans are changed by an operator: `pod plan`)."""
 
 from __future__ import annotations
 
@@ -6,13 +6,10 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 
-from api.auth import BillingRead, BillingWrite
+from api.auth import BillingRead
 from api.deps import SessionDep
-from api.errors import ApiError
-from api.schemas import ErrorBody, PlanIn, PlanLimits, UsageCounts, UsagePublic
+from api.schemas import PlanLimits, UsageCounts, UsagePublic
 from core import billing
-from core.plans import limits_for
-from models import tenancy
 
 router = APIRouter(prefix="/v1/billing", tags=["billing"])
 PERIOD = r"^2\d{3}-(0[1-9]|1[0-2])$"  # years 2000-2999
@@ -47,27 +44,3 @@ async def get_usage(
     Completed stages are metered once each, however often a step was retried.
     """
     return await _usage(session, principal.tenant_id, period)
-
-
-@router.put(
-    "/plan",
-    operation_id="change_plan",
-    response_model=UsagePublic,
-    responses={409: {"model": ErrorBody, "description": "More members than the plan's seats"}},
-)
-async def change_plan(body: PlanIn, session: SessionDep, principal: BillingWrite) -> UsagePublic:
-    """Move the tenant to another plan (owners only); refused if its members exceed the seats."""
-    tenant = await tenancy.lock_tenant(session, tenant_id=principal.tenant_id)
-    seats = await tenancy.count_members(session, tenant_id=principal.tenant_id)
-    limit = limits_for(body.plan, tenant.limits).seats
-    if seats > limit:
-        raise ApiError(
-            409,
-            "SEATS_EXCEED_PLAN",
-            f"the {body.plan} plan has {limit} seats; remove members first",
-            {"seats_used": seats, "seats": limit},
-        )
-    tenant.plan = body.plan
-    session.add(tenant)
-    await session.commit()
-    return await _usage(session, principal.tenant_id, None)

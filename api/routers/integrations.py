@@ -8,6 +8,7 @@ from fastapi import APIRouter, Response, status
 
 from api.auth import IntegrationsRead, IntegrationsWrite
 from api.deps import SessionDep, SettingsDep
+from api.errors import ApiError
 from api.schemas import ErrorBody, IntegrationIn, IntegrationPage, IntegrationPublic, Vendor
 from core.accounts import store_integration
 from models import tenancy
@@ -55,12 +56,29 @@ async def put_integration(
     operation_id="delete_integration",
     status_code=status.HTTP_204_NO_CONTENT,
     response_class=Response,
-    responses={404: {"model": ErrorBody, "description": "No such integration in this tenant"}},
+    responses={
+        404: {"model": ErrorBody, "description": "No such integration in this tenant"},
+        409: {"model": ErrorBody, "description": "Runs under way still use it"},
+    },
 )
 async def delete_integration(
     integration_id: uuid.UUID, session: SessionDep, principal: IntegrationsWrite
 ) -> Response:
-    """Disconnect: the stored tokens are deleted."""
+    """Disconnect: the stored tokens are deleted. Refused while runs still use it, since
+    they need its token to finish or to take down what they made."""
+    await tenancy.get_integration(
+        session, tenant_id=principal.tenant_id, integration_id=integration_id
+    )
+    in_use = await tenancy.runs_using_integration(
+        session, tenant_id=principal.tenant_id, integration_id=integration_id
+    )
+    if in_use:
+        raise ApiError(
+            409,
+            "INTEGRATION_IN_USE",
+            "runs under way still use this integration; cancel them or wait",
+            {"workflow_ids": in_use},
+        )
     await tenancy.delete_integration(
         session, tenant_id=principal.tenant_id, integration_id=integration_id
     )

@@ -12,7 +12,7 @@ from api.deps import SessionDep
 from api.errors import ApiError
 from api.schemas import ApiKeyCreated, ApiKeyIn, ApiKeyPage, ApiKeyPublic, ErrorBody
 from core.accounts import issue_key
-from core.rbac import ROLE_PERMISSIONS, Role, can_manage
+from core.rbac import ROLE_PERMISSIONS, Role, can_manage, may_issue_for
 from models import tenancy
 from models.tables import utcnow
 
@@ -44,7 +44,7 @@ async def create_api_key(
     member_id = body.member_id or principal.member_id
     member = await tenancy.get_member(session, tenant_id=principal.tenant_id, member_id=member_id)
     role = Role(member.role)
-    if not can_manage(principal.role, role):
+    if member.id != principal.member_id and not may_issue_for(principal.role, role):
         raise ApiError(403, "FORBIDDEN", f"a {principal.role} may not create keys for a {role}")
     scopes = sorted({s.value for s in body.scopes}) if body.scopes is not None else None
     role_scopes = {p.value for p in ROLE_PERMISSIONS[role]}

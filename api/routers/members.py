@@ -9,7 +9,7 @@ from fastapi import APIRouter, Response, status
 from api.auth import Authenticated, MembersRead, MembersWrite
 from api.deps import SessionDep
 from api.errors import ApiError
-from api.schemas import ErrorBody, MemberIn, MemberPage, MemberPublic, MePublic
+from api.schemas import ErrorBody, MemberIn, MemberPage, MemberPublic, MemberRoleIn, MePublic
 from core import billing
 from core.rbac import Role, can_manage
 from models import tenancy
@@ -62,6 +62,34 @@ async def add_member(body: MemberIn, session: SessionDep, principal: MembersWrit
     return MemberPublic.model_validate(member, from_attributes=True)
 
 
+@router.patch(
+    "/v1/members/{member_id}",
+    operation_id="change_member_role",
+    response_model=MemberPublic,
+    responses={**NOT_FOUND, 409: {"model": ErrorBody, "description": "The last owner"}},
+)
+async def change_member_role(
+    member_id: uuid.UUID, body: MemberRoleIn, session: SessionDep, principal: MembersWrite
+) -> MemberPublic:
+    """Give a member another role; their keys follow the new role at once."""
+    await tenancy.lock_tenant(session, tenant_id=principal.tenant_id)
+    member = await tenancy.get_member(session, tenant_id=principal.tenant_id, member_id=member_id)
+    current = Role(member.role)
+    for role in (current, body.role):
+        if not can_manage(principal.role, role):
+            raise ApiError(403, "FORBIDDEN", f"a {principal.role} may not manage a {role}")
+    if (
+        current is Role.OWNER
+        and body.role is not Role.OWNER
+        and await tenancy.count_owners(session, tenant_id=principal.tenant_id) < 2
+    ):
+        raise ApiError(409, "LAST_OWNER", "a tenant keeps at least one owner")
+    member.role = body.role
+    session.add(member)
+    await session.commit()
+    return MemberPublic.model_validate(member, from_attributes=True)
+
+
 @router.delete(
     "/v1/members/{member_id}",
     operation_id="remove_member",
@@ -73,6 +101,8 @@ async def remove_member(
     member_id: uuid.UUID, session: SessionDep, principal: MembersWrite
 ) -> Response:
     """Free the seat; every API key of the member is revoked with it."""
+    # Serialises removals of one tenant, so two owners cannot remove each other at once.
+    await tenancy.lock_tenant(session, tenant_id=principal.tenant_id)
     member = await tenancy.get_member(session, tenant_id=principal.tenant_id, member_id=member_id)
     role = Role(member.role)
     if not can_manage(principal.role, role):

@@ -64,7 +64,13 @@ def rbac_matrix() -> dict[tuple[str, str], MatrixRow]:
     rows: dict[tuple[str, str], MatrixRow] = {}
     for line in RBAC_DOC.read_text().splitlines():
         cells = [cell.strip() for cell in line.strip().strip("|").split("|")]
-        if len(cells) != 3 + len(ROLES) or cells[0] not in {"GET", "POST", "PUT", "DELETE"}:
+        if len(cells) != 3 + len(ROLES) or cells[0] not in {
+            "GET",
+            "POST",
+            "PUT",
+            "PATCH",
+            "DELETE",
+        }:
             continue
         method, path, permission, *marks = cells
         assert all(mark in {"✓", "✗"} for mark in marks), line

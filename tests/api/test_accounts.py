@@ -3,6 +3,7 @@ rate limit, against the real app, Postgres and Temporal of the session."""
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import re
 import uuid
@@ -19,12 +20,14 @@ from temporalio.client import Client
 
 from api.app import create_app
 from core import accounts
+from core.accounts import SeatsExceedPlan, change_plan
 from core.db import SessionFactory
 from core.plans import PLANS
 from core.rbac import ROLE_PERMISSIONS, Role
 from core.settings import Settings
 from core.storage import LocalStorage
 from models import tenancy
+from models.tenancy import count_owners
 from sandbox.app import EmulatorConfig
 from tests.accounts import Account, bearer, create_account, member_key
 from tests.conftest import api_client
@@ -90,7 +93,8 @@ async def test_created_key_is_returned_once_in_the_documented_format(
     listed = await api.get("/v1/api-keys")
     assert listed.status_code == 200
     assert created["key"] not in listed.text
-    assert created["key"].split("_")[-1] not in listed.text
+    secret = created["key"][len(created["prefix"]) + 1 :]  # may itself contain "_"
+    assert len(secret) == 43 and secret not in listed.text
     assert "key" not in listed.json()["data"][0]
     assert created["id"] in {k["id"] for k in listed.json()["data"]}
 
@@ -575,31 +579,28 @@ async def test_a_stage_is_metered_once_however_often_it_is_reported(
 
 
 async def test_moving_to_a_plan_with_fewer_seats_than_members_is_refused(
-    api: httpx.AsyncClient,
+    api: httpx.AsyncClient, sessions: SessionFactory, account: Account
 ) -> None:
     await add_member(api)
-    response = await api.put("/v1/billing/plan", json={"plan": "free"})
-    body = error(response, 409, "SEATS_EXCEED_PLAN")
-    assert body["details"] == {"seats_used": 2, "seats": 1}
+    async with sessions() as session:
+        with pytest.raises(SeatsExceedPlan):
+            await change_plan(session, tenant_id=account.tenant_id, plan="free")
     assert (await usage(api))["plan"] == "business"
 
 
-async def test_owner_changes_the_plan(api: httpx.AsyncClient) -> None:
-    response = await api.put("/v1/billing/plan", json={"plan": "pro"})
-    assert response.status_code == 200, response.text
-    assert response.json()["plan"] == "pro"
-    assert response.json()["limits"] == asdict(PLANS["pro"])
-    assert (await usage(api))["plan"] == "pro"
-
-
-async def test_admin_cannot_change_the_plan(
-    app: FastAPI, sessions: SessionFactory, account: Account
+async def test_an_operator_changes_the_plan(
+    api: httpx.AsyncClient, sessions: SessionFactory, account: Account
 ) -> None:
-    admin = await member_key(sessions, account.tenant_id, "admin")
-    async with api_client(app, bearer(admin)) as client:
-        response = await client.put("/v1/billing/plan", json={"plan": "pro"})
-        error(response, 403, "FORBIDDEN")
-        assert (await usage(client))["plan"] == "business"
+    async with sessions() as session:
+        await change_plan(session, tenant_id=account.tenant_id, plan="pro")
+        await session.commit()
+    body = await usage(api)
+    assert body["plan"] == "pro"
+    assert body["limits"] == asdict(PLANS["pro"])
+
+
+async def test_no_route_changes_the_plan(api: httpx.AsyncClient) -> None:
+    assert (await api.put("/v1/billing/plan", json={"plan": "business"})).status_code in (404, 405)
 
 
 # --- rate limit --------------------------------------------------------------------------
@@ -662,3 +663,95 @@ async def test_a_revoked_key_is_401_even_when_rate_limited(
         await exhaust(client)
         assert (await api.delete(f"/v1/api-keys/{created['id']}")).status_code == 200
         error(await client.get("/v1/me"), 401, "UNAUTHENTICATED")
+
+
+# --- review follow-ups --------------------------------------------------------------------
+
+
+async def test_an_admin_may_not_mint_a_key_for_another_admin(
+    app: FastAPI, api: httpx.AsyncClient, sessions: SessionFactory, account: Account
+) -> None:
+    other_admin = await add_member(api, "admin")
+    admin = await member_key(sessions, account.tenant_id, "admin")
+    async with api_client(app, bearer(admin)) as client:
+        refused = await client.post(
+            "/v1/api-keys", json={"name": "peer", "member_id": other_admin["id"]}
+        )
+        error(refused, 403, "FORBIDDEN")
+        editor = await add_member(client, "editor")
+        allowed = await client.post("/v1/api-keys", json={"name": "ed", "member_id": editor["id"]})
+        assert allowed.status_code == 201, allowed.text
+    owners = await api.post("/v1/api-keys", json={"name": "o", "member_id": other_admin["id"]})
+    assert owners.status_code == 201, owners.text
+
+
+@pytest.mark.parametrize(
+    "expires", ["9999-12-31T23:59:00-14:00", "0001-01-01T00:00:00+14:00", "2026-01-01T00:00:00"]
+)
+async def test_an_implausible_token_expiry_is_refused(api: httpx.AsyncClient, expires: str) -> None:
+    response = await api.put(
+        "/v1/integrations/printify",
+        json={"access_token": "a-long-enough-token", "token_expires_at": expires},
+    )
+    error(response, 422, "VALIDATION_ERROR")
+    assert (await api.get("/v1/integrations")).status_code == 200
+
+
+async def test_an_integration_in_use_cannot_be_disconnected(
+    api: httpx.AsyncClient, account: Account
+) -> None:
+    started = await api.post(
+        "/v1/workflows/design-to-listing",
+        json={"keyword": "busy integration", "require_approval": True},
+    )
+    assert started.status_code == 202, started.text
+    printify = account.integrations["printify"]
+    body = error(await api.delete(f"/v1/integrations/{printify}"), 409, "INTEGRATION_IN_USE")
+    assert body["details"]["workflow_ids"] == [started.json()["workflow_id"]]
+    cancelled = await api.post(f"/v1/workflows/{started.json()['workflow_id']}/cancel")
+    assert cancelled.status_code == 202
+
+
+async def test_two_owners_removing_each_other_at_once_leave_one(
+    app: FastAPI, api: httpx.AsyncClient, sessions: SessionFactory, account: Account
+) -> None:
+    second = await add_member(api, "owner")
+    second_key = (await create_key(api, member_id=second["id"]))["key"]
+    async with api_client(app, bearer(second_key)) as other:
+        answers = await asyncio.gather(
+            api.delete(f"/v1/members/{second['id']}"),
+            other.delete(f"/v1/members/{account.owner_id}"),
+        )
+    assert sorted(a.status_code for a in answers) == [204, 409], [a.text for a in answers]
+    async with sessions() as session:
+        assert await count_owners(session, tenant_id=account.tenant_id) == 1
+
+
+async def test_demoting_a_member_narrows_their_keys_at_once(
+    app: FastAPI, api: httpx.AsyncClient
+) -> None:
+    editor = await add_member(api, "editor")
+    key = (await create_key(api, member_id=editor["id"]))["key"]
+    async with api_client(app, bearer(key)) as client:
+        before = await client.post("/v1/workflows/design-to-listing", json={})
+        assert before.status_code == 422  # allowed, stopped only by the empty body
+        changed = await api.patch(f"/v1/members/{editor['id']}", json={"role": "viewer"})
+        assert changed.status_code == 200 and changed.json()["role"] == "viewer"
+        after = await client.post("/v1/workflows/design-to-listing", json={})
+        error(after, 403, "FORBIDDEN")
+
+
+async def test_role_changes_stay_within_the_actors_rank(
+    app: FastAPI, api: httpx.AsyncClient, sessions: SessionFactory, account: Account
+) -> None:
+    viewer = await add_member(api, "viewer")
+    admin = await member_key(sessions, account.tenant_id, "admin")
+    async with api_client(app, bearer(admin)) as client:
+        promoted = await client.patch(f"/v1/members/{viewer['id']}", json={"role": "owner"})
+        error(promoted, 403, "FORBIDDEN")
+        demote_owner = await client.patch(
+            f"/v1/members/{account.owner_id}", json={"role": "viewer"}
+        )
+        error(demote_owner, 403, "FORBIDDEN")
+    last = await api.patch(f"/v1/members/{account.owner_id}", json={"role": "admin"})
+    error(last, 409, "LAST_OWNER")

@@ -72,3 +72,29 @@ async def test_an_exhausted_image_quota_refuses_new_workflows(
         refused = await start(client, "img")
         assert refused.status_code == 402
         assert refused.json()["details"]["metric"] == "images_per_month"
+
+
+async def test_a_repeat_racing_its_original_at_the_last_slot_is_not_refused(
+    app: FastAPI, sessions: SessionFactory, settings: Settings, emulator_config: EmulatorConfig
+) -> None:
+    account = await create_account(
+        sessions, settings.cipher, emulator_config, limits={"workflows_per_month": 1}
+    )
+    async with api_client(app, account.headers) as client:
+        answers = await asyncio.gather(start(client, "same"), start(client, "same"))
+    assert [a.status_code for a in answers] == [202, 202], [a.text for a in answers]
+    assert answers[0].json()["workflow_id"] == answers[1].json()["workflow_id"]
+
+
+async def test_runs_under_way_count_against_the_image_quota(
+    app: FastAPI, sessions: SessionFactory, settings: Settings, emulator_config: EmulatorConfig
+) -> None:
+    """A run waiting for approval has not made its image yet, but it will."""
+    account = await create_account(
+        sessions, settings.cipher, emulator_config, limits={"images_per_month": 1}
+    )
+    async with api_client(app, account.headers) as client:
+        assert (await start(client, "first")).status_code == 202
+        refused = await start(client, "second")
+        assert refused.status_code == 402, refused.text
+        assert refused.json()["details"]["metric"] == "images_per_month"

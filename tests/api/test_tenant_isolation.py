@@ -171,6 +171,9 @@ WALK: dict[tuple[str, str], Check] = {
     ("POST", "/v1/members"): reveals_nothing(
         "/v1/members", "POST", lambda v: {"email": f"b-{uuid.uuid4().hex[:6]}@x.test"}, ok=201
     ),
+    ("PATCH", "/v1/members/{member_id}"): not_found(
+        "/v1/members/{member_id}", "PATCH", {"role": "viewer"}
+    ),
     ("DELETE", "/v1/members/{member_id}"): not_found("/v1/members/{member_id}", "DELETE"),
     ("GET", "/v1/api-keys"): reveals_nothing("/v1/api-keys"),
     ("POST", "/v1/api-keys"): not_found(
@@ -185,7 +188,6 @@ WALK: dict[tuple[str, str], Check] = {
         "/v1/integrations/{printify}", "DELETE"
     ),
     ("GET", "/v1/billing/usage"): reveals_nothing("/v1/billing/usage"),
-    ("PUT", "/v1/billing/plan"): reveals_nothing("/v1/billing/plan", "PUT", {"plan": "pro"}),
 }
 
 

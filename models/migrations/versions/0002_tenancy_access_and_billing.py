@@ -86,6 +86,19 @@ def upgrade() -> None:
     )
     op.create_index(op.f('ix_api_keys_tenant_id'), 'api_keys', ['tenant_id'], unique=False)
     # ### end Alembic commands ###
+    # Records written before tenants existed keep an owner: one tenant row per tenant id
+    # in use (plan "pro"; an operator gives it members and keys with `pod tenant`/keys).
+    op.execute(
+        """
+        INSERT INTO tenants (id, name, plan, created_at)
+        SELECT tenant_id, tenant_id, 'pro', now() FROM (
+            SELECT tenant_id FROM workflow_runs UNION SELECT tenant_id FROM briefs
+            UNION SELECT tenant_id FROM designs UNION SELECT tenant_id FROM listings
+            UNION SELECT tenant_id FROM external_refs
+        ) AS used
+        ON CONFLICT (id) DO NOTHING
+        """
+    )
 
 
 def downgrade() -> None:

@@ -1,0 +1,66 @@
+"""The migrations on a fresh Postgres: 0.1.0 records get a tenant, and down/up round-trips."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from alembic import command
+from sqlalchemy import create_engine, text
+
+from core import accounts
+from core.db import alembic_config, make_engine, make_session_factory, sqlalchemy_url
+from core.embedded import start_postgres, stop_postgres
+from models import tenancy
+
+OLD_RUN = (
+    "INSERT INTO workflow_runs (workflow_id, tenant_id, request_key, request_hash, keyword,"
+    " status, stage, created_at, updated_at) VALUES"
+    " ('dtl-shop7-1', 'shop7', 'k', 'h', 'camper', 'completed', 'done', now(), now())"
+)
+
+
+@pytest.fixture
+def fresh_database(tmp_path: Path) -> Iterator[str]:
+    url = start_postgres(tmp_path / "pg")
+    yield url
+    stop_postgres(tmp_path / "pg")
+
+
+def sql(url: str, statement: str) -> list[tuple[object, ...]]:
+    engine = create_engine(sqlalchemy_url(url))
+    try:
+        with engine.begin() as connection:
+            result = connection.execute(text(statement))
+            return [tuple(row) for row in result] if result.returns_rows else []
+    finally:
+        engine.dispose()
+
+
+def test_records_from_before_tenants_get_a_tenant_that_can_be_adopted(fresh_database: str) -> None:
+    config = alembic_config(fresh_database)
+    command.upgrade(config, "0001")
+    sql(fresh_database, OLD_RUN)
+    command.upgrade(config, "head")
+    assert sql(fresh_database, "SELECT id, plan FROM tenants") == [("shop7", "pro")]
+
+    async def adopt() -> tuple[str, int]:
+        engine = make_engine(fresh_database, pool_size=1)
+        try:
+            async with make_session_factory(engine)() as session:
+                tenant, _, key = await accounts.create_tenant(
+                    session, tenant_id="shop7", name="Shop 7", plan="business", owner_email="o@x.t"
+                )
+                await session.commit()
+                members = await tenancy.count_members(session, tenant_id="shop7")
+                return tenant.plan + ":" + key[:4], members
+        finally:
+            await engine.dispose()
+
+    assert asyncio.run(adopt()) == ("business:pod_", 1)
+
+    command.downgrade(config, "0001")
+    command.upgrade(config, "head")
+    assert sql(fresh_database, "SELECT id FROM tenants") == [("shop7",)]
