@@ -16,6 +16,7 @@ from api.middleware import BodySizeLimitMiddleware, RequestRateLimiter, Security
 from api.routers import billing, designs, health, integrations, keys, listings, members, workflows
 from api.schemas import ErrorBody
 from core.db import make_engine, make_session_factory
+from core.oidc import OidcVerifier
 from core.settings import Settings
 from core.storage import ObjectStorage, build_storage
 from core.temporal import connect_temporal
@@ -53,6 +54,17 @@ def create_app(
         lifespan=lifespan,
     )
     app.state.settings = settings
+    app.state.oidc = (
+        OidcVerifier(
+            issuer=str(settings.oidc_issuer),
+            audience=str(settings.oidc_audience),
+            jwks_file=settings.oidc_jwks_file,
+            jwks_url=settings.oidc_jwks_url,
+            tenant_claim=settings.oidc_tenant_claim,
+        )
+        if settings.oidc_enabled
+        else None
+    )
     app.state.rate_limiter = RequestRateLimiter(
         rate_per_second=settings.api_rate_per_second, burst=settings.api_rate_burst
     )

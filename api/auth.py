@@ -2,8 +2,9 @@
 
 A route declares the permission it needs with one of the `Annotated` aliases below
 (e.g. `principal: WorkflowsWrite`). The dependency then, in this order:
-401 `UNAUTHENTICATED` without a valid, unrevoked, unexpired API key; 429 `RATE_LIMITED`
-(with `Retry-After`) when the key exceeds its request rate; 403 `FORBIDDEN` when the
+401 `UNAUTHENTICATED` without a valid, unrevoked, unexpired API key (or, when OIDC is
+configured, a valid identity token of a member); 429 `RATE_LIMITED` (with
+`Retry-After`) when the credential exceeds its request rate; 403 `FORBIDDEN` when the
 key's scopes or its member's current role lack the permission.
 """
 
@@ -17,11 +18,13 @@ from typing import Annotated, Any
 
 from fastapi import Depends, Request, Security
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer, SecurityScopes
+from sqlmodel.ext.asyncio.session import AsyncSession
 
 from api.deps import SessionDep
 from api.errors import ApiError
 from api.middleware import RequestRateLimiter
 from core.apikeys import key_prefix, matches
+from core.oidc import InvalidIdentityToken, OidcVerifier, looks_like_jwt
 from core.rbac import Permission, Role, effective_permissions
 from models import tenancy
 from models.tables import utcnow
@@ -43,7 +46,7 @@ class Principal:
     tenant_id: str
     member_id: uuid.UUID
     role: Role
-    key_id: uuid.UUID
+    key_id: uuid.UUID | None  # None for an OIDC token
     permissions: frozenset[Permission]
 
 
@@ -60,6 +63,9 @@ async def authorize(
     if credentials is None:
         raise _unauthenticated("an API key is required: send `Authorization: Bearer <key>`")
     presented = credentials.credentials
+    verifier: OidcVerifier | None = request.app.state.oidc
+    if verifier is not None and looks_like_jwt(presented):
+        return await _authorize_token(request, security_scopes, session, verifier, presented)
     prefix = key_prefix(presented)
     found = await tenancy.find_api_key(session, prefix=prefix) if prefix else None
     if found is None or not matches(presented, found[0].secret_hash):
@@ -71,28 +77,10 @@ async def authorize(
     if key.expires_at is not None and key.expires_at <= now:
         raise _unauthenticated("the API key has expired")
 
-    limiter: RequestRateLimiter = request.app.state.rate_limiter
-    wait = limiter.acquire(str(key.id))
-    if wait is not None:
-        seconds = max(1, math.ceil(wait))
-        raise ApiError(
-            429,
-            "RATE_LIMITED",
-            "too many requests with this API key; retry later",
-            {"retry_after_seconds": seconds},
-            headers={"Retry-After": str(seconds)},
-        )
-
+    _rate_limit(request, str(key.id))
     role = Role(member.role)
     permissions = effective_permissions(role, key.scopes)
-    missing = sorted(scope for scope in security_scopes.scopes if scope not in permissions)
-    if missing:
-        raise ApiError(
-            403,
-            "FORBIDDEN",
-            "this API key may not do that",
-            {"required": missing, "role": role.value},
-        )
+    _require(security_scopes, permissions, role)
     if key.last_used_at is None or now - key.last_used_at > LAST_USED_RESOLUTION:
         # Its own short transaction: the route's session stays untouched.
         async with request.app.state.sessions() as own:
@@ -111,6 +99,63 @@ async def authorize(
         key_id=key.id,
         permissions=permissions,
     )
+
+
+async def _authorize_token(
+    request: Request,
+    security_scopes: SecurityScopes,
+    session: AsyncSession,
+    verifier: OidcVerifier,
+    token: str,
+) -> Principal:
+    """An OIDC token: verified, then acting as the tenant's member with its e-mail."""
+    try:
+        identity = verifier.verify(token)
+    except InvalidIdentityToken as exc:
+        raise _unauthenticated(str(exc)) from None
+    member = await tenancy.find_member_by_email(
+        session, tenant_id=identity.tenant_id, email=identity.email
+    )
+    if member is None:
+        raise _unauthenticated("the token's user is not a member of its tenant")
+    _rate_limit(request, f"oidc:{member.id}")
+    role = Role(member.role)
+    permissions = effective_permissions(role, None)
+    _require(security_scopes, permissions, role)
+    return Principal(
+        tenant_id=member.tenant_id,
+        member_id=member.id,
+        role=role,
+        key_id=None,
+        permissions=permissions,
+    )
+
+
+def _rate_limit(request: Request, bucket: str) -> None:
+    limiter: RequestRateLimiter = request.app.state.rate_limiter
+    wait = limiter.acquire(bucket)
+    if wait is not None:
+        seconds = max(1, math.ceil(wait))
+        raise ApiError(
+            429,
+            "RATE_LIMITED",
+            "too many requests with this credential; retry later",
+            {"retry_after_seconds": seconds},
+            headers={"Retry-After": str(seconds)},
+        )
+
+
+def _require(
+    security_scopes: SecurityScopes, permissions: frozenset[Permission], role: Role
+) -> None:
+    missing = sorted(scope for scope in security_scopes.scopes if scope not in permissions)
+    if missing:
+        raise ApiError(
+            403,
+            "FORBIDDEN",
+            "this credential may not do that",
+            {"required": missing, "role": role.value},
+        )
 
 
 def _needs(permission: Permission) -> Any:

@@ -123,7 +123,7 @@ class MePublic(BaseModel):
     tenant_id: str
     member_id: uuid.UUID
     role: Role
-    key_id: uuid.UUID
+    key_id: uuid.UUID | None = Field(description="The API key used; null for an OIDC token.")
     permissions: list[Permission]
 
 

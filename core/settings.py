@@ -83,6 +83,13 @@ class Settings(BaseSettings):
     encryption_keys: SecretStr = Field(
         default=SecretStr(DEVELOPMENT_KEY), alias="POD_ENCRYPTION_KEYS"
     )
+    # Optional OIDC/JWT bearer tokens (core/oidc.py): issuer, audience and its public keys.
+    oidc_issuer: str | None = None
+    oidc_audience: str | None = None
+    oidc_jwks_file: Path | None = None
+    oidc_jwks_url: str | None = None
+    oidc_tenant_claim: str = "pod_tenant"
+
     # API hardening.
     api_rate_per_second: float = 20.0
     api_rate_burst: int = 40
@@ -118,6 +125,10 @@ class Settings(BaseSettings):
     @property
     def cipher(self) -> TokenCipher:
         return _cipher(self.encryption_keys.get_secret_value())
+
+    @property
+    def oidc_enabled(self) -> bool:
+        return bool(self.oidc_issuer and self.oidc_audience)
 
     @property
     def cors_origins(self) -> list[str]:
