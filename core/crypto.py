@@ -8,6 +8,8 @@ the old key.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 
 # For development only: settings refuse it outside `ENVIRONMENT=development`.
@@ -33,17 +35,16 @@ class TokenCipher:
         return self._fernet.encrypt(plaintext.encode()).decode()
 
     def decrypt(self, ciphertext: str) -> str:
-        try:
-            return self._fernet.decrypt(ciphertext.encode()).decode()
-        except InvalidToken:
-            raise DecryptionError(
-                "stored secret cannot be decrypted with the configured keys"
-            ) from None
+        return self._apply(self._fernet.decrypt, ciphertext)
 
     def rotate(self, ciphertext: str) -> str:
         """The same secret encrypted with the first (newest) key."""
+        return self._apply(self._fernet.rotate, ciphertext)
+
+    @staticmethod
+    def _apply(operation: Callable[[bytes], bytes], ciphertext: str) -> str:
         try:
-            return self._fernet.rotate(ciphertext.encode()).decode()
+            return operation(ciphertext.encode()).decode()
         except InvalidToken:
             raise DecryptionError(
                 "stored secret cannot be decrypted with the configured keys"
