@@ -229,6 +229,11 @@ class IntegrationPublic(BaseModel):
     updated_at: datetime
 
 
+class EtsyConnectPublic(BaseModel):
+    authorization_url: str = Field(description="Send the seller here to approve the app.")
+    expires_at: datetime = Field(description="The authorization must finish before this.")
+
+
 class IntegrationPage(BaseModel):
     data: list[IntegrationPublic]
     count: int

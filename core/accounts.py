@@ -102,6 +102,7 @@ async def store_integration(
     refresh_token: str | None = None,
     token_expires_at: datetime | None = None,
     shop_id: int | None = None,
+    external_user_id: str | None = None,
 ) -> Integration:
     """Create or replace the tenant's integration; tokens are encrypted before they are stored."""
     if vendor not in VENDORS:
@@ -114,6 +115,7 @@ async def store_integration(
         refresh_token_enc=cipher.encrypt(refresh_token) if refresh_token else None,
         token_expires_at=token_expires_at,
         shop_id=shop_id,
+        external_user_id=external_user_id,
     )
 
 

@@ -68,6 +68,12 @@ class Settings(BaseSettings):
     etsy_shipping_profile_id: int | None = None
     etsy_return_policy_id: int | None = None
     etsy_rate_per_second: float = 10.0
+    # OAuth 2.0 + PKCE: where sellers approve us, where Etsy sends them back, what we ask.
+    etsy_oauth_connect_url: str | None = None
+    etsy_redirect_uri: str | None = None
+    etsy_oauth_scopes: str = "listings_r listings_w listings_d shops_r shops_w profile_r"
+    # Refresh an Etsy access token this long before it expires.
+    etsy_refresh_margin_seconds: int = 300
     # Activities per second on pod-integration across all workers (enforced by Temporal).
     integration_activities_per_second: float = 15.0
     http_timeout_seconds: float = 30.0
@@ -145,6 +151,19 @@ class Settings(BaseSettings):
     @property
     def etsy_url(self) -> str:
         return self.etsy_base_url or f"{self.emulator_url}/etsy/v3"
+
+    @property
+    def etsy_connect_url(self) -> str:
+        if self.etsy_oauth_connect_url:
+            return self.etsy_oauth_connect_url
+        if self.etsy_base_url:
+            return "https://www.etsy.com/oauth/connect"
+        return f"{self.emulator_url}/etsy/v3/oauth/connect"
+
+    @property
+    def etsy_redirect_url(self) -> str:
+        """The callback Etsy redirects to (registered with the Etsy app)."""
+        return self.etsy_redirect_uri or f"{self.api_url}/v1/integrations/etsy/callback"
 
     @property
     def temporal_target(self) -> str:

@@ -11,17 +11,31 @@ from __future__ import annotations
 
 import html
 import mimetypes
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from decimal import Decimal
 from typing import Any
 
 import httpx
 from aiolimiter import AsyncLimiter
 
+from integrations.errors import VendorError
 from integrations.http import VendorHttp
 
 VENDOR = "etsy"
 PAGE_SIZE = 100
+
+
+TokenRefresher = Callable[[str], Awaitable[str]]  # the refused token -> a fresh one
+
+
+def is_invalid_token(exc: VendorError) -> bool:
+    """Etsy refused the access token (expired or revoked): `401 invalid_token`."""
+    return exc.status == 401 and exc.details.get("error") == "invalid_token"
+
+
+def is_invalid_grant(exc: VendorError) -> bool:
+    """The refresh token (or code) is revoked, expired or unknown: `400 invalid_grant`."""
+    return exc.status == 400 and exc.details.get("error") == "invalid_grant"
 
 
 def parse_etsy_error(response: httpx.Response) -> tuple[str, dict[str, Any]]:
@@ -91,9 +105,11 @@ class EtsyClient:
         transport: httpx.AsyncBaseTransport | None = None,
         limiter: AsyncLimiter | None = None,
         user_agent: str = "pod-automator",
+        token_refresher: TokenRefresher | None = None,
     ) -> None:
         self._keystring = keystring
         self._access_token = access_token
+        self._token_refresher = token_refresher
         self._http = VendorHttp(
             VENDOR,
             base_url=base_url,
@@ -118,7 +134,20 @@ class EtsyClient:
 
     async def _call(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
         headers = {"authorization": f"Bearer {self._access_token}"}
+        try:
+            return await self._http.request(method, path, headers=headers, **kwargs)
+        except VendorError as exc:
+            # Etsy refused the token before acting: refresh it once and send again.
+            if self._token_refresher is None or not is_invalid_token(exc):
+                raise
+        self.use_token(await self._token_refresher(self._access_token))
+        headers = {"authorization": f"Bearer {self._access_token}"}
         return await self._http.request(method, path, headers=headers, **kwargs)
+
+    def use_token(self, access_token: str) -> None:
+        """Send `access_token` from now on (a refreshed one); it is redacted like the first."""
+        self._access_token = access_token
+        self._http.add_secret(access_token)
 
     async def _json(self, method: str, path: str, **kwargs: Any) -> dict[str, Any]:
         data: dict[str, Any] = (await self._call(method, path, **kwargs)).json()
@@ -266,12 +295,31 @@ class EtsyClient:
         Etsy rotates refresh tokens: store the returned one, the old one is revoked.
         This client uses the new access token for its later calls.
         """
-        form = {"grant_type": "refresh_token", "client_id": self._keystring}
-        form["refresh_token"] = refresh_token
-        response = await self._http.request("POST", "public/oauth/token", data=form)
+        tokens = await self.request_tokens(
+            {"grant_type": "refresh_token", "refresh_token": refresh_token}
+        )
+        self.use_token(str(tokens["access_token"]))
+        return tokens
+
+    async def exchange_code(self, code: str, redirect_uri: str, verifier: str) -> dict[str, Any]:
+        """The tokens for an authorization code (OAuth 2.0 with PKCE: the code verifier)."""
+        return await self.request_tokens(
+            {
+                "grant_type": "authorization_code",
+                "redirect_uri": redirect_uri,
+                "code": code,
+                "code_verifier": verifier,
+            }
+        )
+
+    async def request_tokens(self, form: dict[str, str]) -> dict[str, Any]:
+        """`POST /public/oauth/token` with this app's client id; the tokens are redacted
+        from any later error of this client."""
+        body = {**form, "client_id": self._keystring}
+        response = await self._http.request("POST", "public/oauth/token", data=body)
         tokens: dict[str, Any] = response.json()
-        self._access_token = str(tokens["access_token"])
-        self._http.add_secret(self._access_token)
+        for name in ("access_token", "refresh_token"):
+            self._http.add_secret(str(tokens.get(name) or ""))
         return tokens
 
 

@@ -196,11 +196,29 @@ class Integration(SQLModel, table=True):
     vendor: str = Field(max_length=32)
     status: str = Field(max_length=32)
     shop_id: int | None = Field(default=None, sa_column=Column(BigInteger, nullable=True))
+    # The vendor's id of the connected user (Etsy: the numeric prefix of its tokens).
+    external_user_id: str | None = Field(default=None, max_length=64)
     access_token_enc: str = Field(sa_column=Column(Text, nullable=False))
     refresh_token_enc: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
     token_expires_at: datetime | None = _optional_ts()
     created_at: datetime = _ts()
     updated_at: datetime = _ts()
+
+
+class OAuthState(SQLModel, table=True):
+    """A pending OAuth authorization: the state's digest, the tenant it connects, and the
+    PKCE code verifier (encrypted), until the callback uses it once or it expires."""
+
+    __tablename__ = "oauth_states"
+
+    state_hash: str = Field(primary_key=True, max_length=64)
+    tenant_id: str = Field(foreign_key="tenants.id", index=True, max_length=64)
+    member_id: uuid.UUID = Field(sa_column=Column(Uuid, nullable=False))
+    vendor: str = Field(max_length=32)
+    verifier_enc: str = Field(sa_column=Column(Text, nullable=False))
+    redirect_uri: str = Field(max_length=500)
+    expires_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
+    created_at: datetime = _ts()
 
 
 class UsageEvent(SQLModel, table=True):

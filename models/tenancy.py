@@ -11,7 +11,7 @@ import uuid
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import func, or_, update
+from sqlalchemy import delete, func, or_, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -19,7 +19,16 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from core.plans import period_bounds
 from models.payloads import RunStatus
 from models.repositories import NotFoundError
-from models.tables import ApiKey, Integration, Member, Tenant, UsageEvent, WorkflowRun, utcnow
+from models.tables import (
+    ApiKey,
+    Integration,
+    Member,
+    OAuthState,
+    Tenant,
+    UsageEvent,
+    WorkflowRun,
+    utcnow,
+)
 
 LIVE_STATUSES = (RunStatus.RUNNING.value, RunStatus.AWAITING_APPROVAL.value)
 
@@ -223,6 +232,7 @@ async def put_integration(
     refresh_token_enc: str | None = None,
     token_expires_at: datetime | None = None,
     shop_id: int | None = None,
+    external_user_id: str | None = None,
 ) -> Integration:
     """Create or replace the tenant's integration with `vendor` (tokens already encrypted)."""
     values = {
@@ -231,6 +241,7 @@ async def put_integration(
         "refresh_token_enc": refresh_token_enc,
         "token_expires_at": token_expires_at,
         "shop_id": shop_id,
+        "external_user_id": external_user_id,
         "updated_at": utcnow(),
     }
     statement = (
@@ -251,6 +262,47 @@ async def delete_integration(
     integration = await get_integration(session, tenant_id=tenant_id, integration_id=integration_id)
     await session.delete(integration)
     await session.flush()
+
+
+async def lock_integration(
+    session: AsyncSession, *, tenant_id: str, integration_id: uuid.UUID
+) -> Integration:
+    """The integration, locked until the transaction ends (serialises token refreshes)."""
+    query = (
+        select(Integration)
+        .where(Integration.tenant_id == tenant_id, Integration.id == integration_id)
+        .with_for_update()
+    )
+    integration = (await session.exec(query)).first()
+    if integration is None:
+        raise NotFoundError("integration", integration_id)
+    return integration
+
+
+async def add_oauth_state(session: AsyncSession, *, tenant_id: str, state: OAuthState) -> None:
+    if state.tenant_id != tenant_id:
+        raise ValueError("state belongs to another tenant")
+    session.add(state)
+    await session.flush()
+
+
+async def purge_expired_oauth_states(session: AsyncSession, *, tenant_id: str) -> None:
+    """Forget the tenant's authorizations that were never completed in time."""
+    await session.exec(
+        delete(OAuthState).where(
+            col(OAuthState.tenant_id) == tenant_id, col(OAuthState.expires_at) < utcnow()
+        )
+    )
+
+
+async def take_oauth_state(session: AsyncSession, *, state_hash: str) -> OAuthState | None:
+    """Remove and return a pending authorization (single use). Like `find_api_key`, this
+    resolves *to* the tenant: the state's digest is all the callback knows."""
+    statement = (
+        delete(OAuthState).where(col(OAuthState.state_hash) == state_hash).returning(OAuthState)
+    )
+    row = (await session.exec(statement)).first()
+    return row[0] if row is not None else None
 
 
 async def runs_using_integration(

@@ -133,6 +133,7 @@ def settings(
         temporal_address=temporal_client.service_client.config.target_host,
         printify_base_url=f"{emulator.url}/printify/v1",
         etsy_base_url=f"{emulator.url}/etsy/v3",
+        etsy_oauth_connect_url=f"{emulator.url}/etsy/v3/oauth/connect",
         etsy_shipping_profile_id=7001,
         etsy_return_policy_id=8001,
         # Per-key rate limiting has its own tests; here it would only slow polling down.

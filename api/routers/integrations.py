@@ -3,14 +3,24 @@
 from __future__ import annotations
 
 import uuid
+from typing import Annotated
 
-from fastapi import APIRouter, Response, status
+from fastapi import APIRouter, Query, Response, status
 
 from api.auth import IntegrationsRead, IntegrationsWrite
 from api.deps import SessionDep, SettingsDep
 from api.errors import ApiError
-from api.schemas import ErrorBody, IntegrationIn, IntegrationPage, IntegrationPublic, Vendor
+from api.schemas import (
+    ErrorBody,
+    EtsyConnectPublic,
+    IntegrationIn,
+    IntegrationPage,
+    IntegrationPublic,
+    Vendor,
+)
+from core import etsy_connect
 from core.accounts import store_integration
+from integrations.etsy import EtsyClient
 from models import tenancy
 
 router = APIRouter(prefix="/v1/integrations", tags=["integrations"])
@@ -22,6 +32,68 @@ async def list_integrations(session: SessionDep, principal: IntegrationsRead) ->
     rows = await tenancy.list_integrations(session, tenant_id=principal.tenant_id)
     data = [IntegrationPublic.model_validate(r, from_attributes=True) for r in rows]
     return IntegrationPage(data=data, count=len(data))
+
+
+@router.get("/etsy/connect", operation_id="connect_etsy", response_model=EtsyConnectPublic)
+async def connect_etsy(
+    session: SessionDep, settings: SettingsDep, principal: IntegrationsWrite
+) -> EtsyConnectPublic:
+    """Start connecting an Etsy shop: the URL where the seller approves the app (OAuth 2.0
+    with PKCE). Etsy then redirects to the callback, which stores the tokens encrypted."""
+    authorization = await etsy_connect.start(
+        session,
+        settings,
+        settings.cipher,
+        tenant_id=principal.tenant_id,
+        member_id=principal.member_id,
+    )
+    await session.commit()
+    return EtsyConnectPublic(
+        authorization_url=authorization.url, expires_at=authorization.expires_at
+    )
+
+
+@router.get(
+    "/etsy/callback",
+    operation_id="etsy_callback",
+    response_model=IntegrationPublic,
+    responses={400: {"model": ErrorBody, "description": "Unknown, used or expired state"}},
+)
+async def etsy_callback(
+    session: SessionDep,
+    settings: SettingsDep,
+    state: Annotated[str, Query(min_length=1, max_length=256)],
+    code: Annotated[str | None, Query(min_length=1, max_length=1024)] = None,
+    error: Annotated[str | None, Query(max_length=100)] = None,
+    error_description: Annotated[str | None, Query(max_length=500)] = None,
+) -> IntegrationPublic:
+    """Where Etsy sends the seller back (public: the single-use state is the proof).
+
+    Exchanges the code with the PKCE verifier kept for the state, and connects the
+    tenant's Etsy shop with the tokens (encrypted) and their expiry.
+    """
+    if error is not None or code is None:
+        raise ApiError(
+            400,
+            "OAUTH_DENIED",
+            "Etsy did not authorize the connection",
+            {"error": error or "missing_code", "error_description": error_description or ""},
+        )
+    client = EtsyClient(
+        base_url=settings.etsy_url,
+        keystring=settings.etsy_keystring.get_secret_value(),
+        shared_secret=settings.etsy_shared_secret.get_secret_value(),
+        access_token="",
+        timeout=settings.http_timeout_seconds,
+        user_agent=settings.user_agent,
+    )
+    try:
+        row = await etsy_connect.finish(session, settings.cipher, client, state=state, code=code)
+    except etsy_connect.ConnectError as exc:
+        raise ApiError(400, exc.code, exc.message, exc.details) from None
+    finally:
+        await client.aclose()
+    return IntegrationPublic.model_validate(row, from_attributes=True)
 
 
 @router.put("/{vendor}", operation_id="put_integration", response_model=IntegrationPublic)

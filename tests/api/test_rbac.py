@@ -9,7 +9,7 @@ from fastapi import FastAPI
 from core.db import SessionFactory
 from core.rbac import ROLE_PERMISSIONS, Role
 from tests.accounts import Account, bearer, member_key
-from tests.api.routes import ROLES, rbac_matrix, v1_routes
+from tests.api.routes import PUBLIC_ROUTES, RBAC_DOC, ROLES, rbac_matrix, v1_routes
 from tests.conftest import api_client
 
 
@@ -104,3 +104,15 @@ async def test_public_routes_need_no_key(api: httpx.AsyncClient, app: FastAPI) -
     async with api_client(app) as client:
         for path in ("/healthz", "/openapi.json", "/docs", "/redoc"):
             assert (await client.get(path)).status_code == 200, path
+
+
+def test_the_public_routes_are_the_documented_few(app: FastAPI) -> None:
+    public = {
+        (route.method, route.path)
+        for route in v1_routes(app, include_public=True)
+        if route.permission is None and (route.method, route.path) in PUBLIC_ROUTES
+    }
+    assert public == PUBLIC_ROUTES
+    doc = RBAC_DOC.read_text()
+    for method, path in PUBLIC_ROUTES:
+        assert f"`{method} {path}`" in doc

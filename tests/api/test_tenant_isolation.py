@@ -145,7 +145,23 @@ def reveals_nothing(path: str, method: str = "GET", body: Any = None, ok: int = 
     return check
 
 
+def refused_callback() -> Check:
+    """The public OAuth callback with a state B never got: nothing connects or leaks."""
+
+    async def check(b: httpx.AsyncClient, victim: Victim) -> None:
+        response = await b.get(
+            "/v1/integrations/etsy/callback", params={"state": "not-yours", "code": "x"}
+        )
+        assert response.status_code == 400, response.text
+        assert response.json()["code"] == "OAUTH_STATE_INVALID"
+        assert [value for value in victim.ids if value in response.text] == []
+
+    return check
+
+
 WALK: dict[tuple[str, str], Check] = {
+    ("GET", "/v1/integrations/etsy/connect"): reveals_nothing("/v1/integrations/etsy/connect"),
+    ("GET", "/v1/integrations/etsy/callback"): refused_callback(),
     ("GET", "/v1/me"): reveals_nothing("/v1/me"),
     ("GET", "/v1/workflows"): reveals_nothing("/v1/workflows"),
     ("POST", "/v1/workflows/design-to-listing"): reveals_nothing(
@@ -200,7 +216,7 @@ WALK[("POST", "/v1/api-keys")] = _key_for_victims_member
 
 
 def test_the_walk_covers_every_route(app: FastAPI) -> None:
-    routes = {(route.method, route.path) for route in v1_routes(app)}
+    routes = {(route.method, route.path) for route in v1_routes(app, include_public=True)}
     assert sorted(routes - set(WALK)) == [], "add the new route to the cross-tenant walk"
     assert sorted(set(WALK) - routes) == []
 
@@ -218,7 +234,7 @@ async def test_another_tenant_finds_nothing_anywhere(
 ) -> None:
     walked: list[Route] = []
     async with api_client(app, account.headers) as b:
-        for route in v1_routes(app):
+        for route in v1_routes(app, include_public=True):
             await WALK[(route.method, route.path)](b, victim)
             walked.append(route)
     assert len(walked) == len(WALK)
