@@ -6,6 +6,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
+from cachetools import TTLCache
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -13,7 +14,17 @@ from temporalio.client import Client
 
 from api.errors import install_error_handlers
 from api.middleware import BodySizeLimitMiddleware, RequestRateLimiter, SecurityHeadersMiddleware
-from api.routers import billing, designs, health, integrations, keys, listings, members, workflows
+from api.routers import (
+    billing,
+    catalog,
+    designs,
+    health,
+    integrations,
+    keys,
+    listings,
+    members,
+    workflows,
+)
 from api.schemas import ErrorBody
 from core.db import make_engine, make_session_factory
 from core.oidc import OidcVerifier
@@ -69,7 +80,9 @@ def create_app(
         rate_per_second=settings.api_rate_per_second, burst=settings.api_rate_burst
     )
     install_error_handlers(app)
-    for module in (health, workflows, listings, designs, members, keys, integrations, billing):
+    app.state.catalog_cache = TTLCache(maxsize=1024, ttl=settings.catalog_cache_seconds)
+    routers = (health, workflows, listings, designs, catalog, members, keys, integrations, billing)
+    for module in routers:
         app.include_router(module.router)
     # Last added runs first: security headers (on every answer, 413 included), the body
     # size limit, then CORS (closed unless configured).

@@ -162,6 +162,7 @@ def _needs(permission: Permission) -> Any:
     return Security(authorize, scopes=[permission.value])
 
 
+CatalogRead = Annotated[Principal, _needs(Permission.CATALOG_READ)]
 WorkflowsRead = Annotated[Principal, _needs(Permission.WORKFLOWS_READ)]
 WorkflowsWrite = Annotated[Principal, _needs(Permission.WORKFLOWS_WRITE)]
 ListingsRead = Annotated[Principal, _needs(Permission.LISTINGS_READ)]

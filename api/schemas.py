@@ -109,6 +109,53 @@ class DesignPublic(BaseModel):
     preview_url: str
 
 
+class Blueprint(BaseModel):
+    id: int
+    title: str
+    brand: str | None = None
+    model: str | None = None
+    description: str | None = None
+    images: list[str] = Field(default_factory=list)
+
+
+class BlueprintPage(BaseModel):
+    data: list[Blueprint]
+    count: int
+
+
+class PrintProvider(BaseModel):
+    id: int
+    title: str
+
+
+class PrintProviderPage(BaseModel):
+    data: list[PrintProvider]
+    count: int
+
+
+class Placeholder(BaseModel):
+    position: str
+    width: int
+    height: int
+
+
+class CatalogVariant(BaseModel):
+    id: int
+    title: str
+    options: dict[str, Any] = Field(default_factory=dict)
+    placeholders: list[Placeholder] = Field(default_factory=list)
+    cost: int | None = Field(
+        default=None, description="Production cost in cents, when the catalog gives it."
+    )
+
+
+class CatalogVariantPage(BaseModel):
+    blueprint_id: int
+    print_provider_id: int
+    data: list[CatalogVariant]
+    count: int
+
+
 class Health(BaseModel):
     status: Literal["ok"]
 

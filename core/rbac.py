@@ -18,6 +18,7 @@ class Role(StrEnum):
 
 
 class Permission(StrEnum):
+    CATALOG_READ = "catalog:read"
     WORKFLOWS_READ = "workflows:read"
     WORKFLOWS_WRITE = "workflows:write"
     LISTINGS_READ = "listings:read"
@@ -33,6 +34,7 @@ class Permission(StrEnum):
 
 _VIEWER = frozenset(
     {
+        Permission.CATALOG_READ,
         Permission.WORKFLOWS_READ,
         Permission.LISTINGS_READ,
         Permission.DESIGNS_READ,

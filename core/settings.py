@@ -59,6 +59,8 @@ class Settings(BaseSettings):
     printify_api_token: SecretStr = SecretStr("local-printify-token")
     printify_shop_id: int | None = None
     printify_rate_per_second: float = 5.0
+    # The Printify catalog changes rarely: answers are kept this long per API process.
+    catalog_cache_seconds: int = 6 * 3600
     etsy_base_url: str | None = None
     etsy_keystring: SecretStr = SecretStr("local-keystring")
     etsy_shared_secret: SecretStr = SecretStr("local-shared-secret")

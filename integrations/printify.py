@@ -140,6 +140,12 @@ class PrintifyClient:
         result: list[dict[str, Any]] = await self._call("GET", "catalog/blueprints.json")
         return result
 
+    async def list_blueprint_providers(self, blueprint_id: int) -> list[dict[str, Any]]:
+        """`GET catalog/blueprints/{id}/print_providers.json`: who prints a blueprint."""
+        path = f"catalog/blueprints/{blueprint_id}/print_providers.json"
+        result: list[dict[str, Any]] = await self._call("GET", path)
+        return result
+
     async def get_variants(self, blueprint_id: int, print_provider_id: int) -> dict[str, Any]:
         """The `variants.json` document (variants with their placeholders) of a provider."""
         path = f"catalog/blueprints/{blueprint_id}/print_providers/{print_provider_id}"

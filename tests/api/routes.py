@@ -26,7 +26,12 @@ class Route:
 
     def url(self, **values: str) -> str:
         """The path with its parameters filled (`values` first, then harmless fillers)."""
-        fillers = {"workflow_id": "dtl-nobody-000000000000000000000000", "vendor": "printify"}
+        fillers = {
+            "workflow_id": "dtl-nobody-000000000000000000000000",
+            "vendor": "printify",
+            "blueprint_id": "6",
+            "provider_id": "99",
+        }
 
         def fill(match: re.Match[str]) -> str:
             name = match.group(1)

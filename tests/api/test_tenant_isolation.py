@@ -183,6 +183,14 @@ WALK: dict[tuple[str, str], Check] = {
     ("GET", "/v1/listings"): reveals_nothing("/v1/listings"),
     ("GET", "/v1/designs/{design_id}"): not_found("/v1/designs/{design_id}"),
     ("GET", "/v1/designs/{design_id}/file"): not_found("/v1/designs/{design_id}/file"),
+    # The catalog is Printify's, the same for everyone: nothing of A's is in it.
+    ("GET", "/v1/catalog/blueprints"): reveals_nothing("/v1/catalog/blueprints"),
+    ("GET", "/v1/catalog/blueprints/{blueprint_id}/providers"): reveals_nothing(
+        "/v1/catalog/blueprints/6/providers"
+    ),
+    ("GET", "/v1/catalog/blueprints/{blueprint_id}/providers/{provider_id}/variants"): (
+        reveals_nothing("/v1/catalog/blueprints/6/providers/99/variants")
+    ),
     ("GET", "/v1/members"): reveals_nothing("/v1/members"),
     ("POST", "/v1/members"): reveals_nothing(
         "/v1/members", "POST", lambda v: {"email": f"b-{uuid.uuid4().hex[:6]}@x.test"}, ok=201

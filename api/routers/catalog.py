@@ -1,0 +1,158 @@
+"""The Printify catalog through our API: blueprints, their print providers, and each
+provider's variants with placeholders (print-area sizes) and costs.
+
+Read with the tenant's Printify token; answers are cached per API process for
+`CATALOG_CACHE_SECONDS` (the catalog is the same for every account and changes
+rarely), which also keeps us well inside Printify's 100 catalog requests a minute.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Path, Query, Request
+
+from api.auth import CatalogRead
+from api.deps import SessionDep, SettingsDep
+from api.errors import ApiError
+from api.schemas import (
+    Blueprint,
+    BlueprintPage,
+    CatalogVariant,
+    CatalogVariantPage,
+    ErrorBody,
+    PrintProvider,
+    PrintProviderPage,
+)
+from core.settings import Settings
+from integrations.errors import VendorError
+from integrations.printify import PrintifyClient
+from models import tenancy
+
+router = APIRouter(prefix="/v1/catalog", tags=["catalog"])
+ERRORS: dict[int | str, dict[str, object]] = {
+    404: {"model": ErrorBody, "description": "No such blueprint or provider"},
+    409: {"model": ErrorBody, "description": "The tenant has no Printify integration"},
+    502: {"model": ErrorBody, "description": "Printify did not answer as expected"},
+}
+Id = Annotated[int, Path(gt=0, le=2**31)]
+
+
+async def _cached(
+    request: Request,
+    session: SessionDep,
+    settings: Settings,
+    tenant_id: str,
+    key: str,
+    load: Callable[[PrintifyClient], Awaitable[Any]],
+) -> Any:
+    """The cached answer for `key`, else `load` it with the tenant's Printify token."""
+    cache = request.app.state.catalog_cache
+    if key in cache:
+        return cache[key]
+    integration = await tenancy.find_integration(session, tenant_id=tenant_id, vendor="printify")
+    if integration is None or integration.status != "active":
+        raise ApiError(
+            409, "INTEGRATION_REQUIRED", "connect Printify first (PUT /v1/integrations/printify)"
+        )
+    client = PrintifyClient(
+        base_url=settings.printify_url,
+        token=settings.cipher.decrypt(integration.access_token_enc),
+        user_agent=settings.user_agent,
+        rate_per_second=settings.printify_rate_per_second,
+        timeout=settings.http_timeout_seconds,
+    )
+    try:
+        value = await load(client)
+    except VendorError as exc:
+        if exc.status == 404:
+            raise ApiError(404, "NOT_FOUND", exc.message) from None
+        raise ApiError(502, "VENDOR_ERROR", f"Printify: {exc.message}") from None
+    finally:
+        await client.aclose()
+    cache[key] = value
+    return value
+
+
+@router.get(
+    "/blueprints", operation_id="list_blueprints", response_model=BlueprintPage, responses=ERRORS
+)
+async def list_blueprints(
+    request: Request,
+    session: SessionDep,
+    settings: SettingsDep,
+    principal: CatalogRead,
+    q: Annotated[str | None, Query(max_length=100, description="Words in the title")] = None,
+    limit: Annotated[int, Query(ge=1, le=100)] = 50,
+    offset: Annotated[int, Query(ge=0, le=100_000)] = 0,
+) -> BlueprintPage:
+    """Blueprints (product types) of the Printify catalog, by id."""
+    rows = await _cached(
+        request,
+        session,
+        settings,
+        principal.tenant_id,
+        "blueprints",
+        lambda c: c.list_blueprints(),
+    )
+    blueprints = sorted((Blueprint.model_validate(row) for row in rows), key=lambda b: b.id)
+    if q:
+        words = q.lower().split()
+        blueprints = [b for b in blueprints if all(w in b.title.lower() for w in words)]
+    return BlueprintPage(data=blueprints[offset : offset + limit], count=len(blueprints))
+
+
+@router.get(
+    "/blueprints/{blueprint_id}/providers",
+    operation_id="list_print_providers",
+    response_model=PrintProviderPage,
+    responses=ERRORS,
+)
+async def list_print_providers(
+    blueprint_id: Id,
+    request: Request,
+    session: SessionDep,
+    settings: SettingsDep,
+    principal: CatalogRead,
+) -> PrintProviderPage:
+    """The print providers that make a blueprint."""
+    rows = await _cached(
+        request,
+        session,
+        settings,
+        principal.tenant_id,
+        f"providers/{blueprint_id}",
+        lambda c: c.list_blueprint_providers(blueprint_id),
+    )
+    providers = [PrintProvider.model_validate(row) for row in rows]
+    return PrintProviderPage(data=providers, count=len(providers))
+
+
+@router.get(
+    "/blueprints/{blueprint_id}/providers/{provider_id}/variants",
+    operation_id="list_catalog_variants",
+    response_model=CatalogVariantPage,
+    responses=ERRORS,
+)
+async def list_catalog_variants(
+    blueprint_id: Id,
+    provider_id: Id,
+    request: Request,
+    session: SessionDep,
+    settings: SettingsDep,
+    principal: CatalogRead,
+) -> CatalogVariantPage:
+    """A provider's variants of a blueprint: options, print areas in pixels, and cost."""
+    doc = await _cached(
+        request,
+        session,
+        settings,
+        principal.tenant_id,
+        f"variants/{blueprint_id}/{provider_id}",
+        lambda c: c.get_variants(blueprint_id, provider_id),
+    )
+    variants = [CatalogVariant.model_validate(row) for row in doc.get("variants", [])]
+    return CatalogVariantPage(
+        blueprint_id=blueprint_id, print_provider_id=provider_id, data=variants, count=len(variants)
+    )

@@ -1,0 +1,69 @@
+"""Browsing the Printify catalog through our API, against the emulator over HTTP."""
+
+from __future__ import annotations
+
+import httpx
+from fastapi import FastAPI
+
+from core.db import SessionFactory
+from core.http_server import ThreadedServer
+from core.settings import Settings
+from sandbox.app import EmulatorConfig
+from tests.accounts import create_account
+from tests.conftest import api_client
+
+
+async def catalog_calls(emulator: ThreadedServer) -> int:
+    async with httpx.AsyncClient(base_url=emulator.url) as client:
+        log = (await client.get("/__admin/requests")).json()
+    entries = log if isinstance(log, list) else log.get("requests", log.get("data", []))
+    return sum(1 for entry in entries if "/catalog/" in str(entry.get("path", entry)))
+
+
+async def test_blueprints_providers_and_variants(api: httpx.AsyncClient) -> None:
+    page = (await api.get("/v1/catalog/blueprints", params={"q": "cotton tee"})).json()
+    assert page["count"] >= 1
+    tee = page["data"][0]
+    assert tee["id"] == 6 and "Tee" in tee["title"]
+    providers = (await api.get(f"/v1/catalog/blueprints/{tee['id']}/providers")).json()
+    assert 99 in {p["id"] for p in providers["data"]}
+    variants = (await api.get("/v1/catalog/blueprints/6/providers/99/variants")).json()
+    assert variants["blueprint_id"] == 6 and variants["print_provider_id"] == 99
+    first = variants["data"][0]
+    front = next(p for p in first["placeholders"] if p["position"] == "front")
+    assert front["width"] == 4500 and front["height"] == 5400
+    assert first["cost"] > 0 and first["options"]["size"]
+
+
+async def test_paging_and_search(api: httpx.AsyncClient) -> None:
+    everything = (await api.get("/v1/catalog/blueprints", params={"limit": 100})).json()
+    assert everything["count"] == len(everything["data"]) >= 2
+    second = (await api.get("/v1/catalog/blueprints", params={"limit": 1, "offset": 1})).json()
+    assert second["data"] == everything["data"][1:2]
+    none = (await api.get("/v1/catalog/blueprints", params={"q": "no such thing"})).json()
+    assert none == {"data": [], "count": 0}
+
+
+async def test_answers_are_cached(api: httpx.AsyncClient, emulator: ThreadedServer) -> None:
+    await api.get("/v1/catalog/blueprints/6/providers/29/variants")
+    before = await catalog_calls(emulator)
+    for _ in range(3):
+        again = await api.get("/v1/catalog/blueprints/6/providers/29/variants")
+        assert again.status_code == 200
+    assert await catalog_calls(emulator) == before
+
+
+async def test_unknown_blueprint_is_404(api: httpx.AsyncClient) -> None:
+    missing = await api.get("/v1/catalog/blueprints/999999/providers")
+    assert missing.status_code == 404
+    assert missing.json()["code"] == "NOT_FOUND"
+
+
+async def test_without_printify_connected_it_is_409(
+    app: FastAPI, sessions: SessionFactory, settings: Settings, emulator_config: EmulatorConfig
+) -> None:
+    account = await create_account(sessions, settings.cipher, emulator_config, connect=False)
+    async with api_client(app, account.headers) as client:
+        response = await client.get("/v1/catalog/blueprints/6/providers/12345/variants")
+    assert response.status_code == 409
+    assert response.json()["code"] == "INTEGRATION_REQUIRED"
