@@ -28,13 +28,18 @@ from core import billing
 from core.settings import QUEUES, Settings
 from core.temporal import design_workflow_id, workflow_ui_url
 from models import repositories, tenancy
-from models.payloads import DesignToListingInput, ProductTemplate, RunStatus, Stage
+from models.payloads import (
+    LIVE_STATUSES,
+    DesignToListingInput,
+    ProductTemplate,
+    RunStatus,
+    Stage,
+)
 from models.tables import WorkflowRun
 from workflows.design_to_listing import PROGRESS, DesignToListingWorkflow
 
 logger = logging.getLogger(__name__)
 TENANT_ATTRIBUTE = SearchAttributeKey.for_keyword("TenantId")
-LIVE_STATUSES = {RunStatus.RUNNING, RunStatus.AWAITING_APPROVAL}
 STAGES = {stage.value for stage in Stage}
 # A live query needs a workflow worker; without one, answer from the record quickly.
 QUERY_TIMEOUT = timedelta(seconds=3)
@@ -65,7 +70,8 @@ async def start_design_to_listing(
     )
     created = False
     if run is None:
-        await billing.lock_for_start(session, tenant_id=tenant_id)
+        # Serialises the tenant's starts until commit: quota check and insert stay together.
+        await tenancy.lock_tenant(session, tenant_id=tenant_id)
         # Under the lock: a concurrent repeat of this request may have recorded it meanwhile.
         run = await repositories.get_run_by_request_key(
             session, tenant_id=tenant_id, request_key=idempotency_key

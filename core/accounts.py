@@ -199,21 +199,11 @@ async def ensure_dev_tenant(session: AsyncSession, settings: Settings, cipher: T
 
 def bootstrap_development(settings: Settings, database_url: str) -> str:
     """`ensure_dev_tenant` in its own engine and transaction (used by `pod up`)."""
-    import asyncio
+    from core.db import run_in_transaction
 
-    from core.db import make_engine, make_session_factory
-
-    async def run() -> str:
-        engine = make_engine(database_url, pool_size=1)
-        try:
-            async with make_session_factory(engine)() as session:
-                plain = await ensure_dev_tenant(session, settings, settings.cipher)
-                await session.commit()
-                return plain
-        finally:
-            await engine.dispose()
-
-    return asyncio.run(run())
+    return run_in_transaction(
+        database_url, lambda session: ensure_dev_tenant(session, settings, settings.cipher)
+    )
 
 
 def read_dev_key(settings: Settings) -> str | None:

@@ -57,18 +57,13 @@ async def tenant_limits(session: AsyncSession, *, tenant_id: str, lock: bool = F
     return limits_for(tenant.plan, tenant.limits)
 
 
-async def lock_for_start(session: AsyncSession, *, tenant_id: str) -> None:
-    """Lock the tenant row until the caller's transaction ends (serialises starts)."""
-    await tenancy.lock_tenant(session, tenant_id=tenant_id)
-
-
 async def ensure_can_start_workflow(session: AsyncSession, *, tenant_id: str) -> None:
     """Raise `QuotaExceeded` unless the tenant may start one more workflow this month.
 
-    Locks the tenant row until the caller's transaction ends: the caller records the
-    run in that transaction, so the count it checked is the count it adds to.
+    Call it with the tenant row locked (`tenancy.lock_tenant`) in the transaction that
+    records the run, so the count it checked is the count the run adds to.
     """
-    limits = await tenant_limits(session, tenant_id=tenant_id, lock=True)
+    limits = await tenant_limits(session, tenant_id=tenant_id)
     period = current_period()
     started = await tenancy.count_runs_started(session, tenant_id=tenant_id, period=period)
     if started >= limits.workflows_per_month:

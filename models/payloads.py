@@ -41,6 +41,10 @@ class RunStatus(StrEnum):
     CANCELLED = "cancelled"
 
 
+# A run in one of these is still under way (it may be queried, signalled, cancelled).
+LIVE_STATUSES = frozenset({RunStatus.RUNNING, RunStatus.AWAITING_APPROVAL})
+
+
 @dataclass
 class ProductTemplate:
     """What to make on Printify: blueprint, provider, enabled variants and their price."""

@@ -17,7 +17,7 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from core.plans import period_bounds
-from models.payloads import RunStatus
+from models.payloads import LIVE_STATUSES
 from models.repositories import NotFoundError
 from models.tables import (
     ApiKey,
@@ -29,8 +29,6 @@ from models.tables import (
     WorkflowRun,
     utcnow,
 )
-
-LIVE_STATUSES = (RunStatus.RUNNING.value, RunStatus.AWAITING_APPROVAL.value)
 
 # --- tenants -----------------------------------------------------------------------------
 
@@ -315,7 +313,7 @@ async def runs_using_integration(
         select(WorkflowRun.workflow_id)
         .where(
             WorkflowRun.tenant_id == tenant_id,
-            col(WorkflowRun.status).in_(LIVE_STATUSES),
+            col(WorkflowRun.status).in_(sorted(LIVE_STATUSES)),
             or_(
                 run_input["printify_integration_id"].astext == value,
                 run_input["etsy_integration_id"].astext == value,
@@ -377,7 +375,7 @@ async def count_live_runs_without(session: AsyncSession, *, tenant_id: str, metr
         .select_from(WorkflowRun)
         .where(
             WorkflowRun.tenant_id == tenant_id,
-            col(WorkflowRun.status).in_(LIVE_STATUSES),
+            col(WorkflowRun.status).in_(sorted(LIVE_STATUSES)),
             ~metered.exists(),
         )
     )

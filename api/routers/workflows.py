@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Set as AbstractSet
 from typing import Annotated
 
 from fastapi import APIRouter, Header, Path, Query, Response, status
@@ -19,7 +20,7 @@ from api.schemas import (
     WorkflowView,
 )
 from models import repositories
-from models.payloads import RejectSignal, RunStatus
+from models.payloads import LIVE_STATUSES, RejectSignal, RunStatus
 from models.tables import WorkflowRun
 from workflows.design_to_listing import DesignToListingWorkflow
 
@@ -111,7 +112,7 @@ async def get_workflow(
 
 
 async def _signal_target(
-    session: SessionDep, tenant: str, workflow_id: str, allowed: set[RunStatus]
+    session: SessionDep, tenant: str, workflow_id: str, allowed: AbstractSet[RunStatus]
 ) -> WorkflowRun:
     """The tenant's run, if its status allows the signal (else 404 / 409)."""
     run = await repositories.get_run_or_raise(session, tenant_id=tenant, workflow_id=workflow_id)
@@ -187,6 +188,6 @@ async def cancel_workflow(
     principal: WorkflowsWrite,
 ) -> WorkflowView:
     """Stop a running run at the next stage boundary; what it made is taken down."""
-    run = await _signal_target(session, principal.tenant_id, workflow_id, service.LIVE_STATUSES)
+    run = await _signal_target(session, principal.tenant_id, workflow_id, LIVE_STATUSES)
     await service.handle(temporal, workflow_id).signal(DesignToListingWorkflow.cancel)
     return await service.describe_run(run, temporal=temporal, settings=settings)
