@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 KEYWORD ?=
 
-.PHONY: demo test fuzz install install-dev lint up down openapi docs clean
+.PHONY: demo test fuzz bench-etsy install install-dev lint up down openapi docs clean
 
 $(BIN)/python:
 	@test -n "$(PYTHON)" || { echo "Python 3.12+ is required" >&2; exit 1; }
@@ -41,6 +41,10 @@ lint: $(VENV)/.installed-dev
 ## fuzz: the schemathesis contract run with many more examples per operation
 fuzz: $(VENV)/.installed-dev
 	POD_FUZZ_EXAMPLES=$${POD_FUZZ_EXAMPLES:-200} $(BIN)/pytest -o addopts="-q -p no:cacheprovider" tests/api/test_contract_fuzz.py
+
+## bench-etsy: 100 Etsy calls from two worker processes at 10/s (ADR 0013; not a timed test)
+bench-etsy: $(VENV)/.installed
+	$(BIN)/python scripts/bench_etsy_rate.py
 
 up: $(VENV)/.installed
 	$(BIN)/pod up

@@ -7,9 +7,13 @@ from dataclasses import asdict
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
+from activities.errors import vendor_failure
+from activities.providers import Providers, record_cost
 from core.db import SessionFactory
-from integrations.local.brief_writer import BriefInputError, write_brief
-from integrations.safety import screen_brief
+from integrations.errors import VendorError
+from integrations.local.brief_writer import BriefInputError, normalise_keyword, write_brief
+from integrations.openai_provider import BriefRejected, OpenAIProvider, Usage
+from integrations.safety import Verdict, brief_fields
 from models import repositories
 from models.payloads import (
     BriefResult,
@@ -17,23 +21,52 @@ from models.payloads import (
     GenerateBriefInput,
     ScreenBriefInput,
     ScreenResult,
+    Stage,
 )
+from models.tables import Brief
+
+
+def unsafe_content(verdict: Verdict) -> ApplicationError:
+    """The non-retryable failure of a refused text, with every reason in `details`."""
+    return ApplicationError(
+        f"the brief was refused by content screening: {verdict.summary()}",
+        verdict.details,
+        type="UNSAFE_CONTENT",
+        non_retryable=True,
+    )
+
+
+def embedding_text(brief: DesignBrief) -> str:
+    """What a brief's embedding describes: its niche and its copy, not the art direction."""
+    return f"{brief.keyword}. {brief.slogan}. {brief.title}. {', '.join(brief.tags)}"
 
 
 class IdeationActivities:
     """Brief writing and content screening; the brief is stored once per workflow."""
 
-    def __init__(self, sessions: SessionFactory, blocked_terms: list[str]) -> None:
+    def __init__(self, sessions: SessionFactory, providers: Providers) -> None:
         self._sessions = sessions
-        self._blocked_terms = blocked_terms
+        self._providers = providers
 
     @activity.defn(name="ideation.generate_brief")
     async def generate_brief(self, data: GenerateBriefInput) -> BriefResult:
-        """A brief for the keyword; a retry returns the brief already stored for the run."""
+        """A brief for the keyword; a retry returns the brief already stored for the run
+        (and so never pays a model twice for the same run)."""
+        async with self._sessions() as session:
+            stored = await repositories.get_brief_for_workflow(
+                session, tenant_id=data.tenant_id, workflow_id=data.workflow_id
+            )
+        if stored is not None:
+            return _result(stored)
         try:
-            brief = write_brief(data.keyword)
+            keyword = normalise_keyword(data.keyword)
         except BriefInputError as exc:
             raise ApplicationError(str(exc), type="INVALID_INPUT", non_retryable=True) from exc
+        writer = self._providers.brief_writer
+        if writer is None:
+            brief, embedding = write_brief(keyword), None
+        else:
+            brief, embedding = await self._openai_brief(writer, data, keyword)
         async with self._sessions() as session:
             stored = await repositories.save_brief(
                 session,
@@ -41,21 +74,70 @@ class IdeationActivities:
                 workflow_id=data.workflow_id,
                 keyword=brief.keyword,
                 data=asdict(brief),
+                embedding=embedding,
             )
             await session.commit()
-            assert stored.data is not None
-            return BriefResult(brief_id=str(stored.id), brief=DesignBrief(**stored.data))
+            return _result(stored)
+
+    async def _openai_brief(
+        self, writer: OpenAIProvider, data: GenerateBriefInput, keyword: str
+    ) -> tuple[DesignBrief, list[float]]:
+        chat, embedding_usage = Usage(), Usage()
+        try:
+            written = await writer.write_brief(keyword)
+            chat = written.usage
+            [embedding], embedding_usage = await writer.embed([embedding_text(written.brief)])
+        except BriefRejected as exc:
+            chat = exc.usage
+            if exc.refused:
+                raise ApplicationError(
+                    str(exc), {"problems": exc.problems}, type="UNSAFE_CONTENT", non_retryable=True
+                ) from exc
+            # The model may well do better on the next attempt; the invalid brief is dropped.
+            raise ApplicationError(
+                str(exc), {"problems": exc.problems}, type="OPENAI_INVALID_BRIEF"
+            ) from exc
+        except VendorError as exc:
+            raise vendor_failure(exc) from exc
+        finally:
+            for kind, usage in (("chat", chat), ("embedding", embedding_usage)):
+                await record_cost(
+                    self._sessions,
+                    self._providers.prices,
+                    tenant_id=data.tenant_id,
+                    workflow_id=data.workflow_id,
+                    stage=Stage.BRIEF,
+                    kind=kind,
+                    usage=usage,
+                )
+        return written.brief, embedding
 
     @activity.defn(name="ideation.screen_brief")
     async def screen_brief(self, data: ScreenBriefInput) -> ScreenResult:
         """Refuse unsafe or trademarked copy before any image is made (non-retryable)."""
-        result = screen_brief(data.brief, self._blocked_terms)
-        if not result.safe:
-            terms = ", ".join(sorted(result.matches))
-            raise ApplicationError(
-                f"the brief uses blocked terms: {terms}",
-                {"matches": result.matches},
-                type="UNSAFE_CONTENT",
-                non_retryable=True,
-            )
-        return ScreenResult(safe=True, checked_terms=result.checked_terms)
+        try:
+            verdict = await self._providers.screen.check(brief_fields(data.brief))
+        except VendorError as exc:
+            raise vendor_failure(exc) from exc
+        if data.workflow_id:
+            async with self._sessions() as session:
+                await repositories.set_brief_screening(
+                    session,
+                    tenant_id=data.tenant_id,
+                    workflow_id=data.workflow_id,
+                    status="ready" if verdict.safe else "refused",
+                    screening=None if verdict.safe else verdict.details,
+                )
+                await session.commit()
+        if not verdict.safe:
+            raise unsafe_content(verdict)
+        return ScreenResult(
+            safe=True,
+            checked_terms=verdict.checked_terms,
+            moderated=verdict.moderation is not None,
+        )
+
+
+def _result(stored: Brief) -> BriefResult:
+    assert stored.data is not None
+    return BriefResult(brief_id=str(stored.id), brief=DesignBrief(**stored.data))

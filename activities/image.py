@@ -7,18 +7,25 @@ is noticed within the heartbeat timeout and the attempt moves to another worker.
 from __future__ import annotations
 
 import asyncio
+import io
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 
+from PIL import Image
 from temporalio import activity
 
+from activities.errors import vendor_failure
+from activities.ideation import unsafe_content
+from activities.providers import Providers, record_cost
 from core.db import SessionFactory
 from core.storage import ObjectStorage
+from integrations.errors import VendorError
 from integrations.local.renderer import render_design
+from integrations.openai_provider import OpenAIProvider
 from integrations.printfile import make_preview, make_print_file
 from models import repositories
-from models.payloads import Artwork, GenerateDesignInput, MakePrintFileInput, PrintFile
+from models.payloads import Artwork, GenerateDesignInput, MakePrintFileInput, PrintFile, Stage
 from models.tables import Design
 
 HEARTBEAT_EVERY = 2.0
@@ -32,39 +39,86 @@ def run_key(tenant_id: str, workflow_id: str, name: str) -> str:
 
 async def _heartbeating[T](work: Callable[[], T], note: str) -> T:
     """Run `work` on a thread, heartbeating until it returns."""
-    task = asyncio.ensure_future(asyncio.to_thread(work))
-    while True:
-        activity.heartbeat(note)
-        done, _ = await asyncio.wait({task}, timeout=HEARTBEAT_EVERY)
-        if done:
-            return task.result()
+    return await _awaiting(asyncio.to_thread(work), note)
+
+
+async def _awaiting[T](work: Awaitable[T], note: str) -> T:
+    """Await `work`, heartbeating until it is done; cancelled with the activity."""
+    task = asyncio.ensure_future(work)
+    try:
+        while True:
+            activity.heartbeat(note)
+            done, _ = await asyncio.wait({task}, timeout=HEARTBEAT_EVERY)
+            if done:
+                return task.result()
+    finally:
+        task.cancel()
 
 
 class ImageActivities:
     """Artwork and print files; everything is stored before the activity returns."""
 
     def __init__(
-        self, sessions: SessionFactory, storage: ObjectStorage, *, provider_delay: float = 0.0
+        self,
+        sessions: SessionFactory,
+        storage: ObjectStorage,
+        providers: Providers,
+        *,
+        provider_delay: float = 0.0,
     ) -> None:
         self._sessions = sessions
         self._storage = storage
+        self._providers = providers
         # Simulates a slow image model (seconds) for demos and worker-failure tests.
         self._provider_delay = provider_delay
 
     @activity.defn(name="image.generate_design")
     async def generate_design(self, data: GenerateDesignInput) -> Artwork:
+        """The run's artwork, made once: a retry finds it in storage and pays nothing."""
         key = run_key(data.tenant_id, data.workflow_id, "artwork.png")
-        width, height = ARTWORK_SIZE
-        if not self._storage.exists(key):
-            if self._provider_delay:
-                await _heartbeating(
-                    lambda: time.sleep(self._provider_delay), "waiting for provider"
-                )
+        if self._storage.exists(key):
+            stored = await asyncio.to_thread(self._storage.get, key)
+            width, height = _png_size(stored)
+            return Artwork(storage_key=key, width=width, height=height)
+        if self._provider_delay:
+            await _heartbeating(lambda: time.sleep(self._provider_delay), "waiting for provider")
+        maker = self._providers.image_maker
+        if maker is None:
+            width, height = ARTWORK_SIZE
             png = await _heartbeating(
                 lambda: render_design(data.brief, width=width, height=height), "rendering"
             )
-            await asyncio.to_thread(self._storage.put, key, png, "image/png")
+        else:
+            png, width, height = await self._openai_artwork(maker, data)
+        await asyncio.to_thread(self._storage.put, key, png, "image/png")
         return Artwork(storage_key=key, width=width, height=height)
+
+    async def _openai_artwork(
+        self, maker: OpenAIProvider, data: GenerateDesignInput
+    ) -> tuple[bytes, int, int]:
+        """Screen the exact text sent, then ask the image model (heartbeating meanwhile)."""
+        brief = data.brief
+        try:
+            verdict = await self._providers.screen.check(
+                {"slogan": brief.slogan, "image_prompt": brief.image_prompt}
+            )
+            if not verdict.safe:
+                raise unsafe_content(verdict)
+            image = await _awaiting(
+                maker.generate_image(brief.image_prompt), "waiting for the image model"
+            )
+        except VendorError as exc:
+            raise vendor_failure(exc) from exc
+        await record_cost(
+            self._sessions,
+            self._providers.prices,
+            tenant_id=data.tenant_id,
+            workflow_id=data.workflow_id,
+            stage=Stage.DESIGN,
+            kind="image",
+            usage=image.usage,
+        )
+        return image.png, image.width, image.height
 
     @activity.defn(name="image.make_print_file")
     async def make_print_file(self, data: MakePrintFileInput) -> PrintFile:
@@ -118,3 +172,8 @@ def _print_file(design: Design) -> PrintFile:
         dpi=design.dpi,
         size_bytes=design.size_bytes,
     )
+
+
+def _png_size(data: bytes) -> tuple[int, int]:
+    with Image.open(io.BytesIO(data)) as image:
+        return image.size

@@ -10,8 +10,10 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import html
+from dataclasses import dataclass
 from typing import Any
 
+from pydantic import SecretStr
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
@@ -19,16 +21,21 @@ from activities.errors import vendor_failure
 from activities.refs import ExternalRefs
 from activities.vendors import VendorClients
 from core.db import SessionFactory
+from core.pricing import PricingError
+from core.settings import Settings
 from core.storage import ObjectStorage
+from core.webhooks import PRINTIFY_WEBHOOK_PATH, PUBLISH_STARTED
 from integrations.errors import VendorError
-from integrations.printify import placeholder_size
+from integrations.printify import PrintifyClient, placeholder_size
 from models.payloads import (
     CreateProductInput,
+    EnsureWebhookInput,
     PrintArea,
     PrintAreaInput,
     ProductRef,
     PublishingFailedInput,
     PublishingSucceededInput,
+    PublishWatch,
     ShopsInput,
     UploadedImage,
     UploadImageInput,
@@ -59,16 +66,41 @@ def description_html(text: str) -> str:
     return "".join(f"<p>{html.escape(p)}</p>" for p in paragraphs)
 
 
+@dataclass(frozen=True)
+class PublishWebhook:
+    """Where Printify announces `product:publish:started`, the secret it signs with, and
+    how long a run waits for the announcement before polling."""
+
+    url: str
+    secret: SecretStr
+    wait_seconds: float
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> PublishWebhook | None:
+        """None (runs poll at once) without a public URL or with a wait of 0."""
+        public = settings.public_url
+        if public is None or settings.printify_publish_webhook_wait_seconds <= 0:
+            return None
+        return cls(
+            f"{public}{PRINTIFY_WEBHOOK_PATH}",
+            settings.printify_webhook_secret,
+            settings.printify_publish_webhook_wait_seconds,
+        )
+
+
 class PrintifyActivities:
     def __init__(
         self,
         sessions: SessionFactory,
         storage: ObjectStorage,
         clients: VendorClients,
+        *,
+        webhook: PublishWebhook | None = None,
     ) -> None:
         self._refs = ExternalRefs(sessions)
         self._storage = storage
         self._clients = clients
+        self._webhook = webhook
 
     @activity.defn(name="printify.resolve_shop")
     async def resolve_shop(self, data: ShopsInput) -> int:
@@ -131,11 +163,10 @@ class PrintifyActivities:
         if recorded is not None:
             try:
                 known = await client.get_product(data.shop_id, recorded)
+                known = await self._priced(client, data, known)
             except VendorError as exc:
                 raise vendor_failure(exc) from exc
-            return ProductRef(
-                data.tenant_id, data.integration_id, data.shop_id, recorded, unit_cost(known)
-            )
+            return self._ref(data, recorded, known)
         template = data.template
         skus = {vid: product_sku(data.workflow_id, vid) for vid in template.variant_ids}
         body = {
@@ -171,8 +202,52 @@ class PrintifyActivities:
         product_id = await self._refs.put(
             data.tenant_id, data.workflow_id, PRODUCT, str(product["id"])
         )
+        try:
+            product = await self._priced(client, data, product)
+        except VendorError as exc:
+            raise vendor_failure(exc) from exc
+        return self._ref(data, product_id, product)
+
+    async def _priced(
+        self, client: PrintifyClient, data: CreateProductInput, product: dict[str, Any]
+    ) -> dict[str, Any]:
+        """The product with the template's pricing rule applied to each enabled variant's
+        cost (costs are known only once the product exists). Repeating it changes nothing."""
+        rule = data.template.pricing
+        if rule is None or rule.mode == "fixed":
+            return product
+        try:
+            wanted = {
+                int(v["id"]): rule.price(v.get("cost"))
+                for v in product.get("variants", [])
+                if v.get("is_enabled")
+            }
+        except PricingError as exc:
+            raise ApplicationError(
+                f"the pricing rule cannot price this product: {exc}",
+                {"product_id": str(product["id"])},
+                type="PRICING_FAILED",
+                non_retryable=True,
+            ) from exc
+        current = {int(v["id"]): v.get("price") for v in product.get("variants", [])}
+        changes = [{"id": vid, "price": price} for vid, price in wanted.items()]
+        if all(current.get(vid) == price for vid, price in wanted.items()):
+            return product
+        return await client.update_product(data.shop_id, str(product["id"]), {"variants": changes})
+
+    @staticmethod
+    def _ref(data: CreateProductInput, product_id: str, product: dict[str, Any]) -> ProductRef:
+        prices = [
+            int(v.get("price") or 0) for v in product.get("variants", []) if v.get("is_enabled")
+        ]
         return ProductRef(
-            data.tenant_id, data.integration_id, data.shop_id, product_id, unit_cost(product)
+            data.tenant_id,
+            data.integration_id,
+            data.shop_id,
+            product_id,
+            unit_cost(product),
+            # One price on Etsy: the highest variant price keeps every variant's margin.
+            price_cents=max(prices, default=data.template.price_cents),
         )
 
     @activity.defn(name="printify.publish")
@@ -186,6 +261,43 @@ class PrintifyActivities:
             await client.publish(product.shop_id, product.product_id)
         except VendorError as exc:
             raise vendor_failure(exc) from exc
+
+    @activity.defn(name="printify.ensure_webhook")
+    async def ensure_webhook(self, data: EnsureWebhookInput) -> PublishWatch:
+        """Subscribe our URL to the shop's `product:publish:started` unless it already is.
+
+        Listed before created, so a retry after a lost answer subscribes once. A refusal
+        that no retry can fix (e.g. a token without `webhooks.write`) leaves the run to poll.
+        """
+        if self._webhook is None:
+            return PublishWatch()
+        url = self._webhook.url
+        client = await self._clients.printify(data.tenant_id, data.integration_id)
+        try:
+            hooks = await client.list_webhooks(data.shop_id)
+            found = next(
+                (h for h in hooks if h.get("topic") == PUBLISH_STARTED and h.get("url") == url),
+                None,
+            )
+            if found is None:
+                secret = self._webhook.secret.get_secret_value()
+                found = await client.create_webhook(data.shop_id, PUBLISH_STARTED, url, secret)
+        except VendorError as exc:
+            if exc.retryable:
+                raise vendor_failure(exc) from exc
+            activity.logger.warning("no Printify webhook for shop %s: %s", data.shop_id, exc)
+            return PublishWatch()
+        return PublishWatch(webhook_id=str(found["id"]), wait_seconds=self._webhook.wait_seconds)
+
+    @activity.defn(name="printify.check_publish_started")
+    async def check_publish_started(self, product: ProductRef) -> bool:
+        """Whether publishing started: the product is locked, or already published."""
+        client = await self._clients.printify(product.tenant_id, product.integration_id)
+        try:
+            current = await client.get_product(product.shop_id, product.product_id)
+        except VendorError as exc:
+            raise vendor_failure(exc) from exc
+        return bool(current.get("is_locked") or current.get("external"))
 
     @activity.defn(name="printify.publishing_succeeded")
     async def publishing_succeeded(self, data: PublishingSucceededInput) -> None:

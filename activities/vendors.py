@@ -4,17 +4,23 @@ Activities receive an integration id, never a token: the token is read from Post
 decrypted here and kept only in this process's memory, so it never enters a workflow
 history. One client (one connection pool) is kept per integration and rebuilt when the
 stored token changes. Etsy's rate limit is per application, so every Etsy client of the
-process shares one limiter; Printify's is per account, so each client has its own.
+process shares one set of limits; Printify's is per account, so each integration has its
+own. With `pacing`, each of those rates also holds across every process sharing the
+database (`DatabasePacer`, ADR 0013).
 """
 
 from __future__ import annotations
 
+import asyncio
+import hashlib
 import uuid
+from contextlib import AbstractAsyncContextManager
 from datetime import timedelta
 from functools import partial
+from types import TracebackType
 from typing import Any
 
-from aiolimiter import AsyncLimiter
+from sqlmodel import func, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 from temporalio.exceptions import ApplicationError
 
@@ -24,21 +30,112 @@ from core.db import SessionFactory
 from core.settings import Settings
 from integrations.errors import VendorError
 from integrations.etsy import EtsyClient, TokenRefresher, is_invalid_grant
-from integrations.printify import PrintifyClient
+from integrations.http import Limit, steady_rate
+from integrations.printify import PrintifyClient, PrintifyLimits
 from models import tenancy
 from models.repositories import NotFoundError
 from models.tables import Integration, utcnow
 
 
+class DatabasePacer(AbstractAsyncContextManager[None]):
+    """Spaces one vendor scope's requests across every process that shares the database.
+
+    A request's turn is the scope's Postgres advisory lock, held for `1/rate` seconds from
+    when it is granted and then released in the background while the request goes out:
+    turns in all processes are at least that far apart, however many workers there are.
+    A holder that dies loses its connection, and with it the lock.
+    """
+
+    def __init__(self, sessions: SessionFactory, scope: str, rate_per_second: float) -> None:
+        self._sessions = sessions
+        digest = hashlib.sha256(scope.encode()).digest()
+        self._key = int.from_bytes(digest[:8], "big", signed=True)
+        self._interval = 1.0 / rate_per_second
+        # One request per process and scope waits in Postgres (holding a connection).
+        self._turn = asyncio.Lock()
+        self._releases: set[asyncio.Task[None]] = set()
+
+    async def __aenter__(self) -> None:
+        await self._turn.acquire()
+        session = self._sessions()
+        try:
+            await session.exec(select(func.pg_advisory_xact_lock(self._key)))
+        except BaseException:
+            await session.close()
+            self._turn.release()
+            raise
+        release = asyncio.create_task(self._release_later(session))
+        self._releases.add(release)
+        release.add_done_callback(self._releases.discard)
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        return None
+
+    async def _release_later(self, session: AsyncSession) -> None:
+        try:
+            await asyncio.sleep(self._interval)
+        finally:
+            try:
+                await session.close()  # ends the transaction, which frees the lock
+            finally:
+                self._turn.release()
+
+    async def aclose(self) -> None:
+        """Wait for the turns still held to be handed on."""
+        await asyncio.gather(*self._releases, return_exceptions=True)
+
+
 class VendorClients:
-    def __init__(self, sessions: SessionFactory, settings: Settings, cipher: TokenCipher) -> None:
+    def __init__(
+        self,
+        sessions: SessionFactory,
+        settings: Settings,
+        cipher: TokenCipher,
+        *,
+        pacing: SessionFactory | None = None,
+    ) -> None:
+        """`pacing` (a small pool of its own, so turns never wait for the activities'
+        connections) makes the vendor rates hold across processes; without it they hold
+        per process only."""
         self._sessions = sessions
         self._settings = settings
         self._cipher = cipher
+        self._pacing = pacing
+        self._pacers: list[DatabasePacer] = []
         self._printify: dict[uuid.UUID, tuple[str, PrintifyClient]] = {}
+        self._printify_limits: dict[uuid.UUID, PrintifyLimits] = {}
         self._etsy: dict[uuid.UUID, tuple[str, EtsyClient]] = {}
-        self._etsy_limiter = AsyncLimiter(1, 1.0 / settings.etsy_rate_per_second)
+        rate = settings.etsy_rate_per_second
+        app = settings.etsy_keystring.get_secret_value()
+        self._etsy_limits = (*steady_rate(rate), *self._paced(f"etsy:{app}", rate))
         self._oauth: EtsyClient | None = None  # app-level client for the token endpoint
+
+    def _paced(self, scope: str, rate_per_second: float) -> tuple[Limit, ...]:
+        """The scope's pacer across processes, when there is a database to pace with."""
+        if self._pacing is None:
+            return ()
+        pacer = DatabasePacer(self._pacing, scope, rate_per_second)
+        self._pacers.append(pacer)
+        return (pacer,)
+
+    def _printify_account(self, key: uuid.UUID) -> PrintifyLimits:
+        """The limits of one Printify account, kept when its client is rebuilt."""
+        limits = self._printify_limits.get(key)
+        if limits is None:
+            settings = self._settings
+            rate = settings.printify_rate_per_second
+            limits = self._printify_limits[key] = PrintifyLimits.build(
+                per_second=rate,
+                catalog_per_minute=settings.printify_catalog_per_minute,
+                publishes_per_30_minutes=settings.printify_publishes_per_30_minutes,
+                shared=self._paced(f"printify:{key}", rate),
+            )
+        return limits
 
     async def _token(
         self, tenant_id: str, integration_id: str, vendor: str
@@ -103,8 +200,8 @@ class VendorClients:
             base_url=settings.printify_url,
             token=token,
             user_agent=settings.user_agent,
-            rate_per_second=settings.printify_rate_per_second,
             timeout=settings.http_timeout_seconds,
+            limits=self._printify_account(key),
         )
         await self._replace(self._printify, key, token, client)
         return client
@@ -133,10 +230,9 @@ class VendorClients:
             keystring=settings.etsy_keystring.get_secret_value(),
             shared_secret=settings.etsy_shared_secret.get_secret_value(),
             access_token=token,
-            rate_per_second=settings.etsy_rate_per_second,
             timeout=settings.http_timeout_seconds,
             user_agent=settings.user_agent,
-            limiter=self._etsy_limiter,
+            limits=self._etsy_limits,
             token_refresher=refresher,
         )
 
@@ -204,6 +300,7 @@ class VendorClients:
         if self._oauth is not None:
             await self._oauth.aclose()
             self._oauth = None
+        await asyncio.gather(*(pacer.aclose() for pacer in self._pacers))
 
 
 def _reauth_required() -> ApplicationError:

@@ -16,6 +16,7 @@ from api.errors import install_error_handlers
 from api.middleware import BodySizeLimitMiddleware, RequestRateLimiter, SecurityHeadersMiddleware
 from api.routers import (
     billing,
+    briefs,
     catalog,
     designs,
     health,
@@ -23,6 +24,8 @@ from api.routers import (
     keys,
     listings,
     members,
+    templates,
+    webhooks,
     workflows,
 )
 from api.schemas import ErrorBody
@@ -81,7 +84,20 @@ def create_app(
     )
     install_error_handlers(app)
     app.state.catalog_cache = TTLCache(maxsize=1024, ttl=settings.catalog_cache_seconds)
-    routers = (health, workflows, listings, designs, catalog, members, keys, integrations, billing)
+    routers = (
+        health,
+        workflows,
+        listings,
+        designs,
+        briefs,
+        catalog,
+        members,
+        keys,
+        integrations,
+        billing,
+        templates,
+        webhooks,
+    )
     for module in routers:
         app.include_router(module.router)
     # Last added runs first: security headers (on every answer, 413 included), the body
@@ -106,7 +122,13 @@ COMMON_AUTH_ERRORS = {
     "403": "The key's role or scopes do not allow this (FORBIDDEN)",
     "429": "Too many requests with this key (RATE_LIMITED); see Retry-After",
 }
-QUOTA_OPERATIONS = {"start_design_to_listing", "add_member"}
+QUOTA_OPERATIONS = {
+    "start_design_to_listing",
+    "request_brief",
+    "request_design",
+    "publish_design",
+    "add_member",
+}
 
 
 def _error(description: str) -> dict[str, Any]:
@@ -131,6 +153,7 @@ def _openapi(app: FastAPI) -> dict[str, Any]:
     components["ErrorBody"] = ErrorBody.model_json_schema(
         ref_template="#/components/schemas/{model}"
     )
+    components.update(webhooks.event_schemas())
     for path in schema.get("paths", {}).values():
         for operation in path.values():
             responses = operation.setdefault("responses", {})

@@ -174,5 +174,8 @@ MembersWrite = Annotated[Principal, _needs(Permission.MEMBERS_WRITE)]
 KeysRead = Annotated[Principal, _needs(Permission.KEYS_READ)]
 KeysWrite = Annotated[Principal, _needs(Permission.KEYS_WRITE)]
 BillingRead = Annotated[Principal, _needs(Permission.BILLING_READ)]
+TemplatesRead = Annotated[Principal, _needs(Permission.TEMPLATES_READ)]
+BriefsRead = Annotated[Principal, _needs(Permission.BRIEFS_READ)]
+TemplatesWrite = Annotated[Principal, _needs(Permission.TEMPLATES_WRITE)]
 # Any valid key (every role may read who it is).
 Authenticated = Annotated[Principal, Security(authorize)]

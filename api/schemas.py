@@ -6,10 +6,18 @@ import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator
+from pydantic import (
+    AwareDatetime,
+    BaseModel,
+    ConfigDict,
+    Field,
+    field_validator,
+    model_validator,
+)
 
+from core.pricing import PricingError, PricingRule
 from core.rbac import Permission, Role
-from models.payloads import RunStatus
+from models.payloads import RunKind, RunStatus
 
 
 class ErrorBody(BaseModel):
@@ -30,6 +38,94 @@ class ProductTemplateIn(BaseModel):
     position: Literal["front", "back"] = "front"
 
 
+class PricingRuleIn(BaseModel):
+    """How each variant is priced from its production cost (see `core.pricing`)."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={"examples": [{"mode": "margin", "percent": 40, "ending_cents": 99}]},
+    )
+
+    mode: Literal["fixed", "margin", "markup"] = "fixed"
+    percent: float = Field(
+        default=0, ge=0, le=1000, description="Margin (share of the price) or markup, in %."
+    )
+    price_cents: int = Field(default=2499, gt=0, le=1_000_000, description="Fixed mode only.")
+    ending_cents: int = Field(
+        default=99, ge=0, le=99, description="Every price is rounded up to end in these cents."
+    )
+
+    @model_validator(mode="after")
+    def _priceable(self) -> PricingRuleIn:
+        try:
+            self.rule().validate()
+        except PricingError as exc:
+            raise ValueError(str(exc)) from None
+        return self
+
+    def rule(self) -> PricingRule:
+        return PricingRule(
+            mode=self.mode,
+            percent=self.percent,
+            price_cents=self.price_cents,
+            ending_cents=self.ending_cents,
+        )
+
+
+class TemplateIn(BaseModel):
+    """A product template: blueprint, print provider, enabled variants, placement, pricing."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "name": "Bella tee, 40 % margin",
+                    "blueprint_id": 6,
+                    "print_provider_id": 99,
+                    "variant_ids": [12100, 12101, 12102, 12103],
+                    "position": "front",
+                    "pricing": {"mode": "margin", "percent": 40, "ending_cents": 99},
+                    "is_default": True,
+                }
+            ]
+        },
+    )
+
+    name: str = Field(min_length=1, max_length=100)
+    blueprint_id: int = Field(gt=0, le=2**31)
+    print_provider_id: int = Field(gt=0, le=2**31)
+    variant_ids: list[int] = Field(min_length=1, max_length=100)
+    position: Literal["front", "back"] = "front"
+    pricing: PricingRuleIn = Field(default_factory=PricingRuleIn)
+    is_default: bool = False
+
+    @field_validator("variant_ids")
+    @classmethod
+    def _distinct_positive(cls, value: list[int]) -> list[int]:
+        if any(v <= 0 or v > 2**31 for v in value) or len(set(value)) != len(value):
+            raise ValueError("variant ids must be distinct positive integers")
+        return value
+
+
+class TemplatePublic(BaseModel):
+    id: uuid.UUID
+    name: str
+    blueprint_id: int
+    print_provider_id: int
+    variant_ids: list[int]
+    position: str
+    pricing: PricingRuleIn
+    is_default: bool
+    created_at: datetime
+    updated_at: datetime
+
+
+class TemplatePage(BaseModel):
+    data: list[TemplatePublic]
+    count: int
+
+
 class DesignToListingRequest(BaseModel):
     model_config = ConfigDict(
         extra="forbid",
@@ -37,11 +133,24 @@ class DesignToListingRequest(BaseModel):
     )
 
     keyword: str = Field(min_length=2, max_length=80, examples=["retro hiking dog dad"])
-    template: ProductTemplateIn = Field(default_factory=ProductTemplateIn)
+    template: ProductTemplateIn = Field(
+        default_factory=ProductTemplateIn,
+        description="An inline template with one fixed price. Without it (and without "
+        "`template_id`) the tenant's default template is used, else this default.",
+    )
+    template_id: uuid.UUID | None = Field(
+        default=None, description="A saved template (`/v1/templates`) instead of `template`."
+    )
     require_approval: bool = False
     approval_timeout_seconds: int = Field(default=86_400, ge=60, le=30 * 86_400)
     printify_shop_id: int | None = Field(default=None, gt=0)
     etsy_shop_id: int | None = Field(default=None, gt=0)
+
+    @model_validator(mode="after")
+    def _one_template(self) -> DesignToListingRequest:
+        if self.template_id is not None and "template" in self.model_fields_set:
+            raise ValueError("give either template or template_id, not both")
+        return self
 
 
 class RejectRequest(BaseModel):
@@ -55,10 +164,25 @@ class WorkflowLinks(BaseModel):
     temporal_ui: str
 
 
+class ModelCost(BaseModel):
+    """What one attempt of a stage used at a model vendor, priced with the price card."""
+
+    stage: str
+    attempt: int
+    vendor: str
+    model: str
+    calls: int
+    input_tokens: int
+    output_tokens: int
+    images: int
+    cost_usd: float = Field(description="Estimate from the OPENAI_*_USD_PER_MTOK settings.")
+
+
 class WorkflowView(BaseModel):
     """A run as the API shows it: live state while running, recorded state after."""
 
     workflow_id: str
+    kind: RunKind = RunKind.DESIGN_TO_LISTING
     status: RunStatus
     stage: str
     progress: float = Field(ge=0, le=1)
@@ -69,6 +193,9 @@ class WorkflowView(BaseModel):
     created_at: datetime
     updated_at: datetime
     links: WorkflowLinks
+    model_costs: list[ModelCost] | None = Field(
+        default=None, description="Model usage per stage attempt; in the single-run view only."
+    )
 
 
 class WorkflowPage(BaseModel):
@@ -93,6 +220,64 @@ class ListingPublic(BaseModel):
 class ListingPage(BaseModel):
     data: list[ListingPublic]
     count: int
+
+
+class BriefRequest(BaseModel):
+    """Ask for a design brief for a keyword, or for a stored trend signal's keyword."""
+
+    model_config = ConfigDict(
+        extra="forbid", json_schema_extra={"examples": [{"keyword": "retro hiking dog dad"}]}
+    )
+
+    keyword: str | None = Field(default=None, min_length=2, max_length=80)
+    trend_signal_id: uuid.UUID | None = None
+
+    @model_validator(mode="after")
+    def _one_source(self) -> BriefRequest:
+        if (self.keyword is None) == (self.trend_signal_id is None):
+            raise ValueError("give either keyword or trend_signal_id")
+        return self
+
+
+class BriefPublic(BaseModel):
+    """A stored brief: its copy and art direction, and where it stands."""
+
+    id: uuid.UUID
+    workflow_id: str
+    keyword: str
+    title: str
+    status: Literal["pending", "ready", "refused", "approved"] = Field(
+        description="pending: not screened yet; ready: passed content screening; refused: "
+        "failed it (reasons in `screening`); approved: a design was asked for."
+    )
+    brief: dict[str, Any]
+    screening: dict[str, Any] | None = None
+    approved_at: datetime | None = None
+    created_at: datetime
+
+
+class BriefPage(BaseModel):
+    data: list[BriefPublic]
+    count: int
+
+
+class DesignRequest(BaseModel):
+    """Make a print-ready design for a brief, sized for a template's print area."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    template_id: uuid.UUID | None = Field(
+        default=None, description="A saved template; without one, the tenant's default."
+    )
+
+
+class PublishRequest(BaseModel):
+    """Publish a design: Printify product, then the Etsy listing."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    printify_shop_id: int | None = Field(default=None, gt=0)
+    etsy_shop_id: int | None = Field(default=None, gt=0)
 
 
 class DesignPublic(BaseModel):

@@ -6,6 +6,8 @@ import contextlib
 import hashlib
 import json
 import logging
+import uuid
+from collections.abc import Awaitable, Callable
 from dataclasses import asdict
 from datetime import timedelta
 from typing import Any
@@ -19,34 +21,54 @@ from temporalio.common import (
     WorkflowIDConflictPolicy,
     WorkflowIDReusePolicy,
 )
+from temporalio.converter import value_to_type
 from temporalio.exceptions import WorkflowAlreadyStartedError
 from temporalio.service import RPCError
 
 from api.errors import ApiError
-from api.schemas import DesignToListingRequest, WorkflowLinks, WorkflowView
+from api.schemas import (
+    DesignToListingRequest,
+    ProductTemplateIn,
+    WorkflowLinks,
+    WorkflowView,
+)
 from core import billing
+from core.pricing import PricingRule
 from core.settings import QUEUES, Settings
-from core.temporal import design_workflow_id, workflow_ui_url
+from core.temporal import run_workflow_id, workflow_ui_url
 from models import repositories, tenancy
 from models.payloads import (
     LIVE_STATUSES,
     DesignToListingInput,
     ProductTemplate,
+    RunKind,
     RunStatus,
     Stage,
 )
-from models.tables import WorkflowRun
+from models.repositories import NotFoundError
+from models.tables import ProductTemplateRecord, WorkflowRun
 from workflows.design_to_listing import PROGRESS, DesignToListingWorkflow
+from workflows.services import BriefWorkflow, DesignWorkflow, PublishDesignWorkflow
 
 logger = logging.getLogger(__name__)
 TENANT_ATTRIBUTE = SearchAttributeKey.for_keyword("TenantId")
 STAGES = {stage.value for stage in Stage}
 # A live query needs a workflow worker; without one, answer from the record quickly.
 QUERY_TIMEOUT = timedelta(seconds=3)
+# The workflow of each kind of run (its run method).
+WORKFLOWS: dict[RunKind, Callable[[Any, DesignToListingInput], Awaitable[Any]]] = {
+    RunKind.DESIGN_TO_LISTING: DesignToListingWorkflow.run,
+    RunKind.BRIEF: BriefWorkflow.run,
+    RunKind.DESIGN: DesignWorkflow.run,
+    RunKind.PUBLISH: PublishDesignWorkflow.run,
+}
 
 
 def request_hash(body: DesignToListingRequest) -> str:
-    canonical = json.dumps(body.model_dump(mode="json"), sort_keys=True)
+    data = body.model_dump(mode="json")
+    if data["template_id"] is None:
+        del data["template_id"]  # requests from before saved templates hash as they did
+    canonical = json.dumps(data, sort_keys=True)
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 
@@ -63,10 +85,60 @@ async def start_design_to_listing(
     A new request must fit the tenant's plan (402) and needs the tenant's Printify and
     Etsy integrations (409); a repeated one is answered from its record without either check.
     """
-    workflow_id = design_workflow_id(tenant_id, idempotency_key)
-    digest = request_hash(body)
+
+    async def make_input() -> DesignToListingInput:
+        integrations = {
+            vendor: await active_integration(session, tenant_id, vendor)
+            for vendor in ("printify", "etsy")
+        }
+        return DesignToListingInput(
+            tenant_id=tenant_id,
+            request_key=idempotency_key,
+            keyword=" ".join(body.keyword.split()),
+            printify_integration_id=integrations["printify"],
+            etsy_integration_id=integrations["etsy"],
+            template=await resolve_template(
+                session,
+                tenant_id,
+                template_id=body.template_id,
+                inline=body.template if "template" in body.model_fields_set else None,
+            ),
+            require_approval=body.require_approval,
+            approval_timeout_seconds=body.approval_timeout_seconds,
+            printify_shop_id=body.printify_shop_id,
+            etsy_shop_id=body.etsy_shop_id,
+        )
+
+    return await start_run(
+        session=session,
+        temporal=temporal,
+        tenant_id=tenant_id,
+        kind=RunKind.DESIGN_TO_LISTING,
+        request_key=idempotency_key,
+        digest=request_hash(body),
+        make_input=make_input,
+    )
+
+
+async def start_run(
+    *,
+    session: AsyncSession,
+    temporal: Client,
+    tenant_id: str,
+    kind: RunKind,
+    request_key: str,
+    digest: str,
+    make_input: Callable[[], Awaitable[DesignToListingInput]],
+) -> tuple[WorkflowRun, bool]:
+    """Record a run of `kind` once per request key and start its workflow once.
+
+    A new request must fit the tenant's plan (402) and is built by `make_input` (which
+    may refuse it); a repeated one is answered from its record, and a repeat with another
+    body (`digest`) is 409.
+    """
+    workflow_id = run_workflow_id(kind, tenant_id, request_key)
     run = await repositories.get_run_by_request_key(
-        session, tenant_id=tenant_id, request_key=idempotency_key
+        session, tenant_id=tenant_id, request_key=request_key
     )
     created = False
     if run is None:
@@ -74,31 +146,17 @@ async def start_design_to_listing(
         await tenancy.lock_tenant(session, tenant_id=tenant_id)
         # Under the lock: a concurrent repeat of this request may have recorded it meanwhile.
         run = await repositories.get_run_by_request_key(
-            session, tenant_id=tenant_id, request_key=idempotency_key
+            session, tenant_id=tenant_id, request_key=request_key
         )
     if run is None:
         await billing.ensure_can_start_workflow(session, tenant_id=tenant_id)
-        integrations = {
-            vendor: await _active_integration(session, tenant_id, vendor)
-            for vendor in ("printify", "etsy")
-        }
-        workflow_input = DesignToListingInput(
-            tenant_id=tenant_id,
-            request_key=idempotency_key,
-            keyword=" ".join(body.keyword.split()),
-            printify_integration_id=integrations["printify"],
-            etsy_integration_id=integrations["etsy"],
-            template=ProductTemplate(**body.template.model_dump()),
-            require_approval=body.require_approval,
-            approval_timeout_seconds=body.approval_timeout_seconds,
-            printify_shop_id=body.printify_shop_id,
-            etsy_shop_id=body.etsy_shop_id,
-        )
+        workflow_input = await make_input()
         run, created = await repositories.create_run_if_absent(
             session,
             tenant_id=tenant_id,
             workflow_id=workflow_id,
-            request_key=idempotency_key,
+            kind=kind,
+            request_key=request_key,
             request_hash=digest,
             keyword=workflow_input.keyword,
             input=asdict(workflow_input),
@@ -118,9 +176,9 @@ async def start_design_to_listing(
         # Safe to repeat: a run recorded but never started (a crash in between) starts now,
         # a running one is reused, a finished one is never started again.
         await temporal.start_workflow(
-            DesignToListingWorkflow.run,
+            WORKFLOWS[RunKind(run.kind)],
             workflow_input,
-            id=workflow_id,
+            id=run.workflow_id,
             task_queue=QUEUES["workflows"],
             id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
             id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
@@ -131,18 +189,59 @@ async def start_design_to_listing(
     return run, created
 
 
+async def resolve_template(
+    session: AsyncSession,
+    tenant_id: str,
+    *,
+    template_id: uuid.UUID | None = None,
+    inline: ProductTemplateIn | None = None,
+) -> ProductTemplate:
+    """A run's copy of its template: the one named, the inline one, the tenant's default,
+    or the built-in default, in that order."""
+    saved: ProductTemplateRecord | None
+    if template_id is not None:
+        try:
+            saved = await repositories.get_template(
+                session, tenant_id=tenant_id, template_id=template_id
+            )
+        except NotFoundError:
+            raise ApiError(
+                422,
+                "TEMPLATE_NOT_FOUND",
+                "no such template in this tenant",
+                {"template_id": str(template_id)},
+            ) from None
+    elif inline is not None:
+        return ProductTemplate(**inline.model_dump())
+    else:
+        saved = await repositories.get_default_template(session, tenant_id=tenant_id)
+        if saved is None:
+            return ProductTemplate(**ProductTemplateIn().model_dump())
+    rule = PricingRule(**saved.pricing)
+    return ProductTemplate(
+        blueprint_id=saved.blueprint_id,
+        print_provider_id=saved.print_provider_id,
+        variant_ids=list(saved.variant_ids),
+        price_cents=rule.price_cents,
+        position=saved.position,
+        pricing=rule,
+        template_id=str(saved.id),
+    )
+
+
 def recorded_input(run: WorkflowRun) -> DesignToListingInput:
     """The workflow input as recorded with the run (what a repeated request starts)."""
     data = dict(run.input or {})
-    data["template"] = ProductTemplate(**data.get("template", {}))
     # Runs recorded before integrations existed (0.1.0) have no ids; such a run was
     # started then, so a repeat only finds it in Temporal and never starts it again.
     data.setdefault("printify_integration_id", "")
     data.setdefault("etsy_integration_id", "")
-    return DesignToListingInput(**data)
+    # Temporal's own conversion: nested payloads (template, brief, print file) included.
+    recorded: DesignToListingInput = value_to_type(DesignToListingInput, data)
+    return recorded
 
 
-async def _active_integration(session: AsyncSession, tenant_id: str, vendor: str) -> str:
+async def active_integration(session: AsyncSession, tenant_id: str, vendor: str) -> str:
     integration = await tenancy.find_integration(session, tenant_id=tenant_id, vendor=vendor)
     if integration is None or integration.status != "active":
         raise ApiError(
@@ -166,6 +265,7 @@ def recorded_view(run: WorkflowRun, *, settings: Settings) -> WorkflowView:
     artifacts = {k: v for k, v in result.items() if k not in ("workflow_id", "status")}
     return WorkflowView(
         workflow_id=run.workflow_id,
+        kind=RunKind(run.kind),
         status=status,
         stage=run.stage,
         progress=1.0 if status == RunStatus.COMPLETED else progress,

@@ -30,6 +30,9 @@ class Permission(StrEnum):
     KEYS_READ = "keys:read"
     KEYS_WRITE = "keys:write"
     BILLING_READ = "billing:read"
+    TEMPLATES_READ = "templates:read"
+    TEMPLATES_WRITE = "templates:write"
+    BRIEFS_READ = "briefs:read"
 
 
 _VIEWER = frozenset(
@@ -41,9 +44,11 @@ _VIEWER = frozenset(
         Permission.INTEGRATIONS_READ,
         Permission.MEMBERS_READ,
         Permission.BILLING_READ,
+        Permission.TEMPLATES_READ,
+        Permission.BRIEFS_READ,
     }
 )
-_EDITOR = _VIEWER | {Permission.WORKFLOWS_WRITE}
+_EDITOR = _VIEWER | {Permission.WORKFLOWS_WRITE, Permission.TEMPLATES_WRITE}
 _ADMIN = _EDITOR | {
     Permission.INTEGRATIONS_WRITE,
     Permission.MEMBERS_WRITE,

@@ -23,6 +23,9 @@ QUEUES: dict[str, str] = {
     "records": "pod-records",
 }
 
+# Refused outside development, like the other local defaults.
+DEVELOPMENT_WEBHOOK_SECRET = "local-printify-webhook-secret"
+
 # Seeded in the Etsy emulator's shop (sandbox/etsy.py); used only when it is the target.
 EMULATOR_SHIPPING_PROFILE_ID = 7001
 EMULATOR_RETURN_POLICY_ID = 8001
@@ -58,7 +61,13 @@ class Settings(BaseSettings):
     printify_base_url: str | None = None
     printify_api_token: SecretStr = SecretStr("local-printify-token")
     printify_shop_id: int | None = None
-    printify_rate_per_second: float = 5.0
+    # Vendor rate limits (ADR 0013). Printify counts per account: the overall rate, held
+    # across processes, may not add up to more than its documented 600 requests a minute;
+    # catalog reads and publishes have caps of their own on top.
+    printify_rate_per_second: float = Field(default=5.0, gt=0)
+    printify_max_per_minute: int = Field(default=600, ge=1)
+    printify_catalog_per_minute: int = Field(default=100, ge=1)
+    printify_publishes_per_30_minutes: int = Field(default=200, ge=1)
     # The Printify catalog changes rarely: answers are kept this long per API process.
     catalog_cache_seconds: int = 6 * 3600
     etsy_base_url: str | None = None
@@ -69,20 +78,50 @@ class Settings(BaseSettings):
     etsy_taxonomy_id: int = 482
     etsy_shipping_profile_id: int | None = None
     etsy_return_policy_id: int | None = None
-    etsy_rate_per_second: float = 10.0
+    # Etsy counts per application (API key): every process shares this rate.
+    etsy_rate_per_second: float = Field(default=10.0, gt=0)
     # OAuth 2.0 + PKCE: where sellers approve us, where Etsy sends them back, what we ask.
     etsy_oauth_connect_url: str | None = None
     etsy_redirect_uri: str | None = None
     etsy_oauth_scopes: str = "listings_r listings_w listings_d shops_r shops_w profile_r"
     # Refresh an Etsy access token this long before it expires.
     etsy_refresh_margin_seconds: int = 300
+    # Printify webhooks (ADR 0012): the secret Printify signs `product:publish:started`
+    # with, and how long a run waits for it before polling (0: no webhooks, poll at once).
+    printify_webhook_secret: SecretStr = SecretStr(DEVELOPMENT_WEBHOOK_SECRET)
+    printify_publish_webhook_wait_seconds: float = Field(default=10.0, ge=0, le=3600)
+    # The API's address as vendors reach it (webhooks); unset: the local API in development.
+    public_base_url: str | None = None
     # Activities per second on pod-integration across all workers (enforced by Temporal).
-    integration_activities_per_second: float = 15.0
+    integration_activities_per_second: float = Field(default=15.0, gt=0)
     http_timeout_seconds: float = 30.0
     user_agent: str = "pod-automator/0.1"
 
-    openai_api_key: SecretStr | None = None
+    # Who writes briefs and makes artwork: the bundled local providers or OpenAI.
+    ideation_provider: Literal["local", "openai"] = Field(
+        default="local", alias="POD_IDEATION_PROVIDER"
+    )
+    image_provider: Literal["local", "openai"] = Field(default="local", alias="POD_IMAGE_PROVIDER")
+    openai_api_key: SecretStr = SecretStr("local-openai-key")
+    openai_base_url: str | None = None  # unset: api.openai.com
+    # Models are settings, never literals: OpenAI shuts models down on a schedule.
+    openai_chat_model: str = "gpt-6-sol"
+    openai_image_model: str = "gpt-image-2.6-flare"
+    openai_moderation_model: str = "omni-moderation-latest"
+    openai_embedding_model: str = "text-embedding-3-small"
+    openai_image_size: Literal["1024x1024", "1536x1024", "1024x1536", "auto"] = "1024x1536"
+    openai_image_quality: Literal["low", "medium", "high", "auto"] = "high"
+    openai_timeout_seconds: float = 120.0
+    # Retries inside the SDK (it honours retry-after); Temporal retries what still fails.
+    openai_max_retries: int = Field(default=2, ge=0, le=10)
+    # Price card for the cost lines, USD per million tokens (check your contract's prices).
+    openai_chat_input_usd_per_mtok: float = 1.25
+    openai_chat_output_usd_per_mtok: float = 10.0
+    openai_image_input_usd_per_mtok: float = 10.0
+    openai_image_output_usd_per_mtok: float = 40.0
+    openai_embedding_usd_per_mtok: float = 0.02
     blocklist_file: Path | None = Field(default=None, alias="POD_BLOCKLIST_FILE")
+    trademark_file: Path | None = Field(default=None, alias="POD_TRADEMARK_FILE")
     image_provider_delay: float = Field(default=0.0, alias="POD_IMAGE_PROVIDER_DELAY")
     default_tenant: str = "dev"
     dev_owner_email: str = "owner@localhost"
@@ -105,6 +144,23 @@ class Settings(BaseSettings):
     cors_allow_origins: str = ""  # comma-separated; empty = no cross-origin access
 
     @model_validator(mode="after")
+    def _printify_rates_within_its_caps(self) -> Settings:
+        per_minute = self.printify_rate_per_second * 60
+        if per_minute > self.printify_max_per_minute:
+            raise ValueError(
+                f"PRINTIFY_RATE_PER_SECOND={self.printify_rate_per_second:g} is"
+                f" {per_minute:g} requests a minute, above PRINTIFY_MAX_PER_MINUTE="
+                f"{self.printify_max_per_minute} (Printify's cap per account); lower the rate"
+            )
+        if self.printify_catalog_per_minute > self.printify_max_per_minute:
+            raise ValueError(
+                f"PRINTIFY_CATALOG_PER_MINUTE={self.printify_catalog_per_minute} is above"
+                f" PRINTIFY_MAX_PER_MINUTE={self.printify_max_per_minute}: catalog reads"
+                " count towards the overall cap as well"
+            )
+        return self
+
+    @model_validator(mode="after")
     def _no_default_secrets_outside_development(self) -> Settings:
         if self.environment == "development":
             return self
@@ -113,7 +169,10 @@ class Settings(BaseSettings):
             "POD_ENCRYPTION_KEYS": (self.encryption_keys, DEVELOPMENT_KEY),
             "ETSY_KEYSTRING": (self.etsy_keystring, "local-keystring"),
             "ETSY_SHARED_SECRET": (self.etsy_shared_secret, "local-shared-secret"),
+            "PRINTIFY_WEBHOOK_SECRET": (self.printify_webhook_secret, DEVELOPMENT_WEBHOOK_SECRET),
         }
+        if self.uses_openai:
+            defaults["OPENAI_API_KEY"] = (self.openai_api_key, "local-openai-key")
         unset = [
             name
             for name, (value, default) in defaults.items()
@@ -141,6 +200,10 @@ class Settings(BaseSettings):
     @property
     def cors_origins(self) -> list[str]:
         return [o.strip() for o in self.cors_allow_origins.split(",") if o.strip()]
+
+    @property
+    def uses_openai(self) -> bool:
+        return "openai" in (self.ideation_provider, self.image_provider)
 
     @property
     def emulator_url(self) -> str:
@@ -178,6 +241,16 @@ class Settings(BaseSettings):
     @property
     def api_url(self) -> str:
         return f"http://{self.api_host}:{self.api_port}"
+
+    @property
+    def public_url(self) -> str | None:
+        """The API as vendors reach it: `PUBLIC_BASE_URL`, else the local API in development.
+
+        None outside development without `PUBLIC_BASE_URL`: nothing then subscribes webhooks.
+        """
+        if self.public_base_url:
+            return self.public_base_url.rstrip("/")
+        return self.api_url if self.environment == "development" else None
 
     @property
     def etsy_shipping_profile(self) -> int | None:

@@ -14,10 +14,14 @@ async def connect_temporal(settings: Settings) -> Client:
     return await Client.connect(settings.temporal_target, namespace=settings.temporal_namespace)
 
 
-def design_workflow_id(tenant_id: str, request_key: str) -> str:
-    """The workflow id of a design-to-listing request: tenant + idempotency key, hashed."""
+# Workflow id prefixes by run kind (models.payloads.RunKind).
+RUN_PREFIXES = {"design_to_listing": "dtl", "brief": "brf", "design": "dsn", "publish": "pub"}
+
+
+def run_workflow_id(kind: str, tenant_id: str, request_key: str) -> str:
+    """The workflow id of a request: kind, tenant and idempotency key, hashed."""
     digest = hashlib.sha256(f"{tenant_id}\x00{request_key}".encode()).hexdigest()[:24]
-    return f"dtl-{tenant_id}-{digest}"
+    return f"{RUN_PREFIXES[kind]}-{tenant_id}-{digest}"
 
 
 def workflow_ui_url(settings: Settings, workflow_id: str) -> str:

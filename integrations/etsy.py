@@ -11,15 +11,14 @@ from __future__ import annotations
 
 import html
 import mimetypes
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from decimal import Decimal
 from typing import Any
 
 import httpx
-from aiolimiter import AsyncLimiter
 
 from integrations.errors import VendorError
-from integrations.http import VendorHttp
+from integrations.http import Limit, VendorHttp, steady_rate
 
 VENDOR = "etsy"
 PAGE_SIZE = 100
@@ -103,10 +102,13 @@ class EtsyClient:
         max_attempts: int = 4,
         backoff_base: float = 0.25,
         transport: httpx.AsyncBaseTransport | None = None,
-        limiter: AsyncLimiter | None = None,
+        limits: Sequence[Limit] | None = None,
         user_agent: str = "pod-automator",
         token_refresher: TokenRefresher | None = None,
     ) -> None:
+        """Etsy limits per application: `limits` are shared by every client of the app;
+        without them the client keeps its own at `rate_per_second`."""
+        scope = tuple(limits) if limits is not None else steady_rate(rate_per_second)
         self._keystring = keystring
         self._access_token = access_token
         self._token_refresher = token_refresher
@@ -118,13 +120,12 @@ class EtsyClient:
                 "user-agent": user_agent,
                 "accept": "application/json",
             },
-            rate_per_second=rate_per_second,
+            limits=lambda _method, _path: scope,
             error_message=parse_etsy_error,
             timeout=timeout,
             max_attempts=max_attempts,
             backoff_base=backoff_base,
             transport=transport,
-            limiter=limiter,
             secrets=(keystring, shared_secret, access_token),
         )
 

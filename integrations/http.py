@@ -1,18 +1,25 @@
-"""The shared HTTP core of the vendor clients: rate limit, retries with jitter, error mapping.
+"""The shared HTTP core of the vendor clients: rate limits, retries with jitter, error mapping.
 
-Only requests that cannot duplicate work are retried here: safe methods (GET, PUT,
-PATCH, DELETE) and any request the vendor refused before acting (429). A POST that
-failed with a 5xx or a lost connection is raised as a retryable `VendorError`; the
-activity retry looks up what the vendor already made before creating it again.
+Every request passes the limits of its scope first (`Limit`s: entered before it is
+sent, left once it is answered). Only requests that cannot duplicate work are retried
+here: safe methods (GET, PUT, PATCH, DELETE) and any request the vendor refused before
+acting (429). A POST that failed with a 5xx or a lost connection is raised as a
+retryable `VendorError`; the activity retry looks up what the vendor already made
+before creating it again.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import math
 import random
-from collections.abc import Callable, Iterable, Mapping
+from collections import deque
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from contextlib import AbstractAsyncContextManager, AsyncExitStack
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
+from types import TracebackType
 from typing import Any
 
 import httpx
@@ -22,6 +29,62 @@ from integrations.errors import RETRYABLE_STATUSES, VendorError, error_code
 
 IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "PUT", "PATCH", "DELETE"})
 ErrorMessage = Callable[[httpx.Response], tuple[str, dict[str, Any]]]
+# Entered before a request is sent and left once it is answered (or has failed).
+Limit = AbstractAsyncContextManager[Any]
+# The limits a request passes, by (method, path without the leading slash).
+LimitsFor = Callable[[str, str], Sequence[Limit]]
+
+
+class SlidingWindow(AbstractAsyncContextManager[None]):
+    """At most `count` requests in any `period` seconds, as the vendor counts them.
+
+    A request counts from when it is let through until `period` after its answer: the
+    vendor received it somewhere in between, so no window of the vendor's clock holds
+    more than `count`, however the network delays each request. (aiolimiter's leaky
+    bucket bounds the average only: a full bucket plus one period's leak lets up to
+    twice `count` into one window, too many for a documented cap.)
+    """
+
+    def __init__(self, count: int, period: float) -> None:
+        if count < 1 or period <= 0:
+            raise ValueError("a window needs count >= 1 and period > 0")
+        self.count = count
+        self.period = period
+        self._in_flight = 0
+        self._expiries: deque[float] = deque()  # when answered requests leave the window
+        self._answered = asyncio.Event()
+
+    async def __aenter__(self) -> None:
+        loop = asyncio.get_running_loop()
+        while True:
+            now = loop.time()
+            while self._expiries and self._expiries[0] <= now:
+                self._expiries.popleft()
+            if self._in_flight + len(self._expiries) < self.count:
+                self._in_flight += 1
+                return
+            # Full: wait until the oldest answered request leaves, or another is answered.
+            timeout = self._expiries[0] - now if self._expiries else None
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._answered.wait(), timeout)
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self._in_flight -= 1
+        self._expiries.append(asyncio.get_running_loop().time() + self.period)
+        answered, self._answered = self._answered, asyncio.Event()
+        answered.set()
+
+
+def steady_rate(per_second: float) -> tuple[Limit, ...]:
+    """The limits of a per-second rate: never more than the rate in any second the vendor
+    counts, and one request per `1/rate` seconds (aiolimiter with a bucket of one), so
+    requests go out evenly instead of in bursts."""
+    return SlidingWindow(max(1, math.floor(per_second)), 1.0), AsyncLimiter(1, 1.0 / per_second)
 
 
 def parse_retry_after(value: str | None) -> float | None:
@@ -60,7 +123,7 @@ def backoff_delay(attempt: int, retry_after: float | None, base: float, cap: flo
 
 
 class VendorHttp:
-    """One pooled `httpx.AsyncClient` per vendor and process, behind an `aiolimiter` limiter."""
+    """One pooled `httpx.AsyncClient` per client, each request behind its scope's limits."""
 
     def __init__(
         self,
@@ -68,7 +131,7 @@ class VendorHttp:
         *,
         base_url: str,
         headers: Mapping[str, str],
-        rate_per_second: float,
+        limits: LimitsFor,
         error_message: ErrorMessage,
         timeout: float = 30.0,
         max_attempts: int = 4,
@@ -76,7 +139,6 @@ class VendorHttp:
         backoff_cap: float = 8.0,
         transport: httpx.AsyncBaseTransport | None = None,
         secrets: Iterable[str] = (),
-        limiter: AsyncLimiter | None = None,
     ) -> None:
         self.vendor = vendor
         # Credentials never leave in an error: vendors echo them back in bodies.
@@ -87,9 +149,7 @@ class VendorHttp:
             timeout=timeout,
             transport=transport,
         )
-        # One request per 1/rate seconds: smooth spacing, so no burst exceeds the vendor rate.
-        # A limiter passed in is shared with other clients of the same vendor scope.
-        self._limiter = limiter or AsyncLimiter(1, 1.0 / rate_per_second)
+        self._limits = limits
         self._error_message = error_message
         self._max_attempts = max_attempts
         self._backoff_base = backoff_base
@@ -105,12 +165,14 @@ class VendorHttp:
 
     async def request(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
         """Send one request; retry where that cannot duplicate work; raise `VendorError`."""
-        method = method.upper()
+        method, path = method.upper(), path.lstrip("/")
         attempt = 0
         while True:
-            async with self._limiter:
+            async with AsyncExitStack() as held:
+                for limit in self._limits(method, path):
+                    await held.enter_async_context(limit)
                 try:
-                    response = await self._client.request(method, path.lstrip("/"), **kwargs)
+                    response = await self._client.request(method, path, **kwargs)
                 except httpx.TransportError as exc:
                     error = VendorError(
                         self.vendor,

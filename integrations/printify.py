@@ -1,22 +1,26 @@
 """Async client for the Printify Public API v1 (real service or the local emulator).
 
-Built on `VendorHttp`: rate limiting, retries only where they cannot duplicate work, and
-every failure raised as a `VendorError`. Works unchanged against
-`https://api.printify.com/v1` and the emulator's `http://127.0.0.1:<port>/printify/v1`.
+Built on `VendorHttp`: rate limits per account and scope (`PrintifyLimits`), retries only
+where they cannot duplicate work, and every failure raised as a `VendorError`. Works
+unchanged against `https://api.printify.com/v1` and the emulator's
+`http://127.0.0.1:<port>/printify/v1`.
 """
 
 from __future__ import annotations
 
 import base64
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import httpx
-from aiolimiter import AsyncLimiter
 
-from integrations.http import VendorHttp
+from integrations.http import Limit, SlidingWindow, VendorHttp, steady_rate
 
 VENDOR = "printify"
+# Printify's documented caps per account, on top of the overall rate.
+CATALOG_PER_MINUTE = 100
+PUBLISHES_PER_30_MINUTES = 200
 UPLOADS_PAGE_LIMIT = 100
 # Printify's products list pages hold at most 50 items on the real service.
 PRODUCTS_PAGE_LIMIT = 50
@@ -88,6 +92,43 @@ def placeholder_size(
     return width, height
 
 
+@dataclass(frozen=True)
+class PrintifyLimits:
+    """One Printify account's request limits in this process (Printify counts per account).
+
+    Every call passes `overall`; catalog reads (`catalog/…`) pass `catalog` as well, and
+    `publish.json` passes `publish` as well: each scope's cap is on top of the overall one.
+    """
+
+    overall: tuple[Limit, ...]
+    catalog: tuple[Limit, ...]
+    publish: tuple[Limit, ...]
+
+    @classmethod
+    def build(
+        cls,
+        *,
+        per_second: float = 5.0,
+        catalog_per_minute: int = CATALOG_PER_MINUTE,
+        publishes_per_30_minutes: int = PUBLISHES_PER_30_MINUTES,
+        shared: Sequence[Limit] = (),
+    ) -> PrintifyLimits:
+        """Limits at these rates; `shared` (e.g. a pacer across processes) is passed last."""
+        return cls(
+            overall=(*steady_rate(per_second), *shared),
+            catalog=(SlidingWindow(catalog_per_minute, 60.0),),
+            publish=(SlidingWindow(publishes_per_30_minutes, 30 * 60.0),),
+        )
+
+    def for_request(self, method: str, path: str) -> tuple[Limit, ...]:
+        """The limits a request passes, its narrower scope's first."""
+        if path.startswith("catalog/"):
+            return (*self.catalog, *self.overall)
+        if method == "POST" and path.endswith("/publish.json"):
+            return (*self.publish, *self.overall)
+        return self.overall
+
+
 class PrintifyClient:
     """Printify v1 calls used by the pipeline; every method returns the decoded JSON."""
 
@@ -102,8 +143,11 @@ class PrintifyClient:
         max_attempts: int = 4,
         backoff_base: float = 0.25,
         transport: httpx.AsyncBaseTransport | None = None,
-        limiter: AsyncLimiter | None = None,
+        limits: PrintifyLimits | None = None,
     ) -> None:
+        """`limits` are shared by every client of the account; without them the client
+        keeps its own at `rate_per_second` and Printify's documented caps."""
+        limits = limits or PrintifyLimits.build(per_second=rate_per_second)
         self._http = VendorHttp(
             VENDOR,
             base_url=base_url,
@@ -112,13 +156,12 @@ class PrintifyClient:
                 "User-Agent": user_agent,
                 "Content-Type": "application/json;charset=utf-8",
             },
-            rate_per_second=rate_per_second,
+            limits=limits.for_request,
             error_message=parse_printify_error,
             timeout=timeout,
             max_attempts=max_attempts,
             backoff_base=backoff_base,
             transport=transport,
-            limiter=limiter,
             secrets=(token,),
         )
 
@@ -246,6 +289,42 @@ class PrintifyClient:
     async def unpublish(self, shop_id: int, product_id: str) -> dict[str, Any]:
         """Report that the external listing was taken down."""
         return await self._product_action(shop_id, product_id, "unpublish", {})
+
+    async def list_webhooks(self, shop_id: int) -> list[dict[str, Any]]:
+        """`GET shops/{id}/webhooks.json`: the shop's subscriptions `{id, topic, url, shop_id}`."""
+        result: list[dict[str, Any]] = await self._call("GET", f"shops/{shop_id}/webhooks.json")
+        return result
+
+    async def create_webhook(
+        self, shop_id: int, topic: str, url: str, secret: str | None = None
+    ) -> dict[str, Any]:
+        """Subscribe `url` to `topic`; with a secret, Printify signs each event with it.
+
+        A POST: not retried after a 5xx; look for the subscription with `list_webhooks`
+        before creating it again.
+        """
+        body = {"topic": topic, "url": url}
+        if secret is not None:
+            body["secret"] = secret
+            self._http.add_secret(secret)  # redacted should an error echo the body
+        result: dict[str, Any] = await self._call(
+            "POST", f"shops/{shop_id}/webhooks.json", json=body
+        )
+        return result
+
+    async def update_webhook(self, shop_id: int, webhook_id: str, url: str) -> dict[str, Any]:
+        """Point a subscription at another URL (its topic cannot change)."""
+        result: dict[str, Any] = await self._call(
+            "PUT", f"shops/{shop_id}/webhooks/{webhook_id}.json", json={"url": url}
+        )
+        return result
+
+    async def delete_webhook(self, shop_id: int, webhook_id: str) -> dict[str, Any]:
+        """Remove a subscription; returns `{id}`."""
+        result: dict[str, Any] = await self._call(
+            "DELETE", f"shops/{shop_id}/webhooks/{webhook_id}.json"
+        )
+        return result
 
     async def _product_action(
         self, shop_id: int, product_id: str, action: str, body: dict[str, Any]

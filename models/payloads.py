@@ -11,6 +11,8 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
+from core.pricing import PricingRule
+
 
 class Stage(StrEnum):
     """Stages of the design-to-listing chain, in order."""
@@ -32,6 +34,15 @@ class Stage(StrEnum):
     DONE = "done"
 
 
+class RunKind(StrEnum):
+    """What a run does: the whole chain, or one service of it on its own."""
+
+    DESIGN_TO_LISTING = "design_to_listing"
+    BRIEF = "brief"  # keyword → screened brief
+    DESIGN = "design"  # brief → print-ready design
+    PUBLISH = "publish"  # design → Printify product → Etsy listing
+
+
 class RunStatus(StrEnum):
     RUNNING = "running"
     AWAITING_APPROVAL = "awaiting_approval"
@@ -47,13 +58,19 @@ LIVE_STATUSES = frozenset({RunStatus.RUNNING, RunStatus.AWAITING_APPROVAL})
 
 @dataclass
 class ProductTemplate:
-    """What to make on Printify: blueprint, provider, enabled variants and their price."""
+    """What to make on Printify: blueprint, provider, enabled variants and their price.
+
+    Without `pricing`, every variant costs `price_cents`; with it, each variant's price
+    comes from its production cost (`core.pricing`).
+    """
 
     blueprint_id: int = 6
     print_provider_id: int = 99
     variant_ids: list[int] = field(default_factory=lambda: [12100, 12101, 12102, 12103])
     price_cents: int = 2499
     position: str = "front"
+    pricing: PricingRule | None = None
+    template_id: str | None = None  # the saved template it was copied from, if any
 
 
 @dataclass
@@ -69,6 +86,10 @@ class DesignToListingInput:
     approval_timeout_seconds: int = 24 * 3600
     printify_shop_id: int | None = None
     etsy_shop_id: int | None = None
+    # A design or publish run starts from what an earlier run made.
+    brief_id: str = ""
+    brief: DesignBrief | None = None
+    print_file: PrintFile | None = None
 
 
 @dataclass
@@ -102,12 +123,14 @@ class BriefResult:
 class ScreenBriefInput:
     tenant_id: str
     brief: DesignBrief
+    workflow_id: str = ""  # whose stored brief gets the verdict (none in 0.1.0 histories)
 
 
 @dataclass
 class ScreenResult:
     safe: bool
     checked_terms: int
+    moderated: bool = False  # a moderation endpoint checked it as well
 
 
 @dataclass
@@ -198,6 +221,7 @@ class ProductRef:
     shop_id: int
     product_id: str
     unit_cost_cents: int = 0  # Printify's highest production cost among enabled variants
+    price_cents: int = 0  # the highest enabled variant price (0: recorded before pricing)
 
 
 @dataclass
@@ -243,6 +267,40 @@ class PublishingSucceededInput:
 class PublishingFailedInput:
     product: ProductRef
     reason: str
+
+
+@dataclass
+class EnsureWebhookInput:
+    """The shop whose `product:publish:started` webhook should reach our API."""
+
+    tenant_id: str
+    integration_id: str
+    shop_id: int
+
+
+@dataclass
+class PublishWatch:
+    """How a run learns that publishing started: the webhook subscription, if there is
+    one, and how long to wait for its event before polling (0: poll at once)."""
+
+    webhook_id: str | None = None
+    wait_seconds: float = 0.0
+
+
+class PublishConfirmation(StrEnum):
+    """What showed that Printify started publishing (`publish_confirmed_by`)."""
+
+    WEBHOOK = "webhook"
+    POLLING = "polling"
+    UNCONFIRMED = "unconfirmed"  # neither within the polling budget; the run went on
+
+
+@dataclass
+class PublishStartedSignal:
+    """Printify's `product:publish:started` webhook, passed on to the run it concerns."""
+
+    product_id: str
+    event_id: str
 
 
 @dataclass
@@ -304,6 +362,7 @@ class Artifacts:
     printify_product_id: str | None = None
     etsy_listing_id: int | None = None
     listing_url: str | None = None
+    publish_confirmed_by: str | None = None  # a PublishConfirmation
 
 
 @dataclass
@@ -341,6 +400,20 @@ class DesignToListingResult:
     cost_cents: dict[str, int] = field(default_factory=dict)
     title: str = ""
     brief_id: str = ""
+    publish_confirmed_by: str = ""  # a PublishConfirmation; empty for runs begun before it
+
+
+@dataclass
+class ServiceRunResult:
+    """What a brief or design run made (its ids), also recorded as the run's result."""
+
+    workflow_id: str
+    status: str
+    brief_id: str
+    title: str
+    design_id: str = ""
+    print_file: str = ""
+    sha256: str = ""
 
 
 @dataclass

@@ -7,12 +7,22 @@ import uuid
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import func
+from sqlalchemy import func, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from models.tables import Brief, Design, ExternalRef, Listing, WorkflowRun, utcnow
+from models.tables import (
+    Brief,
+    CostLine,
+    Design,
+    ExternalRef,
+    Listing,
+    ProductTemplateRecord,
+    TrendSignal,
+    WorkflowRun,
+    utcnow,
+)
 
 
 class NotFoundError(LookupError):
@@ -38,6 +48,7 @@ async def create_run_if_absent(
     input: dict[str, Any],
     status: str,
     stage: str,
+    kind: str = "design_to_listing",
 ) -> tuple[WorkflowRun, bool]:
     """Insert the run unless this tenant already used the request key; return (run, created)."""
     statement = (
@@ -45,6 +56,7 @@ async def create_run_if_absent(
         .values(
             workflow_id=workflow_id,
             tenant_id=tenant_id,
+            kind=kind,
             request_key=request_key,
             request_hash=request_hash,
             keyword=keyword,
@@ -133,15 +145,24 @@ async def update_run(
 # --- briefs, designs, listings ---------------------------------------------------------------
 
 
+async def get_brief_for_workflow(
+    session: AsyncSession, *, tenant_id: str, workflow_id: str
+) -> Brief | None:
+    query = select(Brief).where(Brief.tenant_id == tenant_id, Brief.workflow_id == workflow_id)
+    return (await session.exec(query)).first()
+
+
 async def save_brief(
-    session: AsyncSession, *, tenant_id: str, workflow_id: str, keyword: str, data: dict[str, Any]
+    session: AsyncSession,
+    *,
+    tenant_id: str,
+    workflow_id: str,
+    keyword: str,
+    data: dict[str, Any],
+    embedding: list[float] | None = None,
 ) -> Brief:
     """Store the workflow's brief once; a retried activity gets the stored one back."""
-    existing = (
-        await session.exec(
-            select(Brief).where(Brief.tenant_id == tenant_id, Brief.workflow_id == workflow_id)
-        )
-    ).first()
+    existing = await get_brief_for_workflow(session, tenant_id=tenant_id, workflow_id=workflow_id)
     if existing is not None:
         return existing
     brief = Brief(
@@ -150,10 +171,82 @@ async def save_brief(
         keyword=keyword,
         title=str(data["title"]),
         data=data,
+        embedding=embedding,
     )
     session.add(brief)
     await session.flush()
     return brief
+
+
+async def list_briefs(
+    session: AsyncSession, *, tenant_id: str, status: str | None, limit: int, offset: int
+) -> tuple[Sequence[Brief], int]:
+    """A page of the tenant's briefs, newest first, and the total count."""
+    where = [Brief.tenant_id == tenant_id]
+    if status is not None:
+        where.append(Brief.status == status)
+    query = (
+        select(Brief)
+        .where(*where)
+        .order_by(col(Brief.created_at).desc(), col(Brief.id))
+        .limit(limit)
+        .offset(offset)
+    )
+    rows = (await session.exec(query)).all()
+    total = (await session.exec(select(func.count()).select_from(Brief).where(*where))).one()
+    return rows, int(total)
+
+
+async def get_brief(session: AsyncSession, *, tenant_id: str, brief_id: uuid.UUID) -> Brief:
+    brief = await session.get(Brief, brief_id)
+    if brief is None or brief.tenant_id != tenant_id:
+        raise NotFoundError("brief", brief_id)
+    return brief
+
+
+async def approve_brief(session: AsyncSession, *, brief: Brief) -> None:
+    """Mark a screened brief as chosen by the seller (the first approval is kept)."""
+    if brief.approved_at is None:
+        brief.approved_at = utcnow()
+    brief.status = "approved"
+    session.add(brief)
+    await session.flush()
+
+
+async def get_listing_of_design(
+    session: AsyncSession, *, tenant_id: str, design_id: uuid.UUID
+) -> Listing | None:
+    query = select(Listing).where(Listing.tenant_id == tenant_id, Listing.design_id == design_id)
+    return (await session.exec(query)).first()
+
+
+async def get_trend_signal(
+    session: AsyncSession, *, tenant_id: str, signal_id: uuid.UUID
+) -> TrendSignal:
+    signal = await session.get(TrendSignal, signal_id)
+    if signal is None or signal.tenant_id != tenant_id:
+        raise NotFoundError("trend signal", signal_id)
+    return signal
+
+
+async def set_brief_screening(
+    session: AsyncSession,
+    *,
+    tenant_id: str,
+    workflow_id: str,
+    status: str,
+    screening: dict[str, Any] | None = None,
+) -> None:
+    """Record the content screening verdict of the workflow's brief (ready or refused)."""
+    await session.exec(
+        update(Brief)
+        .where(
+            col(Brief.tenant_id) == tenant_id,
+            col(Brief.workflow_id) == workflow_id,
+            col(Brief.status) == "pending",
+        )
+        .values(status=status, screening=screening)
+    )
 
 
 async def get_design_for_workflow(
@@ -265,3 +358,79 @@ async def external_ids_of_kind(
         ExternalRef.workflow_id != exclude_workflow,
     )
     return set((await session.exec(query)).all())
+
+
+# --- model usage -----------------------------------------------------------------------------
+
+
+async def add_cost_line(session: AsyncSession, *, line: CostLine) -> None:
+    """Record what one attempt of a stage consumed; recording it again changes nothing."""
+    values = line.model_dump(exclude={"id"})
+    await session.exec(insert(CostLine).values(**values).on_conflict_do_nothing())
+
+
+async def list_cost_lines(
+    session: AsyncSession, *, tenant_id: str, workflow_id: str
+) -> Sequence[CostLine]:
+    query = (
+        select(CostLine)
+        .where(CostLine.tenant_id == tenant_id, CostLine.workflow_id == workflow_id)
+        .order_by(col(CostLine.created_at))
+    )
+    return (await session.exec(query)).all()
+
+
+# --- product templates -------------------------------------------------------------------------
+
+
+async def list_templates(
+    session: AsyncSession, *, tenant_id: str
+) -> Sequence[ProductTemplateRecord]:
+    query = (
+        select(ProductTemplateRecord)
+        .where(ProductTemplateRecord.tenant_id == tenant_id)
+        .order_by(col(ProductTemplateRecord.name))
+    )
+    return (await session.exec(query)).all()
+
+
+async def get_template(
+    session: AsyncSession, *, tenant_id: str, template_id: uuid.UUID
+) -> ProductTemplateRecord:
+    row = await session.get(ProductTemplateRecord, template_id)
+    if row is None or row.tenant_id != tenant_id:
+        raise NotFoundError("template", template_id)
+    return row
+
+
+async def get_default_template(
+    session: AsyncSession, *, tenant_id: str
+) -> ProductTemplateRecord | None:
+    query = select(ProductTemplateRecord).where(
+        ProductTemplateRecord.tenant_id == tenant_id, col(ProductTemplateRecord.is_default)
+    )
+    return (await session.exec(query)).first()
+
+
+async def save_template(
+    session: AsyncSession, *, tenant_id: str, template: ProductTemplateRecord
+) -> ProductTemplateRecord:
+    """Insert or update `template`; a new default takes over from the tenant's old one.
+
+    A name already used by another template raises `IntegrityError` at flush.
+    """
+    if template.is_default:
+        await session.exec(
+            update(ProductTemplateRecord)
+            .where(
+                col(ProductTemplateRecord.tenant_id) == tenant_id,
+                col(ProductTemplateRecord.is_default),
+                col(ProductTemplateRecord.id) != template.id,
+            )
+            .values(is_default=False, updated_at=utcnow())
+        )
+    template.tenant_id = tenant_id
+    template.updated_at = utcnow()
+    session.add(template)
+    await session.flush()
+    return template

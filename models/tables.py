@@ -10,7 +10,17 @@ from datetime import UTC, datetime
 from typing import Any
 
 from pgvector.sqlalchemy import Vector
-from sqlalchemy import BigInteger, Column, DateTime, ForeignKey, Index, Text, UniqueConstraint, Uuid
+from sqlalchemy import (
+    BigInteger,
+    Column,
+    DateTime,
+    ForeignKey,
+    Index,
+    Text,
+    UniqueConstraint,
+    Uuid,
+    text,
+)
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlmodel import Field, SQLModel
 
@@ -41,6 +51,8 @@ class WorkflowRun(SQLModel, table=True):
 
     workflow_id: str = Field(primary_key=True, max_length=200)
     tenant_id: str = Field(index=True, max_length=64)
+    # design_to_listing, brief, design or publish (see models.payloads.RunKind).
+    kind: str = Field(default="design_to_listing", max_length=32)
     request_key: str = Field(max_length=200)
     request_hash: str = Field(max_length=64)
     keyword: str = Field(max_length=200)
@@ -65,6 +77,10 @@ class Brief(SQLModel, table=True):
     embedding: list[float] | None = Field(
         default=None, sa_column=Column(Vector(EMBEDDING_DIMENSIONS), nullable=True)
     )
+    # pending → ready or refused (content screening) → approved (a design was asked for).
+    status: str = Field(default="pending", max_length=32)
+    screening: dict[str, Any] | None = _json()  # why it was refused
+    approved_at: datetime | None = _optional_ts()
     created_at: datetime = _ts()
 
 
@@ -108,6 +124,8 @@ class ExternalRef(SQLModel, table=True):
     """An id a vendor gave us for one step of one workflow: the idempotency record."""
 
     __tablename__ = "external_refs"
+    # Webhooks name only the vendor's id: they find the run (and its tenant) through it.
+    __table_args__ = (Index("ix_external_refs_kind_external_id", "kind", "external_id"),)
 
     workflow_id: str = Field(primary_key=True, max_length=200)
     kind: str = Field(primary_key=True, max_length=64)
@@ -237,3 +255,75 @@ class UsageEvent(SQLModel, table=True):
     period: str = Field(max_length=7)
     quantity: int = 1
     created_at: datetime = _ts()
+
+
+class CostLine(SQLModel, table=True):
+    """What one attempt of one paid stage consumed at a model vendor, with its estimate.
+
+    One line per (workflow, stage, attempt, model): a retried stage that called the vendor
+    again really did cost again, so it gets its own line; recording the same attempt twice
+    does not add one.
+    """
+
+    __tablename__ = "cost_lines"
+    __table_args__ = (
+        UniqueConstraint("workflow_id", "stage", "attempt", "model", name="uq_cost_line_attempt"),
+    )
+
+    id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
+    tenant_id: str = Field(index=True, max_length=64)
+    workflow_id: str = Field(index=True, max_length=200)
+    stage: str = Field(max_length=64)
+    attempt: int = 1
+    vendor: str = Field(max_length=32)
+    model: str = Field(max_length=100)
+    input_tokens: int = 0
+    output_tokens: int = 0
+    images: int = 0
+    calls: int = 0
+    cost_micros: int = Field(default=0, sa_column=Column(BigInteger, nullable=False))
+    created_at: datetime = _ts()
+
+
+class WebhookEvent(SQLModel, table=True):
+    """A vendor webhook event already acted on, so a redelivery changes nothing."""
+
+    __tablename__ = "webhook_events"
+
+    vendor: str = Field(primary_key=True, max_length=32)
+    event_id: str = Field(primary_key=True, max_length=64)
+    tenant_id: str = Field(index=True, max_length=64)
+    topic: str = Field(max_length=64)
+    received_at: datetime = _ts()
+
+
+class ProductTemplateRecord(SQLModel, table=True):
+    """A tenant's product template: what to make on Printify and how to price it.
+
+    Runs copy the template into their input when they start, so editing or deleting a
+    template never changes a run already under way.
+    """
+
+    __tablename__ = "product_templates"
+    __table_args__ = (
+        UniqueConstraint("tenant_id", "name", name="uq_template_name"),
+        # At most one default template per tenant.
+        Index(
+            "uq_template_default",
+            "tenant_id",
+            unique=True,
+            postgresql_where=text("is_default"),
+        ),
+    )
+
+    id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
+    tenant_id: str = Field(foreign_key="tenants.id", index=True, max_length=64)
+    name: str = Field(max_length=100)
+    blueprint_id: int
+    print_provider_id: int
+    variant_ids: list[int] = Field(sa_column=Column(JSONB, nullable=False))
+    position: str = Field(max_length=32)
+    pricing: dict[str, Any] = Field(sa_column=Column(JSONB, nullable=False))
+    is_default: bool = False
+    created_at: datetime = _ts()
+    updated_at: datetime = _ts()

@@ -1,4 +1,5 @@
-"""The vendor emulator server: Printify under `/printify/v1`, Etsy under `/etsy/v3`.
+"""The vendor emulator server: Printify under `/printify/v1`, Etsy under `/etsy/v3`,
+OpenAI under `/openai/v1`.
 
 One FastAPI app on 127.0.0.1:8700 by default (`pod emulators`). State persists under
 `<state_dir>/emulators/`, so products and listings survive a restart.
@@ -12,7 +13,7 @@ from typing import TYPE_CHECKING
 
 from fastapi import FastAPI
 
-from sandbox import etsy, printify
+from sandbox import etsy, openai, printify, printify_webhooks
 from sandbox.faults import FaultInjector, FaultMiddleware, admin_router
 from sandbox.store import JsonStore
 
@@ -32,11 +33,22 @@ class EmulatorConfig:
     printify_shop_id: int = 12345678
     etsy_shop_id: int = 55501234
     etsy_user_id: int = 1000
+    openai_api_key: str = "local-openai-key"
+    # `word:category` entries the moderation endpoint flags (whole word, any case).
+    openai_flagged_words: tuple[str, ...] = (
+        "kill:violence",
+        "gore:violence/graphic",
+        "nazi:hate",
+        "porn:sexual",
+        "suicide:self-harm",
+    )
 
 
 def emulator_config(settings: Settings) -> EmulatorConfig:
     """The emulators accept exactly the credentials the clients are configured with."""
     defaults = EmulatorConfig()
+    # Settings without an OpenAI key leave the emulator on its default key.
+    openai_key = getattr(settings, "openai_api_key", None)
     return EmulatorConfig(
         public_url=settings.emulator_url,
         printify_token=settings.printify_api_token.get_secret_value(),
@@ -47,6 +59,9 @@ def emulator_config(settings: Settings) -> EmulatorConfig:
         etsy_shop_id=settings.etsy_shop_id or defaults.etsy_shop_id,
         etsy_user_id=int(settings.etsy_access_token.get_secret_value().split(".", 1)[0] or 0)
         or defaults.etsy_user_id,
+        openai_api_key=(
+            openai_key.get_secret_value() if openai_key is not None else defaults.openai_api_key
+        ),
     )
 
 
@@ -59,10 +74,17 @@ def create_emulator_app(state_dir: Path | None, config: EmulatorConfig | None = 
     app.add_middleware(FaultMiddleware, injector=injector)
     printify_store = JsonStore(state_dir / "emulators" / "printify.json" if state_dir else None)
     etsy_store = JsonStore(state_dir / "emulators" / "etsy.json" if state_dir else None)
-    app.include_router(printify.build_router(printify_store, config), prefix="/printify/v1")
+    printify_hooks = printify_webhooks.WebhookDispatcher(printify_store)
+    app.include_router(
+        printify.build_router(printify_store, config, printify_hooks), prefix="/printify/v1"
+    )
     app.include_router(etsy.build_router(etsy_store, config), prefix="/etsy/v3")
     app.include_router(etsy.build_pages_router(etsy_store, config), prefix="/etsy")
     app.include_router(admin_router(injector))
+    app.include_router(printify_webhooks.build_admin_router(printify_hooks))
+    openai_state = openai.OpenAIState()
+    app.include_router(openai.build_router(config, openai_state), prefix="/openai/v1")
+    app.include_router(openai.build_admin_router(openai_state))
 
     @app.get("/healthz", include_in_schema=False)
     def healthz() -> dict[str, str]:

@@ -8,7 +8,10 @@ match or, with `rate`, on that share of matches (seeded, so a run repeats). Mode
 - `slow` waits `delay_seconds`, then serves the request normally;
 - `expired_token` answers 401 in the vendor's shape for an expired access token
   (Etsy: `{"error": "invalid_token", …}`), without doing the work.
-All are what real vendors do to clients.
+All are what real vendors do to clients. The injector also keeps when each vendor request
+arrived, so tests can check the traffic against the vendors' rate limits
+(`GET /__admin/traffic`). Under `/openai` every fault answers in OpenAI's
+error shape, with `retry-after-ms` next to `retry-after` and an `x-request-id`.
 """
 
 from __future__ import annotations
@@ -16,11 +19,14 @@ from __future__ import annotations
 import asyncio
 import random
 import re
+import secrets
 import threading
+import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Literal
 
-from fastapi import APIRouter, Request, Response
+from fastapi import APIRouter, Query, Request, Response
 from pydantic import BaseModel, Field
 from starlette.middleware.base import BaseHTTPMiddleware, RequestResponseEndpoint
 from starlette.responses import JSONResponse
@@ -53,6 +59,7 @@ class FaultInjector:
         self._lock = threading.Lock()
         self._rules: list[_ActiveRule] = []
         self.requests: list[tuple[str, str, int]] = []
+        self._arrivals: list[tuple[float, str]] = []  # (monotonic time, path)
 
     def add(self, rule: FaultRule) -> None:
         with self._lock:
@@ -63,6 +70,7 @@ class FaultInjector:
         with self._lock:
             self._rules.clear()
             self.requests.clear()
+            self._arrivals.clear()
 
     def take(self, method: str, path: str) -> FaultRule | None:
         """The first matching rule with shots left, consuming one shot."""
@@ -84,8 +92,50 @@ class FaultInjector:
         with self._lock:
             self.requests.append((method, path, status))
 
+    def arrived(self, path: str) -> None:
+        """Note that a request for `path` arrived now (faulted ones too: vendors count them)."""
+        with self._lock:
+            self._arrivals.append((time.monotonic(), path))
+
+    def arrival_times(self, prefix: str) -> list[float]:
+        """When the requests for paths under `prefix` arrived, in order."""
+        with self._lock:
+            return [at for at, path in self._arrivals if path.startswith(prefix)]
+
+
+def most_in_window(times: Sequence[float], window: float) -> int:
+    """The most of the sorted `times` that fall in any half-open span of `window` seconds."""
+    most = start = 0
+    for end, moment in enumerate(times):
+        while moment - times[start] >= window:
+            start += 1
+        most = max(most, end - start + 1)
+    return most
+
+
+_OPENAI_ERRORS: dict[int, tuple[str, str, str]] = {
+    429: ("requests", "rate_limit_exceeded", "Rate limit reached for requests."),
+    401: ("invalid_request_error", "invalid_api_key", "Incorrect API key provided."),
+}
+
+
+def _openai_fault_response(rule: FaultRule) -> Response:
+    status = 401 if rule.mode == "expired_token" else rule.status
+    kind = "server_error" if status >= 500 else "invalid_request_error"
+    kind, code, message = _OPENAI_ERRORS.get(status, (kind, None, f"Injected fault ({status})."))
+    headers = {"x-request-id": f"req_{secrets.token_hex(16)}"}
+    if rule.retry_after is not None:
+        headers |= {
+            "retry-after": str(rule.retry_after),
+            "retry-after-ms": f"{rule.retry_after}000",
+        }
+    error = {"message": message, "type": kind, "param": None, "code": code}
+    return JSONResponse({"error": error}, status_code=status, headers=headers)
+
 
 def _fault_response(rule: FaultRule, path: str = "") -> Response:
+    if path.startswith("/openai"):
+        return _openai_fault_response(rule)
     if rule.mode == "expired_token":
         if path.startswith("/etsy"):
             body: dict[str, object] = {
@@ -117,6 +167,7 @@ class FaultMiddleware(BaseHTTPMiddleware):
         path = request.url.path
         if path.startswith("/__admin"):
             return await call_next(request)
+        self.injector.arrived(path)
         rule = self.injector.take(request.method, path)
         if rule is not None and rule.mode == "slow":
             await asyncio.sleep(rule.delay_seconds)
@@ -128,7 +179,7 @@ class FaultMiddleware(BaseHTTPMiddleware):
         response = await call_next(request)
         if rule is not None:  # mode "after": the work is done, the answer is lost
             self.injector.record(request.method, path, rule.status)
-            return _fault_response(rule)
+            return _fault_response(rule, path)
         self.injector.record(request.method, path, response.status_code)
         return response
 
@@ -149,5 +200,21 @@ def admin_router(injector: FaultInjector) -> APIRouter:
     @router.get("/requests")
     def list_requests() -> list[dict[str, object]]:
         return [{"method": m, "path": p, "status": s} for m, p, s in injector.requests]
+
+    @router.get("/traffic")
+    def traffic(
+        vendor: str = Query(pattern="^[a-z]+$"),
+        window: float = Query(default=1.0, gt=0, le=3600),
+    ) -> dict[str, object]:
+        """A vendor's requests since the faults were last cleared: how many, the seconds
+        from the first to the last, and the most that arrived within any `window`."""
+        times = injector.arrival_times(f"/{vendor}/")
+        return {
+            "vendor": vendor,
+            "count": len(times),
+            "span_seconds": times[-1] - times[0] if times else 0.0,
+            "window_seconds": window,
+            "max_in_window": most_in_window(times, window),
+        }
 
     return router

@@ -1,7 +1,8 @@
 """A faithful local emulator of the Printify Public API v1 (mounted at `/printify/v1`).
 
-Covers what the pipeline uses: shops, catalog, image uploads, products and the custom
-shop publishing flow (publish locks, `publishing_succeeded`/`publishing_failed` unlock).
+Covers what the pipeline uses: shops, catalog, image uploads, products, the custom
+shop publishing flow (publish locks, `publishing_succeeded`/`publishing_failed` unlock)
+and webhooks (publish announces `product:publish:started`, see `printify_webhooks`).
 Errors always use Printify's shape `{status, code, message, errors:{reason, code}}`;
 request validation failures are 400 with code 8150. State lives in a `JsonStore`, so a
 restarted emulator still knows every upload and product.
@@ -32,6 +33,7 @@ from PIL import Image, UnidentifiedImageError
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, ValidationError
 
 from sandbox import printify_catalog as catalog
+from sandbox.printify_webhooks import TOPICS, WebhookDispatcher
 from sandbox.store import JsonStore
 
 if TYPE_CHECKING:
@@ -201,6 +203,24 @@ class PublishingSucceededIn(_Body):
 
 class PublishingFailedIn(_Body):
     reason: str = Field(min_length=1)
+
+
+class WebhookIn(_Body):
+    topic: str
+    url: str = Field(min_length=1, max_length=2048)
+    secret: str | None = Field(default=None, min_length=1, max_length=1024)
+
+
+class WebhookUpdate(_Body):
+    url: str = Field(min_length=1, max_length=2048)
+    topic: str | None = None
+
+
+def _check_webhook_url(url: str) -> None:
+    """Subscribers are reached over HTTP(S); whether they answer shows at delivery."""
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise _invalid("url: must be an absolute http(s) URL")
 
 
 async def _parse[M: BaseModel](request: Request, model: type[M]) -> M:
@@ -386,11 +406,14 @@ def _mockup_png(hex_color: str) -> bytes:
     return buffer.getvalue()
 
 
-def build_router(store: JsonStore, config: EmulatorConfig) -> APIRouter:
-    """The Printify v1 routes, to be mounted at `/printify/v1`."""
+def build_router(
+    store: JsonStore, config: EmulatorConfig, webhooks: WebhookDispatcher
+) -> APIRouter:
+    """The Printify v1 routes, to be mounted at `/printify/v1`; events go to `webhooks`."""
     limiter = _RateLimiter(RATE_LIMIT, RATE_WINDOW_SECONDS)
     uploads = store.collection("uploads")
     products = store.collection("products")
+    hooks = webhooks.subscriptions
 
     def guard(request: Request) -> None:
         scheme, _, token = request.headers.get("authorization", "").partition(" ")
@@ -442,6 +465,13 @@ def build_router(store: JsonStore, config: EmulatorConfig) -> APIRouter:
         if product is None or product["shop_id"] != shop_id:
             raise _not_found(f"Product {product_id}")
         return product
+
+    def hook_of(shop_id: int, webhook_id: str) -> dict[str, Any]:
+        shop(shop_id)
+        hook = hooks.get(webhook_id)
+        if hook is None or hook["shop_id"] != shop_id:
+            raise _not_found(f"Webhook {webhook_id}")
+        return hook
 
     def offered_for(blueprint_id: int, provider_id: int) -> dict[int, dict[str, Any]]:
         if blueprint_id not in catalog.BLUEPRINTS:
@@ -677,6 +707,17 @@ def build_router(store: JsonStore, config: EmulatorConfig) -> APIRouter:
             product["_publish_details"] = flags.model_dump()
             product["_publish_requests"] = int(product.get("_publish_requests", 0)) + 1
             store.save()
+        details = flags.model_dump()
+        details["key_features"] = details.pop("keyFeatures")  # the event's spelling
+        data = {
+            "shop_id": shop_id,
+            "publish_details": details,
+            "action": "create",
+            "out_of_stock_publishing": 0,
+        }
+        webhooks.emit(
+            shop_id, "product:publish:started", {"id": product_id, "type": "product", "data": data}
+        )
         return {}
 
     @router.post("/shops/{shop_id}/products/{product_id}/publishing_succeeded.json")
@@ -714,6 +755,55 @@ def build_router(store: JsonStore, config: EmulatorConfig) -> APIRouter:
             product["is_locked"] = False
             store.save()
         return {}
+
+    @router.get("/shops/{shop_id}/webhooks.json")
+    def list_webhooks(shop_id: int) -> list[dict[str, Any]]:
+        shop(shop_id)
+        with store.lock:
+            mine = [hook for hook in hooks.values() if hook["shop_id"] == shop_id]
+        mine.sort(key=lambda hook: hook["_seq"])
+        return [_public(hook) for hook in mine]
+
+    @router.post("/shops/{shop_id}/webhooks.json")
+    async def create_webhook(shop_id: int, request: Request) -> dict[str, Any]:
+        shop(shop_id)
+        body = await _parse(request, WebhookIn)
+        if body.topic not in TOPICS:
+            raise _invalid(f"topic: must be one of {', '.join(sorted(TOPICS))}")
+        _check_webhook_url(body.url)
+        webhook_id = secrets.token_hex(12)
+        with store.lock:
+            hooks[webhook_id] = {
+                "topic": body.topic,
+                "url": body.url,
+                "shop_id": shop_id,
+                "id": webhook_id,
+                "_secret": body.secret,
+                "_seq": store.next_id("webhook_seq", 0),
+            }
+            store.save()
+            return _public(hooks[webhook_id])
+
+    @router.put("/shops/{shop_id}/webhooks/{webhook_id}.json")
+    async def update_webhook(shop_id: int, webhook_id: str, request: Request) -> dict[str, Any]:
+        hook_of(shop_id, webhook_id)
+        body = await _parse(request, WebhookUpdate)
+        _check_webhook_url(body.url)
+        with store.lock:
+            hook = hook_of(shop_id, webhook_id)
+            if body.topic is not None and body.topic != hook["topic"]:
+                raise _invalid("topic: cannot be changed; delete the webhook and create another")
+            hook["url"] = body.url
+            store.save()
+            return _public(hook)
+
+    @router.delete("/shops/{shop_id}/webhooks/{webhook_id}.json")
+    def delete_webhook(shop_id: int, webhook_id: str) -> dict[str, Any]:
+        with store.lock:
+            hook_of(shop_id, webhook_id)
+            del hooks[webhook_id]
+            store.save()
+        return {"id": webhook_id}
 
     @router.get("/mockups/{product_id}/{variant_id}/{position}.png", include_in_schema=False)
     def mockup(product_id: str, variant_id: int, position: str) -> Response:

@@ -139,6 +139,9 @@ def settings(
         # Per-key rate limiting has its own tests; here it would only slow polling down.
         api_rate_per_second=1000.0,
         api_rate_burst=1000,
+        # No API listens for webhooks here, so runs poll at once; the webhook end-to-end
+        # tests serve the API over HTTP and turn webhooks on for their own workers.
+        printify_publish_webhook_wait_seconds=0,
     )
 
 

@@ -37,7 +37,7 @@ class WorkerSet:
             activities = await build_activities(
                 self._settings, queue, self._database_url, self._stack
             )
-            worker = build_worker(self._client, queue, activities)
+            worker = build_worker(self._client, queue, activities, self._settings)
             self.workers[queue] = worker
             self._tasks.append(asyncio.create_task(worker.run()))
         return self

@@ -19,19 +19,25 @@ from temporalio.worker import Worker
 from activities.etsy import EtsyActivities
 from activities.ideation import IdeationActivities
 from activities.image import ImageActivities
-from activities.printify import PrintifyActivities
+from activities.printify import PrintifyActivities, PublishWebhook
+from activities.providers import build_providers
 from activities.records import RecordsActivities
 from activities.vendors import VendorClients
 from core.db import make_engine, make_session_factory
 from core.settings import QUEUES, Settings
 from core.storage import S3Storage, build_storage
 from core.temporal import connect_temporal
-from integrations.safety import load_terms
 from workflows.design_to_listing import DesignToListingWorkflow
+from workflows.services import BriefWorkflow, DesignWorkflow, PublishDesignWorkflow
 
 logger = logging.getLogger(__name__)
 
-WORKFLOWS: list[type] = [DesignToListingWorkflow]
+WORKFLOWS: list[type] = [
+    DesignToListingWorkflow,
+    BriefWorkflow,
+    DesignWorkflow,
+    PublishDesignWorkflow,
+]
 
 
 def activity_methods(instance: object) -> list[Callable[..., Any]]:
@@ -55,20 +61,34 @@ async def build_activities(
     sessions = make_session_factory(engine)
     if queue == "records":
         return activity_methods(RecordsActivities(sessions))
+    if queue in ("ideation", "image"):
+        providers = build_providers(settings)
+        stack.push_async_callback(providers.aclose)
     if queue == "ideation":
-        extra = settings.blocklist_file
-        return activity_methods(IdeationActivities(sessions, load_terms(extra)))
+        return activity_methods(IdeationActivities(sessions, providers))
     storage = build_storage(settings)
     if isinstance(storage, S3Storage):
         await asyncio.to_thread(storage.ensure_bucket)
     if queue == "image":
-        image = ImageActivities(sessions, storage, provider_delay=settings.image_provider_delay)
+        image = ImageActivities(
+            sessions, storage, providers, provider_delay=settings.image_provider_delay
+        )
         return activity_methods(image)
     if queue == "integration":
-        clients = VendorClients(sessions, settings, settings.cipher)
+        # Vendor rates hold across processes through Postgres (ADR 0013); their turns wait
+        # there holding a connection, so they get a small pool of their own.
+        pacing = make_engine(database_url, pool_size=2)
+        stack.push_async_callback(pacing.dispose)
+        clients = VendorClients(
+            sessions, settings, settings.cipher, pacing=make_session_factory(pacing)
+        )
         stack.push_async_callback(clients.aclose)
         return [
-            *activity_methods(PrintifyActivities(sessions, storage, clients)),
+            *activity_methods(
+                PrintifyActivities(
+                    sessions, storage, clients, webhook=PublishWebhook.from_settings(settings)
+                )
+            ),
             *activity_methods(
                 EtsyActivities(
                     sessions,
@@ -87,16 +107,20 @@ def build_worker(
     client: Client,
     queue: str,
     activities: Sequence[Callable[..., Any]],
-    *,
-    settings_rate: float | None = None,
+    settings: Settings,
     **options: Any,
 ) -> Worker:
-    """A worker for one queue: workflows only on `pod-workflows`, activities elsewhere."""
+    """A worker for one queue: workflows only on `pod-workflows`, activities elsewhere.
+
+    The integration queue gets `INTEGRATION_ACTIVITIES_PER_SECOND` as its task-queue rate:
+    the Temporal server enforces it across every worker of the queue (ADR 0013).
+    """
     if queue == "workflows":
         return Worker(client, task_queue=QUEUES[queue], workflows=WORKFLOWS, **options)
-    if queue == "integration" and settings_rate is not None:
-        # Server-side and global: holds across every integration worker process.
-        options.setdefault("max_task_queue_activities_per_second", settings_rate)
+    if queue == "integration":
+        options.setdefault(
+            "max_task_queue_activities_per_second", settings.integration_activities_per_second
+        )
     return Worker(client, task_queue=QUEUES[queue], activities=activities, **options)
 
 
@@ -105,9 +129,7 @@ async def run_worker(settings: Settings, queue: str, database_url: str) -> None:
     async with AsyncExitStack() as stack:
         activities = await build_activities(settings, queue, database_url, stack)
         client = await connect_temporal(settings)
-        worker = build_worker(
-            client, queue, activities, settings_rate=settings.integration_activities_per_second
-        )
+        worker = build_worker(client, queue, activities, settings)
         logger.info("worker for %s started", QUEUES[queue])
         try:
             await worker.run()

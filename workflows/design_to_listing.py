@@ -7,6 +7,7 @@ each call with the timeout and retry policy from `workflows.policies`.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import Awaitable, Callable
 from dataclasses import asdict
 from datetime import timedelta
@@ -26,17 +27,23 @@ with workflow.unsafe.imports_passed_through():
     from models.payloads import (
         CreateDraftListingInput,
         CreateProductInput,
+        DesignBrief,
         DesignToListingInput,
         DesignToListingResult,
+        EnsureWebhookInput,
         GenerateBriefInput,
         GenerateDesignInput,
         ListingRef,
         MakePrintFileInput,
         MeterInput,
         PrintAreaInput,
+        PrintFile,
         ProductRef,
+        PublishConfirmation,
         PublishingFailedInput,
         PublishingSucceededInput,
+        PublishStartedSignal,
+        PublishWatch,
         RecordListingInput,
         RejectSignal,
         RunStatus,
@@ -54,6 +61,12 @@ with workflow.unsafe.imports_passed_through():
 
 # Etsy charges USD 0.20 to publish a listing (a fee of the marketplace, not a setting).
 ETSY_LISTING_FEE_CENTS = 20
+
+# Runs begun before Printify webhooks replay without subscribing, waiting or polling.
+PUBLISH_WEBHOOK_PATCH = "printify-publish-webhook"
+# Seconds between polls of the product when no webhook came (about a minute in all);
+# then the run goes on: Printify accepted the publish call, the lock is only its echo.
+PUBLISH_POLL_DELAYS = (1, 2, 4, 8, 16, 32)
 
 # Share of the work done when each stage starts (drives the progress bar).
 PROGRESS = {
@@ -84,15 +97,20 @@ class _Stopped(Exception):
         self.message = message
 
 
-@workflow.defn
-class DesignToListingWorkflow:
-    """One listing from one keyword; queryable (`state`) and steerable by signals."""
+class ChainRun:
+    """The stages of the chain and everything a run of them needs: state (`state` query),
+    signals, activity calls, stage records, failure handling and compensation.
+
+    `DesignToListingWorkflow` runs all of it; the service workflows (`workflows.services`)
+    run one part each, with the same records, queries and signals.
+    """
 
     def __init__(self) -> None:
         self._state: WorkflowState | None = None
         self._decision: str | None = None
         self._decision_reason = ""
         self._cancel_requested = False
+        self._publish_started = False
         self._product: ProductRef | None = None
         self._listing: ListingRef | None = None
 
@@ -118,16 +136,26 @@ class DesignToListingWorkflow:
     def cancel(self) -> None:
         self._cancel_requested = True
 
+    @workflow.signal
+    def publish_started(self, signal: PublishStartedSignal) -> None:
+        """Printify's webhook: publishing of this run's product started."""
+        workflow.logger.info("publish of %s started (event %s)", signal.product_id, signal.event_id)
+        self._publish_started = True
+
     # --- the chain ------------------------------------------------------------------------
 
-    @workflow.run
-    async def run(self, request: DesignToListingInput) -> DesignToListingResult:
+    async def _execute[R](
+        self,
+        request: DesignToListingInput,
+        stages: Callable[[DesignToListingInput], Awaitable[R]],
+    ) -> R:
+        """Run `stages`; a failure, rejection or cancel is compensated and recorded."""
         info = workflow.info()
         self._state = WorkflowState(
             workflow_id=info.workflow_id, tenant_id=request.tenant_id, keyword=request.keyword
         )
         try:
-            result = await self._chain(request)
+            result = await stages(request)
         except _Stopped as stop:
             await self._compensate(request, stop.message)
             await self._finish(request, stop.status, stop.code, stop.message, None)
@@ -143,7 +171,8 @@ class DesignToListingWorkflow:
             raise
         return result
 
-    async def _chain(self, request: DesignToListingInput) -> DesignToListingResult:
+    async def _ideate(self, request: DesignToListingInput) -> tuple[str, DesignBrief]:
+        """Write the brief for the keyword and screen it: (brief id, brief)."""
         state = self._require_state()
         wf_id = state.workflow_id
         tenant = request.tenant_id
@@ -162,11 +191,20 @@ class DesignToListingWorkflow:
 
         await self._enter(request, Stage.SCREEN)
         await self._call(
-            IdeationActivities.screen_brief, ScreenBriefInput(tenant, brief), "ideation", IDEATION
+            IdeationActivities.screen_brief,
+            ScreenBriefInput(tenant, brief, wf_id),
+            "ideation",
+            IDEATION,
         )
+        return brief_result.brief_id, brief
 
-        if request.require_approval:
-            await self._await_approval(request)
+    async def _design(
+        self, request: DesignToListingInput, brief_id: str, brief: DesignBrief
+    ) -> PrintFile:
+        """Make the artwork and the print file for the template's print area."""
+        state = self._require_state()
+        wf_id = state.workflow_id
+        tenant = request.tenant_id
 
         await self._enter(request, Stage.DESIGN)
         artwork = await self._call(
@@ -193,13 +231,27 @@ class DesignToListingWorkflow:
         await self._enter(request, Stage.PRINT_FILE)
         print_file = await self._call(
             ImageActivities.make_print_file,
-            MakePrintFileInput(tenant, wf_id, brief_result.brief_id, artwork, print_area),
+            MakePrintFileInput(tenant, wf_id, brief_id, artwork, print_area),
             "image",
             IMAGE,
         )
         state.artifacts.design_id = print_file.design_id
         state.artifacts.print_file = print_file.storage_key
         state.artifacts.sha256 = print_file.sha256
+        return print_file
+
+    async def _publish(
+        self,
+        request: DesignToListingInput,
+        brief_id: str,
+        brief: DesignBrief,
+        print_file: PrintFile,
+    ) -> DesignToListingResult:
+        """Printify upload, product and publish; the Etsy listing; then the record."""
+        state = self._require_state()
+        wf_id = state.workflow_id
+        tenant = request.tenant_id
+        template = request.template
 
         shops_input = ShopsInput(
             tenant,
@@ -236,11 +288,23 @@ class DesignToListingWorkflow:
             INTEGRATION,
         )
         self._product = product
+        # The pricing rule's price (products recorded before pricing rules carry 0).
+        price = product.price_cents or template.price_cents
         await self._meter(tenant, wf_id, PRODUCTS)
         state.artifacts.printify_product_id = product.product_id
 
         await self._enter(request, Stage.PRINTIFY_PUBLISH)
+        watch: PublishWatch | None = None
+        if workflow.patched(PUBLISH_WEBHOOK_PATCH):
+            watch = await self._call(
+                PrintifyActivities.ensure_webhook,
+                EnsureWebhookInput(tenant, request.printify_integration_id, printify_shop),
+                "integration",
+                INTEGRATION,
+            )
         await self._call(PrintifyActivities.publish, product, "integration", INTEGRATION)
+        if watch is not None:
+            state.artifacts.publish_confirmed_by = await self._confirm_publish(product, watch)
 
         etsy_shop = await self._call(
             EtsyActivities.resolve_shop, shops_input, "integration", INTEGRATION
@@ -254,7 +318,7 @@ class DesignToListingWorkflow:
                 request.etsy_integration_id,
                 etsy_shop,
                 brief,
-                template.price_cents,
+                price,
             ),
             "integration",
             INTEGRATION,
@@ -311,24 +375,32 @@ class DesignToListingWorkflow:
             design_id=print_file.design_id,
             print_file=print_file.storage_key,
             cost_cents={
-                "price": template.price_cents,
+                "price": price,
                 "printify_unit_cost": product.unit_cost_cents,
                 "etsy_listing_fee": ETSY_LISTING_FEE_CENTS,
-                "margin_before_etsy_sale_fees": template.price_cents
+                "margin_before_etsy_sale_fees": price
                 - product.unit_cost_cents
                 - ETSY_LISTING_FEE_CENTS,
             },
             title=brief.title,
-            brief_id=brief_result.brief_id,
+            brief_id=brief_id,
+            publish_confirmed_by=state.artifacts.publish_confirmed_by or "",
         )
+        await self._complete(request, _as_dict(result))
+        return result
+
+    async def _complete(self, request: DesignToListingInput, result: dict[str, Any]) -> None:
+        """Record the run as completed with its result."""
+        state = self._require_state()
         await self._record(
-            RunUpdate(tenant, wf_id, Stage.DONE, RunStatus.COMPLETED, result=_as_dict(result))
+            RunUpdate(
+                request.tenant_id, state.workflow_id, Stage.DONE, RunStatus.COMPLETED, result=result
+            )
         )
         # Only now, so a reader who sees "completed" also finds the recorded result.
         state.stage = Stage.DONE
         state.status = RunStatus.COMPLETED
         state.progress = 1.0
-        return result
 
     # --- helpers -----------------------------------------------------------------------------
 
@@ -401,6 +473,33 @@ class DesignToListingWorkflow:
             raise _Stopped(RunStatus.REJECTED, "BRIEF_REJECTED", f"brief rejected: {reason}")
         state.status = RunStatus.RUNNING
 
+    async def _confirm_publish(self, product: ProductRef, watch: PublishWatch) -> str:
+        """Wait for Printify's webhook, then poll the product with backoff; never fails."""
+        if await self._publish_signalled(watch.wait_seconds):
+            return PublishConfirmation.WEBHOOK
+        for delay in PUBLISH_POLL_DELAYS:
+            started = await self._call(
+                PrintifyActivities.check_publish_started, product, "integration", INTEGRATION
+            )
+            if started:
+                return PublishConfirmation.POLLING
+            if await self._publish_signalled(delay):
+                return PublishConfirmation.WEBHOOK
+        workflow.logger.warning("publish of %s not confirmed; going on", product.product_id)
+        return PublishConfirmation.UNCONFIRMED
+
+    async def _publish_signalled(self, seconds: float) -> bool:
+        """Whether the webhook's signal came (or comes within `seconds`); a cancel stops."""
+        if seconds > 0:
+            with contextlib.suppress(TimeoutError):
+                await workflow.wait_condition(
+                    lambda: self._publish_started or self._cancel_requested,
+                    timeout=timedelta(seconds=seconds),
+                )
+        if self._cancel_requested:
+            raise _Stopped(RunStatus.CANCELLED, "CANCELLED", "the run was cancelled")
+        return self._publish_started
+
     async def _compensate(self, request: DesignToListingInput, reason: str) -> None:
         """Leave no half-made listing: take the Etsy listing down, tell Printify it failed."""
         try:
@@ -440,6 +539,22 @@ class DesignToListingWorkflow:
     async def _cleanup_after_cancel(self, request: DesignToListingInput) -> None:
         await self._compensate(request, "the run was cancelled")
         await self._finish(request, RunStatus.CANCELLED, "CANCELLED", "the run was cancelled", None)
+
+
+@workflow.defn
+class DesignToListingWorkflow(ChainRun):
+    """One listing from one keyword; queryable (`state`) and steerable by signals."""
+
+    @workflow.run
+    async def run(self, request: DesignToListingInput) -> DesignToListingResult:
+        return await self._execute(request, self._chain)
+
+    async def _chain(self, request: DesignToListingInput) -> DesignToListingResult:
+        brief_id, brief = await self._ideate(request)
+        if request.require_approval:
+            await self._await_approval(request)
+        print_file = await self._design(request, brief_id, brief)
+        return await self._publish(request, brief_id, brief, print_file)
 
 
 def _describe(exc: BaseException) -> tuple[str, str, dict[str, Any] | None]:

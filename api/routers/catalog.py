@@ -3,14 +3,18 @@ provider's variants with placeholders (print-area sizes) and costs.
 
 Read with the tenant's Printify token; answers are cached per API process for
 `CATALOG_CACHE_SECONDS` (the catalog is the same for every account and changes
-rarely), which also keeps us well inside Printify's 100 catalog requests a minute.
+rarely), which also keeps us well inside Printify's 100 catalog requests a minute. What
+does reach Printify passes the account's limits in this API process
+(`PRINTIFY_CATALOG_PER_MINUTE`, `PRINTIFY_RATE_PER_SECOND`).
 """
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Awaitable, Callable
 from typing import Annotated, Any
 
+from cachetools import LRUCache
 from fastapi import APIRouter, Path, Query, Request
 
 from api.auth import CatalogRead
@@ -27,16 +31,37 @@ from api.schemas import (
 )
 from core.settings import Settings
 from integrations.errors import VendorError
-from integrations.printify import PrintifyClient
+from integrations.printify import PrintifyClient, PrintifyLimits
 from models import tenancy
 
 router = APIRouter(prefix="/v1/catalog", tags=["catalog"])
 ERRORS: dict[int | str, dict[str, object]] = {
     404: {"model": ErrorBody, "description": "No such blueprint or provider"},
-    409: {"model": ErrorBody, "description": "The tenant has no Printify integration"},
+    409: {"model": ErrorBody, "description": "No Printify integration, or its token refused"},
     502: {"model": ErrorBody, "description": "Printify did not answer as expected"},
 }
 Id = Annotated[int, Path(gt=0, le=2**31)]
+# Accounts whose limits an API process keeps (least recently used ones are dropped).
+LIMITED_ACCOUNTS = 10_000
+
+
+def _account_limits(
+    request: Request, settings: Settings, integration_id: uuid.UUID
+) -> PrintifyLimits:
+    """This process's limits for one Printify account, shared by its catalog reads."""
+    accounts: LRUCache[uuid.UUID, PrintifyLimits] | None = getattr(
+        request.app.state, "printify_limits", None
+    )
+    if accounts is None:
+        accounts = request.app.state.printify_limits = LRUCache(maxsize=LIMITED_ACCOUNTS)
+    limits = accounts.get(integration_id)
+    if limits is None:
+        limits = accounts[integration_id] = PrintifyLimits.build(
+            per_second=settings.printify_rate_per_second,
+            catalog_per_minute=settings.printify_catalog_per_minute,
+            publishes_per_30_minutes=settings.printify_publishes_per_30_minutes,
+        )
+    return limits
 
 
 async def _cached(
@@ -60,14 +85,22 @@ async def _cached(
         base_url=settings.printify_url,
         token=settings.cipher.decrypt(integration.access_token_enc),
         user_agent=settings.user_agent,
-        rate_per_second=settings.printify_rate_per_second,
         timeout=settings.http_timeout_seconds,
+        limits=_account_limits(request, settings, integration.id),
     )
     try:
         value = await load(client)
     except VendorError as exc:
         if exc.status == 404:
             raise ApiError(404, "NOT_FOUND", exc.message) from None
+        if exc.status in (401, 403):
+            # The tenant's token, not Printify, is the problem: the seller can fix it.
+            raise ApiError(
+                409,
+                "INTEGRATION_REJECTED",
+                "Printify refused the connected token; connect Printify again",
+                {"vendor": "printify", "status": exc.status},
+            ) from None
         raise ApiError(502, "VENDOR_ERROR", f"Printify: {exc.message}") from None
     finally:
         await client.aclose()
@@ -144,15 +177,29 @@ async def list_catalog_variants(
     principal: CatalogRead,
 ) -> CatalogVariantPage:
     """A provider's variants of a blueprint: options, print areas in pixels, and cost."""
+    variants = await provider_variants(
+        request, session, settings, principal.tenant_id, blueprint_id, provider_id
+    )
+    return CatalogVariantPage(
+        blueprint_id=blueprint_id, print_provider_id=provider_id, data=variants, count=len(variants)
+    )
+
+
+async def provider_variants(
+    request: Request,
+    session: SessionDep,
+    settings: Settings,
+    tenant_id: str,
+    blueprint_id: int,
+    provider_id: int,
+) -> list[CatalogVariant]:
+    """A provider's variants of a blueprint, from the cache or Printify (404 if unknown)."""
     doc = await _cached(
         request,
         session,
         settings,
-        principal.tenant_id,
+        tenant_id,
         f"variants/{blueprint_id}/{provider_id}",
         lambda c: c.get_variants(blueprint_id, provider_id),
     )
-    variants = [CatalogVariant.model_validate(row) for row in doc.get("variants", [])]
-    return CatalogVariantPage(
-        blueprint_id=blueprint_id, print_provider_id=provider_id, data=variants, count=len(variants)
-    )
+    return [CatalogVariant.model_validate(row) for row in doc.get("variants", [])]

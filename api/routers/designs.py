@@ -4,11 +4,14 @@ import asyncio
 import uuid
 from typing import Literal
 
-from fastapi import APIRouter, Response
+from fastapi import APIRouter, Response, status
 
-from api.auth import DesignsRead
-from api.deps import SessionDep, StorageDep
-from api.schemas import DesignPublic, ErrorBody
+from api import service_runs
+from api.auth import DesignsRead, WorkflowsWrite
+from api.deps import SessionDep, SettingsDep, StorageDep, TemporalDep
+from api.routers.workflows import IdempotencyKey
+from api.schemas import DesignPublic, ErrorBody, PublishRequest, WorkflowView
+from api.workflow_service import describe_run
 from models import repositories
 
 router = APIRouter(prefix="/v1/designs", tags=["designs"])
@@ -70,3 +73,39 @@ async def get_design_file(
         media_type=media,
         headers={"ETag": f'"{design.sha256}"' if variant == "print" else f'"{design.id}-p"'},
     )
+
+
+@router.post(
+    "/{design_id}/listings",
+    operation_id="publish_design",
+    status_code=status.HTTP_202_ACCEPTED,
+    response_model=WorkflowView,
+    responses={
+        **NOT_FOUND,
+        409: {"model": ErrorBody, "description": "Already listed, no integration, key reused"},
+    },
+)
+async def publish_design(
+    design_id: uuid.UUID,
+    response: Response,
+    session: SessionDep,
+    temporal: TemporalDep,
+    settings: SettingsDep,
+    principal: WorkflowsWrite,
+    body: PublishRequest | None = None,
+    idempotency_key: IdempotencyKey = None,
+) -> WorkflowView:
+    """Publish a design: the Printify product (with the template it was made for), then
+    the Etsy listing — the second half of the chain. One listing per design."""
+    run, created = await service_runs.start_publish(
+        session=session,
+        temporal=temporal,
+        tenant_id=principal.tenant_id,
+        design_id=design_id,
+        key=idempotency_key or "default",
+        body=body or PublishRequest(),
+    )
+    response.headers["Location"] = f"/v1/workflows/{run.workflow_id}"
+    if not created:
+        response.headers["Idempotent-Replayed"] = "true"
+    return await describe_run(run, temporal=temporal, settings=settings)

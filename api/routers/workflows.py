@@ -15,6 +15,7 @@ from api.errors import ApiError
 from api.schemas import (
     DesignToListingRequest,
     ErrorBody,
+    ModelCost,
     RejectRequest,
     WorkflowPage,
     WorkflowView,
@@ -104,11 +105,29 @@ async def get_workflow(
     settings: SettingsDep,
     principal: WorkflowsRead,
 ) -> WorkflowView:
-    """One run: stage, progress, artifacts, result or error."""
+    """One run: stage, progress, artifacts, result or error, and what its models cost."""
     run = await repositories.get_run_or_raise(
         session, tenant_id=principal.tenant_id, workflow_id=workflow_id
     )
-    return await service.describe_run(run, temporal=temporal, settings=settings)
+    view = await service.describe_run(run, temporal=temporal, settings=settings)
+    lines = await repositories.list_cost_lines(
+        session, tenant_id=principal.tenant_id, workflow_id=workflow_id
+    )
+    view.model_costs = [
+        ModelCost(
+            stage=line.stage,
+            attempt=line.attempt,
+            vendor=line.vendor,
+            model=line.model,
+            calls=line.calls,
+            input_tokens=line.input_tokens,
+            output_tokens=line.output_tokens,
+            images=line.images,
+            cost_usd=line.cost_micros / 1_000_000,
+        )
+        for line in lines
+    ]
+    return view
 
 
 async def _signal_target(

@@ -58,6 +58,7 @@ async def open_app(
             "encryption_keys": new_key(),
             "etsy_keystring": "staging-keystring",
             "etsy_shared_secret": "staging-secret",
+            "printify_webhook_secret": "staging-webhook-secret",
         }
     )
     app = create_app(

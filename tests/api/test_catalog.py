@@ -67,3 +67,16 @@ async def test_without_printify_connected_it_is_409(
         response = await client.get("/v1/catalog/blueprints/6/providers/12345/variants")
     assert response.status_code == 409
     assert response.json()["code"] == "INTEGRATION_REQUIRED"
+
+
+async def test_a_token_printify_refuses_is_409_not_a_gateway_error(
+    api: httpx.AsyncClient,
+) -> None:
+    replaced = await api.put("/v1/integrations/printify", json={"access_token": "revoked-token"})
+    assert replaced.status_code == 200
+
+    response = await api.get("/v1/catalog/blueprints")
+
+    assert response.status_code == 409
+    assert response.json()["code"] == "INTEGRATION_REJECTED"
+    assert "revoked-token" not in response.text

@@ -37,6 +37,8 @@ class Victim:
     member_id: str
     key_id: str
     owner_email: str
+    template_id: str
+    brief_id: str
     ids: set[str] = field(default_factory=set)
 
 
@@ -51,6 +53,8 @@ async def _seed(app: FastAPI, sessions: SessionFactory, account: Account) -> Vic
         workflow_id = started.json()["workflow_id"]
         keys = (await a.get("/v1/api-keys")).json()["data"]
         members = (await a.get("/v1/members")).json()["data"]
+        template = await a.post("/v1/templates", json={**TEMPLATE, "is_default": True})
+        assert template.status_code == 201, template.text
     tenant = account.tenant_id
     async with sessions() as session:
         brief = await repositories.save_brief(
@@ -102,8 +106,12 @@ async def _seed(app: FastAPI, sessions: SessionFactory, account: Account) -> Vic
         member_id=members[0]["id"],
         key_id=keys[0]["id"],
         owner_email=members[0]["email"],
+        template_id=template.json()["id"],
+        brief_id=str(brief.id),
     )
     victim.ids = {
+        victim.template_id,
+        victim.brief_id,
         workflow_id,
         victim.design_id,
         victim.listing_id,
@@ -116,6 +124,13 @@ async def _seed(app: FastAPI, sessions: SessionFactory, account: Account) -> Vic
 
 
 Check = Callable[[httpx.AsyncClient, Victim], Awaitable[None]]
+TEMPLATE = {
+    "name": "Victim's tee",
+    "blueprint_id": 6,
+    "print_provider_id": 99,
+    "variant_ids": [12100, 12101],
+    "pricing": {"mode": "margin", "percent": 40},
+}
 
 
 def not_found(path: str, method: str = "GET", body: Any = None) -> Check:
@@ -159,9 +174,31 @@ def refused_callback() -> Check:
     return check
 
 
+def refused_webhook() -> Check:
+    """The public Printify webhook without Printify's signature: B cannot tell A's run
+    anything, whatever product or tenant the body names."""
+
+    async def check(b: httpx.AsyncClient, victim: Victim) -> None:
+        body = {
+            "id": str(uuid.uuid4()),
+            "type": "product:publish:started",
+            "resource": {"id": "p-isolated", "type": "product", "data": {"action": "create"}},
+            "tenant_id": victim.account.tenant_id,
+        }
+        response = await b.post(
+            "/v1/webhooks/printify", json=body, headers={"X-Pfy-Signature": "sha256=" + "0" * 64}
+        )
+        assert response.status_code == 401, response.text
+        assert response.json()["code"] == "WEBHOOK_SIGNATURE_INVALID"
+        assert [value for value in victim.ids if value in response.text] == []
+
+    return check
+
+
 WALK: dict[tuple[str, str], Check] = {
     ("GET", "/v1/integrations/etsy/connect"): reveals_nothing("/v1/integrations/etsy/connect"),
     ("GET", "/v1/integrations/etsy/callback"): refused_callback(),
+    ("POST", "/v1/webhooks/printify"): refused_webhook(),
     ("GET", "/v1/me"): reveals_nothing("/v1/me"),
     ("GET", "/v1/workflows"): reveals_nothing("/v1/workflows"),
     ("POST", "/v1/workflows/design-to-listing"): reveals_nothing(
@@ -212,6 +249,24 @@ WALK: dict[tuple[str, str], Check] = {
         "/v1/integrations/{printify}", "DELETE"
     ),
     ("GET", "/v1/billing/usage"): reveals_nothing("/v1/billing/usage"),
+    ("POST", "/v1/briefs"): reveals_nothing(
+        "/v1/briefs", "POST", {"keyword": "isolated cat mom"}, ok=202
+    ),
+    ("GET", "/v1/briefs"): reveals_nothing("/v1/briefs"),
+    ("GET", "/v1/briefs/{brief_id}"): not_found("/v1/briefs/{brief_id}"),
+    ("POST", "/v1/briefs/{brief_id}/designs"): not_found(
+        "/v1/briefs/{brief_id}/designs", "POST", {}
+    ),
+    ("POST", "/v1/designs/{design_id}/listings"): not_found(
+        "/v1/designs/{design_id}/listings", "POST", {}
+    ),
+    ("GET", "/v1/templates"): reveals_nothing("/v1/templates"),
+    ("POST", "/v1/templates"): reveals_nothing("/v1/templates", "POST", TEMPLATE, ok=201),
+    ("GET", "/v1/templates/{template_id}"): not_found("/v1/templates/{template_id}"),
+    ("PUT", "/v1/templates/{template_id}"): not_found(
+        "/v1/templates/{template_id}", "PUT", TEMPLATE
+    ),
+    ("DELETE", "/v1/templates/{template_id}"): not_found("/v1/templates/{template_id}", "DELETE"),
 }
 
 
@@ -258,6 +313,8 @@ async def test_another_tenant_finds_nothing_anywhere(
         assert usage["plan"] == "pro" and usage["used"]["seats"] == 1
         keys = (await a.get("/v1/api-keys")).json()["data"]
         assert [k["revoked_at"] for k in keys] == [None]
+        template = (await a.get(f"/v1/templates/{victim.template_id}")).json()
+        assert template["name"] == TEMPLATE["name"] and template["is_default"] is True
         cancel = await a.post(f"/v1/workflows/{victim.workflow_id}/cancel")
         assert cancel.status_code == 202, cancel.text
     async with sessions() as session:

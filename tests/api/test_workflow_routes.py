@@ -10,7 +10,7 @@ import httpx
 from api.schemas import DesignToListingRequest
 from api.workflow_service import request_hash
 from core.db import SessionFactory
-from core.temporal import design_workflow_id
+from core.temporal import run_workflow_id
 from models import repositories
 from tests.accounts import Account
 from tests.e2e.helpers import wait_for_end
@@ -151,7 +151,7 @@ async def test_a_run_recorded_before_integrations_is_still_answered(
         "keyword": body.keyword,
         "template": body.template.model_dump(),
     }
-    workflow_id = design_workflow_id(account.tenant_id, "legacy-key")
+    workflow_id = run_workflow_id("design_to_listing", account.tenant_id, "legacy-key")
     async with sessions() as session:
         await repositories.create_run_if_absent(
             session,

@@ -27,7 +27,9 @@ def pod_env(tmp_path: Path) -> Iterator[dict[str, str]]:
     env = {
         key: value
         for key, value in os.environ.items()
-        if not key.startswith(("DATABASE_URL", "TEMPORAL_", "PRINTIFY_", "ETSY_", "S3_"))
+        if not key.startswith(
+            ("DATABASE_URL", "TEMPORAL_", "PRINTIFY_", "ETSY_", "S3_", "OPENAI_", "POD_I")
+        )
     }
     env.update(
         # Distinctive vendor tokens, so the secrets sweep below can look for them.
@@ -52,6 +54,31 @@ def pod(env: dict[str, str], *args: str, timeout: float = 240) -> subprocess.Com
         timeout=timeout,
         check=False,
     )
+
+
+def test_demo_with_openai_against_the_emulator(pod_env: dict[str, str]) -> None:
+    """The README's OpenAI demo: three settings, and the whole chain runs through the
+    OpenAI-compatible emulator, with the run's model costs recorded."""
+    emulator = f"http://127.0.0.1:{pod_env['EMULATOR_PORT']}"
+    pod_env.update(
+        POD_IDEATION_PROVIDER="openai",
+        POD_IMAGE_PROVIDER="openai",
+        OPENAI_BASE_URL=f"{emulator}/openai/v1",
+    )
+    done = pod(pod_env, "demo", "kayak fishing dad", "--json")
+
+    assert done.returncode == 0, done.stdout + done.stderr
+    result = json.loads(done.stdout.strip().splitlines()[-1])
+    assert result["listing_state"] == "active"
+    calls = httpx.get(f"{emulator}/__admin/openai/calls", timeout=10).json()
+    assert calls["chat.completions"] == 1 and calls["images.generations"] == 1
+    api_key = (Path(pod_env["POD_HOME"]) / "dev-api-key").read_text().strip()
+    run = httpx.get(
+        f"http://127.0.0.1:{pod_env['API_PORT']}/v1/workflows/{result['workflow_id']}",
+        headers={"Authorization": f"Bearer {api_key}"},
+        timeout=10,
+    ).json()
+    assert {cost["stage"] for cost in run["model_costs"]} == {"generate_brief", "generate_design"}
 
 
 def test_demo_rerun_and_restart(pod_env: dict[str, str]) -> None:

@@ -22,7 +22,12 @@ from models.tables import ApiKey, Integration
 from sandbox.app import EmulatorConfig
 from tests.accounts import create_account
 
-PLATFORM_SECRETS = ("POD_ENCRYPTION_KEYS", "ETSY_KEYSTRING", "ETSY_SHARED_SECRET")
+PLATFORM_SECRETS = (
+    "POD_ENCRYPTION_KEYS",
+    "ETSY_KEYSTRING",
+    "ETSY_SHARED_SECRET",
+    "PRINTIFY_WEBHOOK_SECRET",
+)
 
 
 def mode_of(path: Path) -> int:
@@ -171,6 +176,7 @@ def test_production_settings_with_real_secrets_are_accepted() -> None:
         POD_ENCRYPTION_KEYS=SecretStr(key),
         etsy_keystring=SecretStr("prod-keystring"),
         etsy_shared_secret=SecretStr("prod-shared-secret"),
+        printify_webhook_secret=SecretStr("prod-webhook-secret"),
     )
     assert settings.cipher.key_count == 1
     assert TokenCipher(key).decrypt(settings.cipher.encrypt("x")) == "x"
@@ -184,6 +190,7 @@ def test_production_secrets_are_read_from_the_environment(
     monkeypatch.setenv("POD_ENCRYPTION_KEYS", new_key())
     monkeypatch.setenv("ETSY_KEYSTRING", "env-keystring")
     monkeypatch.setenv("ETSY_SHARED_SECRET", "env-shared-secret")
+    monkeypatch.setenv("PRINTIFY_WEBHOOK_SECRET", "env-webhook-secret")
     settings = Settings()
     assert settings.environment == "production"
     assert settings.etsy_keystring.get_secret_value() == "env-keystring"

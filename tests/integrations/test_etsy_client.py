@@ -199,29 +199,68 @@ async def test_refresh_access_token_rotates_and_is_used(emulator: ThreadedServer
         await etsy.aclose()
 
 
-def oauth_refresh_token(base: str) -> str:
+REDIRECT = "https://example.test/cb"
+
+
+def oauth_code(base: str) -> tuple[str, str]:
+    """An authorization code from the emulator's consent step, and its PKCE verifier."""
     verifier = secrets.token_urlsafe(48)
     challenge = base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest()).rstrip(b"=")
-    redirect = "https://example.test/cb"
     params = {
         "response_type": "code",
         "client_id": CONFIG.etsy_keystring,
-        "redirect_uri": redirect,
+        "redirect_uri": REDIRECT,
         "scope": "listings_w",
         "state": "s",
         "code_challenge": challenge.decode(),
         "code_challenge_method": "S256",
     }
     location = httpx.get(f"{base}/oauth/connect", params=params).headers["location"]
-    code = parse_qs(urlsplit(location).query)["code"][0]
+    return parse_qs(urlsplit(location).query)["code"][0], verifier
+
+
+def oauth_refresh_token(base: str) -> str:
+    code, verifier = oauth_code(base)
     form = {
         "grant_type": "authorization_code",
         "client_id": CONFIG.etsy_keystring,
-        "redirect_uri": redirect,
+        "redirect_uri": REDIRECT,
         "code": code,
         "code_verifier": verifier,
     }
     return str(httpx.post(f"{base}/public/oauth/token", data=form).json()["refresh_token"])
+
+
+async def test_exchange_code_and_request_tokens_then_use_the_token(
+    emulator: ThreadedServer,
+) -> None:
+    base = f"{emulator.url}/etsy/v3"
+    etsy = make_client(emulator, access_token=f"{CONFIG.etsy_user_id}.stale")
+    try:
+        code, verifier = oauth_code(base)
+        with pytest.raises(VendorError) as wrong_verifier:
+            await etsy.exchange_code(code, REDIRECT, verifier + "x")
+        assert wrong_verifier.value.status == 400 and not wrong_verifier.value.retryable
+        code, verifier = oauth_code(base)
+        tokens = await etsy.exchange_code(code, REDIRECT, verifier)
+        assert tokens["token_type"] == "Bearer" and tokens["expires_in"] == 3600
+        assert tokens["access_token"].startswith(f"{CONFIG.etsy_user_id}.")
+        with pytest.raises(VendorError):
+            await etsy.get_me()  # exchanging does not switch the client's token
+        etsy.use_token(tokens["access_token"])
+        assert (await etsy.get_me())["user_id"] == CONFIG.etsy_user_id
+
+        rotated = await etsy.request_tokens(
+            {"grant_type": "refresh_token", "refresh_token": tokens["refresh_token"]}
+        )
+        assert rotated["refresh_token"] != tokens["refresh_token"]
+        with pytest.raises(VendorError) as revoked:
+            await etsy.request_tokens(
+                {"grant_type": "refresh_token", "refresh_token": tokens["refresh_token"]}
+            )
+        assert revoked.value.details["error"] == "invalid_grant"
+    finally:
+        await etsy.aclose()
 
 
 def test_listing_url() -> None:

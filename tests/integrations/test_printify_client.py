@@ -119,6 +119,8 @@ async def test_headers_sent(client: PrintifyClient, transport: RecordingTranspor
 async def test_catalog_methods(client: PrintifyClient) -> None:
     blueprints = await client.list_blueprints()
     assert 6 in {bp["id"] for bp in blueprints}
+    providers = await client.list_blueprint_providers(6)
+    assert 99 in {provider["id"] for provider in providers}
     variants = await client.get_variants(6, 99)
     assert {12100, 12101, 12102, 12103} <= {v["id"] for v in variants["variants"]}
     assert placeholder_size(variants, [12100, 12101, 12102, 12103], "front") == (4500, 5400)

@@ -8,12 +8,14 @@ from pathlib import Path
 
 import pytest
 from alembic import command
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
 from sqlalchemy import create_engine, text
 
 from core import accounts
 from core.db import alembic_config, make_engine, make_session_factory, sqlalchemy_url
 from core.embedded import start_postgres, stop_postgres
-from models import tenancy
+from models import tables, tenancy
 
 OLD_RUN = (
     "INSERT INTO workflow_runs (workflow_id, tenant_id, request_key, request_hash, keyword,"
@@ -64,3 +66,16 @@ def test_records_from_before_tenants_get_a_tenant_that_can_be_adopted(fresh_data
     command.downgrade(config, "0001")
     command.upgrade(config, "head")
     assert sql(fresh_database, "SELECT id FROM tenants") == [("shop7",)]
+
+
+def test_the_migrations_build_exactly_the_tables_the_models_describe(fresh_database: str) -> None:
+    command.upgrade(alembic_config(fresh_database), "head")
+    engine = create_engine(sqlalchemy_url(fresh_database))
+    try:
+        with engine.connect() as connection:
+            drift = compare_metadata(
+                MigrationContext.configure(connection), tables.SQLModel.metadata
+            )
+    finally:
+        engine.dispose()
+    assert drift == []

@@ -21,7 +21,7 @@ from temporalio.worker import Worker
 
 from core.settings import QUEUES
 from integrations.local.brief_writer import write_brief
-from integrations.safety import load_terms, screen_brief
+from integrations.safety import load_terms, load_trademarks, screen_brief
 from models.payloads import (
     Artwork,
     BriefResult,
@@ -29,6 +29,7 @@ from models.payloads import (
     CreateProductInput,
     DesignToListingInput,
     DesignToListingResult,
+    EnsureWebhookInput,
     GenerateBriefInput,
     GenerateDesignInput,
     ListingImageRef,
@@ -41,6 +42,7 @@ from models.payloads import (
     ProductRef,
     PublishingFailedInput,
     PublishingSucceededInput,
+    PublishWatch,
     RecordListingInput,
     RejectSignal,
     RunUpdate,
@@ -63,6 +65,11 @@ class Fakes:
     calls: list[str] = field(default_factory=list)
     updates: list[RunUpdate] = field(default_factory=list)
     metered: list[str] = field(default_factory=list)
+    # What `ensure_webhook` answers; `check_publish_started` answers False this many
+    # times first (None: never True). `polls` counts its calls.
+    publish_watch: PublishWatch = field(default_factory=PublishWatch)
+    polls_before_started: int | None = 0
+    polls: int = 0
 
     def _hit(self, name: str) -> None:
         self.calls.append(name)
@@ -80,7 +87,7 @@ class Fakes:
         @activity.defn(name="ideation.screen_brief")
         async def screen(data: ScreenBriefInput) -> ScreenResult:
             self._hit("ideation.screen_brief")
-            result = screen_brief(data.brief, load_terms())
+            result = screen_brief(data.brief, load_terms() + load_trademarks())
             if not result.safe:
                 raise ApplicationError(
                     "blocked",
@@ -124,6 +131,16 @@ class Fakes:
         @activity.defn(name="printify.publish")
         async def publish(data: ProductRef) -> None:
             self._hit("printify.publish")
+
+        @activity.defn(name="printify.ensure_webhook")
+        async def ensure_webhook(data: EnsureWebhookInput) -> PublishWatch:
+            return self.publish_watch
+
+        @activity.defn(name="printify.check_publish_started")
+        async def check_publish_started(data: ProductRef) -> bool:
+            self.polls += 1
+            limit = self.polls_before_started
+            return limit is not None and self.polls > limit
 
         @activity.defn(name="printify.publishing_succeeded")
         async def succeeded(data: PublishingSucceededInput) -> None:
@@ -178,7 +195,9 @@ class Fakes:
                 printify_shop,
                 upload_image,
                 create_product,
+                ensure_webhook,
                 publish,
+                check_publish_started,
                 succeeded,
                 failed,
                 etsy_shop,

@@ -1,0 +1,201 @@
+"""Each service of the chain on its own: a brief, a design for a brief, a listing for a
+design. Every one is a short workflow recorded as a run like the whole chain (same
+quotas, idempotency and `GET /v1/workflows/{id}`), see ADR 0016."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import uuid
+from typing import Any
+
+from sqlmodel.ext.asyncio.session import AsyncSession
+from temporalio.client import Client
+
+from api.errors import ApiError
+from api.schemas import BriefRequest, DesignRequest, PublishRequest
+from api.workflow_service import (
+    active_integration,
+    recorded_input,
+    resolve_template,
+    start_run,
+)
+from models import repositories
+from models.payloads import (
+    DesignBrief,
+    DesignToListingInput,
+    PrintFile,
+    ProductTemplate,
+    RunKind,
+)
+from models.repositories import NotFoundError
+from models.tables import WorkflowRun
+
+# Briefs a design may be made from: screened and safe (approved = already chosen once).
+DESIGNABLE = ("ready", "approved")
+
+
+def _digest(body: dict[str, Any]) -> str:
+    return hashlib.sha256(json.dumps(body, sort_keys=True).encode()).hexdigest()
+
+
+async def start_brief(
+    *, session: AsyncSession, temporal: Client, tenant_id: str, key: str, body: BriefRequest
+) -> tuple[WorkflowRun, bool]:
+    """A brief for a keyword or a trend signal's keyword, written and screened."""
+
+    async def make_input() -> DesignToListingInput:
+        keyword = body.keyword
+        if body.trend_signal_id is not None:
+            try:
+                signal = await repositories.get_trend_signal(
+                    session, tenant_id=tenant_id, signal_id=body.trend_signal_id
+                )
+            except NotFoundError:
+                raise ApiError(
+                    422,
+                    "TREND_SIGNAL_NOT_FOUND",
+                    "no such trend signal in this tenant",
+                    {"trend_signal_id": str(body.trend_signal_id)},
+                ) from None
+            keyword = signal.keyword
+        assert keyword is not None
+        return DesignToListingInput(
+            tenant_id=tenant_id,
+            request_key=f"brief:{key}",
+            keyword=" ".join(keyword.split()),
+            printify_integration_id="",
+            etsy_integration_id="",
+        )
+
+    return await start_run(
+        session=session,
+        temporal=temporal,
+        tenant_id=tenant_id,
+        kind=RunKind.BRIEF,
+        request_key=f"brief:{key}",
+        digest=_digest(body.model_dump(mode="json")),
+        make_input=make_input,
+    )
+
+
+async def start_design(
+    *,
+    session: AsyncSession,
+    temporal: Client,
+    tenant_id: str,
+    brief_id: uuid.UUID,
+    key: str,
+    body: DesignRequest,
+) -> tuple[WorkflowRun, bool]:
+    """A print-ready design for a screened brief (which this approves), sized for the
+    template's print area. Without a key, one design per brief: repeats return it."""
+    brief = await repositories.get_brief(session, tenant_id=tenant_id, brief_id=brief_id)
+    request_key = f"design:{brief_id}:{key}"
+
+    async def make_input() -> DesignToListingInput:
+        if brief.status not in DESIGNABLE:
+            raise ApiError(
+                409,
+                "BRIEF_NOT_READY",
+                f"the brief is {brief.status}; designs are made for screened briefs only",
+                {"status": brief.status, "screening": brief.screening},
+            )
+        template = await resolve_template(session, tenant_id, template_id=body.template_id)
+        printify = await active_integration(session, tenant_id, "printify")
+        await repositories.approve_brief(session, brief=brief)
+        assert brief.data is not None
+        return DesignToListingInput(
+            tenant_id=tenant_id,
+            request_key=request_key,
+            keyword=brief.keyword,
+            printify_integration_id=printify,
+            etsy_integration_id="",
+            template=template,
+            brief_id=str(brief.id),
+            brief=DesignBrief(**brief.data),
+        )
+
+    return await start_run(
+        session=session,
+        temporal=temporal,
+        tenant_id=tenant_id,
+        kind=RunKind.DESIGN,
+        request_key=request_key,
+        digest=_digest(body.model_dump(mode="json")),
+        make_input=make_input,
+    )
+
+
+async def start_publish(
+    *,
+    session: AsyncSession,
+    temporal: Client,
+    tenant_id: str,
+    design_id: uuid.UUID,
+    key: str,
+    body: PublishRequest,
+) -> tuple[WorkflowRun, bool]:
+    """The Printify product and Etsy listing for a design, with the template the design
+    was made for. Without a key, one listing per design: repeats return the same run."""
+    design = await repositories.get_design(session, tenant_id=tenant_id, design_id=design_id)
+    request_key = f"publish:{design_id}:{key}"
+
+    async def make_input() -> DesignToListingInput:
+        listed = await repositories.get_listing_of_design(
+            session, tenant_id=tenant_id, design_id=design_id
+        )
+        if listed is not None:
+            raise ApiError(
+                409,
+                "DESIGN_ALREADY_LISTED",
+                "this design already has a listing",
+                {"etsy_listing_id": listed.etsy_listing_id, "workflow_id": listed.workflow_id},
+            )
+        brief = await repositories.get_brief(session, tenant_id=tenant_id, brief_id=design.brief_id)
+        made_by = await repositories.get_run(
+            session, tenant_id=tenant_id, workflow_id=design.workflow_id
+        )
+        integrations = {
+            vendor: await active_integration(session, tenant_id, vendor)
+            for vendor in ("printify", "etsy")
+        }
+        assert brief.data is not None
+        return DesignToListingInput(
+            tenant_id=tenant_id,
+            request_key=request_key,
+            keyword=brief.keyword,
+            printify_integration_id=integrations["printify"],
+            etsy_integration_id=integrations["etsy"],
+            # The print file fits this template's print area.
+            template=recorded_template(made_by),
+            printify_shop_id=body.printify_shop_id,
+            etsy_shop_id=body.etsy_shop_id,
+            brief_id=str(brief.id),
+            brief=DesignBrief(**brief.data),
+            print_file=PrintFile(
+                design_id=str(design.id),
+                storage_key=design.storage_key,
+                preview_key=design.preview_key,
+                sha256=design.sha256,
+                width=design.width,
+                height=design.height,
+                dpi=design.dpi,
+                size_bytes=design.size_bytes,
+            ),
+        )
+
+    return await start_run(
+        session=session,
+        temporal=temporal,
+        tenant_id=tenant_id,
+        kind=RunKind.PUBLISH,
+        request_key=request_key,
+        digest=_digest(body.model_dump(mode="json")),
+        make_input=make_input,
+    )
+
+
+def recorded_template(run: WorkflowRun | None) -> ProductTemplate:
+    """The template the run that made a design used (the built-in one if it is gone)."""
+    return recorded_input(run).template if run is not None else ProductTemplate()

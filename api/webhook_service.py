@@ -1,0 +1,70 @@
+"""Acting on a verified Printify webhook event (the logic behind `POST /v1/webhooks/printify`).
+
+The event names only Printify's product id; the run and its tenant come from our own
+record of that product (`external_refs`), never from the body. Each event is acted on
+once: its id is recorded in `webhook_events` in the same transaction that signals the run.
+"""
+
+from __future__ import annotations
+
+import logging
+from enum import StrEnum
+
+from sqlmodel.ext.asyncio.session import AsyncSession
+from temporalio.client import Client
+from temporalio.service import RPCError, RPCStatusCode
+
+from activities.printify import PRODUCT
+from api.errors import ApiError
+from api.workflow_service import handle
+from core.webhooks import PUBLISH_STARTED, PrintifyEvent
+from integrations.printify import VENDOR
+from models import webhooks
+from models.payloads import PublishStartedSignal
+from workflows.design_to_listing import DesignToListingWorkflow
+
+logger = logging.getLogger(__name__)
+
+
+class WebhookOutcome(StrEnum):
+    PROCESSED = "processed"  # the run was told
+    DUPLICATE = "duplicate"  # this event was acted on before
+    IGNORED = "ignored"  # nothing to do: another topic or action, a product or run not ours
+
+
+async def handle_printify_event(
+    *, session: AsyncSession, temporal: Client, event: PrintifyEvent
+) -> WebhookOutcome:
+    """Signal the run whose product started publishing, once per event id."""
+    data = event.resource.data
+    if event.type != PUBLISH_STARTED or (data is not None and data.action not in (None, "create")):
+        logger.info("printify webhook %s (%s): nothing to do", event.id, event.type)
+        return WebhookOutcome.IGNORED
+    product_id = str(event.resource.id)
+    ref = await webhooks.find_external_ref(session, kind=PRODUCT, external_id=product_id)
+    if ref is None:
+        logger.info("printify webhook %s: product %s belongs to no run", event.id, product_id)
+        return WebhookOutcome.IGNORED
+    # Holds a concurrent delivery of the same event until this transaction ends.
+    if not await webhooks.record_event(
+        session, tenant_id=ref.tenant_id, vendor=VENDOR, event_id=event.id, topic=event.type
+    ):
+        logger.info("printify webhook %s: already handled", event.id)
+        return WebhookOutcome.DUPLICATE
+    outcome = WebhookOutcome.PROCESSED
+    try:
+        await handle(temporal, ref.workflow_id).signal(
+            DesignToListingWorkflow.publish_started,
+            PublishStartedSignal(product_id=product_id, event_id=event.id),
+        )
+    except RPCError as exc:
+        if exc.status != RPCStatusCode.NOT_FOUND:
+            # Not recorded (the transaction is not committed): Printify delivers it again.
+            logger.warning("printify webhook %s: Temporal unavailable: %s", event.id, exc)
+            raise ApiError(
+                503, "WORKFLOW_UNAVAILABLE", "the run could not be told; deliver again later"
+            ) from None
+        logger.info("printify webhook %s: run %s has ended", event.id, ref.workflow_id)
+        outcome = WebhookOutcome.IGNORED
+    await session.commit()
+    return outcome

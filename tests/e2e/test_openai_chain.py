@@ -1,0 +1,169 @@
+"""End to end with OpenAI as ideation and image provider, against the OpenAI emulator.
+
+The brief must come from the tool call, the artwork from the image endpoint, every
+paid call must leave a cost line, and a brief with a blocked term, a trademark or a
+moderation flag must never reach the image endpoint.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator, Iterator
+
+import httpx
+import pytest
+from sqlmodel import select
+from temporalio.client import Client, WorkflowFailureError
+
+from api.schemas import DesignToListingRequest
+from api.workflow_service import handle, start_design_to_listing
+from core.db import SessionFactory
+from core.http_server import ThreadedServer
+from core.settings import Settings
+from integrations.local.brief_writer import write_brief
+from models import repositories
+from models.tables import Brief, CostLine
+from sandbox.app import EmulatorConfig
+from tests.conftest import ISOLATED_NAMESPACE
+from tests.e2e.helpers import vendor_counts
+from tests.stack import WorkerSet
+
+
+@pytest.fixture
+async def openai_stack(
+    settings: Settings, database_url: str, emulator: ThreadedServer
+) -> AsyncIterator[Client]:
+    """Every queue served in-process with OpenAI providers, in a namespace of its own."""
+    scoped = settings.model_copy(
+        update={
+            "temporal_namespace": ISOLATED_NAMESPACE,
+            "ideation_provider": "openai",
+            "image_provider": "openai",
+            "openai_base_url": f"{emulator.url}/openai/v1",
+            "openai_image_model": "emulated-image-model",
+        }
+    )
+    client = await Client.connect(settings.temporal_target, namespace=ISOLATED_NAMESPACE)
+    async with WorkerSet(scoped, client, database_url):
+        yield client
+
+
+@pytest.fixture
+def openai_calls(emulator: ThreadedServer) -> Iterator[httpx.Client]:
+    with httpx.Client(base_url=emulator.url) as admin:
+        admin.delete("/__admin/openai/calls")
+        yield admin
+
+
+async def run_keyword(
+    client: Client, sessions: SessionFactory, tenant: str, keyword: str
+) -> tuple[str, WorkflowFailureError | None]:
+    async with sessions() as session:
+        run, _ = await start_design_to_listing(
+            session=session,
+            temporal=client,
+            tenant_id=tenant,
+            idempotency_key=f"openai-{uuid.uuid4()}",
+            body=DesignToListingRequest(keyword=keyword),
+        )
+    try:
+        await handle(client, run.workflow_id).result()
+    except WorkflowFailureError as failure:
+        return run.workflow_id, failure
+    return run.workflow_id, None
+
+
+async def test_openai_brief_and_artwork_become_one_listing_with_cost_lines(
+    api: httpx.AsyncClient,
+    openai_stack: Client,
+    openai_calls: httpx.Client,
+    sessions: SessionFactory,
+    tenant: str,
+    emulator: ThreadedServer,
+    emulator_config: EmulatorConfig,
+) -> None:
+    workflow_id, failure = await run_keyword(openai_stack, sessions, tenant, "kayak fishing dad")
+
+    assert failure is None
+    calls = openai_calls.get("/__admin/openai/calls").json()
+    # One brief, one embedding, moderation before the screen stage and before the image.
+    assert calls == {
+        "chat.completions": 1,
+        "embeddings": 1,
+        "moderations": 2,
+        "images.generations": 1,
+    }
+    [chat] = openai_calls.get(
+        "/__admin/openai/requests", params={"endpoint": "chat.completions"}
+    ).json()
+    assert chat["tool_choice"]["function"]["name"] == "submit_design_brief"
+    async with sessions() as session:
+        run = await repositories.get_run(session, tenant_id=tenant, workflow_id=workflow_id)
+        brief = (await session.exec(select(Brief).where(Brief.workflow_id == workflow_id))).one()
+        lines = await repositories.list_cost_lines(
+            session, tenant_id=tenant, workflow_id=workflow_id
+        )
+    assert run is not None and run.status == "completed"
+    assert brief.data is not None
+    # Not the local writer's brief: the copy came from the model's tool call.
+    assert brief.data["title"] != write_brief("kayak fishing dad").title
+    assert brief.embedding is not None and len(brief.embedding) == 384
+    [image_request] = openai_calls.get(
+        "/__admin/openai/requests", params={"endpoint": "images.generations"}
+    ).json()
+    assert image_request["prompt"] == brief.data["image_prompt"]
+    assert image_request["model"] == "emulated-image-model"
+    by_stage = {(line.stage, line.model): line for line in lines}
+    assert set(by_stage) == {
+        ("generate_brief", chat["model"]),
+        ("generate_brief", "text-embedding-3-small"),
+        ("generate_design", "emulated-image-model"),
+    }
+    image_line = by_stage[("generate_design", "emulated-image-model")]
+    assert image_line.images == 1 and image_line.cost_micros > 0
+    assert all(line.tenant_id == tenant and line.attempt == 1 for line in lines)
+    shown = (await api.get(f"/v1/workflows/{workflow_id}")).json()["model_costs"]
+    assert {(cost["stage"], cost["model"]) for cost in shown} == set(by_stage)
+    assert sum(cost["cost_usd"] for cost in shown) == pytest.approx(
+        sum(line.cost_micros for line in lines) / 1_000_000
+    )
+    assert run.result is not None
+    counts = await vendor_counts(emulator.url, emulator_config, workflow_id, run.result["title"])
+    assert counts == {"uploads": 1, "products": 1, "listings": 1, "listing_images": 1}
+
+
+@pytest.mark.parametrize(
+    ("keyword", "category", "moderation_calls"),
+    [
+        ("gore fest fan", "violence/graphic", 1),  # flagged by the moderation endpoint
+        ("disney princess", "trademark", 0),  # refused locally, never sent out
+        ("nazi hunter", "blocklist", 0),
+    ],
+)
+async def test_a_refused_brief_never_reaches_the_image_endpoint(
+    openai_stack: Client,
+    openai_calls: httpx.Client,
+    sessions: SessionFactory,
+    tenant: str,
+    keyword: str,
+    category: str,
+    moderation_calls: int,
+) -> None:
+    workflow_id, failure = await run_keyword(openai_stack, sessions, tenant, keyword)
+
+    assert failure is not None
+    calls = openai_calls.get("/__admin/openai/calls").json()
+    assert calls["images.generations"] == 0
+    assert calls["moderations"] == moderation_calls
+    async with sessions() as session:
+        run = await repositories.get_run(session, tenant_id=tenant, workflow_id=workflow_id)
+        lines = (
+            await session.exec(select(CostLine).where(CostLine.workflow_id == workflow_id))
+        ).all()
+    assert run is not None and run.status == "failed"
+    assert run.error is not None
+    assert run.error["code"] == "UNSAFE_CONTENT"
+    assert run.error["stage"] == "screen_brief"
+    assert category in run.error["details"]["categories"]
+    # The brief itself was paid for, and shows as such.
+    assert {line.stage for line in lines} == {"generate_brief"}
