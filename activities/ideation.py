@@ -8,6 +8,7 @@ from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
 from activities.errors import vendor_failure
+from activities.heartbeat import heartbeating
 from activities.providers import Providers, record_cost
 from core.db import SessionFactory
 from integrations.errors import VendorError
@@ -84,11 +85,13 @@ class IdeationActivities:
     ) -> tuple[DesignBrief, list[float]]:
         chat, embedding_usage = Usage(), Usage()
         try:
-            written = await writer.write_brief(keyword)
-            chat = written.usage
-            [embedding], embedding_usage = await writer.embed([embedding_text(written.brief)])
+            written = await heartbeating(
+                writer.write_brief(keyword, chat), "waiting for the language model"
+            )
+            [embedding], embedding_usage = await heartbeating(
+                writer.embed([embedding_text(written.brief)]), "waiting for embeddings"
+            )
         except BriefRejected as exc:
-            chat = exc.usage
             if exc.refused:
                 raise ApplicationError(
                     str(exc), {"problems": exc.problems}, type="UNSAFE_CONTENT", non_retryable=True
@@ -116,7 +119,9 @@ class IdeationActivities:
     async def screen_brief(self, data: ScreenBriefInput) -> ScreenResult:
         """Refuse unsafe or trademarked copy before any image is made (non-retryable)."""
         try:
-            verdict = await self._providers.screen.check(brief_fields(data.brief))
+            verdict = await heartbeating(
+                self._providers.screen.check(brief_fields(data.brief)), "screening the brief"
+            )
         except VendorError as exc:
             raise vendor_failure(exc) from exc
         if data.workflow_id:

@@ -10,49 +10,30 @@ import asyncio
 import io
 import time
 import uuid
-from collections.abc import Awaitable, Callable
 
 from PIL import Image
 from temporalio import activity
 
 from activities.errors import vendor_failure
+from activities.heartbeat import heartbeating, on_thread
 from activities.ideation import unsafe_content
 from activities.providers import Providers, record_cost
 from core.db import SessionFactory
 from core.storage import ObjectStorage
 from integrations.errors import VendorError
 from integrations.local.renderer import render_design
-from integrations.openai_provider import OpenAIProvider
+from integrations.openai_provider import OpenAIProvider, Usage
 from integrations.printfile import make_preview, make_print_file
 from models import repositories
 from models.payloads import Artwork, GenerateDesignInput, MakePrintFileInput, PrintFile, Stage
 from models.tables import Design
 
-HEARTBEAT_EVERY = 2.0
 ARTWORK_SIZE = (3000, 3600)
 
 
 def run_key(tenant_id: str, workflow_id: str, name: str) -> str:
     """Where a run's files live in object storage."""
     return f"tenants/{tenant_id}/runs/{workflow_id}/{name}"
-
-
-async def _heartbeating[T](work: Callable[[], T], note: str) -> T:
-    """Run `work` on a thread, heartbeating until it returns."""
-    return await _awaiting(asyncio.to_thread(work), note)
-
-
-async def _awaiting[T](work: Awaitable[T], note: str) -> T:
-    """Await `work`, heartbeating until it is done; cancelled with the activity."""
-    task = asyncio.ensure_future(work)
-    try:
-        while True:
-            activity.heartbeat(note)
-            done, _ = await asyncio.wait({task}, timeout=HEARTBEAT_EVERY)
-            if done:
-                return task.result()
-    finally:
-        task.cancel()
 
 
 class ImageActivities:
@@ -81,11 +62,11 @@ class ImageActivities:
             width, height = _png_size(stored)
             return Artwork(storage_key=key, width=width, height=height)
         if self._provider_delay:
-            await _heartbeating(lambda: time.sleep(self._provider_delay), "waiting for provider")
+            await on_thread(lambda: time.sleep(self._provider_delay), "waiting for provider")
         maker = self._providers.image_maker
         if maker is None:
             width, height = ARTWORK_SIZE
-            png = await _heartbeating(
+            png = await on_thread(
                 lambda: render_design(data.brief, width=width, height=height), "rendering"
             )
         else:
@@ -99,25 +80,31 @@ class ImageActivities:
         """Screen the exact text sent, then ask the image model (heartbeating meanwhile)."""
         brief = data.brief
         try:
-            verdict = await self._providers.screen.check(
-                {"slogan": brief.slogan, "image_prompt": brief.image_prompt}
+            verdict = await heartbeating(
+                self._providers.screen.check(
+                    {"slogan": brief.slogan, "image_prompt": brief.image_prompt}
+                ),
+                "screening the prompt",
             )
             if not verdict.safe:
                 raise unsafe_content(verdict)
-            image = await _awaiting(
-                maker.generate_image(brief.image_prompt), "waiting for the image model"
-            )
+            usage = Usage()
+            try:
+                image = await heartbeating(
+                    maker.generate_image(brief.image_prompt, usage), "waiting for the image model"
+                )
+            finally:
+                await record_cost(
+                    self._sessions,
+                    self._providers.prices,
+                    tenant_id=data.tenant_id,
+                    workflow_id=data.workflow_id,
+                    stage=Stage.DESIGN,
+                    kind="image",
+                    usage=usage,
+                )
         except VendorError as exc:
             raise vendor_failure(exc) from exc
-        await record_cost(
-            self._sessions,
-            self._providers.prices,
-            tenant_id=data.tenant_id,
-            workflow_id=data.workflow_id,
-            stage=Stage.DESIGN,
-            kind="image",
-            usage=image.usage,
-        )
         return image.png, image.width, image.height
 
     @activity.defn(name="image.make_print_file")
@@ -128,14 +115,14 @@ class ImageActivities:
                 session, tenant_id=data.tenant_id, workflow_id=data.workflow_id
             )
         if existing is not None:
-            return _print_file(existing)
+            return print_file_of(existing)
         artwork = await asyncio.to_thread(self._storage.get, data.artwork.storage_key)
         area = data.print_area
-        prepared = await _heartbeating(
+        prepared = await on_thread(
             lambda: make_print_file(artwork, width=area.width, height=area.height, dpi=data.dpi),
             "making print file",
         )
-        preview = await _heartbeating(lambda: make_preview(artwork), "making preview")
+        preview = await on_thread(lambda: make_preview(artwork), "making preview")
         print_key = run_key(data.tenant_id, data.workflow_id, f"print-{prepared.sha256[:12]}.png")
         preview_key = run_key(data.tenant_id, data.workflow_id, "preview.jpg")
         await asyncio.to_thread(self._storage.put, print_key, prepared.data, "image/png")
@@ -158,10 +145,11 @@ class ImageActivities:
                 ),
             )
             await session.commit()
-            return _print_file(design)
+            return print_file_of(design)
 
 
-def _print_file(design: Design) -> PrintFile:
+def print_file_of(design: Design) -> PrintFile:
+    """The payload form of a stored design."""
     return PrintFile(
         design_id=str(design.id),
         storage_key=design.storage_key,

@@ -12,6 +12,7 @@ from typing import Any
 from sqlmodel.ext.asyncio.session import AsyncSession
 from temporalio.client import Client
 
+from activities.image import print_file_of
 from api.errors import ApiError
 from api.schemas import BriefRequest, DesignRequest, PublishRequest
 from api.workflow_service import (
@@ -24,7 +25,6 @@ from models import repositories
 from models.payloads import (
     DesignBrief,
     DesignToListingInput,
-    PrintFile,
     ProductTemplate,
     RunKind,
 )
@@ -39,10 +39,18 @@ def _digest(body: dict[str, Any]) -> str:
     return hashlib.sha256(json.dumps(body, sort_keys=True).encode()).hexdigest()
 
 
+def _request_key(kind: RunKind, scope: object, key: str) -> str:
+    """The recorded key of a request: its kind, what it is about and the client's key
+    (hashed, so any key the header allows fits the 200-character column)."""
+    return f"{kind}:{scope}:{hashlib.sha256(key.encode()).hexdigest()[:32]}"
+
+
 async def start_brief(
     *, session: AsyncSession, temporal: Client, tenant_id: str, key: str, body: BriefRequest
 ) -> tuple[WorkflowRun, bool]:
     """A brief for a keyword or a trend signal's keyword, written and screened."""
+
+    request_key = _request_key(RunKind.BRIEF, "keyword", key)
 
     async def make_input() -> DesignToListingInput:
         keyword = body.keyword
@@ -62,7 +70,7 @@ async def start_brief(
         assert keyword is not None
         return DesignToListingInput(
             tenant_id=tenant_id,
-            request_key=f"brief:{key}",
+            request_key=request_key,
             keyword=" ".join(keyword.split()),
             printify_integration_id="",
             etsy_integration_id="",
@@ -73,7 +81,7 @@ async def start_brief(
         temporal=temporal,
         tenant_id=tenant_id,
         kind=RunKind.BRIEF,
-        request_key=f"brief:{key}",
+        request_key=request_key,
         digest=_digest(body.model_dump(mode="json")),
         make_input=make_input,
     )
@@ -91,7 +99,7 @@ async def start_design(
     """A print-ready design for a screened brief (which this approves), sized for the
     template's print area. Without a key, one design per brief: repeats return it."""
     brief = await repositories.get_brief(session, tenant_id=tenant_id, brief_id=brief_id)
-    request_key = f"design:{brief_id}:{key}"
+    request_key = _request_key(RunKind.DESIGN, brief_id, key)
 
     async def make_input() -> DesignToListingInput:
         if brief.status not in DESIGNABLE:
@@ -139,7 +147,7 @@ async def start_publish(
     """The Printify product and Etsy listing for a design, with the template the design
     was made for. Without a key, one listing per design: repeats return the same run."""
     design = await repositories.get_design(session, tenant_id=tenant_id, design_id=design_id)
-    request_key = f"publish:{design_id}:{key}"
+    request_key = _request_key(RunKind.PUBLISH, design_id, key)
 
     async def make_input() -> DesignToListingInput:
         listed = await repositories.get_listing_of_design(
@@ -151,6 +159,17 @@ async def start_publish(
                 "DESIGN_ALREADY_LISTED",
                 "this design already has a listing",
                 {"etsy_listing_id": listed.etsy_listing_id, "workflow_id": listed.workflow_id},
+            )
+        # Under the tenant lock (start_run), so two requests cannot both pass this.
+        listing_runs = await repositories.live_runs_listing_design(
+            session, tenant_id=tenant_id, design_id=design_id, made_by=design.workflow_id
+        )
+        if listing_runs:
+            raise ApiError(
+                409,
+                "DESIGN_ALREADY_LISTED",
+                "a run under way is already listing this design",
+                {"workflow_id": listing_runs[0]},
             )
         brief = await repositories.get_brief(session, tenant_id=tenant_id, brief_id=design.brief_id)
         made_by = await repositories.get_run(
@@ -173,16 +192,7 @@ async def start_publish(
             etsy_shop_id=body.etsy_shop_id,
             brief_id=str(brief.id),
             brief=DesignBrief(**brief.data),
-            print_file=PrintFile(
-                design_id=str(design.id),
-                storage_key=design.storage_key,
-                preview_key=design.preview_key,
-                sha256=design.sha256,
-                width=design.width,
-                height=design.height,
-                dpi=design.dpi,
-                size_bytes=design.size_bytes,
-            ),
+            print_file=print_file_of(design),
         )
 
     return await start_run(

@@ -12,6 +12,7 @@ from dataclasses import asdict
 from datetime import timedelta
 from typing import Any
 
+from fastapi import Response
 from sqlmodel.ext.asyncio.session import AsyncSession
 from temporalio.client import Client, WorkflowHandle, WorkflowQueryFailedError
 from temporalio.common import (
@@ -149,7 +150,7 @@ async def start_run(
             session, tenant_id=tenant_id, request_key=request_key
         )
     if run is None:
-        await billing.ensure_can_start_workflow(session, tenant_id=tenant_id)
+        await billing.ensure_can_start_workflow(session, tenant_id=tenant_id, kind=kind)
         workflow_input = await make_input()
         run, created = await repositories.create_run_if_absent(
             session,
@@ -165,7 +166,7 @@ async def start_run(
         )
     await session.commit()
     workflow_input = recorded_input(run)
-    if run.request_hash != digest:
+    if run.request_hash != digest or run.kind != kind:
         raise ApiError(
             409,
             "IDEMPOTENCY_KEY_REUSED",
@@ -280,6 +281,16 @@ def recorded_view(run: WorkflowRun, *, settings: Settings) -> WorkflowView:
             temporal_ui=workflow_ui_url(settings, run.workflow_id),
         ),
     )
+
+
+async def accepted(
+    run: WorkflowRun, created: bool, response: Response, *, temporal: Client, settings: Settings
+) -> WorkflowView:
+    """The 202 answer to a start: the run, where to follow it, and whether it is a repeat."""
+    response.headers["Location"] = f"/v1/workflows/{run.workflow_id}"
+    if not created:
+        response.headers["Idempotent-Replayed"] = "true"
+    return await describe_run(run, temporal=temporal, settings=settings)
 
 
 async def describe_run(run: WorkflowRun, *, temporal: Client, settings: Settings) -> WorkflowView:

@@ -57,8 +57,15 @@ async def tenant_limits(session: AsyncSession, *, tenant_id: str, lock: bool = F
     return limits_for(tenant.plan, tenant.limits)
 
 
-async def ensure_can_start_workflow(session: AsyncSession, *, tenant_id: str) -> None:
-    """Raise `QuotaExceeded` unless the tenant may start one more workflow this month.
+# Kinds of run that make an image (models.payloads.RunKind values).
+IMAGE_MAKING_KINDS = ("design_to_listing", "design")
+
+
+async def ensure_can_start_workflow(
+    session: AsyncSession, *, tenant_id: str, kind: str = "design_to_listing"
+) -> None:
+    """Raise `QuotaExceeded` unless the tenant may start one more run of `kind` this month
+    (and, for a run that makes an image, one more image).
 
     Call it with the tenant row locked (`tenancy.lock_tenant`) in the transaction that
     records the run, so the count it checked is the count the run adds to.
@@ -68,11 +75,15 @@ async def ensure_can_start_workflow(session: AsyncSession, *, tenant_id: str) ->
     started = await tenancy.count_runs_started(session, tenant_id=tenant_id, period=period)
     if started >= limits.workflows_per_month:
         raise QuotaExceeded("workflows_per_month", limits.workflows_per_month, started, period)
+    if kind not in IMAGE_MAKING_KINDS:
+        return
     made = (await tenancy.usage_by_metric(session, tenant_id=tenant_id, period=period)).get(
         IMAGES, 0
     )
     # Runs under way will each make an image: count them now, so starts cannot overshoot.
-    coming = await tenancy.count_live_runs_without(session, tenant_id=tenant_id, metric=IMAGES)
+    coming = await tenancy.count_live_runs_without(
+        session, tenant_id=tenant_id, metric=IMAGES, kinds=IMAGE_MAKING_KINDS
+    )
     images = made + coming
     if images >= limits.images_per_month:
         raise QuotaExceeded("images_per_month", limits.images_per_month, images, period)

@@ -252,12 +252,9 @@ def _retry_after(headers: Mapping[str, str]) -> float | None:
 class BriefRejected(Exception):
     """The model gave no usable brief after its corrections (or refused)."""
 
-    def __init__(
-        self, message: str, problems: list[str], usage: Usage, *, refused: bool = False
-    ) -> None:
+    def __init__(self, message: str, problems: list[str], *, refused: bool = False) -> None:
         super().__init__(message)
         self.problems = problems
-        self.usage = usage  # what the rejected answers cost
         self.refused = refused
 
 
@@ -277,9 +274,12 @@ class OpenAIProvider:
 
     # --- briefs ---------------------------------------------------------------------------
 
-    async def write_brief(self, keyword: str) -> WrittenBrief:
+    async def write_brief(self, keyword: str, usage: Usage | None = None) -> WrittenBrief:
         """A brief for `keyword` from a forced strict tool call, repaired or asked again
-        until it meets Etsy's rules; raises `BriefRejected` when it never does."""
+        until it meets Etsy's rules; raises `BriefRejected` when it never does.
+
+        Every answer's tokens are added to `usage` as they come, so a caller still knows
+        what was spent when this raises."""
         tool: ChatCompletionFunctionToolParam = {
             "type": "function",
             "function": {
@@ -297,7 +297,7 @@ class OpenAIProvider:
             {"role": "system", "content": SYSTEM_PROMPT},
             {"role": "user", "content": f"Keyword: {json.dumps(keyword)}"},
         ]
-        usage = Usage()
+        usage = usage if usage is not None else Usage()
         problems: list[str] = []
         for answer in range(BRIEF_ANSWERS):
             try:
@@ -322,7 +322,7 @@ class OpenAIProvider:
             if message.refusal or completion.choices[0].finish_reason == "content_filter":
                 reason = message.refusal or "the answer was stopped by the content filter"
                 raise BriefRejected(
-                    f"the model refused the keyword: {reason}", [reason], usage, refused=True
+                    f"the model refused the keyword: {reason}", [reason], refused=True
                 )
             calls = [call for call in message.tool_calls or [] if call.type == "function"]
             arguments = calls[0].function.arguments if calls else (message.content or "")
@@ -346,7 +346,6 @@ class OpenAIProvider:
         raise BriefRejected(
             f"no valid brief after {BRIEF_ANSWERS} answers: {'; '.join(problems)}",
             problems,
-            usage,
         )
 
     # --- content safety -------------------------------------------------------------------
@@ -374,8 +373,9 @@ class OpenAIProvider:
 
     # --- images ---------------------------------------------------------------------------
 
-    async def generate_image(self, prompt: str) -> GeneratedImage:
-        """One transparent PNG for `prompt`, checked to decode as an image."""
+    async def generate_image(self, prompt: str, usage: Usage | None = None) -> GeneratedImage:
+        """One transparent PNG for `prompt`, checked to decode as an image; its tokens are
+        added to `usage` before the check, so an unusable (but paid) answer counts."""
         try:
             result = await self._client.images.generate(
                 model=self._config.image_model,
@@ -388,7 +388,7 @@ class OpenAIProvider:
             )
         except openai.OpenAIError as exc:
             raise vendor_error(exc, "image") from exc
-        usage = Usage()
+        usage = usage if usage is not None else Usage()
         tokens = result.usage
         usage.add(
             self._config.image_model,

@@ -7,11 +7,12 @@ import uuid
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import func, update
+from sqlalchemy import and_, func, or_, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from models.payloads import LIVE_STATUSES
 from models.tables import (
     Brief,
     CostLine,
@@ -218,6 +219,28 @@ async def get_listing_of_design(
 ) -> Listing | None:
     query = select(Listing).where(Listing.tenant_id == tenant_id, Listing.design_id == design_id)
     return (await session.exec(query)).first()
+
+
+async def live_runs_listing_design(
+    session: AsyncSession, *, tenant_id: str, design_id: uuid.UUID, made_by: str
+) -> Sequence[str]:
+    """Runs under way that will list the design: publish runs of it, and the whole run
+    that made it (which lists it at its end)."""
+    query = select(WorkflowRun.workflow_id).where(
+        WorkflowRun.tenant_id == tenant_id,
+        col(WorkflowRun.status).in_(sorted(LIVE_STATUSES)),
+        or_(
+            and_(
+                col(WorkflowRun.kind) == "publish",
+                WorkflowRun.input["print_file"]["design_id"].astext == str(design_id),  # type: ignore[index]
+            ),
+            and_(
+                col(WorkflowRun.kind) == "design_to_listing",
+                col(WorkflowRun.workflow_id) == made_by,
+            ),
+        ),
+    )
+    return (await session.exec(query)).all()
 
 
 async def get_trend_signal(

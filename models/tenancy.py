@@ -363,8 +363,10 @@ async def usage_by_metric(session: AsyncSession, *, tenant_id: str, period: str)
     return {metric: int(total) for metric, total in (await session.exec(query)).all()}
 
 
-async def count_live_runs_without(session: AsyncSession, *, tenant_id: str, metric: str) -> int:
-    """Runs still under way that have not been metered for `metric` yet."""
+async def count_live_runs_without(
+    session: AsyncSession, *, tenant_id: str, metric: str, kinds: Sequence[str]
+) -> int:
+    """Runs of `kinds` still under way that have not been metered for `metric` yet."""
     metered = select(UsageEvent.workflow_id).where(
         UsageEvent.tenant_id == tenant_id,
         UsageEvent.workflow_id == WorkflowRun.workflow_id,
@@ -375,6 +377,7 @@ async def count_live_runs_without(session: AsyncSession, *, tenant_id: str, metr
         .select_from(WorkflowRun)
         .where(
             WorkflowRun.tenant_id == tenant_id,
+            col(WorkflowRun.kind).in_(kinds),
             col(WorkflowRun.status).in_(sorted(LIVE_STATUSES)),
             ~metered.exists(),
         )

@@ -478,9 +478,15 @@ class ChainRun:
         if await self._publish_signalled(watch.wait_seconds):
             return PublishConfirmation.WEBHOOK
         for delay in PUBLISH_POLL_DELAYS:
-            started = await self._call(
-                PrintifyActivities.check_publish_started, product, "integration", INTEGRATION
-            )
+            try:
+                started = await self._call(
+                    PrintifyActivities.check_publish_started, product, "integration", INTEGRATION
+                )
+            except ActivityError as exc:
+                # The publish call itself succeeded; a check that cannot be made is no reason
+                # to undo it.
+                workflow.logger.warning("publish check of %s failed: %s", product.product_id, exc)
+                return PublishConfirmation.UNCONFIRMED
             if started:
                 return PublishConfirmation.POLLING
             if await self._publish_signalled(delay):

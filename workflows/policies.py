@@ -43,8 +43,10 @@ def _retry(initial: float, maximum: float, attempts: int) -> RetryPolicy:
     )
 
 
-# LLM / local brief writing: cheap to retry, bounded so a broken provider fails the run.
-IDEATION = CallPolicy(timedelta(minutes=2), _retry(1, 30, 5))
+# Brief writing and screening: a language model may answer three times (with the SDK's
+# own retries) in one attempt, so attempts are long, and heartbeats tell a dead worker
+# from a slow model within a minute. Bounded, so a broken provider fails the run.
+IDEATION = CallPolicy(timedelta(minutes=15), _retry(1, 30, 5), heartbeat=timedelta(seconds=60))
 # Image work is slow and heavy: heartbeats detect a dead worker within seconds.
 IMAGE = CallPolicy(timedelta(minutes=10), _retry(2, 60, 5), heartbeat=timedelta(seconds=10))
 # Vendor calls: rate limits and outages pass; keep trying for up to an hour.

@@ -14,6 +14,7 @@ from __future__ import annotations
 from dataclasses import asdict
 
 from temporalio import workflow
+from temporalio.exceptions import ApplicationError
 
 with workflow.unsafe.imports_passed_through():
     from models.payloads import (
@@ -54,7 +55,8 @@ class DesignWorkflow(ChainRun):
         return await self._execute(request, self._make)
 
     async def _make(self, request: DesignToListingInput) -> ServiceRunResult:
-        assert request.brief is not None, "a design run starts from a brief"
+        if request.brief is None:
+            raise ApplicationError("a design run needs a brief", type="INVALID_INPUT")
         state = self._require_state()
         state.artifacts.brief_id = request.brief_id
         state.artifacts.title = request.brief.title
@@ -81,7 +83,8 @@ class PublishDesignWorkflow(ChainRun):
         return await self._execute(request, self._publish_design)
 
     async def _publish_design(self, request: DesignToListingInput) -> DesignToListingResult:
-        assert request.brief is not None and request.print_file is not None
+        if request.brief is None or request.print_file is None:
+            raise ApplicationError("a publish run needs a brief and a design", type="INVALID_INPUT")
         state = self._require_state()
         state.artifacts.brief_id = request.brief_id
         state.artifacts.title = request.brief.title

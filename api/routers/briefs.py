@@ -21,9 +21,9 @@ from api.schemas import (
     ErrorBody,
     WorkflowView,
 )
-from api.workflow_service import describe_run
+from api.workflow_service import accepted
 from models import repositories
-from models.tables import Brief, WorkflowRun
+from models.tables import Brief
 
 router = APIRouter(prefix="/v1/briefs", tags=["briefs"])
 NOT_FOUND: dict[int | str, dict[str, object]] = {
@@ -46,19 +46,6 @@ def public(brief: Brief) -> BriefPublic:
         approved_at=brief.approved_at,
         created_at=brief.created_at,
     )
-
-
-async def _accepted(
-    run: WorkflowRun,
-    created: bool,
-    response: Response,
-    temporal: TemporalDep,
-    settings: SettingsDep,
-) -> WorkflowView:
-    response.headers["Location"] = f"/v1/workflows/{run.workflow_id}"
-    if not created:
-        response.headers["Idempotent-Replayed"] = "true"
-    return await describe_run(run, temporal=temporal, settings=settings)
 
 
 @router.post(
@@ -86,7 +73,7 @@ async def request_brief(
         key=idempotency_key or f"auto-{uuid.uuid4()}",
         body=body,
     )
-    return await _accepted(run, created, response, temporal, settings)
+    return await accepted(run, created, response, temporal=temporal, settings=settings)
 
 
 @router.get("", operation_id="list_briefs", response_model=BriefPage)
@@ -142,4 +129,4 @@ async def request_design(
         key=idempotency_key or "default",
         body=body or DesignRequest(),
     )
-    return await _accepted(run, created, response, temporal, settings)
+    return await accepted(run, created, response, temporal=temporal, settings=settings)

@@ -11,7 +11,7 @@ from api.auth import DesignsRead, WorkflowsWrite
 from api.deps import SessionDep, SettingsDep, StorageDep, TemporalDep
 from api.routers.workflows import IdempotencyKey
 from api.schemas import DesignPublic, ErrorBody, PublishRequest, WorkflowView
-from api.workflow_service import describe_run
+from api.workflow_service import accepted
 from models import repositories
 
 router = APIRouter(prefix="/v1/designs", tags=["designs"])
@@ -105,7 +105,4 @@ async def publish_design(
         key=idempotency_key or "default",
         body=body or PublishRequest(),
     )
-    response.headers["Location"] = f"/v1/workflows/{run.workflow_id}"
-    if not created:
-        response.headers["Idempotent-Replayed"] = "true"
-    return await describe_run(run, temporal=temporal, settings=settings)
+    return await accepted(run, created, response, temporal=temporal, settings=settings)

@@ -80,13 +80,19 @@ async def _check_catalog(
 async def _save(
     session: SessionDep, tenant_id: str, row: ProductTemplateRecord
 ) -> ProductTemplateRecord:
+    name = row.name  # the row is expired by a rollback
     try:
         saved = await repositories.save_template(session, tenant_id=tenant_id, template=row)
         await session.commit()
-    except IntegrityError:
+    except IntegrityError as exc:
         await session.rollback()
+        if "uq_template_default" in str(exc.orig):
+            # Another default was saved at the same moment; the seller may simply retry.
+            raise ApiError(
+                409, "TEMPLATE_DEFAULT_CONFLICT", "another default template was just saved"
+            ) from None
         raise ApiError(
-            409, "TEMPLATE_NAME_TAKEN", "another template has this name", {"name": row.name}
+            409, "TEMPLATE_NAME_TAKEN", "another template has this name", {"name": name}
         ) from None
     return saved
 

@@ -71,10 +71,7 @@ async def start_design_to_listing(
         idempotency_key=key,
         body=body,
     )
-    response.headers["Location"] = f"/v1/workflows/{run.workflow_id}"
-    if not created:
-        response.headers["Idempotent-Replayed"] = "true"
-    return await service.describe_run(run, temporal=temporal, settings=settings)
+    return await service.accepted(run, created, response, temporal=temporal, settings=settings)
 
 
 @router.get("", operation_id="list_workflows", response_model=WorkflowPage)

@@ -75,6 +75,11 @@ async def test_a_name_is_used_once_per_tenant(api: httpx.AsyncClient) -> None:
     assert again.status_code == 409
     assert again.json()["code"] == "TEMPLATE_NAME_TAKEN"
     assert (await api.get("/v1/templates")).json()["count"] == 1
+    poster = (await api.post("/v1/templates", json=POSTER)).json()
+    renamed = await api.put(f"/v1/templates/{poster['id']}", json={**POSTER, "name": TEE["name"]})
+    assert renamed.status_code == 409
+    assert renamed.json()["code"] == "TEMPLATE_NAME_TAKEN"
+    assert renamed.json()["details"] == {"name": TEE["name"]}
 
 
 @pytest.mark.parametrize(

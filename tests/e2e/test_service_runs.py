@@ -26,7 +26,15 @@ async def test_brief_then_design_then_listing(
     emulator: ThreadedServer,
     emulator_config: EmulatorConfig,
 ) -> None:
-    brief_run = await finished(api, await api.post("/v1/briefs", json={"keyword": "axolotl mom"}))
+    longest_key = "k" * 200  # the longest the header allows still fits the record
+    brief_run = await finished(
+        api,
+        await api.post(
+            "/v1/briefs",
+            json={"keyword": "axolotl mom"},
+            headers={"Idempotency-Key": longest_key},
+        ),
+    )
     assert brief_run["kind"] == "brief" and brief_run["status"] == "completed", brief_run
     brief_id = brief_run["result"]["brief_id"]  # type: ignore[index]
     brief = (await api.get(f"/v1/briefs/{brief_id}")).json()
@@ -48,7 +56,14 @@ async def test_brief_then_design_then_listing(
     assert again.headers["Idempotent-Replayed"] == "true"
     assert (await api.get("/v1/listings")).json()["count"] == 0
 
-    publish_run = await finished(api, await api.post(f"/v1/designs/{design_id}/listings"))
+    publishing = await api.post(f"/v1/designs/{design_id}/listings")
+    # A second listing of the same design is refused while the first run is under way.
+    racing = await api.post(
+        f"/v1/designs/{design_id}/listings", headers={"Idempotency-Key": "racing-listing"}
+    )
+    assert racing.status_code == 409
+    assert racing.json()["code"] == "DESIGN_ALREADY_LISTED"
+    publish_run = await finished(api, publishing)
     assert publish_run["kind"] == "publish" and publish_run["status"] == "completed", publish_run
     result = publish_run["result"]
     assert isinstance(result, dict)

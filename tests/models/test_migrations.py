@@ -79,3 +79,40 @@ def test_the_migrations_build_exactly_the_tables_the_models_describe(fresh_datab
     finally:
         engine.dispose()
     assert drift == []
+
+
+def test_briefs_from_before_statuses_get_the_status_their_run_shows(fresh_database: str) -> None:
+    config = alembic_config(fresh_database)
+    command.upgrade(config, "0006")
+    sql(
+        fresh_database,
+        "INSERT INTO tenants (id, name, plan, created_at) VALUES ('t', 'T', 'pro', now())",
+    )
+    for run, stage, error in (
+        ("past", "etsy_activate", None),
+        (
+            "refused",
+            "screen_brief",
+            '{"code": "UNSAFE_CONTENT", "details": {"matches": {"nike": ["slogan"]}}}',
+        ),
+        ("early", "generate_brief", None),
+    ):
+        sql(
+            fresh_database,
+            "INSERT INTO workflow_runs (workflow_id, tenant_id, request_key, request_hash,"
+            " keyword, status, stage, error, created_at, updated_at) VALUES"
+            f" ('{run}', 't', '{run}', 'h', 'k', 'failed', '{stage}',"
+            f" {repr(error) if error else 'NULL'}, now(), now())",
+        )
+        sql(
+            fresh_database,
+            "INSERT INTO briefs (id, tenant_id, workflow_id, keyword, title, data, created_at)"
+            f" VALUES (gen_random_uuid(), 't', '{run}', 'k', 'T', '{{}}', now())",
+        )
+    command.upgrade(config, "head")
+    rows = sql(fresh_database, "SELECT workflow_id, status, screening FROM briefs ORDER BY 1")
+    assert rows == [
+        ("early", "pending", None),
+        ("past", "ready", None),
+        ("refused", "refused", {"matches": {"nike": ["slogan"]}}),
+    ]

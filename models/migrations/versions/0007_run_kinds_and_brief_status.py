@@ -26,10 +26,22 @@ def upgrade() -> None:
     op.alter_column('briefs', 'status', server_default=None)
     op.add_column('briefs', sa.Column('screening', postgresql.JSONB(astext_type=sa.Text()), nullable=True))
     op.add_column('briefs', sa.Column('approved_at', sa.DateTime(timezone=True), nullable=True))
-    # Briefs of runs that got past screening were screened and used.
+    # Briefs that already have a design were screened and chosen.
     op.execute(
         "UPDATE briefs SET status = 'approved', approved_at = briefs.created_at"
         " FROM designs WHERE designs.brief_id = briefs.id"
+    )
+    # Briefs of runs that got past screening passed it; those refused by it say why.
+    op.execute(
+        "UPDATE briefs SET status = 'ready' FROM workflow_runs r"
+        " WHERE r.workflow_id = briefs.workflow_id AND briefs.status = 'pending'"
+        " AND r.stage NOT IN ('queued', 'generate_brief', 'screen_brief')"
+    )
+    op.execute(
+        "UPDATE briefs SET status = 'refused', screening = r.error -> 'details'"
+        " FROM workflow_runs r"
+        " WHERE r.workflow_id = briefs.workflow_id AND briefs.status = 'pending'"
+        " AND r.error ->> 'code' = 'UNSAFE_CONTENT'"
     )
 
 
