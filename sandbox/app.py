@@ -33,6 +33,9 @@ class EmulatorConfig:
     printify_shop_id: int = 12345678
     etsy_shop_id: int = 55501234
     etsy_user_id: int = 1000
+    # Listing ids count up from here (another emulator beside it starts elsewhere, so
+    # ids stay unique in one database, as Etsy's are).
+    etsy_listing_ids_after: int = 1_500_000_000
     openai_api_key: str = "local-openai-key"
     # `word:category` entries the moderation endpoint flags (whole word, any case).
     openai_flagged_words: tuple[str, ...] = (

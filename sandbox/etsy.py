@@ -151,7 +151,7 @@ class EtsyState:
         self._check_policies(fields)
         now = _now()
         with self.store.lock:
-            listing_id = self.store.next_id("etsy_listing", 1_500_000_000)
+            listing_id = self.store.next_id("etsy_listing", self.config.etsy_listing_ids_after)
             row: dict[str, Any] = {
                 "listing_id": listing_id,
                 "user_id": self.config.etsy_user_id,

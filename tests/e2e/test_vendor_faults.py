@@ -12,6 +12,7 @@ import asyncio
 import itertools
 from collections.abc import AsyncIterator, Iterator
 from contextlib import AsyncExitStack
+from dataclasses import replace
 
 import httpx
 import pytest
@@ -57,8 +58,11 @@ def fault_rules() -> list[dict[str, object]]:
 
 @pytest.fixture
 def own_emulator(emulator_config: EmulatorConfig) -> Iterator[ThreadedServer]:
-    """Emulators of this test's own: empty shops, and no other test's traffic."""
-    server = ThreadedServer(create_emulator_app(None, emulator_config)).start()
+    """Emulators of this test's own: empty shops, and no other test's traffic. Its Etsy
+    listing ids start apart from the session emulator's: both record into one database,
+    where an Etsy listing id is unique."""
+    config = replace(emulator_config, etsy_listing_ids_after=2_500_000_000)
+    server = ThreadedServer(create_emulator_app(None, config)).start()
     yield server
     server.stop()
 
