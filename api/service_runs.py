@@ -5,9 +5,7 @@ quotas, idempotency and `GET /v1/workflows/{id}`), see ADR 0016."""
 from __future__ import annotations
 
 import hashlib
-import json
 import uuid
-from typing import Any
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 from temporalio.client import Client
@@ -17,6 +15,7 @@ from api.errors import ApiError
 from api.schemas import BriefRequest, DesignRequest, PublishRequest
 from api.workflow_service import (
     active_integration,
+    body_digest,
     recorded_input,
     resolve_template,
     start_run,
@@ -33,10 +32,6 @@ from models.tables import WorkflowRun
 
 # Briefs a design may be made from: screened and safe (approved = already chosen once).
 DESIGNABLE = ("ready", "approved")
-
-
-def _digest(body: dict[str, Any]) -> str:
-    return hashlib.sha256(json.dumps(body, sort_keys=True).encode()).hexdigest()
 
 
 def _request_key(kind: RunKind, scope: object, key: str) -> str:
@@ -82,7 +77,7 @@ async def start_brief(
         tenant_id=tenant_id,
         kind=RunKind.BRIEF,
         request_key=request_key,
-        digest=_digest(body.model_dump(mode="json")),
+        digest=body_digest(body.model_dump(mode="json")),
         make_input=make_input,
     )
 
@@ -130,7 +125,7 @@ async def start_design(
         tenant_id=tenant_id,
         kind=RunKind.DESIGN,
         request_key=request_key,
-        digest=_digest(body.model_dump(mode="json")),
+        digest=body_digest(body.model_dump(mode="json")),
         make_input=make_input,
     )
 
@@ -201,7 +196,7 @@ async def start_publish(
         tenant_id=tenant_id,
         kind=RunKind.PUBLISH,
         request_key=request_key,
-        digest=_digest(body.model_dump(mode="json")),
+        digest=body_digest(body.model_dump(mode="json")),
         make_input=make_input,
     )
 

@@ -65,12 +65,16 @@ WORKFLOWS: dict[RunKind, Callable[[Any, DesignToListingInput], Awaitable[Any]]] 
 }
 
 
+def body_digest(data: dict[str, Any]) -> str:
+    """The digest of a request body that tells a repeat from a different request."""
+    return hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()
+
+
 def request_hash(body: DesignToListingRequest) -> str:
     data = body.model_dump(mode="json")
     if data["template_id"] is None:
         del data["template_id"]  # requests from before saved templates hash as they did
-    canonical = json.dumps(data, sort_keys=True)
-    return hashlib.sha256(canonical.encode()).hexdigest()
+    return body_digest(data)
 
 
 async def start_design_to_listing(
