@@ -10,7 +10,9 @@ from temporalio.exceptions import ApplicationError
 from activities.errors import vendor_failure
 from activities.heartbeat import heartbeating
 from activities.providers import Providers, record_cost
+from core import niches
 from core.db import SessionFactory
+from integrations.embeddings import Embedder
 from integrations.errors import VendorError
 from integrations.local.brief_writer import BriefInputError, normalise_keyword, write_brief
 from integrations.openai_provider import BriefRejected, OpenAIProvider, Usage
@@ -37,17 +39,20 @@ def unsafe_content(verdict: Verdict) -> ApplicationError:
     )
 
 
-def embedding_text(brief: DesignBrief) -> str:
-    """What a brief's embedding describes: its niche and its copy, not the art direction."""
-    return f"{brief.keyword}. {brief.slogan}. {brief.title}. {', '.join(brief.tags)}"
+def niche_text(brief: DesignBrief) -> str:
+    """What a brief's embedding describes: its niche, in the words trend signals use, so
+    campaigns can tell whether a signal's niche already has a brief (ADR 0017)."""
+    return niches.normalise_keyword(brief.keyword)
 
 
 class IdeationActivities:
     """Brief writing and content screening; the brief is stored once per workflow."""
 
-    def __init__(self, sessions: SessionFactory, providers: Providers) -> None:
+    def __init__(self, sessions: SessionFactory, providers: Providers, embedder: Embedder) -> None:
         self._sessions = sessions
         self._providers = providers
+        # The trend embedder: a brief's niche is compared with signals and other briefs.
+        self._embedder = embedder
 
     @activity.defn(name="ideation.generate_brief")
     async def generate_brief(self, data: GenerateBriefInput) -> BriefResult:
@@ -65,9 +70,10 @@ class IdeationActivities:
             raise ApplicationError(str(exc), type="INVALID_INPUT", non_retryable=True) from exc
         writer = self._providers.brief_writer
         if writer is None:
-            brief, embedding = write_brief(keyword), None
+            brief = write_brief(keyword)
         else:
-            brief, embedding = await self._openai_brief(writer, data, keyword)
+            brief = await self._openai_brief(writer, data, keyword)
+        embedding = await self._embed_niche(data, brief)
         async with self._sessions() as session:
             stored = await repositories.save_brief(
                 session,
@@ -76,20 +82,40 @@ class IdeationActivities:
                 keyword=brief.keyword,
                 data=asdict(brief),
                 embedding=embedding,
+                embedding_model=self._embedder.name,
             )
             await session.commit()
             return _result(stored)
 
+    async def _embed_niche(self, data: GenerateBriefInput, brief: DesignBrief) -> list[float]:
+        """The brief's niche as the trend embedder sees it (a paid one leaves a cost line)."""
+        batch = None
+        try:
+            batch = await heartbeating(
+                self._embedder.embed([niche_text(brief)]), "waiting for embeddings"
+            )
+        except VendorError as exc:
+            raise vendor_failure(exc) from exc
+        finally:
+            if batch is not None and batch.usage.calls:
+                await record_cost(
+                    self._sessions,
+                    self._providers.prices,
+                    tenant_id=data.tenant_id,
+                    workflow_id=data.workflow_id,
+                    stage=Stage.BRIEF,
+                    kind="embedding",
+                    usage=batch.usage,
+                )
+        return batch.vectors[0]
+
     async def _openai_brief(
         self, writer: OpenAIProvider, data: GenerateBriefInput, keyword: str
-    ) -> tuple[DesignBrief, list[float]]:
-        chat, embedding_usage = Usage(), Usage()
+    ) -> DesignBrief:
+        chat = Usage()
         try:
             written = await heartbeating(
                 writer.write_brief(keyword, chat), "waiting for the language model"
-            )
-            [embedding], embedding_usage = await heartbeating(
-                writer.embed([embedding_text(written.brief)]), "waiting for embeddings"
             )
         except BriefRejected as exc:
             if exc.refused:
@@ -103,17 +129,16 @@ class IdeationActivities:
         except VendorError as exc:
             raise vendor_failure(exc) from exc
         finally:
-            for kind, usage in (("chat", chat), ("embedding", embedding_usage)):
-                await record_cost(
-                    self._sessions,
-                    self._providers.prices,
-                    tenant_id=data.tenant_id,
-                    workflow_id=data.workflow_id,
-                    stage=Stage.BRIEF,
-                    kind=kind,
-                    usage=usage,
-                )
-        return written.brief, embedding
+            await record_cost(
+                self._sessions,
+                self._providers.prices,
+                tenant_id=data.tenant_id,
+                workflow_id=data.workflow_id,
+                stage=Stage.BRIEF,
+                kind="chat",
+                usage=chat,
+            )
+        return written.brief
 
     @activity.defn(name="ideation.screen_brief")
     async def screen_brief(self, data: ScreenBriefInput) -> ScreenResult:

@@ -17,6 +17,7 @@ from api.middleware import BodySizeLimitMiddleware, RequestRateLimiter, Security
 from api.routers import (
     billing,
     briefs,
+    campaigns,
     catalog,
     designs,
     health,
@@ -24,7 +25,9 @@ from api.routers import (
     keys,
     listings,
     members,
+    schedules,
     templates,
+    trends,
     webhooks,
     workflows,
 )
@@ -96,6 +99,9 @@ def create_app(
         integrations,
         billing,
         templates,
+        trends,
+        campaigns,
+        schedules,
         webhooks,
     )
     for module in routers:
@@ -127,6 +133,7 @@ QUOTA_OPERATIONS = {
     "request_brief",
     "request_design",
     "publish_design",
+    "start_campaign",
     "add_member",
 }
 

@@ -12,6 +12,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from api.middleware import API_CSP
 from core.billing import QuotaExceeded
+from core.schedule_types import ScheduleError
 from models.repositories import NotFoundError
 
 logger = logging.getLogger(__name__)
@@ -65,6 +66,10 @@ _HTTP_CODES = {
 }
 
 
+# The statuses of the schedule service's kinds of refusal (core.schedule_types).
+_SCHEDULE_STATUS = {"not_found": 404, "conflict": 409, "invalid": 422}
+
+
 def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(ApiError)
     async def api_error(_: Request, exc: ApiError) -> JSONResponse:
@@ -81,6 +86,13 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(QuotaExceeded)
     async def quota(_: Request, exc: QuotaExceeded) -> JSONResponse:
         return JSONResponse(error_body("QUOTA_EXCEEDED", str(exc), exc.details), status_code=402)
+
+    @app.exception_handler(ScheduleError)
+    async def schedule_error(_: Request, exc: ScheduleError) -> JSONResponse:
+        return JSONResponse(
+            error_body(exc.code, exc.message, exc.details),
+            status_code=_SCHEDULE_STATUS[exc.kind],
+        )
 
     @app.exception_handler(RequestValidationError)
     async def invalid(_: Request, exc: RequestValidationError) -> JSONResponse:

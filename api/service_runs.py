@@ -13,13 +13,7 @@ from temporalio.client import Client
 from activities.image import print_file_of
 from api.errors import ApiError
 from api.schemas import BriefRequest, DesignRequest, PublishRequest
-from api.workflow_service import (
-    active_integration,
-    body_digest,
-    recorded_input,
-    resolve_template,
-    start_run,
-)
+from api.workflow_service import active_integration, resolve_template, start_run
 from models import repositories
 from models.payloads import (
     DesignBrief,
@@ -28,6 +22,7 @@ from models.payloads import (
     RunKind,
 )
 from models.repositories import NotFoundError
+from models.requests import body_digest, recorded_input
 from models.tables import WorkflowRun
 
 # Briefs a design may be made from: screened and safe (approved = already chosen once).

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import hashlib
-import json
 import logging
 import uuid
 from collections.abc import Awaitable, Callable
@@ -22,7 +20,6 @@ from temporalio.common import (
     WorkflowIDConflictPolicy,
     WorkflowIDReusePolicy,
 )
-from temporalio.converter import value_to_type
 from temporalio.exceptions import WorkflowAlreadyStartedError
 from temporalio.service import RPCError
 
@@ -34,7 +31,6 @@ from api.schemas import (
     WorkflowView,
 )
 from core import billing
-from core.pricing import PricingRule
 from core.settings import QUEUES, Settings
 from core.temporal import run_workflow_id, workflow_ui_url
 from models import repositories, tenancy
@@ -47,6 +43,7 @@ from models.payloads import (
     Stage,
 )
 from models.repositories import NotFoundError
+from models.requests import body_digest, recorded_input
 from models.tables import ProductTemplateRecord, WorkflowRun
 from workflows.design_to_listing import PROGRESS, DesignToListingWorkflow
 from workflows.services import BriefWorkflow, DesignWorkflow, PublishDesignWorkflow
@@ -63,11 +60,6 @@ WORKFLOWS: dict[RunKind, Callable[[Any, DesignToListingInput], Awaitable[Any]]] 
     RunKind.DESIGN: DesignWorkflow.run,
     RunKind.PUBLISH: PublishDesignWorkflow.run,
 }
-
-
-def body_digest(data: dict[str, Any]) -> str:
-    """The digest of a request body that tells a repeat from a different request."""
-    return hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()
 
 
 def request_hash(body: DesignToListingRequest) -> str:
@@ -222,28 +214,7 @@ async def resolve_template(
         saved = await repositories.get_default_template(session, tenant_id=tenant_id)
         if saved is None:
             return ProductTemplate(**ProductTemplateIn().model_dump())
-    rule = PricingRule(**saved.pricing)
-    return ProductTemplate(
-        blueprint_id=saved.blueprint_id,
-        print_provider_id=saved.print_provider_id,
-        variant_ids=list(saved.variant_ids),
-        price_cents=rule.price_cents,
-        position=saved.position,
-        pricing=rule,
-        template_id=str(saved.id),
-    )
-
-
-def recorded_input(run: WorkflowRun) -> DesignToListingInput:
-    """The workflow input as recorded with the run (what a repeated request starts)."""
-    data = dict(run.input or {})
-    # Runs recorded before integrations existed (0.1.0) have no ids; such a run was
-    # started then, so a repeat only finds it in Temporal and never starts it again.
-    data.setdefault("printify_integration_id", "")
-    data.setdefault("etsy_integration_id", "")
-    # Temporal's own conversion: nested payloads (template, brief, print file) included.
-    recorded: DesignToListingInput = value_to_type(DesignToListingInput, data)
-    return recorded
+    return repositories.template_from_record(saved)
 
 
 async def active_integration(session: AsyncSession, tenant_id: str, vendor: str) -> str:

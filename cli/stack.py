@@ -7,6 +7,7 @@ and the API, restarting any child that dies, until Ctrl-C or `pod down`.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import os
@@ -18,11 +19,15 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
+from temporalio.service import RPCError
 
 from core.accounts import bootstrap_development, dev_key_path
 from core.db import migrate
 from core.embedded import port_open, start_postgres, start_temporal, stop_postgres, wait_for_port
+from core.schedule_types import ScheduleError, schedule_ui_url
+from core.schedules import ensure_default_schedule
 from core.settings import QUEUES, Settings
+from core.temporal import connect_temporal
 
 logger = logging.getLogger("pod.stack")
 
@@ -143,7 +148,32 @@ class Stack:
         if settings.uses_emulators:
             wait_for_port("127.0.0.1", settings.emulator_port)
         wait_for_port(settings.api_host, settings.api_port, timeout=60)
+        if settings.environment == "development":
+            self._ensure_default_schedule()
         self._write_supervisor()
+
+    def _ensure_default_schedule(self) -> None:
+        """The development tenant's `default` scrape schedule: made once, then left alone."""
+        settings = self.settings
+        try:
+            made = asyncio.run(_default_schedule(settings))
+        except (RPCError, ScheduleError, RuntimeError) as exc:
+            # A convenience of the local stack: without it everything else still works.
+            logger.warning("no default scrape schedule: %s", exc)
+            return
+        if made is None:
+            return
+        schedule_id, created = made
+        url = schedule_ui_url(settings, schedule_id)
+        if created:
+            logger.info(
+                "created scrape schedule %s: every %d min, all sources (%s)",
+                schedule_id,
+                settings.schedule_default_interval_minutes,
+                url,
+            )
+        else:
+            logger.info("scrape schedule %s exists; left as it is (%s)", schedule_id, url)
 
     def _add(self, name: str, argv: list[str], env: dict[str, str]) -> None:
         log = self.paths["logs"] / f"{name}.log"
@@ -189,6 +219,10 @@ class Stack:
         if self.settings.uses_embedded_database:
             stop_postgres(self.paths["postgres"])
         self.paths["supervisor"].unlink(missing_ok=True)
+
+
+async def _default_schedule(settings: Settings) -> tuple[str, bool] | None:
+    return await ensure_default_schedule(await connect_temporal(settings), settings)
 
 
 def run_foreground(settings: Settings) -> int:

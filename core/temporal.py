@@ -15,7 +15,14 @@ async def connect_temporal(settings: Settings) -> Client:
 
 
 # Workflow id prefixes by run kind (models.payloads.RunKind).
-RUN_PREFIXES = {"design_to_listing": "dtl", "brief": "brf", "design": "dsn", "publish": "pub"}
+RUN_PREFIXES = {
+    "design_to_listing": "dtl",
+    "brief": "brf",
+    "design": "dsn",
+    "publish": "pub",
+    "scrape": "scr",
+    "campaign": "cmp",
+}
 
 
 def run_workflow_id(kind: str, tenant_id: str, request_key: str) -> str:

@@ -90,6 +90,7 @@ class DesignToListingInput:
     brief_id: str = ""
     brief: DesignBrief | None = None
     print_file: PrintFile | None = None
+    trend_signal_id: str = ""  # the signal a campaign made it for (listing feedback, later)
 
 
 @dataclass

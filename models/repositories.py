@@ -12,7 +12,8 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from models.payloads import LIVE_STATUSES
+from core.pricing import PricingRule
+from models.payloads import LIVE_STATUSES, ProductTemplate
 from models.tables import (
     Brief,
     CostLine,
@@ -161,6 +162,7 @@ async def save_brief(
     keyword: str,
     data: dict[str, Any],
     embedding: list[float] | None = None,
+    embedding_model: str | None = None,
 ) -> Brief:
     """Store the workflow's brief once; a retried activity gets the stored one back."""
     existing = await get_brief_for_workflow(session, tenant_id=tenant_id, workflow_id=workflow_id)
@@ -173,6 +175,7 @@ async def save_brief(
         title=str(data["title"]),
         data=data,
         embedding=embedding,
+        embedding_model=embedding_model if embedding is not None else None,
     )
     session.add(brief)
     await session.flush()
@@ -433,6 +436,20 @@ async def get_default_template(
         ProductTemplateRecord.tenant_id == tenant_id, col(ProductTemplateRecord.is_default)
     )
     return (await session.exec(query)).first()
+
+
+def template_from_record(saved: ProductTemplateRecord) -> ProductTemplate:
+    """A run's copy of a saved template (its pricing rule included)."""
+    rule = PricingRule(**saved.pricing)
+    return ProductTemplate(
+        blueprint_id=saved.blueprint_id,
+        print_provider_id=saved.print_provider_id,
+        variant_ids=list(saved.variant_ids),
+        price_cents=rule.price_cents,
+        position=saved.position,
+        pricing=rule,
+        template_id=str(saved.id),
+    )
 
 
 async def save_template(

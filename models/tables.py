@@ -67,6 +67,15 @@ class WorkflowRun(SQLModel, table=True):
 
 class Brief(SQLModel, table=True):
     __tablename__ = "briefs"
+    __table_args__ = (
+        # A campaign asks whether a niche already has a brief (cosine, ADR 0017).
+        Index(
+            "ix_briefs_embedding_hnsw",
+            "embedding",
+            postgresql_using="hnsw",
+            postgresql_ops={"embedding": "vector_cosine_ops"},
+        ),
+    )
 
     id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
     tenant_id: str = Field(index=True, max_length=64)
@@ -77,6 +86,7 @@ class Brief(SQLModel, table=True):
     embedding: list[float] | None = Field(
         default=None, sa_column=Column(Vector(EMBEDDING_DIMENSIONS), nullable=True)
     )
+    embedding_model: str | None = Field(default=None, max_length=100)
     # pending → ready or refused (content screening) → approved (a design was asked for).
     status: str = Field(default="pending", max_length=32)
     screening: dict[str, Any] | None = _json()  # why it was refused
@@ -135,23 +145,58 @@ class ExternalRef(SQLModel, table=True):
 
 
 class TrendSignal(SQLModel, table=True):
-    """A trending niche (filled by the trends service; ready for pgvector similarity)."""
+    """A trending niche: every source and day that saw it, merged into one (ADR 0017)."""
 
     __tablename__ = "trend_signals"
-    __table_args__ = (UniqueConstraint("tenant_id", "normalized_keyword", name="uq_trend_kw"),)
+    __table_args__ = (
+        UniqueConstraint("tenant_id", "niche_key", name="uq_trend_niche"),
+        Index("ix_trend_signals_tenant_score", "tenant_id", "score"),
+        Index("ix_trend_signals_tenant_last_seen", "tenant_id", "last_seen"),
+        # Approximate nearest neighbours by cosine distance (`embedding <=> :vector`).
+        Index(
+            "ix_trend_signals_embedding_hnsw",
+            "embedding",
+            postgresql_using="hnsw",
+            postgresql_ops={"embedding": "vector_cosine_ops"},
+        ),
+    )
 
     id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
     tenant_id: str = Field(index=True, max_length=64)
-    keyword: str = Field(max_length=200)
+    keyword: str = Field(max_length=200)  # as first seen
     normalized_keyword: str = Field(max_length=200)
-    sources: dict[str, Any] | None = _json()
-    metrics: dict[str, Any] | None = _json()
+    # Sorted content words (`core.niches.niche_key`): equal keys are one niche.
+    niche_key: str = Field(max_length=200)
+    aliases: list[str] | None = _json()  # other keywords merged into it (bounded)
+    sources: dict[str, Any] | None = _json()  # per source: first/last seen, count
+    metrics: dict[str, Any] | None = _json()  # `core.trend_score` aggregates
+    observations: int = 0
     score: float = 0.0
+    score_components: dict[str, Any] | None = _json()
     embedding: list[float] | None = Field(
         default=None, sa_column=Column(Vector(EMBEDDING_DIMENSIONS), nullable=True)
     )
+    # The embedder that made `embedding`: vectors are compared only within one.
+    embedding_model: str | None = Field(default=None, max_length=100)
     first_seen: datetime = _ts()
     last_seen: datetime = _ts()
+
+
+class Campaign(SQLModel, table=True):
+    """A campaign: the top signals of a tenant turned into listings, one outcome each."""
+
+    __tablename__ = "campaigns"
+    __table_args__ = (UniqueConstraint("tenant_id", "request_key", name="uq_campaign_request"),)
+
+    id: str = Field(primary_key=True, max_length=200)  # its workflow id
+    tenant_id: str = Field(index=True, max_length=64)
+    request_key: str = Field(max_length=200)
+    request_hash: str = Field(max_length=64)
+    options: dict[str, Any] | None = _json()
+    status: str = Field(default="running", max_length=32)
+    outcomes: list[dict[str, Any]] | None = _json()
+    created_at: datetime = _ts()
+    updated_at: datetime = _ts()
 
 
 # --- tenancy, access and billing ---------------------------------------------------------

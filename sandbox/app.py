@@ -1,5 +1,6 @@
 """The vendor emulator server: Printify under `/printify/v1`, Etsy under `/etsy/v3`,
-OpenAI under `/openai/v1`.
+OpenAI under `/openai/v1`; the trend sources under `/google-trends`, `/reddit` and
+`/pinterest/v5`.
 
 One FastAPI app on 127.0.0.1:8700 by default (`pod emulators`). State persists under
 `<state_dir>/emulators/`, so products and listings survive a restart.
@@ -13,7 +14,7 @@ from typing import TYPE_CHECKING
 
 from fastapi import FastAPI
 
-from sandbox import etsy, openai, printify, printify_webhooks
+from sandbox import etsy, openai, printify, printify_webhooks, trend_sources
 from sandbox.faults import FaultInjector, FaultMiddleware, admin_router
 from sandbox.store import JsonStore
 
@@ -37,6 +38,7 @@ class EmulatorConfig:
     # ids stay unique in one database, as Etsy's are).
     etsy_listing_ids_after: int = 1_500_000_000
     openai_api_key: str = "local-openai-key"
+    pinterest_token: str = "local-pinterest-token"
     # `word:category` entries the moderation endpoint flags (whole word, any case).
     openai_flagged_words: tuple[str, ...] = (
         "kill:violence",
@@ -52,6 +54,7 @@ def emulator_config(settings: Settings) -> EmulatorConfig:
     defaults = EmulatorConfig()
     # Settings without an OpenAI key leave the emulator on its default key.
     openai_key = getattr(settings, "openai_api_key", None)
+    pinterest_token = getattr(settings, "pinterest_access_token", None)
     return EmulatorConfig(
         public_url=settings.emulator_url,
         printify_token=settings.printify_api_token.get_secret_value(),
@@ -64,6 +67,11 @@ def emulator_config(settings: Settings) -> EmulatorConfig:
         or defaults.etsy_user_id,
         openai_api_key=(
             openai_key.get_secret_value() if openai_key is not None else defaults.openai_api_key
+        ),
+        pinterest_token=(
+            pinterest_token.get_secret_value()
+            if pinterest_token is not None
+            else defaults.pinterest_token
         ),
     )
 
@@ -88,6 +96,9 @@ def create_emulator_app(state_dir: Path | None, config: EmulatorConfig | None = 
     openai_state = openai.OpenAIState()
     app.include_router(openai.build_router(config, openai_state), prefix="/openai/v1")
     app.include_router(openai.build_admin_router(openai_state))
+    app.include_router(trend_sources.build_google_trends_router(), prefix="/google-trends")
+    app.include_router(trend_sources.build_reddit_router(), prefix="/reddit")
+    app.include_router(trend_sources.build_pinterest_router(config), prefix="/pinterest/v5")
 
     @app.get("/healthz", include_in_schema=False)
     def healthz() -> dict[str, str]:

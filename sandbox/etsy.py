@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import HTMLResponse
 
-from sandbox import etsy_oauth
+from sandbox import etsy_oauth, etsy_search
 from sandbox.etsy_oauth import Gate, RateLimiter, build_oauth_router, etsy_route_class
 from sandbox.etsy_rules import (
     EtsyError,
@@ -334,6 +334,11 @@ def build_router(store: JsonStore, config: EmulatorConfig) -> APIRouter:
         row = state.record(listing_id, state.shop(shop_id)["shop_id"])
         values = await read_form(request, "multipart/form-data")
         return state.image(state.add_image(row, parse_image_form(values)))
+
+    # Before `/listings/{listing_id}`, which would take "active" for an id.
+    @router.get("/application/listings/active")
+    def find_all_listings_active(request: Request) -> dict[str, Any]:
+        return etsy_search.find_all_listings_active(state, request)
 
     @router.get("/application/listings/{listing_id}")
     def get_listing(listing_id: int, request: Request) -> dict[str, Any]:

@@ -136,6 +136,12 @@ def settings(
         etsy_oauth_connect_url=f"{emulator.url}/etsy/v3/oauth/connect",
         etsy_shipping_profile_id=7001,
         etsy_return_policy_id=8001,
+        google_trends_base_url=f"{emulator.url}/google-trends",
+        reddit_base_url=f"{emulator.url}/reddit",
+        pinterest_base_url=f"{emulator.url}/pinterest/v5",
+        # The sources' own pacing has its tests; scrapes here should not wait on it.
+        reddit_rate_per_minute=6000,
+        google_trends_rate_per_minute=6000,
         # Per-key rate limiting has its own tests; here it would only slow polling down.
         api_rate_per_second=1000.0,
         api_rate_burst=1000,

@@ -16,19 +16,26 @@ from typing import Any
 from temporalio.client import Client
 from temporalio.worker import Worker
 
+from activities.campaign import CampaignActivities
 from activities.etsy import EtsyActivities
 from activities.ideation import IdeationActivities
 from activities.image import ImageActivities
 from activities.printify import PrintifyActivities, PublishWebhook
 from activities.providers import build_providers
 from activities.records import RecordsActivities
+from activities.scrape import ScrapeActivities
+from activities.trends import TrendActivities, TrendRecords
 from activities.vendors import VendorClients
 from core.db import make_engine, make_session_factory
 from core.settings import QUEUES, Settings
 from core.storage import S3Storage, build_storage
 from core.temporal import connect_temporal
+from integrations.embeddings import build_embedder, merge_threshold
+from integrations.trends import build_trend_sources
+from workflows.campaign import CampaignWorkflow
 from workflows.design_to_listing import DesignToListingWorkflow
 from workflows.services import BriefWorkflow, DesignWorkflow, PublishDesignWorkflow
+from workflows.trend_scrape import TrendScrapeWorkflow
 
 logger = logging.getLogger(__name__)
 
@@ -37,6 +44,8 @@ WORKFLOWS: list[type] = [
     BriefWorkflow,
     DesignWorkflow,
     PublishDesignWorkflow,
+    TrendScrapeWorkflow,
+    CampaignWorkflow,
 ]
 
 
@@ -60,12 +69,26 @@ async def build_activities(
     stack.push_async_callback(engine.dispose)
     sessions = make_session_factory(engine)
     if queue == "records":
-        return activity_methods(RecordsActivities(sessions))
+        return [
+            *activity_methods(RecordsActivities(sessions)),
+            *activity_methods(TrendRecords(sessions)),
+            *activity_methods(CampaignActivities(sessions, settings)),
+        ]
+    if queue == "scrape":
+        sources = build_trend_sources(settings)
+        stack.push_async_callback(sources.aclose)
+        return activity_methods(ScrapeActivities(sources))
     if queue in ("ideation", "image"):
         providers = build_providers(settings)
         stack.push_async_callback(providers.aclose)
     if queue == "ideation":
-        return activity_methods(IdeationActivities(sessions, providers))
+        embedder = build_embedder(settings, providers.brief_writer)
+        stack.push_async_callback(embedder.aclose)
+        threshold = merge_threshold(settings, embedder)
+        return [
+            *activity_methods(IdeationActivities(sessions, providers, embedder)),
+            *activity_methods(TrendActivities(sessions, embedder, threshold)),
+        ]
     storage = build_storage(settings)
     if isinstance(storage, S3Storage):
         await asyncio.to_thread(storage.ensure_bucket)

@@ -23,7 +23,6 @@ with workflow.unsafe.imports_passed_through():
     from activities.printify import PrintifyActivities
     from activities.records import RecordsActivities
     from core.billing import BRIEFS, IMAGES, LISTINGS, PRODUCTS
-    from core.settings import QUEUES
     from models.payloads import (
         CreateDraftListingInput,
         CreateProductInput,
@@ -56,7 +55,14 @@ with workflow.unsafe.imports_passed_through():
         WorkflowError,
         WorkflowState,
     )
-    from workflows.policies import IDEATION, IMAGE, INTEGRATION, RECORDS, CallPolicy
+    from workflows.policies import (
+        IDEATION,
+        IMAGE,
+        INTEGRATION,
+        RECORDS,
+        CallPolicy,
+        call_activity,
+    )
 
 
 # Etsy charges USD 0.20 to publish a listing (a fee of the marketplace, not a setting).
@@ -412,15 +418,7 @@ class ChainRun:
         self, method: Callable[[Any, Any], Awaitable[T]], arg: Any, queue: str, policy: CallPolicy
     ) -> T:
         """Run one activity method on its queue with its policy."""
-        return await workflow.execute_activity_method(
-            method,
-            arg,
-            task_queue=QUEUES[queue],
-            start_to_close_timeout=policy.start_to_close,
-            schedule_to_close_timeout=policy.schedule_to_close,
-            heartbeat_timeout=policy.heartbeat,
-            retry_policy=policy.retry,
-        )
+        return await call_activity(method, arg, queue, policy)
 
     async def _meter(self, tenant_id: str, workflow_id: str, metric: str) -> None:
         """Bill one completed stage (idempotent in Postgres, so retries bill once)."""

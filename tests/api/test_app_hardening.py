@@ -59,6 +59,7 @@ async def open_app(
             "etsy_keystring": "staging-keystring",
             "etsy_shared_secret": "staging-secret",
             "printify_webhook_secret": "staging-webhook-secret",
+            "pinterest_access_token": "staging-pinterest-token",
         }
     )
     app = create_app(

@@ -18,7 +18,7 @@ from fastapi import FastAPI
 from core.db import SessionFactory
 from core.settings import Settings
 from models import repositories, tenancy
-from models.tables import Design, Listing
+from models.tables import Campaign, Design, Listing, TrendSignal
 from sandbox.app import EmulatorConfig
 from tests.accounts import Account, create_account
 from tests.api.routes import Route, v1_routes
@@ -39,6 +39,9 @@ class Victim:
     owner_email: str
     template_id: str
     brief_id: str
+    schedule_id: str = ""
+    signal_id: str = ""
+    campaign_id: str = ""
     ids: set[str] = field(default_factory=set)
 
 
@@ -55,6 +58,8 @@ async def _seed(app: FastAPI, sessions: SessionFactory, account: Account) -> Vic
         members = (await a.get("/v1/members")).json()["data"]
         template = await a.post("/v1/templates", json={**TEMPLATE, "is_default": True})
         assert template.status_code == 201, template.text
+        schedule = await a.post("/v1/schedules", json=SCHEDULE)
+        assert schedule.status_code == 201, schedule.text
     tenant = account.tenant_id
     async with sessions() as session:
         brief = await repositories.save_brief(
@@ -97,6 +102,25 @@ async def _seed(app: FastAPI, sessions: SessionFactory, account: Account) -> Vic
                 state="active",
             ),
         )
+        signal = TrendSignal(
+            tenant_id=tenant,
+            keyword="isolated cat mom",
+            normalized_keyword="isolated cat mom",
+            niche_key="cat isolated mom",
+            embedding=[1.0] + [0.0] * 383,
+            embedding_model="lexical:hashed-ngrams-v1",
+        )
+        session.add(signal)
+        campaign = Campaign(
+            id=f"cmp-{tenant}-victim",
+            tenant_id=tenant,
+            request_key="victim-campaign",
+            request_hash="0" * 64,
+            options={},
+            status="completed",
+            outcomes=[],
+        )
+        session.add(campaign)
         await session.commit()
     victim = Victim(
         account=account,
@@ -108,10 +132,16 @@ async def _seed(app: FastAPI, sessions: SessionFactory, account: Account) -> Vic
         owner_email=members[0]["email"],
         template_id=template.json()["id"],
         brief_id=str(brief.id),
+        schedule_id=schedule.json()["id"],
+        signal_id=str(signal.id),
+        campaign_id=campaign.id,
     )
     victim.ids = {
         victim.template_id,
         victim.brief_id,
+        victim.schedule_id,
+        victim.signal_id,
+        victim.campaign_id,
         workflow_id,
         victim.design_id,
         victim.listing_id,
@@ -131,16 +161,18 @@ TEMPLATE = {
     "variant_ids": [12100, 12101],
     "pricing": {"mode": "margin", "percent": 40},
 }
+# Paused: it never fires during the tests.
+SCHEDULE = {"name": "victim-scrape", "interval_minutes": 60, "paused": True, "note": "A's"}
 
 
-def not_found(path: str, method: str = "GET", body: Any = None) -> Check:
+def not_found(path: str, method: str = "GET", body: Any = None, code: str = "NOT_FOUND") -> Check:
     """Addressing one of A's records by id answers 404 with the error shape."""
 
     async def check(b: httpx.AsyncClient, victim: Victim) -> None:
         url = path.format(**vars(victim), **victim.account.integrations)
         response = await b.request(method, url, json=body)
         assert response.status_code == 404, (method, url, response.text)
-        assert response.json()["code"] == "NOT_FOUND"
+        assert response.json()["code"] == code
 
     return check
 
@@ -267,6 +299,41 @@ WALK: dict[tuple[str, str], Check] = {
         "/v1/templates/{template_id}", "PUT", TEMPLATE
     ),
     ("DELETE", "/v1/templates/{template_id}"): not_found("/v1/templates/{template_id}", "DELETE"),
+    ("GET", "/v1/schedules"): reveals_nothing("/v1/schedules"),
+    # B may use the same name: schedule ids are per tenant.
+    ("POST", "/v1/schedules"): reveals_nothing("/v1/schedules", "POST", SCHEDULE, ok=201),
+    ("GET", "/v1/schedules/{schedule_id}"): not_found(
+        "/v1/schedules/{schedule_id}", code="SCHEDULE_NOT_FOUND"
+    ),
+    ("PATCH", "/v1/schedules/{schedule_id}"): not_found(
+        "/v1/schedules/{schedule_id}",
+        "PATCH",
+        {"interval_minutes": 15, "note": "mine now"},
+        code="SCHEDULE_NOT_FOUND",
+    ),
+    ("DELETE", "/v1/schedules/{schedule_id}"): not_found(
+        "/v1/schedules/{schedule_id}", "DELETE", code="SCHEDULE_NOT_FOUND"
+    ),
+    ("POST", "/v1/schedules/{schedule_id}/pause"): not_found(
+        "/v1/schedules/{schedule_id}/pause", "POST", {"note": "mine"}, code="SCHEDULE_NOT_FOUND"
+    ),
+    ("POST", "/v1/schedules/{schedule_id}/unpause"): not_found(
+        "/v1/schedules/{schedule_id}/unpause", "POST", code="SCHEDULE_NOT_FOUND"
+    ),
+    ("POST", "/v1/schedules/{schedule_id}/trigger"): not_found(
+        "/v1/schedules/{schedule_id}/trigger", "POST", code="SCHEDULE_NOT_FOUND"
+    ),
+    ("GET", "/v1/trends"): reveals_nothing("/v1/trends"),
+    ("GET", "/v1/trends/{signal_id}"): not_found("/v1/trends/{signal_id}"),
+    ("GET", "/v1/trends/{signal_id}/similar"): not_found("/v1/trends/{signal_id}/similar"),
+    # B's own scrape and campaign: they see B's signals only.
+    ("POST", "/v1/trends/scrape"): reveals_nothing(
+        "/v1/trends/scrape", "POST", {"sources": ["google_trends"]}, ok=202
+    ),
+    ("POST", "/v1/campaigns"): reveals_nothing("/v1/campaigns", "POST", {"top_k": 1}, ok=202),
+    ("GET", "/v1/campaigns/{campaign_id}"): not_found(
+        "/v1/campaigns/{campaign_id}", code="CAMPAIGN_NOT_FOUND"
+    ),
 }
 
 
@@ -315,6 +382,10 @@ async def test_another_tenant_finds_nothing_anywhere(
         assert [k["revoked_at"] for k in keys] == [None]
         template = (await a.get(f"/v1/templates/{victim.template_id}")).json()
         assert template["name"] == TEMPLATE["name"] and template["is_default"] is True
+        schedule = (await a.get(f"/v1/schedules/{victim.schedule_id}")).json()
+        assert (schedule["paused"], schedule["note"]) == (True, SCHEDULE["note"])
+        assert (schedule["interval_minutes"], schedule["recent_runs"]) == (60, [])
+        assert (await a.delete(f"/v1/schedules/{victim.schedule_id}")).status_code == 204
         cancel = await a.post(f"/v1/workflows/{victim.workflow_id}/cancel")
         assert cancel.status_code == 202, cancel.text
     async with sessions() as session:

@@ -114,6 +114,15 @@ def test_demo_rerun_and_restart(pod_env: dict[str, str]) -> None:
     assert shown["type"]["name"] == "DesignToListingWorkflow"
     assert shown["status"] == "WORKFLOW_EXECUTION_STATUS_COMPLETED"
 
+    # `pod up` made the dev tenant's default scrape schedule; paused, a restart keeps it so.
+    key = (Path(pod_env["POD_HOME"]) / "dev-api-key").read_text().strip()
+    dev = {"Authorization": f"Bearer {key}"}
+    default = f"http://127.0.0.1:{pod_env['API_PORT']}/v1/schedules/scrape-dev.default"
+    made = httpx.get(default, headers=dev, timeout=10).json()
+    assert (made["interval_minutes"], made["paused"], made["created_by"]) == (360, False, "pod up")
+    paused = httpx.post(f"{default}/pause", json={"note": "keep"}, headers=dev, timeout=10)
+    assert paused.status_code == 200, paused.text
+
     assert pod(pod_env, "down").returncode == 0
     assert json.loads(pod(pod_env, "status").stdout)["running"] is False
 
@@ -131,6 +140,26 @@ def test_demo_rerun_and_restart(pod_env: dict[str, str]) -> None:
     assert [item["etsy_listing_id"] for item in listings["data"]] == [result["etsy_listing_id"]]
     run = api.get(f"/v1/workflows/{result['workflow_id']}").json()
     assert run["status"] == "completed"
+    schedules = api.get("/v1/schedules").json()["data"]
+    assert [(s["id"], s["paused"], s["note"]) for s in schedules] == [
+        ("scrape-dev.default", True, "keep")
+    ]
+    listed = subprocess.run(
+        [
+            temporal_binary(),
+            "schedule",
+            "list",
+            "--address",
+            f"127.0.0.1:{pod_env['TEMPORAL_PORT']}",
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    assert "scrape-dev.default" in listed
+    up_log = (Path(pod_env["POD_HOME"]) / "logs" / "up.log").read_text()
+    assert "created scrape schedule scrape-dev.default: every 360 min" in up_log
+    assert "scrape schedule scrape-dev.default exists; left as it is" in up_log
     emulator = f"http://127.0.0.1:{pod_env['EMULATOR_PORT']}"
     page = httpx.get(f"{emulator}/etsy/listing/{result['etsy_listing_id']}", timeout=10)
     assert "active" in page.text

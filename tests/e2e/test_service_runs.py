@@ -105,7 +105,10 @@ async def test_a_brief_from_a_trend_signal(
 ) -> None:
     async with sessions() as session:
         signal = TrendSignal(
-            tenant_id=tenant, keyword="Mushroom Foraging", normalized_keyword="mushroom foraging"
+            tenant_id=tenant,
+            keyword="Mushroom Foraging",
+            normalized_keyword="mushroom foraging",
+            niche_key="foraging mushroom",
         )
         session.add(signal)
         await session.commit()

@@ -1,0 +1,260 @@
+"""Campaign activities (`pod-records`): choose the signals, record each listing run before
+it starts (plan quota and integrations checked as for an API start), keep the outcomes."""
+
+from __future__ import annotations
+
+import logging
+import math
+import uuid
+from dataclasses import asdict
+from datetime import timedelta
+
+from sqlmodel.ext.asyncio.session import AsyncSession
+from temporalio import activity
+
+from core import billing
+from core.db import SessionFactory
+from core.niches import normalise_keyword, same_niche
+from core.settings import Settings
+from core.temporal import run_workflow_id
+from integrations.embeddings import threshold_for_model
+from models import repositories, tenancy, trend_store
+from models.payloads import DesignToListingInput, ProductTemplate, RunKind, RunStatus, Stage
+from models.repositories import NotFoundError
+from models.requests import body_digest, recorded_input
+from models.tables import Campaign, TrendSignal, utcnow
+from models.trends import (
+    CampaignInput,
+    CampaignOutcome,
+    CampaignPlan,
+    OutcomeStatus,
+    PreparedListingRun,
+    PrepareListingRunInput,
+    RecordCampaignInput,
+)
+
+logger = logging.getLogger(__name__)
+# Briefs compared with each chosen signal (nearest first).
+BRIEF_NEIGHBOURS = 5
+
+
+def signal_request_key(signal_id: str) -> str:
+    """The one request key of a signal's listing run, whichever campaign asks: a second
+    campaign finds the first's run instead of making another listing. (The `/` keeps it
+    apart from any client's Idempotency-Key, which may not contain one.)"""
+    return f"campaign/trend/{signal_id}"
+
+
+def _similarity(a: list[float], b: list[float]) -> float:
+    dot = sum(x * y for x, y in zip(a, b, strict=True))
+    norm = math.sqrt(sum(x * x for x in a)) * math.sqrt(sum(y * y for y in b))
+    return dot / norm if norm else 0.0
+
+
+class CampaignActivities:
+    """The database side of `CampaignWorkflow`."""
+
+    def __init__(self, sessions: SessionFactory, settings: Settings) -> None:
+        self._sessions = sessions
+        self._settings = settings
+
+    @activity.defn(name="campaign.plan")
+    async def plan_campaign(self, request: CampaignInput) -> CampaignPlan:
+        """The top K fresh signals, each pending or skipped with the reason."""
+        options = request.options
+        now = utcnow()
+        async with self._sessions() as session:
+            await self._record_start(session, request)
+            signals, _ = await trend_store.list_signals(
+                session,
+                tenant_id=request.tenant_id,
+                min_score=options.min_score,
+                since=now - timedelta(hours=options.fresh_hours),
+                limit=options.top_k,
+                offset=0,
+            )
+            chosen: list[TrendSignal] = []
+            outcomes = []
+            for signal in signals:
+                reason = await self._duplicate_of(session, request.tenant_id, signal, chosen)
+                outcomes.append(
+                    CampaignOutcome(
+                        signal_id=str(signal.id),
+                        keyword=signal.keyword,
+                        score=round(signal.score, 2),
+                        status=OutcomeStatus.SKIPPED if reason else OutcomeStatus.PENDING,
+                        reason=reason,
+                    )
+                )
+                if reason is None:
+                    chosen.append(signal)
+            await session.commit()
+        return CampaignPlan(outcomes)
+
+    async def _duplicate_of(
+        self, session: AsyncSession, tenant_id: str, signal: TrendSignal, chosen: list[TrendSignal]
+    ) -> str | None:
+        """Why a listing for `signal` would repeat one the tenant has or is making."""
+        keyword = signal.normalized_keyword
+        threshold = threshold_for_model(self._settings, signal.embedding_model)
+        if signal.embedding is not None and signal.embedding_model is not None:
+            vector = list(signal.embedding)
+            briefs = await trend_store.nearest_briefs(
+                session,
+                tenant_id=tenant_id,
+                embedding=vector,
+                model=signal.embedding_model,
+                limit=BRIEF_NEIGHBOURS,
+            )
+            for brief, similarity in briefs:
+                match = same_niche(keyword, normalise_keyword(brief.keyword), similarity, threshold)
+                if match.same:
+                    return (
+                        f"near-duplicate of brief {brief.id} ('{brief.keyword}',"
+                        f" similarity {similarity:.2f}): {match.reason}"
+                    )
+        for other in chosen:
+            similarity = (
+                _similarity(list(signal.embedding), list(other.embedding))
+                if signal.embedding is not None
+                and other.embedding is not None
+                and signal.embedding_model == other.embedding_model
+                else 0.0
+            )
+            match = same_niche(keyword, other.normalized_keyword, similarity, threshold)
+            if match.same:
+                return f"near-duplicate of '{other.keyword}' in this campaign: {match.reason}"
+        return None
+
+    async def _record_start(self, session: AsyncSession, request: CampaignInput) -> None:
+        """The campaign's record, made here when a schedule (not the API) started it."""
+        found = await session.get(Campaign, request.campaign_id)
+        if found is None:
+            session.add(
+                Campaign(
+                    id=request.campaign_id,
+                    tenant_id=request.tenant_id,
+                    request_key=request.request_key,
+                    request_hash=body_digest(asdict(request.options)),
+                    options=asdict(request.options),
+                    outcomes=[],
+                )
+            )
+
+    @activity.defn(name="campaign.prepare_listing_run")
+    async def prepare_listing_run(self, data: PrepareListingRunInput) -> PreparedListingRun:
+        """Record the signal's design-to-listing run, as an API start would (quota,
+        integrations, template); or say why it may not start."""
+        request_key = signal_request_key(data.signal_id)
+        workflow_id = run_workflow_id(RunKind.DESIGN_TO_LISTING, data.tenant_id, request_key)
+        digest = body_digest({"campaign": data.campaign_id, "signal": data.signal_id})
+        async with self._sessions() as session:
+            await tenancy.lock_tenant(session, tenant_id=data.tenant_id)
+            run = await repositories.get_run_by_request_key(
+                session, tenant_id=data.tenant_id, request_key=request_key
+            )
+            if run is not None and run.request_hash != digest:
+                return PreparedListingRun(
+                    workflow_id=run.workflow_id,
+                    status=run.status,
+                    skipped_reason=(
+                        f"this signal already has a listing run ({run.status}): {run.workflow_id}"
+                    ),
+                )
+            if run is None:
+                refusal = await self._refusal(session, data.tenant_id)
+                if refusal is not None:
+                    return PreparedListingRun(workflow_id=workflow_id, skipped_reason=refusal)
+                try:
+                    workflow_input = await self._input(session, data, request_key)
+                except NotFoundError:
+                    return PreparedListingRun(
+                        workflow_id=workflow_id,
+                        skipped_reason=f"TEMPLATE_NOT_FOUND: no template {data.template_id}",
+                    )
+                run, _ = await repositories.create_run_if_absent(
+                    session,
+                    tenant_id=data.tenant_id,
+                    workflow_id=workflow_id,
+                    kind=RunKind.DESIGN_TO_LISTING,
+                    request_key=request_key,
+                    request_hash=digest,
+                    keyword=workflow_input.keyword,
+                    input=asdict(workflow_input),
+                    status=RunStatus.RUNNING,
+                    stage=Stage.QUEUED,
+                )
+            await session.commit()
+            # This campaign's own run (a retry after the commit above starts it too).
+            return PreparedListingRun(
+                workflow_id=run.workflow_id,
+                created=True,
+                status=run.status,
+                input=asdict(recorded_input(run)),
+            )
+
+    async def _refusal(self, session: AsyncSession, tenant_id: str) -> str | None:
+        try:
+            await billing.ensure_can_start_workflow(
+                session,
+                tenant_id=tenant_id,
+                kind=RunKind.DESIGN_TO_LISTING,
+            )
+        except billing.QuotaExceeded as exc:
+            return f"QUOTA_EXCEEDED: {exc}"
+        for vendor in ("printify", "etsy"):
+            integration = await tenancy.find_integration(
+                session,
+                tenant_id=tenant_id,
+                vendor=vendor,
+            )
+            if integration is None or integration.status != "active":
+                return f"INTEGRATION_REQUIRED: connect a {vendor} integration first"
+        return None
+
+    async def _input(
+        self, session: AsyncSession, data: PrepareListingRunInput, request_key: str
+    ) -> DesignToListingInput:
+        integrations = {}
+        for vendor in ("printify", "etsy"):
+            found = await tenancy.find_integration(
+                session,
+                tenant_id=data.tenant_id,
+                vendor=vendor,
+            )
+            assert found is not None
+            integrations[vendor] = str(found.id)
+        if data.template_id:
+            saved = await repositories.get_template(
+                session,
+                tenant_id=data.tenant_id,
+                template_id=uuid.UUID(data.template_id),
+            )
+            template = repositories.template_from_record(saved)
+        else:
+            default = await repositories.get_default_template(
+                session,
+                tenant_id=data.tenant_id,
+            )
+            template = repositories.template_from_record(default) if default else ProductTemplate()
+        return DesignToListingInput(
+            tenant_id=data.tenant_id,
+            request_key=request_key,
+            keyword=" ".join(data.keyword.split()),
+            printify_integration_id=integrations["printify"],
+            etsy_integration_id=integrations["etsy"],
+            template=template,
+            require_approval=data.require_approval,
+            trend_signal_id=data.signal_id,
+        )
+
+    @activity.defn(name="campaign.record")
+    async def record_campaign(self, data: RecordCampaignInput) -> None:
+        async with self._sessions() as session:
+            campaign = await session.get(Campaign, data.campaign_id)
+            if campaign is None or campaign.tenant_id != data.tenant_id:
+                raise NotFoundError("campaign", data.campaign_id)
+            campaign.status = data.status
+            campaign.outcomes = [asdict(outcome) for outcome in data.outcomes]
+            campaign.updated_at = utcnow()
+            await session.commit()

@@ -1,0 +1,73 @@
+"""Campaigns: the top fresh trend signals turned into listings, one outcome each."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Annotated
+
+from fastapi import APIRouter, Path, Response, status
+
+from api import trend_service
+from api.auth import CampaignsRead, CampaignsWrite
+from api.deps import SessionDep, SettingsDep, TemporalDep
+from api.errors import ApiError
+from api.routers.workflows import IdempotencyKey
+from api.schemas import ErrorBody
+from api.trend_schemas import CampaignOptionsIn, CampaignView
+from models.tables import Campaign
+
+router = APIRouter(prefix="/v1/campaigns", tags=["campaigns"])
+CampaignId = Annotated[str, Path(min_length=1, max_length=200)]
+
+
+@router.post(
+    "",
+    operation_id="start_campaign",
+    status_code=status.HTTP_202_ACCEPTED,
+    response_model=CampaignView,
+    responses={
+        409: {"model": ErrorBody, "description": "Integrations missing, or key reused"},
+    },
+)
+async def start_campaign(
+    response: Response,
+    session: SessionDep,
+    temporal: TemporalDep,
+    settings: SettingsDep,
+    principal: CampaignsWrite,
+    body: CampaignOptionsIn | None = None,
+    idempotency_key: IdempotencyKey = None,
+) -> CampaignView:
+    """Turn the top K fresh signals into listings, `concurrency` at a time. A signal whose
+    niche already has a brief, or already has a run, is skipped with the reason."""
+    campaign, created = await trend_service.start_campaign(
+        session=session,
+        temporal=temporal,
+        tenant_id=principal.tenant_id,
+        key=idempotency_key or f"auto-{uuid.uuid4()}",
+        body=body or CampaignOptionsIn(),
+    )
+    response.headers["Location"] = f"/v1/campaigns/{campaign.id}"
+    if not created:
+        response.headers["Idempotent-Replayed"] = "true"
+    return await trend_service.describe_campaign(campaign, temporal=temporal, settings=settings)
+
+
+@router.get(
+    "/{campaign_id}",
+    operation_id="get_campaign",
+    response_model=CampaignView,
+    responses={404: {"model": ErrorBody, "description": "No such campaign for this tenant"}},
+)
+async def get_campaign(
+    campaign_id: CampaignId,
+    session: SessionDep,
+    temporal: TemporalDep,
+    settings: SettingsDep,
+    principal: CampaignsRead,
+) -> CampaignView:
+    """The campaign and each signal's outcome: listed, failed or skipped, and why."""
+    campaign = await session.get(Campaign, campaign_id)
+    if campaign is None or campaign.tenant_id != principal.tenant_id:
+        raise ApiError(404, "CAMPAIGN_NOT_FOUND", "no such campaign in this tenant")
+    return await trend_service.describe_campaign(campaign, temporal=temporal, settings=settings)

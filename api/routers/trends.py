@@ -1,0 +1,131 @@
+"""Trend signals: ranked and filtered, one with its score explained, its nearest
+neighbours, and a scrape on demand."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Annotated
+
+from fastapi import APIRouter, Query, status
+
+from api import trend_service
+from api.auth import TrendsRead, TrendsWrite
+from api.deps import SessionDep, SettingsDep, TemporalDep
+from api.schemas import ErrorBody
+from api.trend_schemas import (
+    ScrapeRequest,
+    ScrapeStarted,
+    SimilarTrend,
+    SimilarTrends,
+    SourceName,
+    TrendPage,
+    TrendSignalPublic,
+)
+from core.niches import same_niche
+from integrations.embeddings import threshold_for_model
+from models import trend_store
+
+router = APIRouter(prefix="/v1/trends", tags=["trends"])
+NOT_FOUND: dict[int | str, dict[str, object]] = {
+    404: {"model": ErrorBody, "description": "No such trend signal for this tenant"}
+}
+
+
+@router.get("", operation_id="list_trends", response_model=TrendPage)
+async def list_trends(
+    session: SessionDep,
+    principal: TrendsRead,
+    source: Annotated[SourceName | None, Query()] = None,
+    min_score: Annotated[float | None, Query(ge=0, le=100)] = None,
+    since: Annotated[datetime | None, Query(description="Seen at or after (ISO 8601)")] = None,
+    q: Annotated[str | None, Query(min_length=1, max_length=100)] = None,
+    limit: Annotated[int, Query(ge=1, le=100)] = 20,
+    offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
+) -> TrendPage:
+    """The tenant's trend signals, best score first; filter by source, score, recency
+    and keyword text (also matches the other names a signal was seen under)."""
+    rows, count = await trend_store.list_signals(
+        session,
+        tenant_id=principal.tenant_id,
+        source=source,
+        min_score=min_score,
+        since=since,
+        query_text=q,
+        limit=limit,
+        offset=offset,
+    )
+    return TrendPage(data=[trend_service.public_signal(row) for row in rows], count=count)
+
+
+@router.get(
+    "/{signal_id}",
+    operation_id="get_trend",
+    response_model=TrendSignalPublic,
+    responses=NOT_FOUND,
+)
+async def get_trend(
+    signal_id: uuid.UUID, session: SessionDep, principal: TrendsRead
+) -> TrendSignalPublic:
+    """One signal: its sources, metrics and the components of its score."""
+    signal = await trend_store.get_signal(
+        session, tenant_id=principal.tenant_id, signal_id=signal_id
+    )
+    return trend_service.public_signal(signal)
+
+
+@router.get(
+    "/{signal_id}/similar",
+    operation_id="similar_trends",
+    response_model=SimilarTrends,
+    responses=NOT_FOUND,
+)
+async def similar_trends(
+    signal_id: uuid.UUID,
+    session: SessionDep,
+    settings: SettingsDep,
+    principal: TrendsRead,
+    limit: Annotated[int, Query(ge=1, le=50)] = 10,
+) -> SimilarTrends:
+    """The nearest signals by embedding (HNSW index), with whether the merge rule would
+    take each for the same niche and why."""
+    signal, neighbours = await trend_store.similar_signals(
+        session, tenant_id=principal.tenant_id, signal_id=signal_id, limit=limit
+    )
+    threshold = threshold_for_model(settings, signal.embedding_model)
+    data = []
+    for other, similarity in neighbours:
+        match = same_niche(
+            signal.normalized_keyword, other.normalized_keyword, similarity, threshold
+        )
+        data.append(
+            SimilarTrend(
+                signal=trend_service.public_signal(other),
+                similarity=round(similarity, 4),
+                same_niche=match.same,
+                reason=match.reason,
+            )
+        )
+    return SimilarTrends(signal_id=signal.id, embedding_model=signal.embedding_model, data=data)
+
+
+@router.post(
+    "/scrape",
+    operation_id="scrape_trends",
+    status_code=status.HTTP_202_ACCEPTED,
+    response_model=ScrapeStarted,
+)
+async def scrape_trends(
+    temporal: TemporalDep,
+    settings: SettingsDep,
+    principal: TrendsWrite,
+    body: ScrapeRequest | None = None,
+) -> ScrapeStarted:
+    """Scrape the sources now (`TrendScrapeWorkflow`); the signals show in `GET /v1/trends`
+    as it stores them. While one runs, asking again returns it (`started: false`)."""
+    return await trend_service.start_scrape(
+        temporal=temporal,
+        settings=settings,
+        tenant_id=principal.tenant_id,
+        body=body or ScrapeRequest(),
+    )

@@ -1,0 +1,187 @@
+"""Starting scrapes and campaigns, and shaping trend signals for the API."""
+
+from __future__ import annotations
+
+import contextlib
+from dataclasses import asdict
+from typing import Any
+
+from sqlmodel.ext.asyncio.session import AsyncSession
+from temporalio.client import Client, WorkflowQueryFailedError
+from temporalio.common import (
+    SearchAttributePair,
+    TypedSearchAttributes,
+    WorkflowIDConflictPolicy,
+    WorkflowIDReusePolicy,
+)
+from temporalio.exceptions import WorkflowAlreadyStartedError
+from temporalio.service import RPCError
+
+from api.errors import ApiError
+from api.trend_schemas import (
+    CampaignOptionsIn,
+    CampaignOutcomePublic,
+    CampaignView,
+    ScrapeRequest,
+    ScrapeStarted,
+    TrendSignalPublic,
+)
+from api.workflow_service import QUERY_TIMEOUT, TENANT_ATTRIBUTE, active_integration
+from core import billing
+from core.settings import QUEUES, Settings
+from core.temporal import run_workflow_id, workflow_ui_url
+from models import tenancy
+from models.requests import body_digest
+from models.tables import Campaign, TrendSignal
+from models.trends import (
+    CampaignInput,
+    CampaignOptions,
+    OutcomeStatus,
+    SourceOptions,
+    TrendScrapeInput,
+)
+from workflows.campaign import CampaignWorkflow
+from workflows.trend_scrape import TrendScrapeWorkflow
+
+
+def public_signal(signal: TrendSignal) -> TrendSignalPublic:
+    return TrendSignalPublic(
+        id=signal.id,
+        keyword=signal.keyword,
+        normalized_keyword=signal.normalized_keyword,
+        aliases=list(signal.aliases or []),
+        sources=dict(signal.sources or {}),
+        metrics=dict(signal.metrics or {}),
+        observations=signal.observations,
+        score=round(signal.score, 3),
+        components=dict(signal.score_components or {}),
+        embedding_model=signal.embedding_model,
+        first_seen=signal.first_seen,
+        last_seen=signal.last_seen,
+    )
+
+
+def scrape_workflow_id(tenant_id: str) -> str:
+    """On-demand scrapes of a tenant share one id: a second request while one runs joins it."""
+    return f"scr-{tenant_id}-now"
+
+
+async def start_scrape(
+    *, temporal: Client, settings: Settings, tenant_id: str, body: ScrapeRequest
+) -> ScrapeStarted:
+    """Start a scrape now, unless one of this tenant's on-demand scrapes is running."""
+    workflow_id = scrape_workflow_id(tenant_id)
+    request = TrendScrapeInput(
+        tenant_id=tenant_id,
+        request_key="now",
+        sources=list(body.sources),
+        options=SourceOptions(**body.options.model_dump()),
+    )
+    try:
+        handle = await temporal.start_workflow(
+            TrendScrapeWorkflow.run,
+            request,
+            id=workflow_id,
+            task_queue=QUEUES["workflows"],
+            id_reuse_policy=WorkflowIDReusePolicy.ALLOW_DUPLICATE,
+            id_conflict_policy=WorkflowIDConflictPolicy.FAIL,
+            search_attributes=TypedSearchAttributes(
+                [SearchAttributePair(TENANT_ATTRIBUTE, tenant_id)]
+            ),
+        )
+        run_id, started = handle.result_run_id, True
+    except WorkflowAlreadyStartedError as running:
+        run_id, started = running.run_id, False
+    return ScrapeStarted(
+        workflow_id=workflow_id,
+        run_id=run_id,
+        started=started,
+        temporal_ui=workflow_ui_url(settings, workflow_id),
+    )
+
+
+async def start_campaign(
+    *,
+    session: AsyncSession,
+    temporal: Client,
+    tenant_id: str,
+    key: str,
+    body: CampaignOptionsIn,
+) -> tuple[Campaign, bool]:
+    """Record the campaign once per key and start its workflow once; (campaign, created).
+
+    A new one must fit the plan (402) and needs both integrations (409); the outcome of
+    each signal is decided by the workflow.
+    """
+    digest = body_digest(body.model_dump(mode="json"))
+    campaign_id = run_workflow_id("campaign", tenant_id, key)
+    campaign = await session.get(Campaign, campaign_id)
+    created = False
+    if campaign is None:
+        await tenancy.lock_tenant(session, tenant_id=tenant_id)
+        campaign = await session.get(Campaign, campaign_id)
+    if campaign is None:
+        await billing.ensure_can_start_workflow(session, tenant_id=tenant_id)
+        for vendor in ("printify", "etsy"):
+            await active_integration(session, tenant_id, vendor)
+        campaign = Campaign(
+            id=campaign_id,
+            tenant_id=tenant_id,
+            request_key=key,
+            request_hash=digest,
+            options=body.model_dump(mode="json"),
+            outcomes=[],
+        )
+        session.add(campaign)
+        created = True
+    await session.commit()
+    if campaign.tenant_id != tenant_id or campaign.request_hash != digest:
+        raise ApiError(
+            409,
+            "IDEMPOTENCY_KEY_REUSED",
+            "this Idempotency-Key was used with a different request body",
+            {"campaign_id": campaign_id},
+        )
+    options = CampaignOptions(**(campaign.options or {}))
+    with contextlib.suppress(WorkflowAlreadyStartedError):
+        await temporal.start_workflow(
+            CampaignWorkflow.run,
+            CampaignInput(tenant_id, campaign_id, key, options),
+            id=campaign_id,
+            task_queue=QUEUES["workflows"],
+            id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
+            id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
+            search_attributes=TypedSearchAttributes(
+                [SearchAttributePair(TENANT_ATTRIBUTE, tenant_id)]
+            ),
+        )
+    return campaign, created
+
+
+async def describe_campaign(
+    campaign: Campaign, *, temporal: Client, settings: Settings
+) -> CampaignView:
+    """The campaign as recorded; while it runs, its live `state` query when it answers."""
+    outcomes: list[dict[str, Any]] = list(campaign.outcomes or [])
+    status = campaign.status
+    if status == "running":
+        # Without a workflow worker the query cannot answer: the record is shown then.
+        with contextlib.suppress(RPCError, WorkflowQueryFailedError):
+            state = await temporal.get_workflow_handle_for(CampaignWorkflow.run, campaign.id).query(
+                CampaignWorkflow.state, rpc_timeout=QUERY_TIMEOUT
+            )
+            outcomes = [asdict(outcome) for outcome in state.outcomes] or outcomes
+            status = state.status
+    counted = [CampaignOutcomePublic(**outcome) for outcome in outcomes]
+    return CampaignView(
+        id=campaign.id,
+        status="completed" if status == "completed" else "running",
+        options=dict(campaign.options or {}),
+        outcomes=counted,
+        listings=sum(1 for o in counted if o.status == OutcomeStatus.COMPLETED),
+        skipped=sum(1 for o in counted if o.status == OutcomeStatus.SKIPPED),
+        failed=sum(1 for o in counted if o.status == OutcomeStatus.FAILED),
+        created_at=campaign.created_at,
+        updated_at=campaign.updated_at,
+        temporal_ui=workflow_ui_url(settings, campaign.id),
+    )

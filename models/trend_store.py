@@ -1,0 +1,400 @@
+"""Trend signals in Postgres: upsert with niche merging, ranked lists, nearest neighbours.
+
+Every function takes the session and the tenant keyword-only and none commits. Similarity
+is pgvector's cosine distance (`<=>`) through the HNSW index; vectors are compared only
+with vectors of the same embedder (`embedding_model`).
+"""
+
+from __future__ import annotations
+
+import math
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import String, cast, false, func, or_, text
+from sqlalchemy import inspect as sa_inspect
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.sql.expression import ClauseElement, Executable
+from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from core import trend_score
+from core.niches import niche_key, normalise_keyword, same_niche
+from models.repositories import NotFoundError
+from models.tables import Brief, TrendSignal
+from models.trends import Competition, ScrapedTrend
+
+# How many neighbours a merge looks at before deciding an observation is a new niche.
+MERGE_CANDIDATES = 8
+# Other keywords kept on a signal (what it was also called), newest last.
+MAX_ALIASES = 20
+# The HNSW scan keeps going past filtered-out rows (other tenants, other embedders)
+# until it has enough (pgvector >= 0.8), so a filtered nearest-neighbour query is not short.
+ITERATIVE_SCAN = text("SET LOCAL hnsw.iterative_scan = relaxed_order")
+
+
+@dataclass
+class Observation:
+    """A scraped trend with its embedding (None when the text could not be embedded)."""
+
+    trend: ScrapedTrend
+    embedding: list[float] | None
+
+
+@dataclass
+class UpsertReport:
+    created: int = 0
+    merged: int = 0
+    # Signal ids this upsert touched, in the order first touched.
+    touched: list[uuid.UUID] | None = None
+
+
+async def lock_trends(session: AsyncSession, *, tenant_id: str) -> None:
+    """Serialise a tenant's trend upserts until commit, so two scrapes never create the
+    same niche twice under different keys."""
+    await session.exec(select(func.pg_advisory_xact_lock(func.hashtext(f"trends:{tenant_id}"))))
+
+
+def _column(table: type[TrendSignal] | type[Brief]) -> Any:
+    """A table's `embedding` column, whose comparator has pgvector's distance operators."""
+    return sa_inspect(table).columns["embedding"]
+
+
+def cosine(distance: float | None) -> float:
+    return 1.0 - float(distance) if distance is not None else 0.0
+
+
+def _nearest_query(
+    tenant_id: str, embedding: Sequence[float], model: str, limit: int, exclude: uuid.UUID | None
+) -> Any:
+    distance = _column(TrendSignal).cosine_distance(embedding)
+    query = (
+        select(TrendSignal, distance.label("distance"))
+        .where(TrendSignal.tenant_id == tenant_id, TrendSignal.embedding_model == model)
+        .order_by(distance)
+        .limit(limit)
+    )
+    if exclude is not None:
+        query = query.where(TrendSignal.id != exclude)
+    return query
+
+
+async def nearest_signals(
+    session: AsyncSession,
+    *,
+    tenant_id: str,
+    embedding: Sequence[float],
+    model: str,
+    limit: int,
+    exclude: uuid.UUID | None = None,
+) -> list[tuple[TrendSignal, float]]:
+    """The tenant's signals nearest to `embedding` (same embedder), with cosine similarity."""
+    await session.exec(ITERATIVE_SCAN)  # type: ignore[call-overload]
+    query = _nearest_query(tenant_id, embedding, model, limit, exclude)
+    rows = (await session.exec(query)).all()
+    return [(signal, cosine(distance_value)) for signal, distance_value in rows]
+
+
+class _Explain(Executable, ClauseElement):
+    """`EXPLAIN <query>`, with the query's parameters bound as usual."""
+
+    inherit_cache = False
+
+    def __init__(self, statement: Any) -> None:
+        self.statement = statement
+
+
+@compiles(_Explain, "postgresql")
+def _compile_explain(element: _Explain, compiler: Any, **kw: Any) -> str:
+    return "EXPLAIN " + str(compiler.process(element.statement, **kw))
+
+
+async def explain_nearest(
+    session: AsyncSession,
+    *,
+    tenant_id: str,
+    embedding: Sequence[float],
+    model: str,
+    limit: int,
+) -> str:
+    """Postgres's plan for `nearest_signals` (a test checks it walks the HNSW index)."""
+    await session.exec(ITERATIVE_SCAN)  # type: ignore[call-overload]
+    query = _nearest_query(tenant_id, embedding, model, limit, None)
+    rows = (await session.execute(_Explain(query))).all()
+    return "\n".join(str(row[0]) for row in rows)
+
+
+async def upsert_observations(
+    session: AsyncSession,
+    *,
+    tenant_id: str,
+    observations: Sequence[Observation],
+    model: str,
+    threshold: float,
+    now: datetime,
+) -> UpsertReport:
+    """Fold each observation into its niche's signal, or start a new signal.
+
+    Same content words (`niche_key`) merge at once; otherwise the nearest signals by
+    cosine are asked `same_niche`, which also refuses a one-content-word substitution.
+    """
+    await lock_trends(session, tenant_id=tenant_id)
+    report = UpsertReport(touched=[])
+    for observation in observations:
+        keyword = normalise_keyword(observation.trend.keyword)
+        if not keyword:
+            continue
+        signal = await _matching_signal(
+            session,
+            tenant_id=tenant_id,
+            keyword=keyword,
+            embedding=observation.embedding,
+            model=model,
+            threshold=threshold,
+        )
+        if signal is None:
+            signal = TrendSignal(
+                tenant_id=tenant_id,
+                keyword=observation.trend.keyword[:200],
+                normalized_keyword=keyword,
+                niche_key=niche_key(keyword) or keyword,
+                aliases=[],
+                sources={},
+                metrics={},
+                embedding=observation.embedding,
+                embedding_model=model if observation.embedding is not None else None,
+                first_seen=now,
+                last_seen=now,
+            )
+            session.add(signal)
+            report.created += 1
+        else:
+            report.merged += 1
+        _fold(signal, observation.trend, keyword, now)
+        await session.flush()
+        assert report.touched is not None
+        if signal.id not in report.touched:
+            report.touched.append(signal.id)
+    return report
+
+
+async def _matching_signal(
+    session: AsyncSession,
+    *,
+    tenant_id: str,
+    keyword: str,
+    embedding: list[float] | None,
+    model: str,
+    threshold: float,
+) -> TrendSignal | None:
+    key = niche_key(keyword) or keyword
+    query = select(TrendSignal).where(
+        TrendSignal.tenant_id == tenant_id, TrendSignal.niche_key == key
+    )
+    found = (await session.exec(query)).first()
+    if found is not None or embedding is None:
+        return found
+    neighbours = await nearest_signals(
+        session, tenant_id=tenant_id, embedding=embedding, model=model, limit=MERGE_CANDIDATES
+    )
+    for candidate, similarity in neighbours:
+        if similarity < threshold:
+            break  # nearest first: the rest are further away
+        if same_niche(keyword, candidate.normalized_keyword, similarity, threshold).same:
+            return candidate
+    return None
+
+
+def _fold(signal: TrendSignal, trend: ScrapedTrend, keyword: str, now: datetime) -> None:
+    """One observation into the signal: sources, metrics, aliases, counts, last seen."""
+    sources = dict(signal.sources or {})
+    seen = dict(sources.get(trend.source) or {"first_seen": now.isoformat(), "count": 0})
+    seen["last_seen"] = now.isoformat()
+    seen["count"] = int(seen.get("count", 0)) + 1
+    if trend.url:
+        seen["url"] = trend.url[:500]
+    sources[trend.source] = seen
+    signal.sources = sources
+    signal.metrics = trend_score.merge_observation(dict(signal.metrics or {}), trend)
+    aliases = list(signal.aliases or [])
+    if keyword != signal.normalized_keyword and keyword not in aliases:
+        aliases = [*aliases, keyword][-MAX_ALIASES:]
+    signal.aliases = aliases
+    signal.observations = (signal.observations or 0) + 1
+    signal.last_seen = now
+
+
+async def apply_competition(
+    session: AsyncSession,
+    *,
+    tenant_id: str,
+    competition: Sequence[tuple[uuid.UUID, Competition]],
+    now: datetime,
+) -> int:
+    """Etsy's competition numbers into the signals they were looked up for."""
+    updated = 0
+    for signal_id, found in competition:
+        signal = await session.get(TrendSignal, signal_id)
+        if signal is None or signal.tenant_id != tenant_id:
+            continue
+        signal.metrics = trend_score.merge_competition(dict(signal.metrics or {}), found)
+        sources = dict(signal.sources or {})
+        seen = dict(sources.get("etsy") or {"first_seen": now.isoformat(), "count": 0})
+        seen["last_seen"] = now.isoformat()
+        seen["count"] = int(seen.get("count", 0)) + 1
+        sources["etsy"] = seen
+        signal.sources = sources
+        updated += 1
+    await session.flush()
+    return updated
+
+
+async def rescore(
+    session: AsyncSession, *, tenant_id: str, now: datetime, since: datetime | None = None
+) -> int:
+    """Recompute the score of the tenant's signals (seen since `since`) as of `now`."""
+    query = select(TrendSignal).where(TrendSignal.tenant_id == tenant_id)
+    if since is not None:
+        query = query.where(TrendSignal.last_seen >= since)
+    signals = (await session.exec(query)).all()
+    for signal in signals:
+        result = trend_score.score(
+            trend_score.signal_metrics(
+                dict(signal.metrics or {}),
+                sources=len([name for name in (signal.sources or {}) if name != "etsy"]),
+                first_seen=signal.first_seen,
+                last_seen=signal.last_seen,
+            ),
+            now,
+        )
+        signal.score = result.value if math.isfinite(result.value) else 0.0
+        signal.score_components = {**result.components, "scored_at": now.isoformat()}
+    await session.flush()
+    return len(signals)
+
+
+async def signals_needing_competition(
+    session: AsyncSession,
+    *,
+    tenant_id: str,
+    signal_ids: Sequence[uuid.UUID],
+    measured_before: datetime,
+    limit: int,
+) -> list[TrendSignal]:
+    """Of the signals a scrape touched, the best-scored ones whose Etsy numbers are older
+    than `measured_before` (or missing), at most `limit` (each look-up spends Etsy quota)."""
+    if not signal_ids or limit <= 0:
+        return []
+    etsy_seen = TrendSignal.sources["etsy"]["last_seen"].astext  # type: ignore[index]
+    query = (
+        select(TrendSignal)
+        .where(
+            TrendSignal.tenant_id == tenant_id,
+            col(TrendSignal.id).in_(signal_ids),
+            or_(etsy_seen.is_(None), etsy_seen < measured_before.isoformat()),
+        )
+        .order_by(col(TrendSignal.score).desc(), col(TrendSignal.id))
+        .limit(limit)
+    )
+    return list((await session.exec(query)).all())
+
+
+async def get_signal(session: AsyncSession, *, tenant_id: str, signal_id: uuid.UUID) -> TrendSignal:
+    signal = await session.get(TrendSignal, signal_id)
+    if signal is None or signal.tenant_id != tenant_id:
+        raise NotFoundError("trend signal", signal_id)
+    return signal
+
+
+async def list_signals(
+    session: AsyncSession,
+    *,
+    tenant_id: str,
+    source: str | None = None,
+    min_score: float | None = None,
+    since: datetime | None = None,
+    query_text: str | None = None,
+    limit: int,
+    offset: int,
+) -> tuple[Sequence[TrendSignal], int]:
+    """A page of the tenant's signals, best score first, and the total that match."""
+    where: list[Any] = [TrendSignal.tenant_id == tenant_id]
+    if source is not None:
+        where.append(col(TrendSignal.sources).has_key(source))  # type: ignore[attr-defined]
+    if min_score is not None:
+        where.append(TrendSignal.score >= min_score)
+    if since is not None:
+        where.append(TrendSignal.last_seen >= since)
+    if query_text is not None:
+        # Keywords are stored normalised; text with no letters or digits matches nothing.
+        words = normalise_keyword(query_text)
+        pattern = f"%{_escape_like(words)}%"
+        where.append(
+            or_(
+                col(TrendSignal.normalized_keyword).ilike(pattern, escape="\\"),
+                cast(TrendSignal.aliases, String).ilike(pattern, escape="\\"),
+            )
+            if words
+            else false()
+        )
+    query = (
+        select(TrendSignal)
+        .where(*where)
+        .order_by(col(TrendSignal.score).desc(), col(TrendSignal.last_seen).desc())
+        .order_by(col(TrendSignal.id))
+        .limit(limit)
+        .offset(offset)
+    )
+    rows = (await session.exec(query)).all()
+    total = (await session.exec(select(func.count()).select_from(TrendSignal).where(*where))).one()
+    return rows, int(total)
+
+
+def _escape_like(value: str) -> str:
+    return value.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+async def similar_signals(
+    session: AsyncSession, *, tenant_id: str, signal_id: uuid.UUID, limit: int
+) -> tuple[TrendSignal, list[tuple[TrendSignal, float]]]:
+    """A signal and its nearest neighbours of the same embedder (HNSW), most similar first."""
+    signal = await get_signal(session, tenant_id=tenant_id, signal_id=signal_id)
+    if signal.embedding is None or signal.embedding_model is None:
+        return signal, []
+    neighbours = await nearest_signals(
+        session,
+        tenant_id=tenant_id,
+        embedding=signal.embedding,
+        model=signal.embedding_model,
+        limit=limit,
+        exclude=signal.id,
+    )
+    return signal, neighbours
+
+
+async def nearest_briefs(
+    session: AsyncSession,
+    *,
+    tenant_id: str,
+    embedding: Sequence[float],
+    model: str,
+    limit: int,
+) -> list[tuple[Brief, float]]:
+    """The tenant's briefs nearest to `embedding` (same embedder), with cosine similarity."""
+    await session.exec(ITERATIVE_SCAN)  # type: ignore[call-overload]
+    distance = _column(Brief).cosine_distance(embedding)
+    query = (
+        select(Brief, distance.label("distance"))
+        .where(
+            Brief.tenant_id == tenant_id,
+            Brief.embedding_model == model,
+            Brief.status != "refused",
+        )
+        .order_by(distance)
+        .limit(limit)
+    )
+    rows = (await session.exec(query)).all()
+    return [(brief, cosine(distance_value)) for brief, distance_value in rows]

@@ -1,0 +1,163 @@
+"""Trend intelligence end to end: scrapes of the four emulated sources through the real
+workers, merging on a second scrape, a failing source, the API's views, and campaigns."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from typing import Any
+
+import httpx
+from temporalio.client import Client
+
+from models.trends import TrendScrapeResult
+from sandbox.app import EmulatorConfig
+from tests.e2e.helpers import etsy_headers
+from tests.stack import WorkerSet
+
+SOURCES = {"google_trends", "reddit", "pinterest", "etsy"}
+
+
+async def scrape(
+    api: httpx.AsyncClient, temporal: Client, body: dict[str, Any] | None = None
+) -> TrendScrapeResult:
+    response = await api.post("/v1/trends/scrape", json=body or {})
+    assert response.status_code == 202, response.text
+    started = response.json()
+    assert started["started"] is True
+    handle = temporal.get_workflow_handle(
+        started["workflow_id"], run_id=started["run_id"], result_type=TrendScrapeResult
+    )
+    result: TrendScrapeResult = await handle.result()
+    return result
+
+
+async def all_trends(api: httpx.AsyncClient, **params: Any) -> dict[str, Any]:
+    page: dict[str, Any] = (await api.get("/v1/trends", params={"limit": 100, **params})).json()
+    return page
+
+
+async def test_a_scrape_stores_all_four_sources_and_the_same_data_again_merges(
+    api: httpx.AsyncClient, workers: WorkerSet, temporal_client: Client
+) -> None:
+    first = await scrape(api, temporal_client)
+    assert {o.source: o.ok for o in first.sources} == dict.fromkeys(SOURCES, True)
+    assert first.created > 0
+    page = await all_trends(api)
+    assert page["count"] == first.created
+    seen = {source for signal in page["data"] for source in signal["sources"]}
+    assert seen == SOURCES
+    # Cross-source near-duplicates were merged into one signal.
+    merged = [s for s in page["data"] if len(set(s["sources"]) - {"etsy"}) > 1]
+    assert merged, "no signal was seen by two sources"
+    scores = [s["score"] for s in page["data"]]
+    assert scores == sorted(scores, reverse=True)
+    assert all(
+        abs(sum(v for k, v in s["components"].items() if k != "scored_at") - s["score"]) < 0.01
+        for s in page["data"]
+    )
+
+    second = await scrape(api, temporal_client)
+    assert second.created == 0
+    assert second.merged == first.created + first.merged
+    again = await all_trends(api)
+    assert again["count"] == page["count"]
+    before = {s["id"]: s["observations"] for s in page["data"]}
+    assert all(s["observations"] > before[s["id"]] for s in again["data"] if s["id"] in before)
+
+    # The filters and the views of one signal.
+    reddit = await all_trends(api, source="reddit")
+    assert 0 < reddit["count"] < page["count"]
+    assert all("reddit" in s["sources"] for s in reddit["data"])
+    cat = await all_trends(api, q="cat mom")
+    assert cat["count"] >= 1 and all("cat" in s["normalized_keyword"] for s in cat["data"])
+    one = page["data"][0]
+    view = (await api.get(f"/v1/trends/{one['id']}")).json()
+    assert view["components"].keys() >= {"growth", "volume", "competition", "recency"}
+    similar = (await api.get(f"/v1/trends/{one['id']}/similar", params={"limit": 5})).json()
+    assert len(similar["data"]) == 5
+    assert all(item["signal"]["id"] != one["id"] and item["reason"] for item in similar["data"])
+    assert (await api.get("/v1/trends/00000000-0000-4000-8000-000000000000")).status_code == 404
+
+
+async def test_a_failing_source_is_reported_and_the_others_are_stored(
+    api: httpx.AsyncClient, workers: WorkerSet, temporal_client: Client, emulator: Any
+) -> None:
+    async with httpx.AsyncClient(base_url=emulator.url) as admin:
+        rule = {"method": "GET", "path_regex": "^/pinterest/", "status": 401, "times": 50}
+        assert (await admin.post("/__admin/faults", json=rule)).status_code == 204
+        result = await scrape(api, temporal_client, {"sources": ["google_trends", "pinterest"]})
+        await admin.delete("/__admin/faults")
+    outcomes = {o.source: o for o in result.sources}
+    assert outcomes["google_trends"].ok and outcomes["google_trends"].trends > 0
+    assert not outcomes["pinterest"].ok
+    assert "AUTH" in (outcomes["pinterest"].error or ""), outcomes["pinterest"]
+    page = await all_trends(api)
+    assert page["count"] == result.created > 0
+    assert {source for s in page["data"] for source in s["sources"]} == {"google_trends"}
+
+
+async def tenant_listings(api: httpx.AsyncClient) -> list[int]:
+    """The Etsy listing ids of the tenant's recorded listings."""
+    page = (await api.get("/v1/listings", params={"limit": 100})).json()
+    return [listing["etsy_listing_id"] for listing in page["data"]]
+
+
+async def assert_on_etsy(url: str, config: EmulatorConfig, listing_ids: list[int]) -> None:
+    """Each listing exists on Etsy, active, once."""
+    assert len(set(listing_ids)) == len(listing_ids)
+    async with httpx.AsyncClient(base_url=url) as etsy:
+        for listing_id in listing_ids:
+            found = await etsy.get(
+                f"/etsy/v3/application/listings/{listing_id}", headers=etsy_headers(config)
+            )
+            assert found.status_code == 200 and found.json()["state"] == "active", found.text
+
+
+async def wait_for_campaign(
+    api: httpx.AsyncClient, campaign_id: str, timeout: float = 240
+) -> dict[str, Any]:
+    deadline = time.monotonic() + timeout
+    while True:
+        view: dict[str, Any] = (await api.get(f"/v1/campaigns/{campaign_id}")).json()
+        if view["status"] == "completed":
+            return view
+        assert time.monotonic() < deadline, view
+        await asyncio.sleep(0.5)
+
+
+async def test_a_campaign_lists_the_top_signals_once_and_a_rerun_makes_no_duplicates(
+    api: httpx.AsyncClient,
+    workers: WorkerSet,
+    temporal_client: Client,
+    emulator: Any,
+    emulator_config: EmulatorConfig,
+) -> None:
+    await scrape(api, temporal_client)
+    body = {"top_k": 10, "concurrency": 4}
+    started = await api.post("/v1/campaigns", json=body, headers={"Idempotency-Key": "camp-1"})
+    assert started.status_code == 202, started.text
+    campaign = await wait_for_campaign(api, started.json()["id"])
+    outcomes = campaign["outcomes"]
+    assert len(outcomes) == 10
+    listed = [o for o in outcomes if o["status"] == "completed"]
+    assert all(o["status"] in ("completed", "skipped") for o in outcomes), outcomes
+    assert all(o["reason"] for o in outcomes if o["status"] == "skipped")
+    assert campaign["listings"] == len(listed) >= 8
+    for outcome in listed:
+        assert outcome["listing_url"] and outcome["workflow_id"]
+        run = (await api.get(f"/v1/workflows/{outcome['workflow_id']}")).json()
+        assert run["status"] == "completed" and run["keyword"] == outcome["keyword"]
+    listings = await tenant_listings(api)
+    assert sorted(listings) == sorted(o["etsy_listing_id"] for o in listed)
+    await assert_on_etsy(emulator.url, emulator_config, listings)
+
+    # The same request is the same campaign; a new one on the same signals lists nothing.
+    repeat = await api.post("/v1/campaigns", json=body, headers={"Idempotency-Key": "camp-1"})
+    assert repeat.json()["id"] == campaign["id"]
+    assert repeat.headers["Idempotent-Replayed"] == "true"
+    second = await api.post("/v1/campaigns", json=body, headers={"Idempotency-Key": "camp-2"})
+    rerun = await wait_for_campaign(api, second.json()["id"])
+    assert rerun["listings"] == 0
+    assert all(o["status"] == "skipped" and o["reason"] for o in rerun["outcomes"])
+    assert sorted(await tenant_listings(api)) == sorted(listings)

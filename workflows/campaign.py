@@ -1,0 +1,142 @@
+"""CampaignWorkflow: the tenant's top K fresh trend signals, each turned into a listing
+by a `DesignToListingWorkflow` child, at most `concurrency` at a time.
+
+A signal is skipped, with the reason reported, when a brief of the tenant already covers
+its niche (pgvector + the niche rule of ADR 0017), when it already has a run (so re-running
+a campaign never makes a second listing), or when the plan's quota is used up. Every
+outcome is recorded as it changes, so `GET /v1/campaigns/{id}` follows it live.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import timedelta
+
+from temporalio import workflow
+from temporalio.common import (
+    SearchAttributeKey,
+    SearchAttributePair,
+    TypedSearchAttributes,
+    WorkflowIDReusePolicy,
+)
+from temporalio.exceptions import ChildWorkflowError, WorkflowAlreadyStartedError
+from temporalio.workflow import ParentClosePolicy
+
+with workflow.unsafe.imports_passed_through():
+    from activities.campaign import CampaignActivities
+    from core.settings import QUEUES
+    from models.payloads import DesignToListingResult
+    from models.trends import (
+        CampaignInput,
+        CampaignOutcome,
+        CampaignResult,
+        OutcomeStatus,
+        PrepareListingRunInput,
+        RecordCampaignInput,
+    )
+    from workflows.policies import RECORDS, TREND_STORE, call_activity, failure_text
+
+TENANT_ATTRIBUTE = SearchAttributeKey.for_keyword("TenantId")
+# A listing run may wait a day for approval; the campaign waits for all of them.
+CHILD_TIMEOUT = timedelta(days=3)
+
+
+@workflow.defn
+class CampaignWorkflow:
+    """Turn the top signals into listings, with a concurrency cap and one outcome each."""
+
+    def __init__(self) -> None:
+        self._outcomes: list[CampaignOutcome] = []
+        self._status = "running"
+
+    @workflow.query
+    def state(self) -> CampaignResult:
+        return CampaignResult(
+            campaign_id=workflow.info().workflow_id,
+            status=self._status,
+            outcomes=self._outcomes,
+            listings=sum(1 for o in self._outcomes if o.status == OutcomeStatus.COMPLETED),
+        )
+
+    @workflow.run
+    async def run(self, request: CampaignInput) -> CampaignResult:
+        plan = await call_activity(
+            CampaignActivities.plan_campaign, request, "records", TREND_STORE
+        )
+        self._outcomes = plan.outcomes
+        await self._record(request)
+        cap = asyncio.Semaphore(max(1, request.options.concurrency))
+        await asyncio.gather(
+            *(
+                self._list(request, outcome, cap)
+                for outcome in self._outcomes
+                if outcome.status == OutcomeStatus.PENDING
+            )
+        )
+        self._status = "completed"
+        await self._record(request)
+        return self.state()
+
+    async def _list(
+        self, request: CampaignInput, outcome: CampaignOutcome, cap: asyncio.Semaphore
+    ) -> None:
+        async with cap:
+            prepared = await call_activity(
+                CampaignActivities.prepare_listing_run,
+                PrepareListingRunInput(
+                    tenant_id=request.tenant_id,
+                    campaign_id=request.campaign_id,
+                    signal_id=outcome.signal_id,
+                    keyword=outcome.keyword,
+                    template_id=request.options.template_id,
+                    require_approval=request.options.require_approval,
+                ),
+                "records",
+                RECORDS,
+            )
+            outcome.workflow_id = prepared.workflow_id or None
+            if prepared.input is None:
+                outcome.status = OutcomeStatus.SKIPPED
+                outcome.reason = prepared.skipped_reason
+                await self._record(request)
+                return
+            outcome.status = OutcomeStatus.RUNNING
+            await self._record(request)
+            try:
+                # By name, with the recorded input's JSON: the child decodes it itself.
+                result = await workflow.execute_child_workflow(
+                    "DesignToListingWorkflow",
+                    prepared.input,
+                    result_type=DesignToListingResult,
+                    id=prepared.workflow_id,
+                    task_queue=QUEUES["workflows"],
+                    # A listing half-made is finished (or compensated) by its own run.
+                    parent_close_policy=ParentClosePolicy.ABANDON,
+                    # A signal's run happens once: a finished one is never started again.
+                    id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
+                    execution_timeout=CHILD_TIMEOUT,
+                    search_attributes=TypedSearchAttributes(
+                        [SearchAttributePair(TENANT_ATTRIBUTE, request.tenant_id)]
+                    ),
+                )
+            except ChildWorkflowError as exc:
+                outcome.status = OutcomeStatus.FAILED
+                outcome.reason = failure_text(exc)
+            except WorkflowAlreadyStartedError:
+                outcome.status = OutcomeStatus.SKIPPED
+                outcome.reason = "a run for this signal is already under way"
+            else:
+                outcome.status = OutcomeStatus.COMPLETED
+                outcome.listing_url = result.listing_url
+                outcome.etsy_listing_id = result.etsy_listing_id
+            await self._record(request)
+
+    async def _record(self, request: CampaignInput) -> None:
+        await call_activity(
+            CampaignActivities.record_campaign,
+            RecordCampaignInput(
+                request.tenant_id, request.campaign_id, self._status, self._outcomes
+            ),
+            "records",
+            RECORDS,
+        )
