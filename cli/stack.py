@@ -145,8 +145,9 @@ class Stack:
         self._add("api", pod_argv("api"), env)
         for child in self.children:
             child.start()
+        # Eight processes import at once; on two cores that takes a while.
         if settings.uses_emulators:
-            wait_for_port("127.0.0.1", settings.emulator_port)
+            wait_for_port("127.0.0.1", settings.emulator_port, timeout=60)
         wait_for_port(settings.api_host, settings.api_port, timeout=60)
         if settings.environment == "development":
             self._ensure_default_schedule()

@@ -164,6 +164,37 @@ def test_demo_rerun_and_restart(pod_env: dict[str, str]) -> None:
     page = httpx.get(f"{emulator}/etsy/listing/{result['etsy_listing_id']}", timeout=10)
     assert "active" in page.text
 
+    # Offline, a scrape through the API stores signals of all four emulated sources; the
+    # same data again merges into them.
+    counts = []
+    for _ in range(2):
+        started = api.post("/v1/trends/scrape", json={})
+        assert started.status_code == 202, started.text
+        finished = subprocess.run(
+            [
+                temporal_binary(),
+                "workflow",
+                "result",
+                "--workflow-id",
+                started.json()["workflow_id"],
+                "--address",
+                f"127.0.0.1:{pod_env['TEMPORAL_PORT']}",
+            ],
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        assert finished.returncode == 0, finished.stdout + finished.stderr
+        trends = api.get("/v1/trends", params={"limit": 100}).json()
+        assert {source for s in trends["data"] for source in s["sources"]} == {
+            "google_trends",
+            "reddit",
+            "pinterest",
+            "etsy",
+        }
+        counts.append(trends["count"])
+    assert counts[0] == counts[1] > 0
+
     secrets = {
         "Printify token": pod_env["PRINTIFY_API_TOKEN"],
         "Etsy token": pod_env["ETSY_ACCESS_TOKEN"].split(".", 1)[1],

@@ -39,6 +39,8 @@ async def openai_stack(
             "temporal_namespace": ISOLATED_NAMESPACE,
             "ideation_provider": "openai",
             "image_provider": "openai",
+            # Brief embeddings from OpenAI too (the default is the local model).
+            "embedding_provider": "openai",
             "openai_base_url": f"{emulator.url}/openai/v1",
             "openai_image_model": "emulated-image-model",
         }

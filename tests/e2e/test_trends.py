@@ -119,9 +119,12 @@ async def wait_for_campaign(
 ) -> dict[str, Any]:
     deadline = time.monotonic() + timeout
     while True:
-        view: dict[str, Any] = (await api.get(f"/v1/campaigns/{campaign_id}")).json()
-        if view["status"] == "completed":
+        response = await api.get(f"/v1/campaigns/{campaign_id}")
+        view: dict[str, Any] = response.json()
+        # A campaign a scrape started is recorded by its first activity, a moment later.
+        if response.status_code == 200 and view["status"] == "completed":
             return view
+        assert response.status_code in (200, 404), view
         assert time.monotonic() < deadline, view
         await asyncio.sleep(0.5)
 
