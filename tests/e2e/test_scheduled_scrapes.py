@@ -53,10 +53,11 @@ async def test_a_schedule_fires_and_its_scrape_and_campaign_show_in_the_api(
     workers: WorkerSet,
     temporal_client: Client,
 ) -> None:
-    body = {
+    sources = ["google_trends", "pinterest", "etsy"]
+    body: dict[str, Any] = {
         "name": "every-minute",
         "interval_minutes": 1,
-        "sources": ["google_trends", "pinterest", "etsy"],
+        "sources": sources,
         "campaign": {"top_k": 2, "concurrency": 2},
     }
     try:
@@ -72,11 +73,11 @@ async def test_a_schedule_fires_and_its_scrape_and_campaign_show_in_the_api(
             result = await temporal_client.get_workflow_handle(
                 workflow_id, result_type=TrendScrapeResult
             ).result()
-            assert {o.source for o in result.sources if o.ok} == set(body["sources"])
+            assert {o.source for o in result.sources if o.ok} == set(sources)
             trends = (await api.get("/v1/trends", params={"limit": 100})).json()
             assert trends["count"] == result.created > 0
             seen = {source for signal in trends["data"] for source in signal["sources"]}
-            assert seen == set(body["sources"])
+            assert seen == set(sources)
 
             assert result.campaign_id is not None
             campaign = await wait_for_campaign(api, result.campaign_id)
