@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 KEYWORD ?=
 
-.PHONY: demo test fuzz bench-etsy install install-dev lint up down openapi docs clean
+.PHONY: demo test fuzz bench-etsy bench-trends install install-dev lint up down openapi docs clean
 
 $(BIN)/python:
 	@test -n "$(PYTHON)" || { echo "Python 3.12+ is required" >&2; exit 1; }
@@ -45,6 +45,10 @@ fuzz: $(VENV)/.installed-dev
 ## bench-etsy: 100 Etsy calls from two worker processes at 10/s (ADR 0013; not a timed test)
 bench-etsy: $(VENV)/.installed
 	$(BIN)/python scripts/bench_etsy_rate.py
+
+## bench-trends: GET /v1/trends/{id}/similar over 100 000 signals, p95 < 20 ms? (ADR 0017)
+bench-trends: $(VENV)/.installed
+	$(BIN)/python scripts/bench_trend_similar.py
 
 up: $(VENV)/.installed
 	$(BIN)/pod up

@@ -163,14 +163,13 @@ class CampaignActivities:
                 )
             if run is None:
                 refusal = await self._refusal(session, data.tenant_id)
-                if refusal is not None:
-                    return PreparedListingRun(workflow_id=workflow_id, skipped_reason=refusal)
+                if refusal is not None:  # no run is recorded, so none is named
+                    return PreparedListingRun(skipped_reason=refusal)
                 try:
                     workflow_input = await self._input(session, data, request_key)
                 except NotFoundError:
                     return PreparedListingRun(
-                        workflow_id=workflow_id,
-                        skipped_reason=f"TEMPLATE_NOT_FOUND: no template {data.template_id}",
+                        skipped_reason=f"TEMPLATE_NOT_FOUND: no template {data.template_id}"
                     )
                 run, _ = await repositories.create_run_if_absent(
                     session,

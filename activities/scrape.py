@@ -21,6 +21,20 @@ from models.trends import (
 )
 
 logger = logging.getLogger(__name__)
+# A source's answer travels in the workflow's history (2 MB a payload at most): a feed
+# gone wild is cut here, with a note of how much was dropped.
+MAX_TRENDS = 500
+MAX_SKIPPED = 50
+
+
+def bounded(batch: SourceBatch) -> SourceBatch:
+    """At most MAX_TRENDS trends and MAX_SKIPPED reasons, saying what was cut."""
+    skipped = batch.skipped[:MAX_SKIPPED]
+    if len(batch.skipped) > MAX_SKIPPED:
+        skipped.append(f"and {len(batch.skipped) - MAX_SKIPPED} more skipped")
+    if len(batch.trends) > MAX_TRENDS:
+        skipped.append(f"{len(batch.trends) - MAX_TRENDS} trends beyond the first {MAX_TRENDS}")
+    return SourceBatch(batch.source, batch.trends[:MAX_TRENDS], skipped)
 
 
 class ScrapeActivities:
@@ -36,9 +50,9 @@ class ScrapeActivities:
             )
         except VendorError as exc:
             raise vendor_failure(exc) from exc
-        for reason in batch.skipped:
+        for reason in batch.skipped[:MAX_SKIPPED]:
             logger.warning("%s for %s skipped: %s", source, data.tenant_id, reason)
-        return batch
+        return bounded(batch)
 
     @activity.defn(name="scrape.google_trends")
     async def google_trends(self, data: ScrapeSourceInput) -> SourceBatch:
@@ -58,17 +72,23 @@ class ScrapeActivities:
     @activity.defn(name="scrape.etsy_competition")
     async def etsy_competition(self, data: CompetitionInput) -> CompetitionResult:
         """Etsy's active listings per keyword. A keyword Etsy refuses is skipped with the
-        reason; an error that no keyword can pass (credentials, outage) fails the call."""
+        reason; when Etsy stays busy or down (after the client's own retries) the numbers
+        so far are kept and the rest skipped, so no look-up is paid for twice; refused
+        credentials fail the call."""
         result = CompetitionResult()
-        for request in data.requests:
+        for index, request in enumerate(data.requests):
             try:
                 found = await heartbeating(
                     self._sources.etsy.competition(request.keyword), "asking Etsy"
                 )
             except VendorError as exc:
-                if not exc.retryable and exc.status not in (401, 403):
+                if exc.status in (401, 403):
+                    raise vendor_failure(exc) from exc
+                if not exc.retryable:
                     result.skipped.append(f"{request.keyword!r}: {exc.code} {exc.message}")
                     continue
-                raise vendor_failure(exc) from exc
+                left = len(data.requests) - index
+                result.skipped.append(f"{left} keywords not looked up: {exc.code} {exc.message}")
+                break
             result.measured.append(MeasuredCompetition(request.signal_id, found))
         return result

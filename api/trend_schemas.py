@@ -142,7 +142,7 @@ class CampaignOutcomePublic(BaseModel):
 
 class CampaignView(BaseModel):
     id: str
-    status: Literal["running", "completed"]
+    status: Literal["running", "completed", "failed", "cancelled"]
     options: dict[str, Any]
     outcomes: list[CampaignOutcomePublic]
     listings: int

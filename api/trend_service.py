@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import contextlib
+import math
 from dataclasses import asdict
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlmodel.ext.asyncio.session import AsyncSession
-from temporalio.client import Client, WorkflowQueryFailedError
+from temporalio.client import Client, WorkflowExecutionStatus, WorkflowQueryFailedError
 from temporalio.common import (
     SearchAttributePair,
     TypedSearchAttributes,
@@ -26,7 +28,12 @@ from api.trend_schemas import (
     ScrapeStarted,
     TrendSignalPublic,
 )
-from api.workflow_service import QUERY_TIMEOUT, TENANT_ATTRIBUTE, active_integration
+from api.workflow_service import (
+    QUERY_TIMEOUT,
+    TENANT_ATTRIBUTE,
+    active_integration,
+    resolve_template,
+)
 from core import billing
 from core.settings import QUEUES, Settings
 from core.temporal import run_workflow_id, workflow_ui_url
@@ -77,6 +84,7 @@ async def start_scrape(
         sources=list(body.sources),
         options=SourceOptions(**body.options.model_dump()),
     )
+    await _ensure_cooled_down(temporal, workflow_id, settings.trend_scrape_cooldown_seconds)
     try:
         handle = await temporal.start_workflow(
             TrendScrapeWorkflow.run,
@@ -98,6 +106,27 @@ async def start_scrape(
         started=started,
         temporal_ui=workflow_ui_url(settings, workflow_id),
     )
+
+
+async def _ensure_cooled_down(temporal: Client, workflow_id: str, cooldown: int) -> None:
+    """429 `SCRAPE_TOO_SOON` when the tenant's last on-demand scrape ended (or began)
+    less than `cooldown` seconds ago; a running one is joined, not refused."""
+    try:
+        described = await temporal.get_workflow_handle(workflow_id).describe()
+    except RPCError:
+        return  # never scraped on demand
+    if described.status == WorkflowExecutionStatus.RUNNING or cooldown == 0:
+        return
+    last = described.close_time or described.start_time
+    wait = cooldown - (datetime.now(UTC) - last).total_seconds()
+    if wait > 0:
+        raise ApiError(
+            429,
+            "SCRAPE_TOO_SOON",
+            "this tenant scraped moments ago; the sources' quotas are shared",
+            {"retry_after_seconds": math.ceil(wait), "last_scrape": workflow_id},
+            headers={"Retry-After": str(math.ceil(wait))},
+        )
 
 
 async def start_campaign(
@@ -124,6 +153,8 @@ async def start_campaign(
         await billing.ensure_can_start_workflow(session, tenant_id=tenant_id)
         for vendor in ("printify", "etsy"):
             await active_integration(session, tenant_id, vendor)
+        if body.template_id is not None:  # 422 TEMPLATE_NOT_FOUND now, not per signal later
+            await resolve_template(session, tenant_id, template_id=body.template_id)
         campaign = Campaign(
             id=campaign_id,
             tenant_id=tenant_id,
@@ -161,21 +192,26 @@ async def start_campaign(
 async def describe_campaign(
     campaign: Campaign, *, temporal: Client, settings: Settings
 ) -> CampaignView:
-    """The campaign as recorded; while it runs, its live `state` query when it answers."""
+    """The campaign as recorded; while it runs, its live `state`. A run that ended without
+    recording it (terminated, timed out) shows as failed, never as running for ever."""
     outcomes: list[dict[str, Any]] = list(campaign.outcomes or [])
     status = campaign.status
     if status == "running":
+        handle = temporal.get_workflow_handle_for(CampaignWorkflow.run, campaign.id)
         # Without a workflow worker the query cannot answer: the record is shown then.
         with contextlib.suppress(RPCError, WorkflowQueryFailedError):
-            state = await temporal.get_workflow_handle_for(CampaignWorkflow.run, campaign.id).query(
-                CampaignWorkflow.state, rpc_timeout=QUERY_TIMEOUT
-            )
-            outcomes = [asdict(outcome) for outcome in state.outcomes] or outcomes
-            status = state.status
+            described = await handle.describe(rpc_timeout=QUERY_TIMEOUT)
+            if described.status == WorkflowExecutionStatus.RUNNING:
+                state = await handle.query(CampaignWorkflow.state, rpc_timeout=QUERY_TIMEOUT)
+                outcomes = [asdict(outcome) for outcome in state.outcomes] or outcomes
+            elif described.status == WorkflowExecutionStatus.CANCELED:
+                status = "cancelled"
+            elif described.status != WorkflowExecutionStatus.COMPLETED:
+                status = "failed"
     counted = [CampaignOutcomePublic(**outcome) for outcome in outcomes]
     return CampaignView(
         id=campaign.id,
-        status="completed" if status == "completed" else "running",
+        status=status,  # type: ignore[arg-type]  # one of the recorded statuses
         options=dict(campaign.options or {}),
         outcomes=counted,
         listings=sum(1 for o in counted if o.status == OutcomeStatus.COMPLETED),

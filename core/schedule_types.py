@@ -74,12 +74,13 @@ class ScheduleConfig:
 
 @dataclass(frozen=True)
 class ScheduleChanges:
-    """What an update changes; None keeps a field (`remove_campaign` drops the campaign)."""
+    """What an update changes; None keeps a field (`remove_campaign` drops the campaign).
+    `options` and `campaign` name only the fields they change; the others stay."""
 
     timing: Timing | None = None
     sources: list[str] | None = None
-    options: SourceOptions | None = None
-    campaign: CampaignOptions | None = None
+    options: dict[str, Any] | None = None
+    campaign: dict[str, Any] | None = None
     remove_campaign: bool = False
     note: str | None = None
 

@@ -58,7 +58,7 @@ from core.schedule_types import (
     timing_of,
 )
 from core.settings import QUEUES, Settings
-from models.trends import TrendScrapeInput
+from models.trends import CampaignOptions, TrendScrapeInput
 from workflows.trend_scrape import TrendScrapeWorkflow
 
 logger = logging.getLogger(__name__)
@@ -197,10 +197,16 @@ async def update_schedule(
         scrape = replace(
             scrape,
             sources=sources if sources is not None else scrape.sources,
-            options=changes.options if changes.options is not None else scrape.options,
+            options=replace(scrape.options, **changes.options)
+            if changes.options is not None
+            else scrape.options,
             campaign=None
             if changes.remove_campaign
-            else (changes.campaign if changes.campaign is not None else scrape.campaign),
+            else (
+                replace(scrape.campaign or CampaignOptions(), **changes.campaign)
+                if changes.campaign is not None
+                else scrape.campaign
+            ),
         )
         schedule.action = _action(tenant_id, name, scrape)
         if spec is not None:

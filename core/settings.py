@@ -177,6 +177,9 @@ class Settings(BaseSettings):
     schedule_min_interval_minutes: int = Field(default=15, ge=1, le=1440)
     schedules_per_tenant: int = Field(default=10, ge=1, le=1000)
     schedule_default_interval_minutes: int = Field(default=360, ge=0, le=44640)
+    # A tenant's on-demand scrapes start at most this often: each spends the sources'
+    # quotas, Etsy's shared by every tenant (ADR 0020).
+    trend_scrape_cooldown_seconds: int = Field(default=300, ge=0, le=86400)
 
     @model_validator(mode="after")
     def _printify_rates_within_its_caps(self) -> Settings:

@@ -11,11 +11,12 @@ import math
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import String, cast, false, func, or_, text
+from sqlalchemy import String, bindparam, cast, false, func, or_, text, update
 from sqlalchemy import inspect as sa_inspect
+from sqlalchemy import select as sa_select
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.expression import ClauseElement, Executable
 from sqlmodel import col, select
@@ -29,11 +30,18 @@ from models.trends import Competition, ScrapedTrend
 
 # How many neighbours a merge looks at before deciding an observation is a new niche.
 MERGE_CANDIDATES = 8
+# Scores written per statement when a tenant's signals are rescored.
+RESCORE_BATCH = 1000
+# Below this a signal has decayed to nothing, and rescoring it changes nothing visible
+# (unless it was seen within the window, as a new signal with no score yet is).
+FADED_SCORE = 0.001
+RESCORE_WINDOW = timedelta(days=30)
 # Other keywords kept on a signal (what it was also called), newest last.
 MAX_ALIASES = 20
 # The HNSW scan keeps going past filtered-out rows (other tenants, other embedders)
-# until it has enough (pgvector >= 0.8), so a filtered nearest-neighbour query is not short.
-ITERATIVE_SCAN = text("SET LOCAL hnsw.iterative_scan = relaxed_order")
+# until it has enough (pgvector >= 0.8), so a filtered nearest-neighbour query is not
+# short; strict order keeps the answer nearest first, which the merge relies on.
+ITERATIVE_SCAN = text("SET LOCAL hnsw.iterative_scan = strict_order")
 
 
 @dataclass
@@ -202,7 +210,7 @@ async def _matching_signal(
     )
     for candidate, similarity in neighbours:
         if similarity < threshold:
-            break  # nearest first: the rest are further away
+            continue
         if same_niche(keyword, candidate.normalized_keyword, similarity, threshold).same:
             return candidate
     return None
@@ -255,25 +263,52 @@ async def apply_competition(
 async def rescore(
     session: AsyncSession, *, tenant_id: str, now: datetime, since: datetime | None = None
 ) -> int:
-    """Recompute the score of the tenant's signals (seen since `since`) as of `now`."""
-    query = select(TrendSignal).where(TrendSignal.tenant_id == tenant_id)
+    """Recompute the scores of the tenant's signals as of `now`: those seen since `since`,
+    else every one that still has a score to lose. Reads only what the score needs (not
+    the embeddings) and writes in batches."""
+    query = sa_select(
+        col(TrendSignal.id),
+        col(TrendSignal.metrics),
+        col(TrendSignal.sources),
+        col(TrendSignal.first_seen),
+        col(TrendSignal.last_seen),
+    ).where(col(TrendSignal.tenant_id) == tenant_id)
     if since is not None:
-        query = query.where(TrendSignal.last_seen >= since)
-    signals = (await session.exec(query)).all()
-    for signal in signals:
+        query = query.where(col(TrendSignal.last_seen) >= since)
+    else:
+        # Long unseen signals decay to nothing; once there, they are left alone.
+        query = query.where(
+            or_(
+                col(TrendSignal.score) > FADED_SCORE,
+                col(TrendSignal.last_seen) >= now - RESCORE_WINDOW,
+            )
+        )
+    rows = (await session.execute(query)).all()
+    scored = []
+    for signal_id, metrics, sources, first_seen, last_seen in rows:
         result = trend_score.score(
             trend_score.signal_metrics(
-                dict(signal.metrics or {}),
-                sources=len([name for name in (signal.sources or {}) if name != "etsy"]),
-                first_seen=signal.first_seen,
-                last_seen=signal.last_seen,
+                dict(metrics or {}),
+                sources=len([name for name in (sources or {}) if name != "etsy"]),
+                first_seen=first_seen,
+                last_seen=last_seen,
             ),
             now,
         )
-        signal.score = result.value if math.isfinite(result.value) else 0.0
-        signal.score_components = {**result.components, "scored_at": now.isoformat()}
-    await session.flush()
-    return len(signals)
+        value = result.value if math.isfinite(result.value) else 0.0
+        components = {**result.components, "scored_at": now.isoformat()}
+        scored.append({"signal_id": signal_id, "value": value, "components": components})
+    statement = (
+        update(TrendSignal)
+        .where(col(TrendSignal.id) == bindparam("signal_id"))
+        .values(score=bindparam("value"), score_components=bindparam("components"))
+    )
+    connection = await session.connection()
+    for start in range(0, len(scored), RESCORE_BATCH):
+        await connection.execute(statement, scored[start : start + RESCORE_BATCH])
+    # The ORM's copies of these rows (if any) must not overwrite the new scores.
+    session.expire_all()
+    return len(scored)
 
 
 async def signals_needing_competition(

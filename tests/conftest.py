@@ -142,6 +142,7 @@ def settings(
         # The sources' own pacing has its tests; scrapes here should not wait on it.
         reddit_rate_per_minute=6000,
         google_trends_rate_per_minute=6000,
+        trend_scrape_cooldown_seconds=0,
         # Per-key rate limiting has its own tests; here it would only slow polling down.
         api_rate_per_second=1000.0,
         api_rate_burst=1000,

@@ -19,7 +19,7 @@ from temporalio.common import (
     TypedSearchAttributes,
     WorkflowIDReusePolicy,
 )
-from temporalio.exceptions import ChildWorkflowError, WorkflowAlreadyStartedError
+from temporalio.exceptions import ChildWorkflowError, FailureError, WorkflowAlreadyStartedError
 from temporalio.workflow import ParentClosePolicy
 
 with workflow.unsafe.imports_passed_through():
@@ -60,6 +60,19 @@ class CampaignWorkflow:
 
     @workflow.run
     async def run(self, request: CampaignInput) -> CampaignResult:
+        try:
+            await self._campaign(request)
+        except asyncio.CancelledError:
+            await self._end(request, "cancelled", "the campaign was cancelled")
+            raise
+        except FailureError as exc:  # its record says how it ended, then the run fails
+            await self._end(request, "failed", failure_text(exc))
+            raise
+        self._status = "completed"
+        await self._record(request)
+        return self.state()
+
+    async def _campaign(self, request: CampaignInput) -> None:
         plan = await call_activity(
             CampaignActivities.plan_campaign, request, "records", TREND_STORE
         )
@@ -73,9 +86,16 @@ class CampaignWorkflow:
                 if outcome.status == OutcomeStatus.PENDING
             )
         )
-        self._status = "completed"
+
+    async def _end(self, request: CampaignInput, status: str, why: str) -> None:
+        """Record a campaign that ended early: signals not started are skipped with the
+        reason; listing runs under way go on on their own (ABANDON) and keep their ids."""
+        self._status = status
+        for outcome in self._outcomes:
+            if outcome.status == OutcomeStatus.PENDING:
+                outcome.status = OutcomeStatus.SKIPPED
+                outcome.reason = f"not started: {why}"
         await self._record(request)
-        return self.state()
 
     async def _list(
         self, request: CampaignInput, outcome: CampaignOutcome, cap: asyncio.Semaphore

@@ -36,7 +36,7 @@ with workflow.unsafe.imports_passed_through():
         TrendSource,
     )
     from workflows.campaign import CampaignWorkflow
-    from workflows.policies import RECORDS, SCRAPE, TREND_STORE, call_activity, failure_text
+    from workflows.policies import SCRAPE, TREND_STORE, call_activity, failure_text
 
 TENANT_ATTRIBUTE = SearchAttributeKey.for_keyword("TenantId")
 
@@ -99,7 +99,7 @@ class TrendScrapeWorkflow:
             TrendRecords.store_competition,
             StoreCompetitionInput(request.tenant_id, measured.measured),
             "records",
-            RECORDS,
+            TREND_STORE,  # rescoring a large tenant takes longer than a plain write
         )
         if request.campaign is not None:
             result.campaign_id = await self._start_campaign(request)

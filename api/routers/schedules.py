@@ -143,8 +143,11 @@ async def update_schedule(
     changes = ScheduleChanges(
         timing=body.timing(),
         sources=list(body.sources) if body.sources is not None else None,
-        options=source_options(body.options) if body.options else None,
-        campaign=campaign_options(body.campaign) if body.campaign else None,
+        # Only the fields the request names change; the others keep their values.
+        options=body.options.model_dump(mode="json", exclude_unset=True) if body.options else None,
+        campaign=(
+            body.campaign.model_dump(mode="json", exclude_unset=True) if body.campaign else None
+        ),
         remove_campaign="campaign" in body.model_fields_set and body.campaign is None,
         note=body.note,
     )

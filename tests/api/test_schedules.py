@@ -194,6 +194,15 @@ async def test_patch_changes_the_timing_and_the_scrape_and_keeps_the_rest(
     assert all(later - earlier == timedelta(minutes=90) for earlier, later in pairwise(runs))
     assert changed["options"] == view["options"] and changed["campaign"] == view["campaign"]
 
+    # A partial options or campaign object changes what it names and keeps the rest.
+    response = await api.patch(
+        url, json={"options": {"reddit_pages": 3}, "campaign": {"concurrency": 2}}
+    )
+    assert response.status_code == 200, response.text
+    partial = response.json()
+    assert partial["options"] == {**view["options"], "reddit_pages": 3}
+    assert partial["campaign"] == {**view["campaign"], "concurrency": 2}
+
     response = await api.patch(
         url, json={"campaign": None, "sources": ["reddit", "reddit"], "note": "reddit only"}
     )

@@ -40,6 +40,8 @@ def pod_env(tmp_path: Path) -> Iterator[dict[str, str]]:
         TEMPORAL_PORT=str(free_port()),
         TEMPORAL_UI_PORT=str(free_port()),
         EMULATOR_PORT=str(free_port()),
+        # The test scrapes twice in a row on demand.
+        TREND_SCRAPE_COOLDOWN_SECONDS="0",
     )
     yield env
     pod(env, "down")

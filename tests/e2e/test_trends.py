@@ -10,8 +10,13 @@ from typing import Any
 import httpx
 from temporalio.client import Client
 
+from api.app import create_app
+from core.settings import Settings
+from core.storage import LocalStorage
 from models.trends import TrendScrapeResult
 from sandbox.app import EmulatorConfig
+from tests.accounts import Account
+from tests.conftest import api_client
 from tests.e2e.helpers import etsy_headers
 from tests.stack import WorkerSet
 
@@ -97,6 +102,24 @@ async def test_a_failing_source_is_reported_and_the_others_are_stored(
     assert {source for s in page["data"] for source in s["sources"]} == {"google_trends"}
 
 
+async def test_on_demand_scrapes_wait_for_the_cooldown(
+    settings: Settings,
+    database_url: str,
+    temporal_client: Client,
+    storage: LocalStorage,
+    account: Account,
+    workers: WorkerSet,
+) -> None:
+    patient = settings.model_copy(update={"trend_scrape_cooldown_seconds": 600})
+    app = create_app(patient, database_url=database_url, temporal=temporal_client, storage=storage)
+    async with app.router.lifespan_context(app), api_client(app, account.headers) as api:
+        await scrape(api, temporal_client, {"sources": ["google_trends"]})
+        again = await api.post("/v1/trends/scrape", json={})
+        assert again.status_code == 429, again.text
+        assert again.json()["code"] == "SCRAPE_TOO_SOON"
+        assert 590 <= int(again.headers["Retry-After"]) <= 600
+
+
 async def tenant_listings(api: httpx.AsyncClient) -> list[int]:
     """The Etsy listing ids of the tenant's recorded listings."""
     page = (await api.get("/v1/listings", params={"limit": 100})).json()
@@ -108,9 +131,11 @@ async def assert_on_etsy(url: str, config: EmulatorConfig, listing_ids: list[int
     assert len(set(listing_ids)) == len(listing_ids)
     async with httpx.AsyncClient(base_url=url) as etsy:
         for listing_id in listing_ids:
-            found = await etsy.get(
-                f"/etsy/v3/application/listings/{listing_id}", headers=etsy_headers(config)
-            )
+            url = f"/etsy/v3/application/listings/{listing_id}"
+            found = await etsy.get(url, headers=etsy_headers(config))
+            while found.status_code == 429:  # the emulator holds Etsy's 10 requests a second
+                await asyncio.sleep(float(found.headers.get("Retry-After", "1")))
+                found = await etsy.get(url, headers=etsy_headers(config))
             assert found.status_code == 200 and found.json()["state"] == "active", found.text
 
 
@@ -137,6 +162,10 @@ async def test_a_campaign_lists_the_top_signals_once_and_a_rerun_makes_no_duplic
     emulator_config: EmulatorConfig,
 ) -> None:
     await scrape(api, temporal_client)
+    unknown = await api.post(
+        "/v1/campaigns", json={"template_id": "00000000-0000-4000-8000-000000000000"}
+    )
+    assert unknown.status_code == 422 and unknown.json()["code"] == "TEMPLATE_NOT_FOUND"
     body = {"top_k": 10, "concurrency": 4}
     started = await api.post("/v1/campaigns", json=body, headers={"Idempotency-Key": "camp-1"})
     assert started.status_code == 202, started.text
