@@ -193,3 +193,28 @@ async def test_a_campaign_lists_the_top_signals_once_and_a_rerun_makes_no_duplic
     assert rerun["listings"] == 0
     assert all(o["status"] == "skipped" and o["reason"] for o in rerun["outcomes"])
     assert sorted(await tenant_listings(api)) == sorted(listings)
+
+
+async def test_a_cancelled_campaign_says_so_and_skips_what_it_had_not_started(
+    api: httpx.AsyncClient, workers: WorkerSet, temporal_client: Client
+) -> None:
+    await scrape(api, temporal_client, {"sources": ["google_trends", "pinterest"]})
+    started = await api.post("/v1/campaigns", json={"top_k": 6, "concurrency": 1})
+    assert started.status_code == 202, started.text
+    campaign_id = started.json()["id"]
+    deadline = time.monotonic() + 60
+    while not any(
+        o["status"] == "running"
+        for o in (await api.get(f"/v1/campaigns/{campaign_id}")).json()["outcomes"]
+    ):
+        assert time.monotonic() < deadline
+        await asyncio.sleep(0.2)
+    await temporal_client.get_workflow_handle(campaign_id).cancel()
+    deadline = time.monotonic() + 60
+    while (view := (await api.get(f"/v1/campaigns/{campaign_id}")).json())["status"] == "running":
+        assert time.monotonic() < deadline, view
+        await asyncio.sleep(0.2)
+    assert view["status"] == "cancelled"
+    skipped = [o for o in view["outcomes"] if o["status"] == "skipped"]
+    assert skipped and all(o["reason"].startswith("not started:") for o in skipped)
+    assert not [o for o in view["outcomes"] if o["status"] == "pending"]
