@@ -8,31 +8,13 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
 
+from integrations.trends.pinterest import Region, TrendType
+
 SourceName = Literal["google_trends", "reddit", "pinterest", "etsy"]
 ALL_SOURCES: tuple[SourceName, ...] = ("google_trends", "reddit", "pinterest", "etsy")
 # Reddit's rule for community names (3-21 letters, digits, underscores).
 SUBREDDIT = r"^[A-Za-z0-9][A-Za-z0-9_]{2,20}$"
 Subreddit = Annotated[str, StringConstraints(pattern=SUBREDDIT, max_length=21)]
-PINTEREST_REGIONS = Literal[
-    "US",
-    "CA",
-    "DE",
-    "FR",
-    "ES",
-    "IT",
-    "DE+AT+CH",
-    "GB+IE",
-    "IT+ES+PT+GR+MT",
-    "PL+RO+HU+SK+CZ",
-    "SE+DK+FI+NO",
-    "NL+BE+LU",
-    "AR",
-    "BR",
-    "CO",
-    "MX",
-    "MX+AR+CO+CL",
-    "AU+NZ",
-]
 
 
 class SourceOptionsIn(BaseModel):
@@ -49,8 +31,8 @@ class SourceOptionsIn(BaseModel):
     reddit_listing: Literal["top", "hot", "new", "rising"] = "top"
     reddit_period: Literal["hour", "day", "week", "month", "year", "all"] = "day"
     reddit_pages: int = Field(default=1, ge=1, le=5)
-    pinterest_region: PINTEREST_REGIONS = "US"
-    pinterest_trend_type: Literal["growing", "monthly", "yearly", "seasonal"] = "growing"
+    pinterest_region: Region = "US"
+    pinterest_trend_type: TrendType = "growing"
     etsy_keywords: int = Field(default=20, ge=0, le=50)
 
 

@@ -20,6 +20,7 @@ from temporalio.exceptions import WorkflowAlreadyStartedError
 from temporalio.service import RPCError
 
 from api.errors import ApiError
+from api.schedule_schemas import source_options
 from api.trend_schemas import (
     CampaignOptionsIn,
     CampaignOutcomePublic,
@@ -44,7 +45,6 @@ from models.trends import (
     CampaignInput,
     CampaignOptions,
     OutcomeStatus,
-    SourceOptions,
     TrendScrapeInput,
 )
 from workflows.campaign import CampaignWorkflow
@@ -82,7 +82,7 @@ async def start_scrape(
         tenant_id=tenant_id,
         request_key="now",
         sources=list(body.sources),
-        options=SourceOptions(**body.options.model_dump()),
+        options=source_options(body.options),
     )
     await _ensure_cooled_down(temporal, workflow_id, settings.trend_scrape_cooldown_seconds)
     try:

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import re
 from datetime import date
-from typing import Any
+from typing import Any, Literal, get_args
 
 import httpx
 from aiolimiter import AsyncLimiter
@@ -35,7 +35,7 @@ from integrations.trends.feed import (
 from models.trends import ScrapedTrend, SourceBatch, TrendSource
 
 VENDOR = "pinterest"
-REGIONS = (
+Region = Literal[
     "US",
     "CA",
     "DE",
@@ -54,8 +54,10 @@ REGIONS = (
     "MX",
     "MX+AR+CO+CL",
     "AU+NZ",
-)
-TREND_TYPES = ("growing", "monthly", "yearly", "seasonal")
+]
+REGIONS: tuple[str, ...] = get_args(Region)
+TrendType = Literal["growing", "monthly", "yearly", "seasonal"]
+TREND_TYPES: tuple[str, ...] = get_args(TrendType)
 GROWTH_CAP = 10_000.0
 GROWTH_OVERFLOW = 10_001  # Pinterest's marker for growth above the cap
 _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
