@@ -13,17 +13,19 @@ from core.settings import Settings
 from core.storage import ObjectStorage
 
 
-def get_settings(request: Request) -> Settings:
+# Async (though they only read app state): a sync dependency runs on the thread pool,
+# a hop that costs more than the lookup itself on every request.
+async def get_settings(request: Request) -> Settings:
     settings: Settings = request.app.state.settings
     return settings
 
 
-def get_temporal(request: Request) -> Client:
+async def get_temporal(request: Request) -> Client:
     client: Client = request.app.state.temporal
     return client
 
 
-def get_storage(request: Request) -> ObjectStorage:
+async def get_storage(request: Request) -> ObjectStorage:
     storage: ObjectStorage = request.app.state.storage
     return storage
 

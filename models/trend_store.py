@@ -14,15 +14,18 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import String, bindparam, cast, false, func, or_, text, update
+from sqlalchemy import String, bindparam, cast, false, func, or_, update
 from sqlalchemy import inspect as sa_inspect
 from sqlalchemy import select as sa_select
 from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.orm import defer
+from sqlalchemy.sql.elements import ColumnElement
 from sqlalchemy.sql.expression import ClauseElement, Executable
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from core import trend_score
+from core.db import HNSW_ITERATIVE_SCAN
 from core.niches import niche_key, normalise_keyword, same_niche
 from models.repositories import NotFoundError
 from models.tables import Brief, TrendSignal
@@ -40,8 +43,9 @@ RESCORE_WINDOW = timedelta(days=30)
 MAX_ALIASES = 20
 # The HNSW scan keeps going past filtered-out rows (other tenants, other embedders)
 # until it has enough (pgvector >= 0.8), so a filtered nearest-neighbour query is not
-# short; strict order keeps the answer nearest first, which the merge relies on.
-ITERATIVE_SCAN = text("SET LOCAL hnsw.iterative_scan = strict_order")
+# short; strict order keeps the answer nearest first, which the merge relies on. Every
+# connection of `core.db.make_engine` has it set at start (no round trip per query).
+ITERATIVE_SCAN = HNSW_ITERATIVE_SCAN
 
 
 @dataclass
@@ -76,7 +80,11 @@ def cosine(distance: float | None) -> float:
 
 
 def _nearest_query(
-    tenant_id: str, embedding: Sequence[float], model: str, limit: int, exclude: uuid.UUID | None
+    tenant_id: str,
+    embedding: Sequence[float] | ColumnElement[Any],
+    model: str,
+    limit: int,
+    exclude: uuid.UUID | None,
 ) -> Any:
     distance = _column(TrendSignal).cosine_distance(embedding)
     query = (
@@ -84,6 +92,8 @@ def _nearest_query(
         .where(TrendSignal.tenant_id == tenant_id, TrendSignal.embedding_model == model)
         .order_by(distance)
         .limit(limit)
+        # Nothing reads the neighbours' vectors: parsing 384 floats each is wasted work.
+        .options(defer(TrendSignal.embedding, raiseload=True))  # type: ignore[arg-type]
     )
     if exclude is not None:
         query = query.where(TrendSignal.id != exclude)
@@ -100,7 +110,6 @@ async def nearest_signals(
     exclude: uuid.UUID | None = None,
 ) -> list[tuple[TrendSignal, float]]:
     """The tenant's signals nearest to `embedding` (same embedder), with cosine similarity."""
-    await session.exec(ITERATIVE_SCAN)  # type: ignore[call-overload]
     query = _nearest_query(tenant_id, embedding, model, limit, exclude)
     rows = (await session.exec(query)).all()
     return [(signal, cosine(distance_value)) for signal, distance_value in rows]
@@ -129,7 +138,6 @@ async def explain_nearest(
     limit: int,
 ) -> str:
     """Postgres's plan for `nearest_signals` (a test checks it walks the HNSW index)."""
-    await session.exec(ITERATIVE_SCAN)  # type: ignore[call-overload]
     query = _nearest_query(tenant_id, embedding, model, limit, None)
     rows = (await session.execute(_Explain(query))).all()
     return "\n".join(str(row[0]) for row in rows)
@@ -395,19 +403,28 @@ def _escape_like(value: str) -> str:
 async def similar_signals(
     session: AsyncSession, *, tenant_id: str, signal_id: uuid.UUID, limit: int
 ) -> tuple[TrendSignal, list[tuple[TrendSignal, float]]]:
-    """A signal and its nearest neighbours of the same embedder (HNSW), most similar first."""
-    signal = await get_signal(session, tenant_id=tenant_id, signal_id=signal_id)
-    if signal.embedding is None or signal.embedding_model is None:
-        return signal, []
-    neighbours = await nearest_signals(
-        session,
-        tenant_id=tenant_id,
-        embedding=signal.embedding,
-        model=signal.embedding_model,
-        limit=limit,
-        exclude=signal.id,
+    """A signal and its nearest neighbours of the same embedder (HNSW), most similar first.
+
+    The signal's vector stays in Postgres: the query orders by the distance to it."""
+    query = (
+        select(TrendSignal)
+        .where(TrendSignal.id == signal_id, TrendSignal.tenant_id == tenant_id)
+        .options(defer(TrendSignal.embedding, raiseload=True))  # type: ignore[arg-type]
     )
-    return signal, neighbours
+    signal = (await session.exec(query)).first()
+    if signal is None:
+        raise NotFoundError("trend signal", signal_id)
+    if signal.embedding_model is None:  # never embedded
+        return signal, []
+    own_vector = (
+        sa_select(_column(TrendSignal)).where(col(TrendSignal.id) == signal_id).scalar_subquery()
+    )
+    rows = (
+        await session.exec(
+            _nearest_query(tenant_id, own_vector, signal.embedding_model, limit, signal.id)
+        )
+    ).all()
+    return signal, [(other, cosine(distance)) for other, distance in rows]
 
 
 async def nearest_briefs(
@@ -419,7 +436,6 @@ async def nearest_briefs(
     limit: int,
 ) -> list[tuple[Brief, float]]:
     """The tenant's briefs nearest to `embedding` (same embedder), with cosine similarity."""
-    await session.exec(ITERATIVE_SCAN)  # type: ignore[call-overload]
     distance = _column(Brief).cosine_distance(embedding)
     query = (
         select(Brief, distance.label("distance"))

@@ -44,7 +44,7 @@ def test_percentiles_are_nearest_rank() -> None:
 
 
 def test_a_small_run_reports_and_walks_the_hnsw_index(tmp_path: Path) -> None:
-    """6 000 signals: below about 5 000 the planner rightly sorts the tenant's rows instead."""
+    """6 000 signals: at 3 000 the planner still prefers sorting the tenant's rows."""
     bench = load()
     result = bench.bench(tmp_path, signals=6_000, other=1_000, requests=50)
     assert all(len(values) == 50 for values in result.timings.values())
@@ -54,6 +54,6 @@ def test_a_small_run_reports_and_walks_the_hnsw_index(tmp_path: Path) -> None:
     assert "Sort" not in result.plan.split("Index Scan")[0], result.plan
     assert "p95 of GET /v1/trends/{id}/similar < 20 ms: " in text
     assert "6000 of tenant 'bench'" in text and "1000 of 'bench-other'" in text
-    iterative_scan = trend_store.ITERATIVE_SCAN.text.rsplit(" ", 1)[-1]  # as the route sets it
+    iterative_scan = trend_store.ITERATIVE_SCAN  # as every connection of the app has it
     assert "pgvector 0." in text and f"hnsw.iterative_scan={iterative_scan}," in text
     assert not (tmp_path / "postgres" / "postmaster.pid").exists()  # stopped again

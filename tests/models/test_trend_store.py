@@ -287,3 +287,14 @@ async def test_the_similar_query_walks_the_hnsw_index(
         await session.rollback()
     assert "ix_trend_signals_embedding_hnsw" in plan, plan
     assert "Sort" not in plan.split("Index Scan")[0], plan
+
+
+async def test_every_connection_scans_hnsw_iteratively_in_strict_order(
+    sessions: SessionFactory,
+) -> None:
+    """Set at connection start (no round trip per query): filtered nearest-neighbour
+    queries keep scanning until they have their rows, and answer nearest first."""
+    async with sessions() as session:
+        await session.execute(text("SELECT '[1,2,3]'::vector"))  # pgvector loaded
+        shown = (await session.execute(text("SHOW hnsw.iterative_scan"))).scalar_one()
+    assert shown == trend_store.ITERATIVE_SCAN == "strict_order"
