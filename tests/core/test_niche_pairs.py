@@ -68,11 +68,14 @@ def test_the_labelled_set_is_large_and_has_hard_cases() -> None:
     assert sum(note.endswith("not in table") for note in notes) >= 10
 
 
-def test_default_embedder_and_threshold_meet_the_bar(local_cosines: Sequence[float]) -> None:
+def test_default_embedder_and_threshold_meet_the_bar(
+    local_cosines: Sequence[float], capsys: pytest.CaptureFixture[str]
+) -> None:
     threshold = LocalE5Embedder.default_threshold
     scores = calibrate.rule_scores(PAIRS, local_cosines, threshold)
 
-    print(_line(f"rule + {LocalE5Embedder.name}", scores))  # noqa: T201
+    with capsys.disabled():  # shown in every run's output, not only with -s
+        print("\n" + _line(f"rule + {LocalE5Embedder.name}", scores))  # noqa: T201
     assert scores.precision >= 0.9
     assert scores.recall >= 0.8
 
