@@ -250,17 +250,17 @@ async def test_pinterest_values_outside_its_lists(pinterest: PinterestTrendsClie
 
 
 async def test_etsy_competition_numbers(etsy_search: EtsySearchClient) -> None:
-    competition = await etsy_search.competition("  Funny Cat MOM shirt\t")
-    assert competition.keyword == "funny cat mom shirt"
-    words = search_words("funny cat mom shirt")
-    assert competition.listing_count == synthetic_count(words) == 362
+    competition = await etsy_search.competition("  Funny Quokka MOM shirt\t")
+    assert competition.keyword == "funny quokka mom shirt"
+    words = search_words("funny quokka mom shirt")
+    assert competition.listing_count == synthetic_count(words) == 2771
     assert competition.sampled == 100
     assert competition.median_price is not None and 14.99 <= competition.median_price <= 39.98
     assert competition.mean_favorers is not None and competition.mean_favorers > 0
     assert competition.newest_listing_at is not None
-    assert await etsy_search.competition("funny cat mom shirt") == competition  # stable
-    small = await etsy_search.competition("funny cat mom shirt", sample=10)
-    assert (small.listing_count, small.sampled) == (362, 10)
+    assert await etsy_search.competition("funny quokka mom shirt") == competition  # stable
+    small = await etsy_search.competition("funny quokka mom shirt", sample=10)
+    assert (small.listing_count, small.sampled) == (2771, 10)
 
 
 async def test_etsy_competition_needs_the_app_key(emulator: ThreadedServer) -> None:
