@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 from dataclasses import replace
 from functools import partial
+from typing import Any
 
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
@@ -19,7 +20,7 @@ from activities.vendors import VendorClients
 from core.db import SessionFactory
 from core.storage import ObjectStorage
 from integrations.errors import VendorError
-from integrations.etsy import listing_url
+from integrations.etsy import EtsyClient, listing_url
 from models.payloads import (
     CreateDraftListingInput,
     ListingImageRef,
@@ -27,6 +28,7 @@ from models.payloads import (
     ShopsInput,
     UploadListingImageInput,
 )
+from models.repositories import ExternalRefTaken
 
 LISTING = "etsy_listing"
 LISTING_IMAGE = "etsy_listing_image"
@@ -78,15 +80,9 @@ class EtsyActivities:
         if recorded is not None:
             return ref(int(recorded))
         client = await self._clients.etsy(data.tenant_id, data.integration_id)
-        others = await self._refs.owned_by_others(data.tenant_id, data.workflow_id, LISTING)
         brief = data.brief
         try:
-            listing = await client.find_draft_listing(
-                data.shop_id,
-                title=brief.title,
-                description=brief.description,
-                exclude_ids={int(value) for value in others},
-            )
+            listing = await self._lost_draft(client, data)
             if listing is None:
                 listing = await client.create_draft_listing(
                     data.shop_id,
@@ -101,10 +97,32 @@ class EtsyActivities:
                 )
         except VendorError as exc:
             raise vendor_failure(exc) from exc
-        listing_id = await self._refs.put(
-            data.tenant_id, data.workflow_id, LISTING, str(listing["listing_id"])
-        )
+        try:
+            listing_id = await self._refs.put(
+                data.tenant_id, data.workflow_id, LISTING, str(listing["listing_id"])
+            )
+        except ExternalRefTaken as exc:
+            # Another run claimed this draft first (it had the same copy); the next
+            # attempt looks again without it and makes our own.
+            raise ApplicationError(str(exc), type="LISTING_CLAIMED") from exc
         return ref(int(listing_id))
+
+    async def _lost_draft(
+        self, client: EtsyClient, data: CreateDraftListingInput
+    ) -> dict[str, Any] | None:
+        """The draft an earlier attempt of this step made but never recorded, if any.
+
+        Etsy takes no idempotency key, so a draft is known only by its copy. A first
+        attempt cannot have made one; a later one takes the newest listing with the same
+        title and description that no run of any tenant has recorded.
+        """
+        if activity.info().attempt == 1:
+            return None
+        found = await client.listings_with_copy(
+            data.shop_id, title=data.brief.title, description=data.brief.description
+        )
+        owned = await self._refs.owners(LISTING, [str(item["listing_id"]) for item in found])
+        return next((item for item in found if str(item["listing_id"]) not in owned), None)
 
     @activity.defn(name="etsy.upload_listing_image")
     async def upload_listing_image(self, data: UploadListingImageInput) -> ListingImageRef:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
+
 from core.db import SessionFactory
 from models import repositories
 
@@ -31,8 +33,9 @@ class ExternalRefs:
             await session.commit()
             return stored
 
-    async def owned_by_others(self, tenant_id: str, workflow_id: str, kind: str) -> set[str]:
+    async def owners(self, kind: str, external_ids: Collection[str]) -> dict[str, str]:
+        """`{external_id: workflow_id}` of those ids some workflow (of any tenant) recorded."""
         async with self._sessions() as session:
-            return await repositories.external_ids_of_kind(
-                session, tenant_id=tenant_id, kind=kind, exclude_workflow=workflow_id
+            return await repositories.external_ref_owners(
+                session, kind=kind, external_ids=external_ids
             )

@@ -217,22 +217,28 @@ class EtsyClient:
         description: str,
         exclude_ids: set[int] | frozenset[int] = frozenset(),
     ) -> dict[str, Any] | None:
-        """The newest draft or active listing with exactly this title and description.
+        """The newest draft or active listing with exactly this copy, not in `exclude_ids`."""
+        for listing in await self.listings_with_copy(shop_id, title=title, description=description):
+            if listing["listing_id"] not in exclude_ids:
+                return listing
+        return None
+
+    async def listings_with_copy(
+        self, shop_id: int, *, title: str, description: str
+    ) -> list[dict[str, Any]]:
+        """Draft and active listings with exactly this title and description, newest first.
 
         Used to find a draft a lost POST answer already created. Etsy may return
         HTML-escaped text, so titles are compared unescaped and trimmed.
         """
-        best: dict[str, Any] | None = None
-        for state in ("draft", "active"):
-            async for listing in self._all_listings(shop_id, state):
-                if (
-                    listing["listing_id"] not in exclude_ids
-                    and _same_text(listing.get("title"), title)
-                    and _same_text(listing.get("description"), description)
-                    and (best is None or _newer(listing, best))
-                ):
-                    best = listing
-        return best
+        found = [
+            listing
+            for state in ("draft", "active")
+            async for listing in self._all_listings(shop_id, state)
+            if _same_text(listing.get("title"), title)
+            and _same_text(listing.get("description"), description)
+        ]
+        return sorted(found, key=_age_key, reverse=True)
 
     async def _all_listings(self, shop_id: int, state: str) -> AsyncIterator[dict[str, Any]]:
         offset = 0
@@ -328,8 +334,5 @@ def _same_text(found: Any, wanted: str) -> bool:
     return isinstance(found, str) and html.unescape(found).strip() == wanted.strip()
 
 
-def _newer(listing: dict[str, Any], other: dict[str, Any]) -> bool:
-    def key(item: dict[str, Any]) -> tuple[int, int]:
-        return int(item.get("created_timestamp") or 0), int(item["listing_id"])
-
-    return key(listing) > key(other)
+def _age_key(listing: dict[str, Any]) -> tuple[int, int]:
+    return int(listing.get("created_timestamp") or 0), int(listing["listing_id"])

@@ -4,7 +4,7 @@ none commits — the caller owns the transaction."""
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from typing import Any
 
 from sqlalchemy import and_, func, or_, update
@@ -351,10 +351,23 @@ async def get_external_ref(
     return (await session.exec(query)).first()
 
 
+class ExternalRefTaken(Exception):
+    """The vendor id is already recorded for another workflow: one id, one owner."""
+
+    def __init__(self, kind: str, external_id: str) -> None:
+        super().__init__(f"{kind} {external_id} already belongs to another workflow")
+        self.kind = kind
+        self.external_id = external_id
+
+
 async def put_external_ref(
     session: AsyncSession, *, tenant_id: str, workflow_id: str, kind: str, external_id: str
 ) -> str:
-    """Record the vendor id of a step; the first recorded id wins and is returned."""
+    """Record the vendor id of a step; the first recorded id wins and is returned.
+
+    Raises `ExternalRefTaken` when another workflow already recorded `external_id`
+    (the unique index on `(kind, external_id)`), so two runs never share a vendor object.
+    """
     statement = (
         insert(ExternalRef)
         .values(
@@ -370,20 +383,21 @@ async def put_external_ref(
     stored = await get_external_ref(
         session, tenant_id=tenant_id, workflow_id=workflow_id, kind=kind
     )
-    assert stored is not None
+    if stored is None:
+        raise ExternalRefTaken(kind, external_id)
     return stored
 
 
-async def external_ids_of_kind(
-    session: AsyncSession, *, tenant_id: str, kind: str, exclude_workflow: str
-) -> set[str]:
-    """Vendor ids of `kind` that other workflows of the tenant already own."""
-    query = select(ExternalRef.external_id).where(
-        ExternalRef.tenant_id == tenant_id,
-        ExternalRef.kind == kind,
-        ExternalRef.workflow_id != exclude_workflow,
+async def external_ref_owners(
+    session: AsyncSession, *, kind: str, external_ids: Collection[str]
+) -> dict[str, str]:
+    """`{external_id: workflow_id}` for those of `external_ids` some workflow recorded."""
+    if not external_ids:
+        return {}
+    query = select(ExternalRef.external_id, ExternalRef.workflow_id).where(
+        ExternalRef.kind == kind, col(ExternalRef.external_id).in_(list(external_ids))
     )
-    return set((await session.exec(query)).all())
+    return {external_id: owner for external_id, owner in (await session.exec(query)).all()}
 
 
 # --- model usage -----------------------------------------------------------------------------

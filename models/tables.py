@@ -135,7 +135,9 @@ class ExternalRef(SQLModel, table=True):
 
     __tablename__ = "external_refs"
     # Webhooks name only the vendor's id: they find the run (and its tenant) through it.
-    __table_args__ = (Index("ix_external_refs_kind_external_id", "kind", "external_id"),)
+    __table_args__ = (
+        Index("ix_external_refs_kind_external_id", "kind", "external_id", unique=True),
+    )
 
     workflow_id: str = Field(primary_key=True, max_length=200)
     kind: str = Field(primary_key=True, max_length=64)

@@ -34,9 +34,10 @@ class EmulatorConfig:
     printify_shop_id: int = 12345678
     etsy_shop_id: int = 55501234
     etsy_user_id: int = 1000
-    # Listing ids count up from here (another emulator beside it starts elsewhere, so
-    # ids stay unique in one database, as Etsy's are).
+    # Listing and listing image ids count up from here (another emulator beside it
+    # starts elsewhere, so ids stay unique in one database, as Etsy's are).
     etsy_listing_ids_after: int = 1_500_000_000
+    etsy_image_ids_after: int = 5_000_000_000
     openai_api_key: str = "local-openai-key"
     pinterest_token: str = "local-pinterest-token"
     # `word:category` entries the moderation endpoint flags (whole word, any case).

@@ -241,7 +241,7 @@ class EtsyState:
             for image in replaced:
                 current.remove(image)
                 self._drop_image(image)
-            image_id = self.store.next_id("etsy_image", 5_000_000_000)
+            image_id = self.store.next_id("etsy_image", self.config.etsy_image_ids_after)
             image = meta | {
                 "listing_image_id": image_id,
                 "listing_id": row["listing_id"],

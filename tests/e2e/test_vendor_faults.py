@@ -59,9 +59,11 @@ def fault_rules() -> list[dict[str, object]]:
 @pytest.fixture
 def own_emulator(emulator_config: EmulatorConfig) -> Iterator[ThreadedServer]:
     """Emulators of this test's own: empty shops, and no other test's traffic. Its Etsy
-    listing ids start apart from the session emulator's: both record into one database,
-    where an Etsy listing id is unique."""
-    config = replace(emulator_config, etsy_listing_ids_after=2_500_000_000)
+    listing and image ids start apart from the session emulator's: both record into one
+    database, where an Etsy id has one owner."""
+    config = replace(
+        emulator_config, etsy_listing_ids_after=2_500_000_000, etsy_image_ids_after=6_000_000_000
+    )
     server = ThreadedServer(create_emulator_app(None, config)).start()
     yield server
     server.stop()
