@@ -72,6 +72,7 @@ class CampaignActivities:
                 since=now - timedelta(hours=options.fresh_hours),
                 limit=options.top_k,
                 offset=0,
+                with_vectors=True,  # compared with the briefs' and each other's
             )
             chosen: list[TrendSignal] = []
             outcomes = []

@@ -15,6 +15,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from dataclasses import dataclass
+from functools import lru_cache
 
 MAX_KEYWORD_CHARS = 200
 
@@ -123,8 +124,11 @@ def normalise_keyword(text: str) -> str:
     return head or cut
 
 
+@lru_cache(maxsize=16_384)
 def niche_terms(text: str) -> frozenset[str]:
-    """The content words of a keyword: what names its buyer, subject or occasion."""
+    """The content words of a keyword: what names its buyer, subject or occasion.
+
+    Cached: the similar route and every merge ask it again for the same keywords."""
     terms = set()
     for word in normalise_keyword(text).split():
         if word in STOPWORDS:

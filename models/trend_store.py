@@ -79,10 +79,16 @@ def cosine(distance: float | None) -> float:
     return 1.0 - float(distance) if distance is not None else 0.0
 
 
+def _without_vector() -> Any:
+    """Leave a signal's embedding in Postgres: parsing 384 floats a row is wasted work when
+    nothing reads it (reading it anyway raises instead of querying again)."""
+    return defer(TrendSignal.embedding, raiseload=True)  # type: ignore[arg-type]
+
+
 def _nearest_query(
     tenant_id: str,
     embedding: Sequence[float] | ColumnElement[Any],
-    model: str,
+    model: str | ColumnElement[Any],
     limit: int,
     exclude: uuid.UUID | None,
 ) -> Any:
@@ -92,8 +98,7 @@ def _nearest_query(
         .where(TrendSignal.tenant_id == tenant_id, TrendSignal.embedding_model == model)
         .order_by(distance)
         .limit(limit)
-        # Nothing reads the neighbours' vectors: parsing 384 floats each is wasted work.
-        .options(defer(TrendSignal.embedding, raiseload=True))  # type: ignore[arg-type]
+        .options(_without_vector())
     )
     if exclude is not None:
         query = query.where(TrendSignal.id != exclude)
@@ -127,6 +132,24 @@ class _Explain(Executable, ClauseElement):
 @compiles(_Explain, "postgresql")
 def _compile_explain(element: _Explain, compiler: Any, **kw: Any) -> str:
     return "EXPLAIN " + str(compiler.process(element.statement, **kw))
+
+
+def _similar_query(tenant_id: str, signal_id: uuid.UUID, limit: int) -> Any:
+    """The nearest signals to a stored signal, itself included (at distance 0)."""
+    own = sa_select(col(TrendSignal.id)).where(
+        col(TrendSignal.id) == signal_id, col(TrendSignal.tenant_id) == tenant_id
+    )
+    own_vector = own.with_only_columns(_column(TrendSignal)).scalar_subquery()
+    own_model = own.with_only_columns(col(TrendSignal.embedding_model)).scalar_subquery()
+    return _nearest_query(tenant_id, own_vector, own_model, limit, None)
+
+
+async def explain_similar(
+    session: AsyncSession, *, tenant_id: str, signal_id: uuid.UUID, limit: int
+) -> str:
+    """Postgres's plan for `similar_signals` (a test checks it walks the HNSW index)."""
+    rows = (await session.execute(_Explain(_similar_query(tenant_id, signal_id, limit)))).all()
+    return "\n".join(str(row[0]) for row in rows)
 
 
 async def explain_nearest(
@@ -346,8 +369,14 @@ async def signals_needing_competition(
 
 
 async def get_signal(session: AsyncSession, *, tenant_id: str, signal_id: uuid.UUID) -> TrendSignal:
-    signal = await session.get(TrendSignal, signal_id)
-    if signal is None or signal.tenant_id != tenant_id:
+    """One of the tenant's signals, without its embedding."""
+    query = (
+        select(TrendSignal)
+        .where(TrendSignal.id == signal_id, TrendSignal.tenant_id == tenant_id)
+        .options(_without_vector())
+    )
+    signal = (await session.exec(query)).first()
+    if signal is None:
         raise NotFoundError("trend signal", signal_id)
     return signal
 
@@ -362,8 +391,10 @@ async def list_signals(
     query_text: str | None = None,
     limit: int,
     offset: int,
+    with_vectors: bool = False,
 ) -> tuple[Sequence[TrendSignal], int]:
-    """A page of the tenant's signals, best score first, and the total that match."""
+    """A page of the tenant's signals, best score first, and the total that match; their
+    embeddings only `with_vectors`."""
     where: list[Any] = [TrendSignal.tenant_id == tenant_id]
     if source is not None:
         where.append(col(TrendSignal.sources).has_key(source))  # type: ignore[attr-defined]
@@ -391,6 +422,8 @@ async def list_signals(
         .limit(limit)
         .offset(offset)
     )
+    if not with_vectors:
+        query = query.options(_without_vector())
     rows = (await session.exec(query)).all()
     total = (await session.exec(select(func.count()).select_from(TrendSignal).where(*where))).one()
     return rows, int(total)
@@ -405,26 +438,16 @@ async def similar_signals(
 ) -> tuple[TrendSignal, list[tuple[TrendSignal, float]]]:
     """A signal and its nearest neighbours of the same embedder (HNSW), most similar first.
 
-    The signal's vector stays in Postgres: the query orders by the distance to it."""
-    query = (
-        select(TrendSignal)
-        .where(TrendSignal.id == signal_id, TrendSignal.tenant_id == tenant_id)
-        .options(defer(TrendSignal.embedding, raiseload=True))  # type: ignore[arg-type]
-    )
-    signal = (await session.exec(query)).first()
+    One round trip as a rule: the signal's vector and embedder stay in Postgres (scalar
+    subqueries), and the signal, nearest to itself, comes back with its neighbours. Only
+    when it is not among them (unknown, never embedded, or crowded out by exact copies)
+    is it read on its own."""
+    rows = (await session.exec(_similar_query(tenant_id, signal_id, limit + 1))).all()
+    signal = next((row for row, _ in rows if row.id == signal_id), None)
     if signal is None:
-        raise NotFoundError("trend signal", signal_id)
-    if signal.embedding_model is None:  # never embedded
-        return signal, []
-    own_vector = (
-        sa_select(_column(TrendSignal)).where(col(TrendSignal.id) == signal_id).scalar_subquery()
-    )
-    rows = (
-        await session.exec(
-            _nearest_query(tenant_id, own_vector, signal.embedding_model, limit, signal.id)
-        )
-    ).all()
-    return signal, [(other, cosine(distance)) for other, distance in rows]
+        signal = await get_signal(session, tenant_id=tenant_id, signal_id=signal_id)
+    others = [(other, cosine(distance)) for other, distance in rows if other.id != signal_id]
+    return signal, others[:limit]
 
 
 async def nearest_briefs(

@@ -12,6 +12,7 @@ from sqlalchemy import text
 from core.db import SessionFactory
 from integrations.embeddings import LocalE5Embedder
 from models import trend_store
+from models.repositories import NotFoundError
 from models.tables import TrendSignal
 from models.trend_store import Observation
 from models.trends import Competition, ScrapedTrend
@@ -212,6 +213,73 @@ async def test_similar_signals_are_the_nearest_of_the_same_tenant(
     assert names == ["camping dog dad", "quantum physics textbook"]
     similarities = [similarity for _, similarity in neighbours]
     assert similarities == sorted(similarities, reverse=True) and similarities[0] > 0.8
+    async with sessions() as session:
+        _, nearest = await trend_store.similar_signals(
+            session, tenant_id=tenant_id, signal_id=hiking.id, limit=1
+        )
+        assert [n.normalized_keyword for n, _ in nearest] == ["camping dog dad"]
+        with pytest.raises(NotFoundError):  # another tenant's signal is not found
+            await trend_store.similar_signals(
+                session, tenant_id=other_tenant, signal_id=hiking.id, limit=5
+            )
+        with pytest.raises(NotFoundError):
+            await trend_store.similar_signals(
+                session, tenant_id=tenant_id, signal_id=uuid.uuid4(), limit=5
+            )
+
+
+async def test_a_signal_never_embedded_or_among_exact_copies_is_still_answered(
+    sessions: SessionFactory, embedder: LocalE5Embedder
+) -> None:
+    """The signal normally comes back as its own nearest; when it does not, it is read
+    on its own: never embedded (no neighbours), or crowded out by exact copies."""
+    tenant_id = tenant()
+    await observe(sessions, embedder, tenant_id, [ScrapedTrend("reddit", "otter pun")])
+    otter = (await all_signals(sessions, tenant_id))["otter pun"]
+    async with sessions() as session:
+        copies = [
+            TrendSignal(
+                tenant_id=tenant_id,
+                keyword=f"otter pun copy {n}",
+                normalized_keyword=f"otter pun copy {n}",
+                niche_key=f"otter pun copy {n}",
+                embedding=None,
+                embedding_model=otter.embedding_model,
+                first_seen=NOW,
+                last_seen=NOW,
+            )
+            for n in range(4)
+        ]
+        session.add_all(copies)
+        await session.flush()
+        await session.execute(
+            text(
+                "UPDATE trend_signals SET embedding = (SELECT embedding FROM trend_signals"
+                " WHERE id = :otter) WHERE tenant_id = :tenant AND id <> :otter"
+            ),
+            {"otter": otter.id, "tenant": tenant_id},
+        )
+        bare = TrendSignal(
+            tenant_id=tenant_id,
+            keyword="never embedded",
+            normalized_keyword="never embedded",
+            niche_key="never embedded",
+            first_seen=NOW,
+            last_seen=NOW,
+        )
+        session.add(bare)
+        await session.commit()
+    async with sessions() as session:
+        signal, neighbours = await trend_store.similar_signals(
+            session, tenant_id=tenant_id, signal_id=otter.id, limit=2
+        )
+        assert signal.id == otter.id and len(neighbours) == 2
+        assert {n.id for n, _ in neighbours} <= {c.id for c in copies}
+        assert all(similarity == pytest.approx(1.0) for _, similarity in neighbours)
+        signal, neighbours = await trend_store.similar_signals(
+            session, tenant_id=tenant_id, signal_id=bare.id, limit=5
+        )
+        assert signal.id == bare.id and neighbours == []
 
 
 async def test_competition_is_folded_in_and_lowers_the_score(
@@ -284,9 +352,19 @@ async def test_the_similar_query_walks_the_hnsw_index(
         plan = await trend_store.explain_nearest(
             session, tenant_id=tenant_id, embedding=vector, model=embedder.name, limit=10
         )
+        stored = (
+            await session.execute(
+                text("SELECT id FROM trend_signals WHERE tenant_id = :tenant LIMIT 1"),
+                {"tenant": tenant_id},
+            )
+        ).scalar_one()
+        similar_plan = await trend_store.explain_similar(
+            session, tenant_id=tenant_id, signal_id=stored, limit=11
+        )
         await session.rollback()
-    assert "ix_trend_signals_embedding_hnsw" in plan, plan
-    assert "Sort" not in plan.split("Index Scan")[0], plan
+    for shown in (plan, similar_plan):
+        assert "ix_trend_signals_embedding_hnsw" in shown, shown
+        assert "Sort" not in shown.split("Index Scan using ix_trend_signals_embedding")[0], shown
 
 
 async def test_every_connection_scans_hnsw_iteratively_in_strict_order(
