@@ -18,6 +18,7 @@ from activities.errors import vendor_failure
 from activities.refs import ExternalRefs
 from activities.vendors import VendorClients
 from core.db import SessionFactory
+from core.settings import Settings
 from core.storage import ObjectStorage
 from integrations.errors import VendorError
 from integrations.etsy import EtsyClient, listing_url
@@ -51,6 +52,24 @@ class EtsyActivities:
         self._taxonomy_id = taxonomy_id
         self._shipping_profile_id = shipping_profile_id
         self._return_policy_id = return_policy_id
+
+    @classmethod
+    def from_settings(
+        cls,
+        sessions: SessionFactory,
+        storage: ObjectStorage,
+        clients: VendorClients,
+        settings: Settings,
+    ) -> EtsyActivities:
+        """The activities with the listing defaults the settings name."""
+        return cls(
+            sessions,
+            storage,
+            clients,
+            taxonomy_id=settings.etsy_taxonomy_id,
+            shipping_profile_id=settings.etsy_shipping_profile,
+            return_policy_id=settings.etsy_return_policy,
+        )
 
     @activity.defn(name="etsy.resolve_shop")
     async def resolve_shop(self, data: ShopsInput) -> int:

@@ -112,16 +112,7 @@ async def build_activities(
                     sessions, storage, clients, webhook=PublishWebhook.from_settings(settings)
                 )
             ),
-            *activity_methods(
-                EtsyActivities(
-                    sessions,
-                    storage,
-                    clients,
-                    taxonomy_id=settings.etsy_taxonomy_id,
-                    shipping_profile_id=settings.etsy_shipping_profile,
-                    return_policy_id=settings.etsy_return_policy,
-                )
-            ),
+            *activity_methods(EtsyActivities.from_settings(sessions, storage, clients, settings)),
         ]
     raise ValueError(f"unknown queue {queue!r}; one of {', '.join(QUEUES)}")
 
