@@ -175,6 +175,11 @@ async def test_find_draft_listing(client: EtsyClient, monkeypatch: pytest.Monkey
     assert found is not None and found["state"] == "active"
     missing = await client.find_draft_listing(SHOP, title=f"Nope {marker}", description=description)
     assert missing is None
+    every = await client.listings_with_copy(SHOP, title=title, description=description)
+    assert [(item["listing_id"], item["state"]) for item in every] == [
+        (newer["listing_id"], "draft"),
+        (older["listing_id"], "active"),
+    ]  # draft and active, newest first, only this exact copy
 
 
 async def test_refresh_access_token_rotates_and_is_used(emulator: ThreadedServer) -> None:
