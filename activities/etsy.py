@@ -1,13 +1,15 @@
 """Etsy activities (`pod-integration` queue): draft listing, images, activation.
 
 Idempotent per workflow like the Printify steps: recorded ids first, then a lookup of
-what Etsy already has (a draft with the same copy that no other run owns), then create.
+what Etsy already has (on a retry, a draft with the same copy made since the step began
+that no run owns), then create.
 """
 
 from __future__ import annotations
 
 import asyncio
 from dataclasses import replace
+from datetime import timedelta
 from functools import partial
 from typing import Any
 
@@ -33,6 +35,8 @@ from models.repositories import ExternalRefTaken
 
 LISTING = "etsy_listing"
 LISTING_IMAGE = "etsy_listing_image"
+# How far Etsy's clock may run behind Temporal's when a retry looks for its lost draft.
+ETSY_CLOCK_SKEW = timedelta(minutes=2)
 
 
 class EtsyActivities:
@@ -117,7 +121,7 @@ class EtsyActivities:
         except VendorError as exc:
             raise vendor_failure(exc) from exc
         try:
-            listing_id = await self._refs.put(
+            listing_id = await self._refs.claim(
                 data.tenant_id, data.workflow_id, LISTING, str(listing["listing_id"])
             )
         except ExternalRefTaken as exc:
@@ -132,13 +136,20 @@ class EtsyActivities:
         """The draft an earlier attempt of this step made but never recorded, if any.
 
         Etsy takes no idempotency key, so a draft is known only by its copy. A first
-        attempt cannot have made one; a later one takes the newest listing with the same
-        title and description that no run of any tenant has recorded.
+        attempt cannot have made one; a later one takes the newest draft with the same
+        title and description made since the step was first scheduled (less
+        `ETSY_CLOCK_SKEW`) that no run of any tenant has recorded. A seller's older
+        draft or any active listing with the same copy is never taken (ADR 0003).
         """
-        if activity.info().attempt == 1:
+        info = activity.info()
+        if info.attempt == 1:
             return None
-        found = await client.listings_with_copy(
-            data.shop_id, title=data.brief.title, description=data.brief.description
+        since = info.scheduled_time - ETSY_CLOCK_SKEW
+        found = await client.drafts_with_copy(
+            data.shop_id,
+            title=data.brief.title,
+            description=data.brief.description,
+            created_since=int(since.timestamp()),
         )
         owned = await self._refs.owners(LISTING, [str(item["listing_id"]) for item in found])
         return next((item for item in found if str(item["listing_id"]) not in owned), None)

@@ -4,8 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Collection
 
+from temporalio.exceptions import ApplicationError
+
 from core.db import SessionFactory
 from models import repositories
+from models.repositories import ExternalRefTaken
 
 
 class ExternalRefs:
@@ -21,7 +24,21 @@ class ExternalRefs:
             )
 
     async def put(self, tenant_id: str, workflow_id: str, kind: str, external_id: str) -> str:
-        """Record the id; when a racing attempt recorded one first, that one is returned."""
+        """Record the id; when a racing attempt recorded one first, that one is returned.
+
+        An id another workflow already holds means the step found something that is not
+        its own; no retry changes that, so it stops the run (`EXTERNAL_REF_TAKEN`).
+        """
+        try:
+            return await self.claim(tenant_id, workflow_id, kind, external_id)
+        except ExternalRefTaken as exc:
+            details = {"kind": kind, "external_id": external_id}
+            raise ApplicationError(
+                str(exc), details, type="EXTERNAL_REF_TAKEN", non_retryable=True
+            ) from exc
+
+    async def claim(self, tenant_id: str, workflow_id: str, kind: str, external_id: str) -> str:
+        """`put` for a step that can lose a race for the id: raises `ExternalRefTaken`."""
         async with self._sessions() as session:
             stored = await repositories.put_external_ref(
                 session,

@@ -185,7 +185,7 @@ class EtsyClient:
         """createDraftListing (form-encoded); returns the new draft ShopListing.
 
         Not retried after a 5xx (a POST may have created the draft): look it up with
-        `find_draft_listing` before creating it again.
+        `drafts_with_copy` before creating it again.
         """
         fields = {
             "quantity": quantity,
@@ -209,33 +209,20 @@ class EtsyClient:
         params = {"state": state, "limit": limit, "offset": offset}
         return await self._json("GET", f"application/shops/{shop_id}/listings", params=params)
 
-    async def find_draft_listing(
-        self,
-        shop_id: int,
-        *,
-        title: str,
-        description: str,
-        exclude_ids: set[int] | frozenset[int] = frozenset(),
-    ) -> dict[str, Any] | None:
-        """The newest draft or active listing with exactly this copy, not in `exclude_ids`."""
-        for listing in await self.listings_with_copy(shop_id, title=title, description=description):
-            if listing["listing_id"] not in exclude_ids:
-                return listing
-        return None
-
-    async def listings_with_copy(
-        self, shop_id: int, *, title: str, description: str
+    async def drafts_with_copy(
+        self, shop_id: int, *, title: str, description: str, created_since: int = 0
     ) -> list[dict[str, Any]]:
-        """Draft and active listings with exactly this title and description, newest first.
+        """Drafts with exactly this title and description made at or after
+        `created_since` (epoch seconds), newest first.
 
         Used to find a draft a lost POST answer already created. Etsy may return
-        HTML-escaped text, so titles are compared unescaped and trimmed.
+        HTML-escaped text, so the copy is compared unescaped and trimmed.
         """
         found = [
             listing
-            for state in ("draft", "active")
-            async for listing in self._all_listings(shop_id, state)
-            if _same_text(listing.get("title"), title)
+            async for listing in self._all_listings(shop_id, "draft")
+            if int(listing.get("created_timestamp") or 0) >= created_since
+            and _same_text(listing.get("title"), title)
             and _same_text(listing.get("description"), description)
         ]
         return sorted(found, key=_age_key, reverse=True)

@@ -17,6 +17,7 @@ with workflow.unsafe.imports_passed_through():
 # Error types that no retry can fix; activities raise them as non-retryable too.
 NON_RETRYABLE = [
     "INVALID_INPUT",
+    "EXTERNAL_REF_TAKEN",
     "UNSAFE_CONTENT",
     "PRINTIFY_VALIDATION",
     "PRINTIFY_AUTH",

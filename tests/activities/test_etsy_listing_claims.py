@@ -3,7 +3,8 @@
 Etsy has no idempotency key, so a retry after a lost answer finds its draft by copy
 (ADR 0003). These tests run the real activity against the emulator and Postgres and pin
 who may adopt what: a first attempt never adopts, a retry adopts only an unrecorded
-draft, and recording a draft another run already holds fails retryably.
+draft made since the step was first scheduled, and recording a draft another run
+already holds fails retryably.
 """
 
 from __future__ import annotations
@@ -11,13 +12,14 @@ from __future__ import annotations
 import dataclasses
 import secrets
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
 
 import pytest
 from temporalio.exceptions import ApplicationError
 from temporalio.testing import ActivityEnvironment
 
-from activities.etsy import LISTING, EtsyActivities
+from activities.etsy import ETSY_CLOCK_SKEW, LISTING, EtsyActivities
 from activities.refs import ExternalRefs
 from activities.vendors import VendorClients
 from core.db import SessionFactory
@@ -30,6 +32,7 @@ from models.repositories import ExternalRefTaken
 from sandbox.app import EmulatorConfig
 from sandbox.etsy import SHIPPING_PROFILE_ID
 from tests.accounts import Account
+from tests.images import png
 
 
 @dataclass
@@ -41,6 +44,8 @@ class Setup:
     client: EtsyClient
     refs: ExternalRefs
     data: CreateDraftListingInput
+    # When Temporal first scheduled the step: before any draft the tests make.
+    scheduled: datetime = field(default_factory=lambda: datetime.now(UTC))
 
     async def hand_made(self) -> int:
         """A draft with the run's exact copy that no run made (a seller's, another
@@ -60,7 +65,7 @@ class Setup:
     async def attempt(self, number: int) -> ListingRef:
         """Attempt `number` of the create step (Temporal counts attempts from 1)."""
         env = ActivityEnvironment()
-        env.info = dataclasses.replace(env.info, attempt=number)
+        env.info = dataclasses.replace(env.info, attempt=number, scheduled_time=self.scheduled)
         return await env.run(self.activities.create_draft_listing, self.data)
 
 
@@ -117,6 +122,31 @@ async def test_a_retry_adopts_only_a_draft_no_run_has_recorded(etsy: Setup) -> N
     assert owners == {str(lost): etsy.data.workflow_id, str(newer): "dtl-another-run"}
 
 
+async def test_a_retry_leaves_a_draft_older_than_the_step_alone(etsy: Setup) -> None:
+    sellers = await etsy.hand_made()
+    etsy.scheduled = datetime.now(UTC) + ETSY_CLOCK_SKEW * 1.5  # the step began after it
+
+    ours = await etsy.attempt(2)
+
+    assert ours.listing_id != sellers
+    assert (await etsy.client.get_listing(ours.listing_id))["title"] == etsy.data.brief.title
+    assert await etsy.refs.owners(LISTING, [str(sellers)]) == {}  # not taken, so never deleted
+
+
+async def test_a_retry_never_adopts_an_active_listing(etsy: Setup) -> None:
+    live = await etsy.hand_made()  # made since the step began, but no longer a draft
+    await etsy.client.upload_listing_image(
+        etsy.data.shop_id, live, image=png(), file_name="live.png"
+    )
+    await etsy.client.activate_listing(etsy.data.shop_id, live)
+
+    ours = await etsy.attempt(2)
+
+    assert ours.listing_id != live
+    assert (await etsy.client.get_listing(live))["state"] == "active"
+    assert await etsy.refs.owners(LISTING, [str(live)]) == {}
+
+
 async def test_recording_a_draft_another_run_holds_fails_and_the_next_attempt_makes_one(
     etsy: Setup, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -151,6 +181,10 @@ async def test_a_vendor_id_has_one_owner(sessions: SessionFactory) -> None:
     assert await refs.put("t-a", "wf-a", LISTING, vendor_id) == vendor_id
     assert await refs.put("t-a", "wf-a", LISTING, "a-later-id") == vendor_id  # first wins
     with pytest.raises(ExternalRefTaken):
-        await refs.put("t-b", "wf-b", LISTING, vendor_id)
+        await refs.claim("t-b", "wf-b", LISTING, vendor_id)  # the draft step's race
+    with pytest.raises(ApplicationError) as taken:
+        await refs.put("t-b", "wf-b", LISTING, vendor_id)  # any other step: stop the run
+    assert taken.value.type == "EXTERNAL_REF_TAKEN" and taken.value.non_retryable
+    assert taken.value.details == ({"kind": LISTING, "external_id": vendor_id},)
     assert await refs.get("t-b", "wf-b", LISTING) is None
     assert await refs.put("t-b", "wf-b", "printify_product", vendor_id) == vendor_id  # per kind

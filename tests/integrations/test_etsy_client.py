@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import base64
 import hashlib
-import io
 import secrets
 import time
 from collections.abc import AsyncIterator
@@ -13,7 +12,6 @@ from urllib.parse import parse_qs, urlsplit
 
 import httpx
 import pytest
-from PIL import Image
 
 from core.http_server import ThreadedServer
 from integrations import etsy as etsy_module
@@ -22,15 +20,10 @@ from integrations.etsy import EtsyClient, listing_url, parse_etsy_error, price_s
 from integrations.http import redact
 from sandbox.app import EmulatorConfig
 from sandbox.etsy import RETURN_POLICY_ID, SHIPPING_PROFILE_ID
+from tests.images import png
 
 CONFIG = EmulatorConfig()
 SHOP = CONFIG.etsy_shop_id
-
-
-def png(color: tuple[int, int, int] = (10, 20, 30)) -> bytes:
-    buffer = io.BytesIO()
-    Image.new("RGB", (50, 40), color).save(buffer, "PNG")
-    return buffer.getvalue()
 
 
 def make_client(emulator: ThreadedServer, **overrides: Any) -> EtsyClient:
@@ -151,35 +144,31 @@ async def test_update_activate_deactivate_delete(client: EtsyClient) -> None:
     assert not gone.value.retryable
 
 
-async def test_find_draft_listing(client: EtsyClient, monkeypatch: pytest.MonkeyPatch) -> None:
+async def test_drafts_with_copy(client: EtsyClient, monkeypatch: pytest.MonkeyPatch) -> None:
     marker = secrets.token_hex(4)
     title, description = f"Find Me {marker}", f"Exactly this {marker}"
     older = await new_draft(client, title=title, description=description)
     newer = await new_draft(client, title=title, description=description)
     await new_draft(client, title=title, description="something else")
+    live = await new_draft(client, title=title, description=description)
+    await client.upload_listing_image(SHOP, live["listing_id"], image=png(), file_name="a.png")
+    await client.activate_listing(SHOP, live["listing_id"])
     monkeypatch.setattr(etsy_module, "PAGE_SIZE", 2)  # force several pages
 
-    found = await client.find_draft_listing(SHOP, title=title, description=description)
-    assert found is not None and found["listing_id"] == newer["listing_id"]
-    skip = {newer["listing_id"]}
-    found = await client.find_draft_listing(
-        SHOP, title=title, description=description, exclude_ids=skip
-    )
-    assert found is not None and found["listing_id"] == older["listing_id"]
+    found = await client.drafts_with_copy(SHOP, title=title, description=description)
+    assert [item["listing_id"] for item in found] == [newer["listing_id"], older["listing_id"]]
+    assert {item["state"] for item in found} == {"draft"}  # newest first, drafts only
 
-    await client.upload_listing_image(SHOP, older["listing_id"], image=png(), file_name="a.png")
-    await client.activate_listing(SHOP, older["listing_id"])
-    found = await client.find_draft_listing(
-        SHOP, title=title, description=description, exclude_ids=skip
+    since = await client.drafts_with_copy(
+        SHOP, title=title, description=description, created_since=older["created_timestamp"]
     )
-    assert found is not None and found["state"] == "active"
-    missing = await client.find_draft_listing(SHOP, title=f"Nope {marker}", description=description)
-    assert missing is None
-    every = await client.listings_with_copy(SHOP, title=title, description=description)
-    assert [(item["listing_id"], item["state"]) for item in every] == [
-        (newer["listing_id"], "draft"),
-        (older["listing_id"], "active"),
-    ]  # draft and active, newest first, only this exact copy
+    assert since == found  # made at or after the given second
+    later = await client.drafts_with_copy(
+        SHOP, title=title, description=description, created_since=newer["created_timestamp"] + 1
+    )
+    assert later == []
+    missing = await client.drafts_with_copy(SHOP, title=f"Nope {marker}", description=description)
+    assert missing == []
 
 
 async def test_refresh_access_token_rotates_and_is_used(emulator: ThreadedServer) -> None:
@@ -321,8 +310,8 @@ async def test_post_503_is_not_retried(
     assert lost.value.details == {"error": "injected fault"}
     assert admin_requests(emulator, "POST", path) == [503]
     # The emulator made it anyway; the lookup finds it instead of creating a second one.
-    found = await client.find_draft_listing(SHOP, title="Lost Answer Tee", description="made once")
-    assert found is not None
+    found = await client.drafts_with_copy(SHOP, title="Lost Answer Tee", description="made once")
+    assert len(found) == 1
 
 
 async def test_429_with_retry_after_is_retried(

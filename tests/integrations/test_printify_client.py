@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import io
 import json
 import time
 import uuid
@@ -11,7 +10,6 @@ from typing import Any
 
 import httpx
 import pytest
-from PIL import Image
 
 import integrations.printify as printify_module
 from core.http_server import ThreadedServer
@@ -19,6 +17,7 @@ from integrations.errors import VendorError
 from integrations.http import redact
 from integrations.printify import PrintifyClient, parse_printify_error, placeholder_size
 from sandbox.app import EmulatorConfig
+from tests.images import png
 
 USER_AGENT = "pod-automator-tests/1.0"
 
@@ -33,12 +32,6 @@ class RecordingTransport(httpx.AsyncHTTPTransport):
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         self.requests.append(request)
         return await super().handle_async_request(request)
-
-
-def png(width: int = 50, height: int = 50) -> bytes:
-    buffer = io.BytesIO()
-    Image.new("RGBA", (width, height), (10, 120, 200, 255)).save(buffer, format="PNG")
-    return buffer.getvalue()
 
 
 def make_client(emulator: ThreadedServer, config: EmulatorConfig, **kwargs: Any) -> PrintifyClient:

@@ -22,17 +22,12 @@ from sandbox.app import EmulatorConfig, create_emulator_app
 from sandbox.etsy import RETURN_POLICY_ID, SHIPPING_PROFILE_ID
 from sandbox.etsy_oauth import RateLimiter
 from sandbox.etsy_rules import EtsyError
+from tests.images import png
 
 CONFIG = EmulatorConfig()
 KEY = f"{CONFIG.etsy_keystring}:{CONFIG.etsy_shared_secret}"
 AUTH = {"x-api-key": KEY, "authorization": f"Bearer {CONFIG.etsy_access_token}"}
 SHOP = CONFIG.etsy_shop_id
-
-
-def png(width: int = 64, height: int = 48, color: tuple[int, int, int] = (200, 30, 30)) -> bytes:
-    buffer = io.BytesIO()
-    Image.new("RGB", (width, height), color).save(buffer, "PNG")
-    return buffer.getvalue()
 
 
 def draft_form(**changes: str | None) -> dict[str, str]:
