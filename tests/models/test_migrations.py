@@ -11,6 +11,7 @@ from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import create_engine, text
+from sqlalchemy.exc import IntegrityError
 
 from core import accounts
 from core.db import alembic_config, make_engine, make_session_factory, sqlalchemy_url
@@ -116,3 +117,56 @@ def test_briefs_from_before_statuses_get_the_status_their_run_shows(fresh_databa
         ("past", "ready", None),
         ("refused", "refused", {"matches": {"nike": ["slogan"]}}),
     ]
+
+
+def test_a_vendor_id_claimed_twice_keeps_the_claim_of_the_run_that_listed_it(
+    fresh_database: str,
+) -> None:
+    config = alembic_config(fresh_database)
+    command.upgrade(config, "0008")
+    sql(
+        fresh_database,
+        """
+        WITH brief AS (
+            INSERT INTO briefs (id, tenant_id, workflow_id, keyword, title, data, status,
+                                created_at)
+            VALUES (gen_random_uuid(), 't', 'listed', 'k', 'T', '{}', 'ready', now())
+            RETURNING id
+        ), design AS (
+            INSERT INTO designs (id, tenant_id, workflow_id, brief_id, storage_key,
+                                 preview_key, sha256, width, height, dpi, size_bytes, created_at)
+            SELECT gen_random_uuid(), 't', 'listed', id, 'k', 'p', 's', 1, 1, 300, 1, now()
+            FROM brief RETURNING id
+        )
+        INSERT INTO listings (id, tenant_id, workflow_id, design_id, title, printify_shop_id,
+                              printify_product_id, printify_image_id, etsy_shop_id,
+                              etsy_listing_id, url, state, created_at, updated_at)
+        SELECT gen_random_uuid(), 't', 'listed', id, 'T', 1, 'p', 'i', 2, 77, 'u', 'active',
+               now(), now()
+        FROM design
+        """,
+    )
+    sql(
+        fresh_database,
+        "INSERT INTO external_refs (workflow_id, kind, tenant_id, external_id, created_at)"
+        " VALUES ('stuck', 'etsy_listing', 't', '77', now() - interval '1 hour'),"
+        " ('listed', 'etsy_listing', 't', '77', now()),"
+        " ('first', 'printify_upload', 't', 'u1', now() - interval '1 hour'),"
+        " ('second', 'printify_upload', 't', 'u1', now()),"
+        " ('alone', 'printify_upload', 't', 'u2', now())",
+    )
+
+    command.upgrade(config, "0009")
+
+    rows = sql(fresh_database, "SELECT kind, external_id, workflow_id FROM external_refs")
+    assert sorted(rows, key=str) == [
+        ("etsy_listing", "77", "listed"),
+        ("printify_upload", "u1", "first"),
+        ("printify_upload", "u2", "alone"),
+    ]
+    with pytest.raises(IntegrityError):
+        sql(
+            fresh_database,
+            "INSERT INTO external_refs (workflow_id, kind, tenant_id, external_id, created_at)"
+            " VALUES ('late', 'printify_upload', 't', 'u2', now())",
+        )
