@@ -134,7 +134,7 @@ def _compile_explain(element: _Explain, compiler: Any, **kw: Any) -> str:
     return "EXPLAIN " + str(compiler.process(element.statement, **kw))
 
 
-def _similar_query(tenant_id: str, signal_id: uuid.UUID, limit: int) -> Any:
+def similar_query(tenant_id: str, signal_id: uuid.UUID, limit: int) -> Any:
     """The nearest signals to a stored signal, itself included (at distance 0)."""
     own = sa_select(col(TrendSignal.id)).where(
         col(TrendSignal.id) == signal_id, col(TrendSignal.tenant_id) == tenant_id
@@ -148,7 +148,7 @@ async def explain_similar(
     session: AsyncSession, *, tenant_id: str, signal_id: uuid.UUID, limit: int
 ) -> str:
     """Postgres's plan for `similar_signals` (a test checks it walks the HNSW index)."""
-    rows = (await session.execute(_Explain(_similar_query(tenant_id, signal_id, limit)))).all()
+    rows = (await session.execute(_Explain(similar_query(tenant_id, signal_id, limit)))).all()
     return "\n".join(str(row[0]) for row in rows)
 
 
@@ -442,7 +442,7 @@ async def similar_signals(
     subqueries), and the signal, nearest to itself, comes back with its neighbours. Only
     when it is not among them (unknown, never embedded, or crowded out by exact copies)
     is it read on its own."""
-    rows = (await session.exec(_similar_query(tenant_id, signal_id, limit + 1))).all()
+    rows = (await session.exec(similar_query(tenant_id, signal_id, limit + 1))).all()
     signal = next((row for row, _ in rows if row.id == signal_id), None)
     if signal is None:
         signal = await get_signal(session, tenant_id=tenant_id, signal_id=signal_id)

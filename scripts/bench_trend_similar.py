@@ -39,11 +39,13 @@ import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import psycopg
 from pgvector.psycopg import register_vector
 from psycopg.types.json import Jsonb
+from sqlalchemy.dialects import postgresql
 from temporalio.client import Client
 
 from api.app import create_app
@@ -78,16 +80,8 @@ TYPES = [
     "uuid", "text", "text", "text", "text", "jsonb", "jsonb", "jsonb",
     "int4", "float8", "jsonb", "vector", "text", "timestamptz", "timestamptz",
 ]  # fmt: skip
-# The route's query (`trend_store.similar_signals`): the signal's own vector and embedder
-# stay in Postgres, and the signal itself comes back first, at distance 0.
-NEAREST_SQL = (
-    "SELECT *, embedding <=> (SELECT embedding FROM trend_signals"
-    "  WHERE id = %(id)s AND tenant_id = %(tenant)s) AS distance"
-    " FROM trend_signals WHERE tenant_id = %(tenant)s"
-    " AND embedding_model = (SELECT embedding_model FROM trend_signals"
-    "  WHERE id = %(id)s AND tenant_id = %(tenant)s)"
-    " ORDER BY distance LIMIT %(limit)s"
-)
+# The dialect the route's query is compiled for (the engine's: psycopg 3).
+DIALECT = postgresql.psycopg.dialect()
 
 # The query vector in a plan: 384 numbers that would drown the plan's lines.
 VECTOR_LITERAL = re.compile(r"'\[[^\]]*\]'::vector")
@@ -300,28 +294,34 @@ async def measure_repository(database_url: str, ids: list[uuid.UUID]) -> list[fl
     return timings
 
 
-def _nearest_params(seeded: Seeded, row: int) -> dict[str, object]:
-    return {"id": seeded.ids[row], "tenant": TENANT, "limit": LIMIT + 1}
+def nearest_statement(seeded: Seeded, row: int) -> tuple[str, dict[str, Any]]:
+    """The route's query (`trend_store.similar_query`, the signal itself included) as
+    psycopg gets it: compiled from the ORM statement, so the same SQL and columns."""
+    query = trend_store.similar_query(TENANT, seeded.ids[row], LIMIT + 1)
+    compiled = query.compile(dialect=DIALECT)
+    return str(compiled), dict(compiled.params)
 
 
 def measure_sql(
     database_url: str, seeded: Seeded, rows: list[int]
 ) -> tuple[list[float], list[float]]:
     """The route's nearest-neighbour query alone with psycopg: round trip per request
-    (every column, as the ORM asks), and Postgres's own execution time (`EXPLAIN ANALYZE`)."""
+    (the columns the ORM asks for), and Postgres's own execution time (`EXPLAIN ANALYZE`)."""
     round_trips: list[float] = []
     executions: list[float] = []
     with psycopg.connect(database_url, options=CONNECTION_OPTIONS) as conn:
         register_vector(conn)
         with conn.cursor() as cursor:
             for row in rows:
+                statement, params = nearest_statement(seeded, row)
                 started = time.perf_counter()
-                cursor.execute(NEAREST_SQL, _nearest_params(seeded, row)).fetchall()
+                cursor.execute(statement, params).fetchall()
                 conn.commit()
                 round_trips.append((time.perf_counter() - started) * 1000)
             for row in rows:
-                query = f"EXPLAIN (ANALYZE, FORMAT JSON) {NEAREST_SQL}"
-                found = cursor.execute(query, _nearest_params(seeded, row)).fetchone()
+                statement, params = nearest_statement(seeded, row)
+                query = f"EXPLAIN (ANALYZE, FORMAT JSON) {statement}"
+                found = cursor.execute(query, params).fetchone()
                 conn.commit()
                 executions.append(float(found[0][0]["Execution Time"]) if found else math.nan)
     return round_trips, executions
@@ -346,8 +346,9 @@ def explain(database_url: str, seeded: Seeded, row: int) -> tuple[str, dict[str,
     with psycopg.connect(database_url, options=CONNECTION_OPTIONS) as conn:
         register_vector(conn)
         with conn.cursor() as cursor:
-            query = f"EXPLAIN (ANALYZE, BUFFERS) {NEAREST_SQL}"
-            lines = cursor.execute(query, _nearest_params(seeded, row)).fetchall()
+            statement, params = nearest_statement(seeded, row)
+            query = f"EXPLAIN (ANALYZE, BUFFERS) {statement}"
+            lines = cursor.execute(query, params).fetchall()
             facts: dict[str, str] = {}
             for name, query in (
                 ("postgres", "SHOW server_version"),

@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import importlib.util
 import sys
+import uuid
 from pathlib import Path
-from types import ModuleType
+from types import ModuleType, SimpleNamespace
 
 import numpy as np
 
@@ -58,3 +59,13 @@ def test_a_small_run_reports_and_walks_the_hnsw_index(tmp_path: Path) -> None:
     iterative_scan = trend_store.ITERATIVE_SCAN  # as every connection of the app has it
     assert "pgvector 0." in text and f"hnsw.iterative_scan={iterative_scan}," in text
     assert not (tmp_path / "postgres" / "postmaster.pid").exists()  # stopped again
+
+
+def test_the_timed_sql_asks_for_the_columns_the_route_reads() -> None:
+    bench = load()
+    signal_id = uuid.uuid4()
+    statement, params = bench.nearest_statement(SimpleNamespace(ids=[signal_id]), 0)
+    selected = statement.split(" FROM trend_signals")[0]
+    assert "trend_signals.keyword," in selected and "trend_signals.embedding_model," in selected
+    assert "trend_signals.embedding," not in selected  # 384 floats a row the route never reads
+    assert signal_id in params.values() and bench.LIMIT + 1 in params.values()
