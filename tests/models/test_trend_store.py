@@ -5,9 +5,11 @@ from __future__ import annotations
 
 import uuid
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
 from sqlalchemy import text
+from sqlmodel.ext.asyncio.session import AsyncSession
 
 from core.db import SessionFactory
 from integrations.embeddings import LocalE5Embedder
@@ -280,6 +282,42 @@ async def test_a_signal_never_embedded_or_among_exact_copies_is_still_answered(
             session, tenant_id=tenant_id, signal_id=bare.id, limit=5
         )
         assert signal.id == bare.id and neighbours == []
+
+
+async def test_a_signal_crowded_out_of_its_own_answer_is_read_on_its_own(
+    sessions: SessionFactory, embedder: LocalE5Embedder, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Exact copies tie with the signal at distance 0 in an order HNSW does not fix, so
+    here the query is made to leave the signal out, and the fallback must answer."""
+    tenant_id = tenant()
+    keywords = ["otter pun", "cat yoga", "retro camper van"]
+    await observe(sessions, embedder, tenant_id, [ScrapedTrend("reddit", k) for k in keywords])
+    otter = (await all_signals(sessions, tenant_id))["otter pun"]
+    route_query = trend_store.similar_query
+    reads: list[uuid.UUID] = []
+    real_get_signal = trend_store.get_signal
+
+    def without_itself(tenant: str, signal_id: uuid.UUID, limit: int) -> Any:
+        return route_query(tenant, signal_id, limit).where(TrendSignal.id != signal_id)
+
+    async def counted_get_signal(
+        session: AsyncSession, *, tenant_id: str, signal_id: uuid.UUID
+    ) -> TrendSignal:
+        reads.append(signal_id)
+        return await real_get_signal(session, tenant_id=tenant_id, signal_id=signal_id)
+
+    async with sessions() as session:
+        signal, neighbours = await trend_store.similar_signals(
+            session, tenant_id=tenant_id, signal_id=otter.id, limit=1
+        )
+        assert reads == [] and signal.id == otter.id and len(neighbours) == 1  # one query
+        monkeypatch.setattr(trend_store, "similar_query", without_itself)
+        monkeypatch.setattr(trend_store, "get_signal", counted_get_signal)
+        signal, neighbours = await trend_store.similar_signals(
+            session, tenant_id=tenant_id, signal_id=otter.id, limit=2
+        )
+    assert reads == [otter.id] and signal.keyword == "otter pun"
+    assert sorted(n.keyword for n, _ in neighbours) == ["cat yoga", "retro camper van"]
 
 
 async def test_competition_is_folded_in_and_lowers_the_score(
