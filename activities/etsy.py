@@ -23,7 +23,7 @@ from core.db import SessionFactory
 from core.settings import Settings
 from core.storage import ObjectStorage
 from integrations.errors import VendorError
-from integrations.etsy import EtsyClient, listing_url
+from integrations.etsy import EtsyClient, listing_url, price_cents
 from models.payloads import (
     CreateDraftListingInput,
     ListingImageRef,
@@ -137,7 +137,7 @@ class EtsyActivities:
 
         Etsy takes no idempotency key, so a draft is known only by its copy. A first
         attempt cannot have made one; a later one takes the newest draft with the same
-        title and description made since the step was first scheduled (less
+        title, description and price made since the step was first scheduled (less
         `ETSY_CLOCK_SKEW`) that no run of any tenant has recorded. A seller's older
         draft or any active listing with the same copy is never taken (ADR 0003).
         """
@@ -151,6 +151,9 @@ class EtsyActivities:
             description=data.brief.description,
             created_since=int(since.timestamp()),
         )
+        # Two runs of one keyword write the same copy; a draft at another price (another
+        # template or pricing rule) cannot be the one this attempt asked for.
+        found = [item for item in found if price_cents(item) == data.price_cents]
         owned = await self._refs.owners(LISTING, [str(item["listing_id"]) for item in found])
         return next((item for item in found if str(item["listing_id"]) not in owned), None)
 

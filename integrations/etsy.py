@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import html
 import mimetypes
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from collections.abc import AsyncGenerator, Awaitable, Callable, Sequence
+from contextlib import aclosing
 from decimal import Decimal
 from typing import Any
 
@@ -65,6 +66,14 @@ def parse_etsy_error(response: httpx.Response) -> tuple[str, dict[str, Any]]:
 def price_string(cents: int) -> str:
     """Cents as Etsy's decimal price string, e.g. 1999 -> "19.99"."""
     return str(Decimal(cents).scaleb(-2))
+
+
+def price_cents(listing: dict[str, Any]) -> int | None:
+    """A listing's price (`{amount, divisor}` Money) in cents, if it has one."""
+    price = listing.get("price")
+    if not isinstance(price, dict) or not price.get("divisor"):
+        return None
+    return int(Decimal(int(price["amount"]) * 100) / int(price["divisor"]))
 
 
 def _form_value(value: Any) -> str:
@@ -206,28 +215,37 @@ class EtsyClient:
         self, shop_id: int, state: str = "active", limit: int = 100, offset: int = 0
     ) -> dict[str, Any]:
         """getListingsByShop: `{"count", "results"}`, newest first."""
-        params = {"state": state, "limit": limit, "offset": offset}
+        params = {
+            "state": state,
+            "limit": limit,
+            "offset": offset,
+            "sort_on": "created",
+            "sort_order": "desc",
+        }
         return await self._json("GET", f"application/shops/{shop_id}/listings", params=params)
 
     async def drafts_with_copy(
-        self, shop_id: int, *, title: str, description: str, created_since: int = 0
+        self, shop_id: int, *, title: str, description: str, created_since: int
     ) -> list[dict[str, Any]]:
         """Drafts with exactly this title and description made at or after
         `created_since` (epoch seconds), newest first.
 
-        Used to find a draft a lost POST answer already created. Etsy may return
-        HTML-escaped text, so the copy is compared unescaped and trimmed.
+        Used to find a draft a lost POST answer already created. Drafts come newest
+        first, so paging stops at the first older one. Etsy may return HTML-escaped
+        text, so the copy is compared unescaped and trimmed.
         """
-        found = [
-            listing
-            async for listing in self._all_listings(shop_id, "draft")
-            if int(listing.get("created_timestamp") or 0) >= created_since
-            and _same_text(listing.get("title"), title)
-            and _same_text(listing.get("description"), description)
-        ]
+        found = []
+        async with aclosing(self._all_listings(shop_id, "draft")) as drafts:
+            async for listing in drafts:
+                if _created(listing) < created_since:
+                    break
+                if _same_text(listing.get("title"), title) and _same_text(
+                    listing.get("description"), description
+                ):
+                    found.append(listing)
         return sorted(found, key=_age_key, reverse=True)
 
-    async def _all_listings(self, shop_id: int, state: str) -> AsyncIterator[dict[str, Any]]:
+    async def _all_listings(self, shop_id: int, state: str) -> AsyncGenerator[dict[str, Any]]:
         offset = 0
         while True:
             page = await self.list_shop_listings(shop_id, state, PAGE_SIZE, offset)
@@ -321,5 +339,10 @@ def _same_text(found: Any, wanted: str) -> bool:
     return isinstance(found, str) and html.unescape(found).strip() == wanted.strip()
 
 
+def _created(listing: dict[str, Any]) -> int:
+    """When the listing was made (Etsy names the field both ways)."""
+    return int(listing.get("created_timestamp") or listing.get("creation_timestamp") or 0)
+
+
 def _age_key(listing: dict[str, Any]) -> tuple[int, int]:
-    return int(listing.get("created_timestamp") or 0), int(listing["listing_id"])
+    return _created(listing), int(listing["listing_id"])

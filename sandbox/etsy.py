@@ -39,6 +39,12 @@ SHIPPING_PROFILE_ID = 7001
 RETURN_POLICY_ID = 8001
 MAX_IMAGES = 10
 LISTING_STATES = frozenset({"active", "inactive", "sold_out", "draft", "expired"})
+# getListingsByShop's `sort_on` and the row field behind it (`score`: newest first).
+SHOP_SORT_FIELDS = {
+    "created": "created_timestamp",
+    "updated": "updated_timestamp",
+    "price": "price",
+}
 LISTING_LIFETIME = 120 * 24 * 3600  # a published listing runs about four months
 _CONTENT_TYPES = {"jpg": "image/jpeg", "png": "image/png", "gif": "image/gif", "webp": "image/webp"}
 _MEMORY_BLOBS: weakref.WeakKeyDictionary[JsonStore, dict[int, bytes]] = weakref.WeakKeyDictionary()
@@ -315,7 +321,10 @@ def build_router(store: JsonStore, config: EmulatorConfig) -> APIRouter:
         offset = query_int(request, "offset", 0, 0, 10**9)
         rows = [r for r in state.listings.values() if r["shop_id"] == shop_id]
         rows = [r for r in rows if r["state"] == wanted]
-        rows.sort(key=lambda r: (r["created_timestamp"], r["listing_id"]), reverse=True)
+        sort_on, ascending = etsy_search.listing_order(request)
+        field = SHOP_SORT_FIELDS.get(sort_on, "created_timestamp")
+        descending = sort_on == "score" or not ascending
+        rows.sort(key=lambda r: (r[field], r["listing_id"]), reverse=descending)
         page = [state.listing(r) for r in rows[offset : offset + limit]]
         return {"count": len(rows), "results": page}
 

@@ -71,16 +71,23 @@ def synthetic_listing(words: list[str], position: int, public_url: str) -> dict[
     }
 
 
-def find_all_listings_active(state: EtsyState, request: Request) -> dict[str, Any]:
-    """`{count, results}` of active listings matching `keywords` (see the module docstring)."""
+def listing_order(request: Request) -> tuple[str, bool]:
+    """The checked `sort_on` (default `created`) and whether `sort_order` is ascending."""
     query = request.query_params
-    limit = query_int(request, "limit", 25, 1, 100)
-    offset = query_int(request, "offset", 0, 0, 10**6)
     sort_on, sort_order = query.get("sort_on", "created"), query.get("sort_order", "desc")
     if sort_on not in SORT_ON:
         raise EtsyError.field("sort_on", f"{sort_on!r} is not one of {sorted(SORT_ON)}.")
     if sort_order not in SORT_ORDER:
         raise EtsyError.field("sort_order", f"{sort_order!r} is not a sort order.")
+    return sort_on, sort_order in ("asc", "ascending", "up")
+
+
+def find_all_listings_active(state: EtsyState, request: Request) -> dict[str, Any]:
+    """`{count, results}` of active listings matching `keywords` (see the module docstring)."""
+    query = request.query_params
+    limit = query_int(request, "limit", 25, 1, 100)
+    offset = query_int(request, "offset", 0, 0, 10**6)
+    sort_on, ascending = listing_order(request)
     words = search_words(query.get("keywords", ""))
     own = [
         row
@@ -96,7 +103,6 @@ def find_all_listings_active(state: EtsyState, request: Request) -> dict[str, An
     results += [synthetic_listing(words, index, public_url) for index in range(first, last)]
     if sort_on != "score":
         field = {"created": "created_timestamp", "updated": "updated_timestamp"}.get(sort_on)
-        ascending = sort_order in ("asc", "ascending", "up")
         results.sort(
             key=lambda item: item["price"]["amount"] if field is None else item[field],
             reverse=not ascending,

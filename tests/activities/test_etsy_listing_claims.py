@@ -47,14 +47,15 @@ class Setup:
     # When Temporal first scheduled the step: before any draft the tests make.
     scheduled: datetime = field(default_factory=lambda: datetime.now(UTC))
 
-    async def hand_made(self) -> int:
+    async def hand_made(self, price_cents: int | None = None) -> int:
         """A draft with the run's exact copy that no run made (a seller's, another
-        tenant's in a shared shop, or what a lost POST answer left behind)."""
+        tenant's in a shared shop, or what a lost POST answer left behind), at the run's
+        price unless told otherwise."""
         made = await self.client.create_draft_listing(
             self.data.shop_id,
             title=self.data.brief.title,
             description=self.data.brief.description,
-            price_cents=1000,
+            price_cents=self.data.price_cents if price_cents is None else price_cents,
             quantity=1,
             tags=[],
             taxonomy_id=482,
@@ -131,6 +132,24 @@ async def test_a_retry_leaves_a_draft_older_than_the_step_alone(etsy: Setup) -> 
     assert ours.listing_id != sellers
     assert (await etsy.client.get_listing(ours.listing_id))["title"] == etsy.data.brief.title
     assert await etsy.refs.owners(LISTING, [str(sellers)]) == {}  # not taken, so never deleted
+
+
+async def test_a_retry_adopts_a_draft_made_within_the_clock_skew_before_the_step(
+    etsy: Setup,
+) -> None:
+    lost = await etsy.hand_made()
+    etsy.scheduled = datetime.now(UTC) + ETSY_CLOCK_SKEW / 2  # Etsy's clock runs behind
+
+    assert (await etsy.attempt(2)).listing_id == lost
+
+
+async def test_a_retry_leaves_a_draft_at_another_price_alone(etsy: Setup) -> None:
+    other_price = await etsy.hand_made(price_cents=etsy.data.price_cents + 100)
+
+    ours = await etsy.attempt(2)
+
+    assert ours.listing_id != other_price
+    assert await etsy.refs.owners(LISTING, [str(other_price)]) == {}
 
 
 async def test_a_retry_never_adopts_an_active_listing(etsy: Setup) -> None:

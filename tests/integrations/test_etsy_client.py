@@ -144,7 +144,12 @@ async def test_update_activate_deactivate_delete(client: EtsyClient) -> None:
     assert not gone.value.retryable
 
 
-async def test_drafts_with_copy(client: EtsyClient, monkeypatch: pytest.MonkeyPatch) -> None:
+async def test_drafts_with_copy(
+    client: EtsyClient,
+    emulator: ThreadedServer,
+    clear_faults: None,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     marker = secrets.token_hex(4)
     title, description = f"Find Me {marker}", f"Exactly this {marker}"
     older = await new_draft(client, title=title, description=description)
@@ -155,7 +160,9 @@ async def test_drafts_with_copy(client: EtsyClient, monkeypatch: pytest.MonkeyPa
     await client.activate_listing(SHOP, live["listing_id"])
     monkeypatch.setattr(etsy_module, "PAGE_SIZE", 2)  # force several pages
 
-    found = await client.drafts_with_copy(SHOP, title=title, description=description)
+    found = await client.drafts_with_copy(
+        SHOP, title=title, description=description, created_since=0
+    )
     assert [item["listing_id"] for item in found] == [newer["listing_id"], older["listing_id"]]
     assert {item["state"] for item in found} == {"draft"}  # newest first, drafts only
 
@@ -167,7 +174,16 @@ async def test_drafts_with_copy(client: EtsyClient, monkeypatch: pytest.MonkeyPa
         SHOP, title=title, description=description, created_since=newer["created_timestamp"] + 1
     )
     assert later == []
-    missing = await client.drafts_with_copy(SHOP, title=f"Nope {marker}", description=description)
+    path = f"/etsy/v3/application/shops/{SHOP}/listings"
+    assert len(admin_requests(emulator, "GET", path)) >= 3  # the full scan paged
+    httpx.delete(f"{emulator.url}/__admin/faults")  # and forgot the requests
+    await client.drafts_with_copy(
+        SHOP, title=title, description=description, created_since=newer["created_timestamp"] + 1
+    )
+    assert admin_requests(emulator, "GET", path) == [200]  # newest first: one page was enough
+    missing = await client.drafts_with_copy(
+        SHOP, title=f"Nope {marker}", description=description, created_since=0
+    )
     assert missing == []
 
 
@@ -304,13 +320,17 @@ async def test_post_503_is_not_retried(
 ) -> None:
     path = f"/etsy/v3/application/shops/{SHOP}/listings"
     add_fault(emulator, method="POST", path_regex=f"{path}$", status=503, mode="after", times=1)
+    title = f"Lost Answer Tee {secrets.token_hex(3)}"
+    started = int(time.time())
     with pytest.raises(VendorError) as lost:
-        await new_draft(client, title="Lost Answer Tee", description="made once")
+        await new_draft(client, title=title, description="made once")
     assert lost.value.retryable and lost.value.status == 503
     assert lost.value.details == {"error": "injected fault"}
     assert admin_requests(emulator, "POST", path) == [503]
     # The emulator made it anyway; the lookup finds it instead of creating a second one.
-    found = await client.drafts_with_copy(SHOP, title="Lost Answer Tee", description="made once")
+    found = await client.drafts_with_copy(
+        SHOP, title=title, description="made once", created_since=started
+    )
     assert len(found) == 1
 
 

@@ -431,6 +431,33 @@ def test_get_listings_by_shop_pages_newest_first(api: httpx.Client) -> None:
         assert response.json()["error"].startswith("There was a problem with /")
 
 
+def test_get_listings_by_shop_sorts_on_request(api: httpx.Client) -> None:
+    marker = secrets.token_hex(3)
+    prices = ["30.00", "10.00", "20.00"]
+    made = [
+        api.post(
+            f"/application/shops/{SHOP}/listings",
+            data=draft_form(title=f"Sorted {marker} {i}", price=price),
+        ).json()
+        for i, price in enumerate(prices)
+    ]
+    ours = {item["listing_id"] for item in made}
+
+    def order(**params: str) -> list[int]:
+        query = {"state": "draft", "limit": "100", **params}
+        body = api.get(f"/application/shops/{SHOP}/listings", params=query).json()
+        return [item["listing_id"] for item in body["results"] if item["listing_id"] in ours]
+
+    ids = [item["listing_id"] for item in made]
+    assert order() == order(sort_on="created", sort_order="desc") == ids[::-1]
+    assert order(sort_on="created", sort_order="asc") == ids
+    assert order(sort_on="price", sort_order="asc") == [ids[1], ids[2], ids[0]]
+    assert order(sort_on="score", sort_order="asc") == ids[::-1]  # score: always newest first
+    for params in ({"sort_on": "title"}, {"sort_order": "sideways"}):
+        response = api.get(f"/application/shops/{SHOP}/listings", params=params)
+        assert response.status_code == 400, params
+
+
 def test_delete_listing(api: httpx.Client, draft: dict[str, Any], emulator: ThreadedServer) -> None:
     listing_id = draft["listing_id"]
     image = upload(api, listing_id).json()
