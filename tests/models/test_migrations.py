@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -120,7 +121,7 @@ def test_briefs_from_before_statuses_get_the_status_their_run_shows(fresh_databa
 
 
 def test_a_vendor_id_claimed_twice_keeps_the_claim_of_the_run_that_listed_it(
-    fresh_database: str,
+    fresh_database: str, caplog: pytest.LogCaptureFixture
 ) -> None:
     config = alembic_config(fresh_database)
     command.upgrade(config, "0008")
@@ -151,18 +152,32 @@ def test_a_vendor_id_claimed_twice_keeps_the_claim_of_the_run_that_listed_it(
         "INSERT INTO external_refs (workflow_id, kind, tenant_id, external_id, created_at)"
         " VALUES ('stuck', 'etsy_listing', 't', '77', now() - interval '1 hour'),"
         " ('listed', 'etsy_listing', 't', '77', now()),"
+        " ('stuck', 'etsy_listing_image', 't', 'img', now() - interval '1 hour'),"
+        " ('listed', 'etsy_listing_image', 't', 'img', now()),"
         " ('first', 'printify_upload', 't', 'u1', now() - interval '1 hour'),"
         " ('second', 'printify_upload', 't', 'u1', now()),"
         " ('alone', 'printify_upload', 't', 'u2', now())",
     )
 
-    command.upgrade(config, "0009")
+    with caplog.at_level(logging.WARNING, logger="alembic.runtime.migration"):
+        command.upgrade(config, "0009")
 
     rows = sql(fresh_database, "SELECT kind, external_id, workflow_id FROM external_refs")
     assert sorted(rows, key=str) == [
         ("etsy_listing", "77", "listed"),
+        ("etsy_listing_image", "img", "listed"),  # with the listing it belongs to
         ("printify_upload", "u1", "first"),
         ("printify_upload", "u2", "alone"),
+    ]
+    removed = sorted(
+        r.getMessage() for r in caplog.records if "removed the claim" in r.getMessage()
+    )
+    assert removed == [
+        "removed the claim of second on printify_upload u1 (another run holds it);"
+        " terminate that run",
+        "removed the claim of stuck on etsy_listing 77 (another run holds it); terminate that run",
+        "removed the claim of stuck on etsy_listing_image img (another run holds it);"
+        " terminate that run",
     ]
     with pytest.raises(IntegrityError):
         sql(
