@@ -10,8 +10,10 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 from datetime import datetime
+from functools import cache
+from typing import Any
 
-from sqlalchemy import delete, func, or_, update
+from sqlalchemy import bindparam, delete, func, or_, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -131,13 +133,21 @@ async def count_owners(session: AsyncSession, *, tenant_id: str) -> int:
 
 async def find_api_key(session: AsyncSession, *, prefix: str) -> tuple[ApiKey, Member] | None:
     """The key with this public prefix and its member (keys of removed members are gone)."""
-    query = (
+    row = (await session.exec(_api_key_query(), params={"prefix": prefix})).first()
+    return (row[0], row[1]) if row is not None else None
+
+
+@cache
+def _api_key_query() -> Any:
+    """`find_api_key`'s query, built once: every request runs it."""
+    return (
         select(ApiKey, Member)
         .join(Member, col(Member.id) == col(ApiKey.member_id))
-        .where(ApiKey.prefix == prefix, col(Member.tenant_id) == col(ApiKey.tenant_id))
+        .where(
+            col(ApiKey.prefix) == bindparam("prefix"),
+            col(Member.tenant_id) == col(ApiKey.tenant_id),
+        )
     )
-    row = (await session.exec(query)).first()
-    return (row[0], row[1]) if row is not None else None
 
 
 async def add_api_key(session: AsyncSession, *, tenant_id: str, key: ApiKey) -> ApiKey:

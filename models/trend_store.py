@@ -12,9 +12,10 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import cache
 from typing import Any
 
-from sqlalchemy import String, bindparam, cast, false, func, or_, update
+from sqlalchemy import Integer, String, bindparam, cast, false, func, or_, update
 from sqlalchemy import inspect as sa_inspect
 from sqlalchemy import select as sa_select
 from sqlalchemy.ext.compiler import compiles
@@ -134,21 +135,43 @@ def _compile_explain(element: _Explain, compiler: Any, **kw: Any) -> str:
     return "EXPLAIN " + str(compiler.process(element.statement, **kw))
 
 
-def similar_query(tenant_id: str, signal_id: uuid.UUID, limit: int) -> Any:
-    """The nearest signals to a stored signal, itself included (at distance 0)."""
+@cache
+def similar_query() -> Any:
+    """The nearest signals to a stored signal, itself included (at distance 0), with the
+    bind parameters `tenant_id`, `signal_id` and `limit` (`similar_params`).
+
+    Built once: making the expression anew cost more of the route's time than
+    Postgres's walk of the index did."""
     own = sa_select(col(TrendSignal.id)).where(
-        col(TrendSignal.id) == signal_id, col(TrendSignal.tenant_id) == tenant_id
+        col(TrendSignal.id) == bindparam("signal_id"),
+        col(TrendSignal.tenant_id) == bindparam("tenant_id"),
     )
     own_vector = own.with_only_columns(_column(TrendSignal)).scalar_subquery()
     own_model = own.with_only_columns(col(TrendSignal.embedding_model)).scalar_subquery()
-    return _nearest_query(tenant_id, own_vector, own_model, limit, None)
+    distance = _column(TrendSignal).cosine_distance(own_vector)
+    return (
+        select(TrendSignal, distance.label("distance"))
+        .where(
+            col(TrendSignal.tenant_id) == bindparam("tenant_id"),
+            col(TrendSignal.embedding_model) == own_model,
+        )
+        .order_by(distance)
+        .limit(bindparam("limit", type_=Integer))
+        .options(_without_vector())
+    )
+
+
+def similar_params(tenant_id: str, signal_id: uuid.UUID, limit: int) -> dict[str, Any]:
+    """`similar_query`'s parameters for the `limit` nearest to this signal."""
+    return {"tenant_id": tenant_id, "signal_id": signal_id, "limit": limit}
 
 
 async def explain_similar(
     session: AsyncSession, *, tenant_id: str, signal_id: uuid.UUID, limit: int
 ) -> str:
     """Postgres's plan for `similar_signals` (a test checks it walks the HNSW index)."""
-    rows = (await session.execute(_Explain(similar_query(tenant_id, signal_id, limit)))).all()
+    params = similar_params(tenant_id, signal_id, limit)
+    rows = (await session.execute(_Explain(similar_query()), params)).all()
     return "\n".join(str(row[0]) for row in rows)
 
 
@@ -370,15 +393,24 @@ async def signals_needing_competition(
 
 async def get_signal(session: AsyncSession, *, tenant_id: str, signal_id: uuid.UUID) -> TrendSignal:
     """One of the tenant's signals, without its embedding."""
-    query = (
-        select(TrendSignal)
-        .where(TrendSignal.id == signal_id, TrendSignal.tenant_id == tenant_id)
-        .options(_without_vector())
-    )
-    signal = (await session.exec(query)).first()
+    params = {"signal_id": signal_id, "tenant_id": tenant_id}
+    signal = (await session.exec(_signal_query(), params=params)).first()
     if signal is None:
         raise NotFoundError("trend signal", signal_id)
     return signal
+
+
+@cache
+def _signal_query() -> Any:
+    """`get_signal`'s query, built once (like `similar_query`)."""
+    return (
+        select(TrendSignal)
+        .where(
+            col(TrendSignal.id) == bindparam("signal_id"),
+            col(TrendSignal.tenant_id) == bindparam("tenant_id"),
+        )
+        .options(_without_vector())
+    )
 
 
 async def list_signals(
@@ -442,7 +474,8 @@ async def similar_signals(
     subqueries), and the signal, nearest to itself, comes back with its neighbours. Only
     when it is not among them (unknown, never embedded, or crowded out by exact copies)
     is it read on its own."""
-    rows = (await session.exec(similar_query(tenant_id, signal_id, limit + 1))).all()
+    params = similar_params(tenant_id, signal_id, limit + 1)
+    rows = (await session.exec(similar_query(), params=params)).all()
     signal = next((row for row, _ in rows if row.id == signal_id), None)
     if signal is None:
         signal = await get_signal(session, tenant_id=tenant_id, signal_id=signal_id)

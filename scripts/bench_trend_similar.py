@@ -297,9 +297,8 @@ async def measure_repository(database_url: str, ids: list[uuid.UUID]) -> list[fl
 def nearest_statement(seeded: Seeded, row: int) -> tuple[str, dict[str, Any]]:
     """The route's query (`trend_store.similar_query`, the signal itself included) as
     psycopg gets it: compiled from the ORM statement, so the same SQL and columns."""
-    query = trend_store.similar_query(TENANT, seeded.ids[row], LIMIT + 1)
-    compiled = query.compile(dialect=DIALECT)
-    return str(compiled), dict(compiled.params)
+    statement = str(trend_store.similar_query().compile(dialect=DIALECT))
+    return statement, trend_store.similar_params(TENANT, seeded.ids[row], LIMIT + 1)
 
 
 def measure_sql(

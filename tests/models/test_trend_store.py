@@ -8,7 +8,8 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from sqlalchemy import text
+from sqlalchemy import bindparam, text
+from sqlmodel import col
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from core.db import SessionFactory
@@ -297,8 +298,8 @@ async def test_a_signal_crowded_out_of_its_own_answer_is_read_on_its_own(
     reads: list[uuid.UUID] = []
     real_get_signal = trend_store.get_signal
 
-    def without_itself(tenant: str, signal_id: uuid.UUID, limit: int) -> Any:
-        return route_query(tenant, signal_id, limit).where(TrendSignal.id != signal_id)
+    def without_itself() -> Any:
+        return route_query().where(col(TrendSignal.id) != bindparam("signal_id"))
 
     async def counted_get_signal(
         session: AsyncSession, *, tenant_id: str, signal_id: uuid.UUID
