@@ -152,7 +152,8 @@ class EtsyActivities:
             created_since=int(since.timestamp()),
         )
         # Two runs of one keyword write the same copy; a draft at another price (another
-        # template or pricing rule) cannot be the one this attempt asked for.
+        # template or pricing rule) cannot be the one this attempt asked for. A draft
+        # with no readable price is not taken either: the safe side is a new draft.
         found = [item for item in found if price_cents(item) == data.price_cents]
         owned = await self._refs.owners(LISTING, [str(item["listing_id"]) for item in found])
         return next((item for item in found if str(item["listing_id"]) not in owned), None)

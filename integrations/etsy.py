@@ -340,7 +340,8 @@ def _same_text(found: Any, wanted: str) -> bool:
 
 
 def _created(listing: dict[str, Any]) -> int:
-    """When the listing was made (Etsy names the field both ways)."""
+    """When the listing was made (Etsy names the field both ways); 0 when neither is
+    given, which ends a newest-first scan there: nothing is adopted, a draft is made."""
     return int(listing.get("created_timestamp") or listing.get("creation_timestamp") or 0)
 
 

@@ -38,6 +38,7 @@ import time
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -297,8 +298,12 @@ async def measure_repository(database_url: str, ids: list[uuid.UUID]) -> list[fl
 def nearest_statement(seeded: Seeded, row: int) -> tuple[str, dict[str, Any]]:
     """The route's query (`trend_store.similar_query`, the signal itself included) as
     psycopg gets it: compiled from the ORM statement, so the same SQL and columns."""
-    statement = str(trend_store.similar_query().compile(dialect=DIALECT))
-    return statement, trend_store.similar_params(TENANT, seeded.ids[row], LIMIT + 1)
+    return _nearest_sql(), trend_store.similar_params(TENANT, seeded.ids[row], LIMIT + 1)
+
+
+@cache
+def _nearest_sql() -> str:
+    return str(trend_store.similar_query().compile(dialect=DIALECT))
 
 
 def measure_sql(

@@ -26,10 +26,13 @@ log = logging.getLogger('alembic.runtime.migration')
 
 
 def upgrade() -> None:
-    # No run may record a vendor id between the clean-up and the unique index; give up
-    # rather than stall every activity behind a long transaction on the table.
+    # No run may record a vendor id between the clean-up and the unique index. Taken
+    # whole at once (dropping the index needs it anyway: a weaker lock upgraded later can
+    # deadlock with a reader that then writes); give up rather than stall every activity
+    # behind a long transaction on the table. A timed-out upgrade can simply be rerun.
     op.execute("SET LOCAL lock_timeout = '10s'")
-    op.execute('LOCK TABLE external_refs IN SHARE ROW EXCLUSIVE MODE')
+    op.execute('LOCK TABLE external_refs IN ACCESS EXCLUSIVE MODE')
+    op.execute('SET LOCAL lock_timeout = DEFAULT')  # later migrations share the transaction
     # Of the claims on one vendor id keep the one of the run that recorded its listing
     # (for an Etsy listing: that listing) - that run finished; otherwise the oldest.
     removed = op.get_bind().execute(
