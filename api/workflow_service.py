@@ -41,6 +41,7 @@ from models.payloads import (
     RunKind,
     RunStatus,
     Stage,
+    WorkflowState,
 )
 from models.repositories import NotFoundError
 from models.requests import body_digest, recorded_input
@@ -280,6 +281,17 @@ async def describe_run(run: WorkflowRun, *, temporal: Client, settings: Settings
     except (RPCError, WorkflowQueryFailedError) as exc:
         # Not started yet, or just finished: the record is the best answer we have.
         logger.info("state query of %s unavailable: %s", run.workflow_id, exc)
+        return view
+    return with_live_state(view, state)
+
+
+def with_live_state(view: WorkflowView, state: WorkflowState) -> WorkflowView:
+    """The recorded view brought up to date by the workflow's `state` query.
+
+    A run the query already shows ended has recorded its end (the workflow records
+    first), but after this request read the record: its result and error are not in
+    `view`, so the record's live view stands until the next read finds them."""
+    if RunStatus(state.status) not in LIVE_STATUSES:
         return view
     view.stage = state.stage
     view.status = RunStatus(state.status)
