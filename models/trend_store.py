@@ -87,10 +87,10 @@ def _without_vector() -> Any:
 
 
 def _nearest_query(
-    tenant_id: str,
+    tenant_id: str | ColumnElement[Any],
     embedding: Sequence[float] | ColumnElement[Any],
     model: str | ColumnElement[Any],
-    limit: int,
+    limit: int | ColumnElement[Any],
     exclude: uuid.UUID | None,
 ) -> Any:
     distance = _column(TrendSignal).cosine_distance(embedding)
@@ -142,22 +142,18 @@ def similar_query() -> Any:
 
     Built once: making the expression anew cost more of the route's time than
     Postgres's walk of the index did."""
-    own = sa_select(col(TrendSignal.id)).where(
-        col(TrendSignal.id) == bindparam("signal_id"),
-        col(TrendSignal.tenant_id) == bindparam("tenant_id"),
-    )
+    own = sa_select(col(TrendSignal.id)).where(*_this_signal())
     own_vector = own.with_only_columns(_column(TrendSignal)).scalar_subquery()
     own_model = own.with_only_columns(col(TrendSignal.embedding_model)).scalar_subquery()
-    distance = _column(TrendSignal).cosine_distance(own_vector)
+    limit = bindparam("limit", type_=Integer)
+    return _nearest_query(bindparam("tenant_id", type_=String), own_vector, own_model, limit, None)
+
+
+def _this_signal() -> tuple[ColumnElement[bool], ...]:
+    """The signal `signal_id` of the tenant `tenant_id` (bind parameters)."""
     return (
-        select(TrendSignal, distance.label("distance"))
-        .where(
-            col(TrendSignal.tenant_id) == bindparam("tenant_id"),
-            col(TrendSignal.embedding_model) == own_model,
-        )
-        .order_by(distance)
-        .limit(bindparam("limit", type_=Integer))
-        .options(_without_vector())
+        col(TrendSignal.id) == bindparam("signal_id"),
+        col(TrendSignal.tenant_id) == bindparam("tenant_id"),
     )
 
 
@@ -403,14 +399,7 @@ async def get_signal(session: AsyncSession, *, tenant_id: str, signal_id: uuid.U
 @cache
 def _signal_query() -> Any:
     """`get_signal`'s query, built once (like `similar_query`)."""
-    return (
-        select(TrendSignal)
-        .where(
-            col(TrendSignal.id) == bindparam("signal_id"),
-            col(TrendSignal.tenant_id) == bindparam("tenant_id"),
-        )
-        .options(_without_vector())
-    )
+    return select(TrendSignal).where(*_this_signal()).options(_without_vector())
 
 
 async def list_signals(
