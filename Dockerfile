@@ -11,8 +11,10 @@ WORKDIR /src
 # Only what the wheel needs (no .venv, no .pod state, no tests).
 COPY pyproject.toml README.md ./
 COPY core ./core
+COPY domain ./domain
 COPY models ./models
 COPY integrations ./integrations
+COPY services ./services
 COPY sandbox ./sandbox
 COPY workflows ./workflows
 COPY activities ./activities

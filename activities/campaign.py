@@ -12,11 +12,9 @@ from datetime import timedelta
 from sqlmodel.ext.asyncio.session import AsyncSession
 from temporalio import activity
 
-from core import billing
 from core.db import SessionFactory
-from core.niches import normalise_keyword, same_niche
 from core.settings import Settings
-from core.temporal import run_workflow_id
+from domain.niches import normalise_keyword, same_niche
 from integrations.embeddings import threshold_for_model
 from models import repositories, tenancy, trend_store
 from models.payloads import DesignToListingInput, ProductTemplate, RunKind, RunStatus, Stage
@@ -32,6 +30,8 @@ from models.trends import (
     PrepareListingRunInput,
     RecordCampaignInput,
 )
+from services import billing
+from workflows.contract import PLAN_CAMPAIGN, PREPARE_LISTING_RUN, RECORD_CAMPAIGN, run_workflow_id
 
 logger = logging.getLogger(__name__)
 # Briefs compared with each chosen signal (nearest first).
@@ -58,7 +58,7 @@ class CampaignActivities:
         self._sessions = sessions
         self._settings = settings
 
-    @activity.defn(name="campaign.plan")
+    @activity.defn(name=PLAN_CAMPAIGN.name)
     async def plan_campaign(self, request: CampaignInput) -> CampaignPlan:
         """The top K fresh signals, each pending or skipped with the reason."""
         options = request.options
@@ -142,7 +142,7 @@ class CampaignActivities:
                 )
             )
 
-    @activity.defn(name="campaign.prepare_listing_run")
+    @activity.defn(name=PREPARE_LISTING_RUN.name)
     async def prepare_listing_run(self, data: PrepareListingRunInput) -> PreparedListingRun:
         """Record the signal's design-to-listing run, as an API start would (quota,
         integrations, template); or say why it may not start."""
@@ -248,7 +248,7 @@ class CampaignActivities:
             trend_signal_id=data.signal_id,
         )
 
-    @activity.defn(name="campaign.record")
+    @activity.defn(name=RECORD_CAMPAIGN.name)
     async def record_campaign(self, data: RecordCampaignInput) -> None:
         async with self._sessions() as session:
             campaign = await session.get(Campaign, data.campaign_id)

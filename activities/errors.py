@@ -1,23 +1,50 @@
-"""Turn client-layer failures into Temporal application errors, in one place."""
+"""The one place errors become Temporal failures.
+
+Activities (and the services and clients they call) raise `DomainError`s from the
+catalogue (`domain.errors`); the worker's interceptor turns each into an
+`ApplicationError` whose type is the error's code: non-retryable when no retry can fix it,
+retried no sooner than a vendor's `Retry-After` when it can.
+"""
 
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import Any
 
 from temporalio.exceptions import ApplicationError
+from temporalio.worker import (
+    ActivityInboundInterceptor,
+    ExecuteActivityInput,
+    Interceptor,
+)
 
+from domain.errors import DomainError
 from integrations.errors import VendorError
 
 
-def vendor_failure(exc: VendorError) -> ApplicationError:
-    """Permanent vendor errors stop the workflow with the vendor's reason in `details`;
-    transient ones are retried by Temporal, no sooner than the vendor's `Retry-After`."""
-    details = {"vendor": exc.vendor, "status": exc.status, **exc.details}
+def activity_failure(exc: DomainError) -> ApplicationError:
+    """The Temporal failure of a domain error: its code, message and details."""
+    details = exc.vendor_details if isinstance(exc, VendorError) else exc.details
     delay = timedelta(seconds=exc.retry_after) if exc.retry_after else None
     return ApplicationError(
         exc.message,
-        details,
+        *([details] if details is not None else []),
         type=exc.code,
         non_retryable=not exc.retryable,
         next_retry_delay=delay,
     )
+
+
+class DomainErrorInterceptor(Interceptor):
+    """Installed on every activity worker (`workers.runner.build_worker`)."""
+
+    def intercept_activity(self, next: ActivityInboundInterceptor) -> ActivityInboundInterceptor:
+        return _DomainErrors(next)
+
+
+class _DomainErrors(ActivityInboundInterceptor):
+    async def execute_activity(self, input: ExecuteActivityInput) -> Any:
+        try:
+            return await super().execute_activity(input)
+        except DomainError as exc:
+            raise activity_failure(exc) from exc

@@ -14,14 +14,14 @@ from functools import partial
 from typing import Any
 
 from temporalio import activity
-from temporalio.exceptions import ApplicationError
 
-from activities.errors import vendor_failure
 from activities.refs import ExternalRefs
 from activities.vendors import VendorClients
 from core.db import SessionFactory
 from core.settings import Settings
 from core.storage import ObjectStorage
+from domain import errors
+from domain.errors import DomainError
 from integrations.errors import VendorError
 from integrations.etsy import EtsyClient, listing_url, price_cents
 from models.payloads import (
@@ -32,9 +32,15 @@ from models.payloads import (
     UploadListingImageInput,
 )
 from models.repositories import ExternalRefTaken
+from models.tables import RefKind
+from workflows.contract import (
+    ACTIVATE_LISTING,
+    CREATE_DRAFT_LISTING,
+    DELETE_LISTING,
+    ETSY_RESOLVE_SHOP,
+    UPLOAD_LISTING_IMAGE,
+)
 
-LISTING = "etsy_listing"
-LISTING_IMAGE = "etsy_listing_image"
 # How far Etsy's clock may run behind Temporal's when a retry looks for its lost draft.
 ETSY_CLOCK_SKEW = timedelta(minutes=2)
 
@@ -75,7 +81,7 @@ class EtsyActivities:
             return_policy_id=settings.etsy_return_policy,
         )
 
-    @activity.defn(name="etsy.resolve_shop")
+    @activity.defn(name=ETSY_RESOLVE_SHOP.name)
     async def resolve_shop(self, data: ShopsInput) -> int:
         """The shop to list in: the request's, the integration's, or the token owner's."""
         if data.etsy_shop_id is not None:
@@ -84,50 +90,42 @@ class EtsyActivities:
         if connected is not None:
             return connected
         client = await self._clients.etsy(data.tenant_id, data.etsy_integration_id)
-        try:
-            me = await client.get_me()
-        except VendorError as exc:
-            raise vendor_failure(exc) from exc
+        me = await client.get_me()
         if not me.get("shop_id"):
-            raise ApplicationError(
-                "the Etsy user has no shop; set shop_id in the integration",
-                type="INVALID_INPUT",
-                non_retryable=True,
+            raise DomainError(
+                errors.INVALID_INPUT, "the Etsy user has no shop; set shop_id in the integration"
             )
         return int(me["shop_id"])
 
-    @activity.defn(name="etsy.create_draft_listing")
+    @activity.defn(name=CREATE_DRAFT_LISTING.name)
     async def create_draft_listing(self, data: CreateDraftListingInput) -> ListingRef:
-        recorded = await self._refs.get(data.tenant_id, data.workflow_id, LISTING)
+        recorded = await self._refs.get(data.tenant_id, data.workflow_id, RefKind.ETSY_LISTING)
         ref = partial(ListingRef, data.tenant_id, data.integration_id, data.shop_id)
         if recorded is not None:
             return ref(int(recorded))
         client = await self._clients.etsy(data.tenant_id, data.integration_id)
         brief = data.brief
-        try:
-            listing = await self._lost_draft(client, data)
-            if listing is None:
-                listing = await client.create_draft_listing(
-                    data.shop_id,
-                    title=brief.title,
-                    description=brief.description,
-                    price_cents=data.price_cents,
-                    quantity=999,
-                    tags=brief.tags,
-                    taxonomy_id=self._taxonomy_id,
-                    shipping_profile_id=self._shipping_profile_id,
-                    return_policy_id=self._return_policy_id,
-                )
-        except VendorError as exc:
-            raise vendor_failure(exc) from exc
+        listing = await self._lost_draft(client, data)
+        if listing is None:
+            listing = await client.create_draft_listing(
+                data.shop_id,
+                title=brief.title,
+                description=brief.description,
+                price_cents=data.price_cents,
+                quantity=999,
+                tags=brief.tags,
+                taxonomy_id=self._taxonomy_id,
+                shipping_profile_id=self._shipping_profile_id,
+                return_policy_id=self._return_policy_id,
+            )
         try:
             listing_id = await self._refs.claim(
-                data.tenant_id, data.workflow_id, LISTING, str(listing["listing_id"])
+                data.tenant_id, data.workflow_id, RefKind.ETSY_LISTING, str(listing["listing_id"])
             )
         except ExternalRefTaken as exc:
             # Another run claimed this draft first (it had the same copy); the next
             # attempt looks again without it and makes our own.
-            raise ApplicationError(str(exc), type="LISTING_CLAIMED") from exc
+            raise DomainError(errors.LISTING_CLAIMED, str(exc)) from exc
         return ref(int(listing_id))
 
     async def _lost_draft(
@@ -155,48 +153,49 @@ class EtsyActivities:
         # template or pricing rule) cannot be the one this attempt asked for. A draft
         # with no readable price is not taken either: the safe side is a new draft.
         found = [item for item in found if price_cents(item) == data.price_cents]
-        owned = await self._refs.owners(LISTING, [str(item["listing_id"]) for item in found])
+        owned = await self._refs.owners(
+            RefKind.ETSY_LISTING, [str(item["listing_id"]) for item in found]
+        )
         return next((item for item in found if str(item["listing_id"]) not in owned), None)
 
-    @activity.defn(name="etsy.upload_listing_image")
+    @activity.defn(name=UPLOAD_LISTING_IMAGE.name)
     async def upload_listing_image(self, data: UploadListingImageInput) -> ListingImageRef:
-        recorded = await self._refs.get(data.tenant_id, data.workflow_id, LISTING_IMAGE)
+        recorded = await self._refs.get(
+            data.tenant_id, data.workflow_id, RefKind.ETSY_LISTING_IMAGE
+        )
         if recorded is not None:
             return ListingImageRef(listing_image_id=int(recorded))
         listing = data.listing
         client = await self._clients.etsy(listing.tenant_id, listing.integration_id)
-        try:
-            images = await client.get_listing_images(listing.listing_id)
-            if images.get("results"):
-                image = images["results"][0]
-            else:
-                content = await asyncio.to_thread(self._storage.get, data.storage_key)
-                image = await client.upload_listing_image(
-                    listing.shop_id,
-                    listing.listing_id,
-                    image=content,
-                    file_name=data.storage_key.rsplit("/", 1)[-1],
-                    rank=1,
-                    alt_text=data.alt_text[:250],
-                )
-        except VendorError as exc:
-            raise vendor_failure(exc) from exc
+        images = await client.get_listing_images(listing.listing_id)
+        if images.get("results"):
+            image = images["results"][0]
+        else:
+            content = await asyncio.to_thread(self._storage.get, data.storage_key)
+            image = await client.upload_listing_image(
+                listing.shop_id,
+                listing.listing_id,
+                image=content,
+                file_name=data.storage_key.rsplit("/", 1)[-1],
+                rank=1,
+                alt_text=data.alt_text[:250],
+            )
         image_id = await self._refs.put(
-            data.tenant_id, data.workflow_id, LISTING_IMAGE, str(image["listing_image_id"])
+            data.tenant_id,
+            data.workflow_id,
+            RefKind.ETSY_LISTING_IMAGE,
+            str(image["listing_image_id"]),
         )
         return ListingImageRef(listing_image_id=int(image_id))
 
-    @activity.defn(name="etsy.activate_listing")
+    @activity.defn(name=ACTIVATE_LISTING.name)
     async def activate_listing(self, listing: ListingRef) -> ListingRef:
         """Make the listing live (idempotent) and return it with its public URL."""
         client = await self._clients.etsy(listing.tenant_id, listing.integration_id)
-        try:
-            updated = await client.activate_listing(listing.shop_id, listing.listing_id)
-        except VendorError as exc:
-            raise vendor_failure(exc) from exc
+        updated = await client.activate_listing(listing.shop_id, listing.listing_id)
         return replace(listing, url=listing_url(updated))
 
-    @activity.defn(name="etsy.delete_listing")
+    @activity.defn(name=DELETE_LISTING.name)
     async def delete_listing(self, listing: ListingRef) -> None:
         """Compensation: remove a listing the run made (already gone counts as done)."""
         client = await self._clients.etsy(listing.tenant_id, listing.integration_id)
@@ -205,4 +204,4 @@ class EtsyActivities:
         except VendorError as exc:
             if exc.status == 404:
                 return
-            raise vendor_failure(exc) from exc
+            raise

@@ -5,15 +5,13 @@ from __future__ import annotations
 from dataclasses import asdict
 
 from temporalio import activity
-from temporalio.exceptions import ApplicationError
 
-from activities.errors import vendor_failure
 from activities.heartbeat import heartbeating
 from activities.providers import Providers, record_cost
-from core import niches
 from core.db import SessionFactory
+from domain import errors, niches
+from domain.errors import DomainError
 from integrations.embeddings import Embedder
-from integrations.errors import VendorError
 from integrations.local.brief_writer import BriefInputError, normalise_keyword, write_brief
 from integrations.openai_provider import BriefRejected, OpenAIProvider, Usage
 from integrations.safety import Verdict, brief_fields
@@ -27,15 +25,15 @@ from models.payloads import (
     Stage,
 )
 from models.tables import Brief
+from workflows.contract import GENERATE_BRIEF, SCREEN_BRIEF
 
 
-def unsafe_content(verdict: Verdict) -> ApplicationError:
+def unsafe_content(verdict: Verdict) -> DomainError:
     """The non-retryable failure of a refused text, with every reason in `details`."""
-    return ApplicationError(
+    return DomainError(
+        errors.UNSAFE_CONTENT,
         f"the brief was refused by content screening: {verdict.summary()}",
         verdict.details,
-        type="UNSAFE_CONTENT",
-        non_retryable=True,
     )
 
 
@@ -54,7 +52,7 @@ class IdeationActivities:
         # The trend embedder: a brief's niche is compared with signals and other briefs.
         self._embedder = embedder
 
-    @activity.defn(name="ideation.generate_brief")
+    @activity.defn(name=GENERATE_BRIEF.name)
     async def generate_brief(self, data: GenerateBriefInput) -> BriefResult:
         """A brief for the keyword; a retry returns the brief already stored for the run
         (and so never pays a model twice for the same run)."""
@@ -67,7 +65,7 @@ class IdeationActivities:
         try:
             keyword = normalise_keyword(data.keyword)
         except BriefInputError as exc:
-            raise ApplicationError(str(exc), type="INVALID_INPUT", non_retryable=True) from exc
+            raise DomainError(errors.INVALID_INPUT, str(exc)) from exc
         writer = self._providers.brief_writer
         if writer is None:
             brief = write_brief(keyword)
@@ -94,8 +92,6 @@ class IdeationActivities:
             batch = await heartbeating(
                 self._embedder.embed([niche_text(brief)]), "waiting for embeddings"
             )
-        except VendorError as exc:
-            raise vendor_failure(exc) from exc
         finally:
             if batch is not None and batch.usage.calls:
                 await record_cost(
@@ -119,15 +115,13 @@ class IdeationActivities:
             )
         except BriefRejected as exc:
             if exc.refused:
-                raise ApplicationError(
-                    str(exc), {"problems": exc.problems}, type="UNSAFE_CONTENT", non_retryable=True
+                raise DomainError(
+                    errors.UNSAFE_CONTENT, str(exc), {"problems": exc.problems}
                 ) from exc
             # The model may well do better on the next attempt; the invalid brief is dropped.
-            raise ApplicationError(
-                str(exc), {"problems": exc.problems}, type="OPENAI_INVALID_BRIEF"
+            raise DomainError(
+                errors.OPENAI_INVALID_BRIEF, str(exc), {"problems": exc.problems}
             ) from exc
-        except VendorError as exc:
-            raise vendor_failure(exc) from exc
         finally:
             await record_cost(
                 self._sessions,
@@ -140,15 +134,12 @@ class IdeationActivities:
             )
         return written.brief
 
-    @activity.defn(name="ideation.screen_brief")
+    @activity.defn(name=SCREEN_BRIEF.name)
     async def screen_brief(self, data: ScreenBriefInput) -> ScreenResult:
         """Refuse unsafe or trademarked copy before any image is made (non-retryable)."""
-        try:
-            verdict = await heartbeating(
-                self._providers.screen.check(brief_fields(data.brief)), "screening the brief"
-            )
-        except VendorError as exc:
-            raise vendor_failure(exc) from exc
+        verdict = await heartbeating(
+            self._providers.screen.check(brief_fields(data.brief)), "screening the brief"
+        )
         if data.workflow_id:
             async with self._sessions() as session:
                 await repositories.set_brief_screening(

@@ -14,19 +14,18 @@ import uuid
 from PIL import Image
 from temporalio import activity
 
-from activities.errors import vendor_failure
 from activities.heartbeat import heartbeating, on_thread
 from activities.ideation import unsafe_content
 from activities.providers import Providers, record_cost
 from core.db import SessionFactory
 from core.storage import ObjectStorage
-from integrations.errors import VendorError
 from integrations.local.renderer import render_design
 from integrations.openai_provider import OpenAIProvider, Usage
 from integrations.printfile import make_preview, make_print_file
 from models import repositories
 from models.payloads import Artwork, GenerateDesignInput, MakePrintFileInput, PrintFile, Stage
 from models.tables import Design
+from workflows.contract import GENERATE_DESIGN, MAKE_PRINT_FILE
 
 ARTWORK_SIZE = (3000, 3600)
 
@@ -53,7 +52,7 @@ class ImageActivities:
         # Simulates a slow image model (seconds) for demos and worker-failure tests.
         self._provider_delay = provider_delay
 
-    @activity.defn(name="image.generate_design")
+    @activity.defn(name=GENERATE_DESIGN.name)
     async def generate_design(self, data: GenerateDesignInput) -> Artwork:
         """The run's artwork, made once: a retry finds it in storage and pays nothing."""
         key = run_key(data.tenant_id, data.workflow_id, "artwork.png")
@@ -79,35 +78,32 @@ class ImageActivities:
     ) -> tuple[bytes, int, int]:
         """Screen the exact text sent, then ask the image model (heartbeating meanwhile)."""
         brief = data.brief
+        verdict = await heartbeating(
+            self._providers.screen.check(
+                {"slogan": brief.slogan, "image_prompt": brief.image_prompt}
+            ),
+            "screening the prompt",
+        )
+        if not verdict.safe:
+            raise unsafe_content(verdict)
+        usage = Usage()
         try:
-            verdict = await heartbeating(
-                self._providers.screen.check(
-                    {"slogan": brief.slogan, "image_prompt": brief.image_prompt}
-                ),
-                "screening the prompt",
+            image = await heartbeating(
+                maker.generate_image(brief.image_prompt, usage), "waiting for the image model"
             )
-            if not verdict.safe:
-                raise unsafe_content(verdict)
-            usage = Usage()
-            try:
-                image = await heartbeating(
-                    maker.generate_image(brief.image_prompt, usage), "waiting for the image model"
-                )
-            finally:
-                await record_cost(
-                    self._sessions,
-                    self._providers.prices,
-                    tenant_id=data.tenant_id,
-                    workflow_id=data.workflow_id,
-                    stage=Stage.DESIGN,
-                    kind="image",
-                    usage=usage,
-                )
-        except VendorError as exc:
-            raise vendor_failure(exc) from exc
+        finally:
+            await record_cost(
+                self._sessions,
+                self._providers.prices,
+                tenant_id=data.tenant_id,
+                workflow_id=data.workflow_id,
+                stage=Stage.DESIGN,
+                kind="image",
+                usage=usage,
+            )
         return image.png, image.width, image.height
 
-    @activity.defn(name="image.make_print_file")
+    @activity.defn(name=MAKE_PRINT_FILE.name)
     async def make_print_file(self, data: MakePrintFileInput) -> PrintFile:
         """Fit the artwork onto the print area's pixel canvas at the DPI, store, record."""
         async with self._sessions() as session:
@@ -115,7 +111,7 @@ class ImageActivities:
                 session, tenant_id=data.tenant_id, workflow_id=data.workflow_id
             )
         if existing is not None:
-            return print_file_of(existing)
+            return repositories.print_file_of(existing)
         artwork = await asyncio.to_thread(self._storage.get, data.artwork.storage_key)
         area = data.print_area
         prepared = await on_thread(
@@ -145,21 +141,7 @@ class ImageActivities:
                 ),
             )
             await session.commit()
-            return print_file_of(design)
-
-
-def print_file_of(design: Design) -> PrintFile:
-    """The payload form of a stored design."""
-    return PrintFile(
-        design_id=str(design.id),
-        storage_key=design.storage_key,
-        preview_key=design.preview_key,
-        sha256=design.sha256,
-        width=design.width,
-        height=design.height,
-        dpi=design.dpi,
-        size_bytes=design.size_bytes,
-    )
+            return repositories.print_file_of(design)
 
 
 def _png_size(data: bytes) -> tuple[int, int]:

@@ -15,16 +15,16 @@ from typing import Any
 
 from pydantic import SecretStr
 from temporalio import activity
-from temporalio.exceptions import ApplicationError
 
-from activities.errors import vendor_failure
 from activities.refs import ExternalRefs
 from activities.vendors import VendorClients
 from core.db import SessionFactory
-from core.pricing import PricingError
 from core.settings import Settings
 from core.storage import ObjectStorage
-from core.webhooks import PRINTIFY_WEBHOOK_PATH, PUBLISH_STARTED
+from domain import errors
+from domain.errors import DomainError
+from domain.pricing import PricingError
+from domain.webhooks import PRINTIFY_WEBHOOK_PATH, PUBLISH_STARTED
 from integrations.errors import VendorError
 from integrations.printify import PrintifyClient, placeholder_size
 from models.payloads import (
@@ -40,9 +40,18 @@ from models.payloads import (
     UploadedImage,
     UploadImageInput,
 )
-
-UPLOAD = "printify_upload"
-PRODUCT = "printify_product"
+from models.tables import RefKind
+from workflows.contract import (
+    CHECK_PUBLISH_STARTED,
+    CREATE_PRODUCT,
+    ENSURE_WEBHOOK,
+    GET_PRINT_AREA,
+    PRINTIFY_RESOLVE_SHOP,
+    PUBLISH_PRODUCT,
+    PUBLISHING_FAILED,
+    PUBLISHING_SUCCEEDED,
+    UPLOAD_IMAGE,
+)
 
 
 def workflow_key(workflow_id: str) -> str:
@@ -102,7 +111,7 @@ class PrintifyActivities:
         self._clients = clients
         self._webhook = webhook
 
-    @activity.defn(name="printify.resolve_shop")
+    @activity.defn(name=PRINTIFY_RESOLVE_SHOP.name)
     async def resolve_shop(self, data: ShopsInput) -> int:
         """The shop to use: the request's, the integration's, or the account's only shop."""
         if data.printify_shop_id is not None:
@@ -113,59 +122,48 @@ class PrintifyActivities:
         if connected is not None:
             return connected
         client = await self._clients.printify(data.tenant_id, data.printify_integration_id)
-        try:
-            shops = await client.list_shops()
-        except VendorError as exc:
-            raise vendor_failure(exc) from exc
+        shops = await client.list_shops()
         if len(shops) != 1:
-            raise ApplicationError(
+            raise DomainError(
+                errors.INVALID_INPUT,
                 f"the Printify account has {len(shops)} shops; set shop_id in the integration",
-                type="INVALID_INPUT",
-                non_retryable=True,
             )
         return int(shops[0]["id"])
 
-    @activity.defn(name="printify.get_print_area")
+    @activity.defn(name=GET_PRINT_AREA.name)
     async def get_print_area(self, data: PrintAreaInput) -> PrintArea:
         """Pixel size of the print area for the template's variants, from the catalog."""
         client = await self._clients.printify(data.tenant_id, data.integration_id)
-        try:
-            variants = await client.get_variants(data.blueprint_id, data.print_provider_id)
-        except VendorError as exc:
-            raise vendor_failure(exc) from exc
+        variants = await client.get_variants(data.blueprint_id, data.print_provider_id)
         try:
             width, height = placeholder_size(variants, data.variant_ids, data.position)
         except ValueError as exc:
-            raise ApplicationError(str(exc), type="INVALID_INPUT", non_retryable=True) from exc
+            raise DomainError(errors.INVALID_INPUT, str(exc)) from exc
         return PrintArea(position=data.position, width=width, height=height)
 
-    @activity.defn(name="printify.upload_image")
+    @activity.defn(name=UPLOAD_IMAGE.name)
     async def upload_image(self, data: UploadImageInput) -> UploadedImage:
-        recorded = await self._refs.get(data.tenant_id, data.workflow_id, UPLOAD)
+        recorded = await self._refs.get(data.tenant_id, data.workflow_id, RefKind.PRINTIFY_UPLOAD)
         if recorded is not None:
             return UploadedImage(image_id=recorded)
         client = await self._clients.printify(data.tenant_id, data.integration_id)
         file_name = f"pod-{workflow_key(data.workflow_id)}-{data.print_file.sha256[:16]}.png"
-        try:
-            found = await client.find_upload(file_name)
-            if found is None:
-                contents = await asyncio.to_thread(self._storage.get, data.print_file.storage_key)
-                found = await client.upload_image(file_name, contents)
-        except VendorError as exc:
-            raise vendor_failure(exc) from exc
-        image_id = await self._refs.put(data.tenant_id, data.workflow_id, UPLOAD, str(found["id"]))
+        found = await client.find_upload(file_name)
+        if found is None:
+            contents = await asyncio.to_thread(self._storage.get, data.print_file.storage_key)
+            found = await client.upload_image(file_name, contents)
+        image_id = await self._refs.put(
+            data.tenant_id, data.workflow_id, RefKind.PRINTIFY_UPLOAD, str(found["id"])
+        )
         return UploadedImage(image_id=image_id)
 
-    @activity.defn(name="printify.create_product")
+    @activity.defn(name=CREATE_PRODUCT.name)
     async def create_product(self, data: CreateProductInput) -> ProductRef:
-        recorded = await self._refs.get(data.tenant_id, data.workflow_id, PRODUCT)
+        recorded = await self._refs.get(data.tenant_id, data.workflow_id, RefKind.PRINTIFY_PRODUCT)
         client = await self._clients.printify(data.tenant_id, data.integration_id)
         if recorded is not None:
-            try:
-                known = await client.get_product(data.shop_id, recorded)
-                known = await self._priced(client, data, known)
-            except VendorError as exc:
-                raise vendor_failure(exc) from exc
+            known = await client.get_product(data.shop_id, recorded)
+            known = await self._priced(client, data, known)
             return self._ref(data, recorded, known)
         template = data.template
         skus = {vid: product_sku(data.workflow_id, vid) for vid in template.variant_ids}
@@ -193,19 +191,13 @@ class PrintifyActivities:
                 }
             ],
         }
-        try:
-            product = await client.find_product_by_sku(data.shop_id, skus[template.variant_ids[0]])
-            if product is None:
-                product = await client.create_product(data.shop_id, body)
-        except VendorError as exc:
-            raise vendor_failure(exc) from exc
+        product = await client.find_product_by_sku(data.shop_id, skus[template.variant_ids[0]])
+        if product is None:
+            product = await client.create_product(data.shop_id, body)
         product_id = await self._refs.put(
-            data.tenant_id, data.workflow_id, PRODUCT, str(product["id"])
+            data.tenant_id, data.workflow_id, RefKind.PRINTIFY_PRODUCT, str(product["id"])
         )
-        try:
-            product = await self._priced(client, data, product)
-        except VendorError as exc:
-            raise vendor_failure(exc) from exc
+        product = await self._priced(client, data, product)
         return self._ref(data, product_id, product)
 
     async def _priced(
@@ -223,11 +215,10 @@ class PrintifyActivities:
                 if v.get("is_enabled")
             }
         except PricingError as exc:
-            raise ApplicationError(
+            raise DomainError(
+                errors.PRICING_FAILED,
                 f"the pricing rule cannot price this product: {exc}",
                 {"product_id": str(product["id"])},
-                type="PRICING_FAILED",
-                non_retryable=True,
             ) from exc
         current = {int(v["id"]): v.get("price") for v in product.get("variants", [])}
         changes = [{"id": vid, "price": price} for vid, price in wanted.items()]
@@ -250,19 +241,16 @@ class PrintifyActivities:
             price_cents=max(prices, default=data.template.price_cents),
         )
 
-    @activity.defn(name="printify.publish")
+    @activity.defn(name=PUBLISH_PRODUCT.name)
     async def publish(self, product: ProductRef) -> None:
         """Start publishing (locks the product); skipped when it already started or finished."""
         client = await self._clients.printify(product.tenant_id, product.integration_id)
-        try:
-            current = await client.get_product(product.shop_id, product.product_id)
-            if current.get("is_locked") or current.get("external"):
-                return
-            await client.publish(product.shop_id, product.product_id)
-        except VendorError as exc:
-            raise vendor_failure(exc) from exc
+        current = await client.get_product(product.shop_id, product.product_id)
+        if current.get("is_locked") or current.get("external"):
+            return
+        await client.publish(product.shop_id, product.product_id)
 
-    @activity.defn(name="printify.ensure_webhook")
+    @activity.defn(name=ENSURE_WEBHOOK.name)
     async def ensure_webhook(self, data: EnsureWebhookInput) -> PublishWatch:
         """Subscribe our URL to the shop's `product:publish:started` unless it already is.
 
@@ -284,45 +272,36 @@ class PrintifyActivities:
                 found = await client.create_webhook(data.shop_id, PUBLISH_STARTED, url, secret)
         except VendorError as exc:
             if exc.retryable:
-                raise vendor_failure(exc) from exc
+                raise
             activity.logger.warning("no Printify webhook for shop %s: %s", data.shop_id, exc)
             return PublishWatch()
         return PublishWatch(webhook_id=str(found["id"]), wait_seconds=self._webhook.wait_seconds)
 
-    @activity.defn(name="printify.check_publish_started")
+    @activity.defn(name=CHECK_PUBLISH_STARTED.name)
     async def check_publish_started(self, product: ProductRef) -> bool:
         """Whether publishing started: the product is locked, or already published."""
         client = await self._clients.printify(product.tenant_id, product.integration_id)
-        try:
-            current = await client.get_product(product.shop_id, product.product_id)
-        except VendorError as exc:
-            raise vendor_failure(exc) from exc
+        current = await client.get_product(product.shop_id, product.product_id)
         return bool(current.get("is_locked") or current.get("external"))
 
-    @activity.defn(name="printify.publishing_succeeded")
+    @activity.defn(name=PUBLISHING_SUCCEEDED.name)
     async def publishing_succeeded(self, data: PublishingSucceededInput) -> None:
         """Tell Printify where the product is sold (sets `external`, unlocks)."""
         product, listing = data.product, data.listing
         client = await self._clients.printify(product.tenant_id, product.integration_id)
-        try:
-            current = await client.get_product(product.shop_id, product.product_id)
-            external = current.get("external") or {}
-            if str(external.get("id", "")) == str(listing.listing_id):
-                return
-            await client.publishing_succeeded(
-                product.shop_id, product.product_id, str(listing.listing_id), listing.url
-            )
-        except VendorError as exc:
-            raise vendor_failure(exc) from exc
+        current = await client.get_product(product.shop_id, product.product_id)
+        external = current.get("external") or {}
+        if str(external.get("id", "")) == str(listing.listing_id):
+            return
+        await client.publishing_succeeded(
+            product.shop_id, product.product_id, str(listing.listing_id), listing.url
+        )
 
-    @activity.defn(name="printify.publishing_failed")
+    @activity.defn(name=PUBLISHING_FAILED.name)
     async def publishing_failed(self, data: PublishingFailedInput) -> None:
         """Tell Printify the publish failed (unlocks the product)."""
         product = data.product
         client = await self._clients.printify(product.tenant_id, product.integration_id)
-        try:
-            await client.publishing_failed(
-                data.product.shop_id, data.product.product_id, data.reason or "failed"
-            )
-        except VendorError as exc:
-            raise vendor_failure(exc) from exc
+        await client.publishing_failed(
+            data.product.shop_id, data.product.product_id, data.reason or "failed"
+        )

@@ -7,10 +7,11 @@ import uuid
 from temporalio import activity
 
 from core.db import SessionFactory
-from core.plans import current_period
+from domain.plans import current_period
 from models import repositories, tenancy
 from models.payloads import MeterInput, RecordListingInput, RunUpdate
 from models.tables import Listing
+from workflows.contract import METER_USAGE, RECORD_LISTING, UPDATE_RUN
 
 
 class RecordsActivities:
@@ -19,7 +20,7 @@ class RecordsActivities:
     def __init__(self, sessions: SessionFactory) -> None:
         self._sessions = sessions
 
-    @activity.defn(name="records.update_run")
+    @activity.defn(name=UPDATE_RUN.name)
     async def update_run(self, update: RunUpdate) -> None:
         async with self._sessions() as session:
             await repositories.update_run(
@@ -33,7 +34,7 @@ class RecordsActivities:
             )
             await session.commit()
 
-    @activity.defn(name="records.meter_usage")
+    @activity.defn(name=METER_USAGE.name)
     async def meter_usage(self, data: MeterInput) -> bool:
         """Count the stage for billing; a retried or repeated call counts nothing more."""
         async with self._sessions() as session:
@@ -47,7 +48,7 @@ class RecordsActivities:
             await session.commit()
             return counted
 
-    @activity.defn(name="records.record_listing")
+    @activity.defn(name=RECORD_LISTING.name)
     async def record_listing(self, data: RecordListingInput) -> str:
         """Record the finished listing; returns our listing record id."""
         async with self._sessions() as session:

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Collection
 
-from temporalio.exceptions import ApplicationError
-
 from core.db import SessionFactory
+from domain import errors
+from domain.errors import DomainError
 from models import repositories
 from models.repositories import ExternalRefTaken
 
@@ -33,9 +33,7 @@ class ExternalRefs:
             return await self.claim(tenant_id, workflow_id, kind, external_id)
         except ExternalRefTaken as exc:
             details = {"kind": kind, "external_id": external_id}
-            raise ApplicationError(
-                str(exc), details, type="EXTERNAL_REF_TAKEN", non_retryable=True
-            ) from exc
+            raise DomainError(errors.EXTERNAL_REF_TAKEN, str(exc), details) from exc
 
     async def claim(self, tenant_id: str, workflow_id: str, kind: str, external_id: str) -> str:
         """`put` for a step that can lose a race for the id: raises `ExternalRefTaken`."""

@@ -7,8 +7,8 @@ import logging
 
 from temporalio import activity
 
-from activities.errors import vendor_failure
 from activities.heartbeat import heartbeating
+from domain.trends import TrendSource
 from integrations.errors import VendorError
 from integrations.trends import TrendSources
 from models.trends import (
@@ -17,7 +17,12 @@ from models.trends import (
     MeasuredCompetition,
     ScrapeSourceInput,
     SourceBatch,
-    TrendSource,
+)
+from workflows.contract import (
+    ETSY_COMPETITION,
+    SCRAPE_GOOGLE_TRENDS,
+    SCRAPE_PINTEREST,
+    SCRAPE_REDDIT,
 )
 
 logger = logging.getLogger(__name__)
@@ -44,32 +49,27 @@ class ScrapeActivities:
         self._sources = sources
 
     async def _fetch(self, data: ScrapeSourceInput, source: TrendSource) -> SourceBatch:
-        try:
-            batch = await heartbeating(
-                self._sources.fetch(source, data.options), f"asking {source}"
-            )
-        except VendorError as exc:
-            raise vendor_failure(exc) from exc
+        batch = await heartbeating(self._sources.fetch(source, data.options), f"asking {source}")
         for reason in batch.skipped[:MAX_SKIPPED]:
             logger.warning("%s for %s skipped: %s", source, data.tenant_id, reason)
         return bounded(batch)
 
-    @activity.defn(name="scrape.google_trends")
+    @activity.defn(name=SCRAPE_GOOGLE_TRENDS.name)
     async def google_trends(self, data: ScrapeSourceInput) -> SourceBatch:
         """Google Trends "trending now" for the tenant's geo (cached a few minutes)."""
         return await self._fetch(data, TrendSource.GOOGLE_TRENDS)
 
-    @activity.defn(name="scrape.reddit")
+    @activity.defn(name=SCRAPE_REDDIT.name)
     async def reddit(self, data: ScrapeSourceInput) -> SourceBatch:
         """The tenant's subreddits' listing, page by page."""
         return await self._fetch(data, TrendSource.REDDIT)
 
-    @activity.defn(name="scrape.pinterest")
+    @activity.defn(name=SCRAPE_PINTEREST.name)
     async def pinterest(self, data: ScrapeSourceInput) -> SourceBatch:
         """Pinterest's trending keywords for the tenant's region and trend type."""
         return await self._fetch(data, TrendSource.PINTEREST)
 
-    @activity.defn(name="scrape.etsy_competition")
+    @activity.defn(name=ETSY_COMPETITION.name)
     async def etsy_competition(self, data: CompetitionInput) -> CompetitionResult:
         """Etsy's active listings per keyword. A keyword Etsy refuses is skipped with the
         reason; when Etsy stays busy or down (after the client's own retries) the numbers
@@ -83,7 +83,7 @@ class ScrapeActivities:
                 )
             except VendorError as exc:
                 if exc.status in (401, 403):
-                    raise vendor_failure(exc) from exc
+                    raise
                 if not exc.retryable:
                     result.skipped.append(f"{request.keyword!r}: {exc.code} {exc.message}")
                     continue

@@ -11,7 +11,7 @@ from temporalio import activity
 
 from activities.heartbeat import heartbeating
 from core.db import SessionFactory
-from core.niches import normalise_keyword
+from domain.niches import normalise_keyword
 from integrations.embeddings import Embedder
 from models import trend_store
 from models.tables import utcnow
@@ -22,6 +22,7 @@ from models.trends import (
     StoredSignals,
     StoreSignalsInput,
 )
+from workflows.contract import STORE_COMPETITION, STORE_SIGNALS
 
 logger = logging.getLogger(__name__)
 # Texts per embedding call: small enough to heartbeat often, big enough to batch.
@@ -38,7 +39,7 @@ class TrendActivities:
         self._embedder = embedder
         self._threshold = threshold
 
-    @activity.defn(name="trends.store_signals")
+    @activity.defn(name=STORE_SIGNALS.name)
     async def store_signals(self, data: StoreSignalsInput) -> StoredSignals:
         """Embed every keyword and fold it into its niche's signal (one transaction).
 
@@ -105,7 +106,7 @@ class TrendRecords:
     def __init__(self, sessions: SessionFactory) -> None:
         self._sessions = sessions
 
-    @activity.defn(name="trends.store_competition")
+    @activity.defn(name=STORE_COMPETITION.name)
     async def store_competition(self, data: StoreCompetitionInput) -> int:
         """Etsy's numbers into their signals, then every signal of the tenant rescored
         (recency decays for the ones this scrape did not see too)."""

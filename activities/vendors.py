@@ -22,12 +22,12 @@ from typing import Any
 
 from sqlmodel import func, select
 from sqlmodel.ext.asyncio.session import AsyncSession
-from temporalio.exceptions import ApplicationError
 
-from activities.errors import vendor_failure
 from core.crypto import DecryptionError, TokenCipher
 from core.db import SessionFactory
 from core.settings import Settings
+from domain import errors
+from domain.errors import DomainError
 from integrations.errors import VendorError
 from integrations.etsy import EtsyClient, TokenRefresher, is_invalid_grant
 from integrations.http import Limit, steady_rate
@@ -147,11 +147,10 @@ class VendorClients:
         try:
             return self._cipher.decrypt(ciphertext)
         except DecryptionError:
-            raise ApplicationError(
+            raise DomainError(
+                errors.INTEGRATION_UNREADABLE,
                 f"the stored {vendor} token cannot be decrypted with POD_ENCRYPTION_KEYS",
                 {"vendor": vendor},
-                type="INTEGRATION_UNREADABLE",
-                non_retryable=True,
             ) from None
 
     async def _load(self, tenant_id: str, integration_id: str, vendor: str) -> Integration:
@@ -162,26 +161,23 @@ class VendorClients:
                     session, tenant_id=tenant_id, integration_id=key
                 )
         except (ValueError, NotFoundError):
-            raise ApplicationError(
+            raise DomainError(
+                errors.INTEGRATION_MISSING,
                 f"the {vendor} integration of this run no longer exists; connect it again",
                 {"vendor": vendor},
-                type="INTEGRATION_MISSING",
-                non_retryable=True,
             ) from None
         if row.vendor != vendor:
-            raise ApplicationError(
+            raise DomainError(
+                errors.INTEGRATION_MISMATCH,
                 f"integration {integration_id} is not a {vendor} integration",
-                type="INTEGRATION_MISMATCH",
-                non_retryable=True,
             )
         if row.status != "active":
             if vendor == "etsy":
                 raise _reauth_required()
-            raise ApplicationError(
+            raise DomainError(
+                errors.INTEGRATION_INACTIVE,
                 f"the {vendor} integration needs to be connected again",
                 {"vendor": vendor, "status": row.status},
-                type="INTEGRATION_INACTIVE",
-                non_retryable=True,
             )
         return row
 
@@ -273,7 +269,7 @@ class VendorClients:
                 if is_invalid_grant(exc):
                     await _mark_needs_reauth(session, row)
                     raise _reauth_required() from None
-                raise vendor_failure(exc) from exc
+                raise
             fresh = str(tokens["access_token"])
             row.access_token_enc = self._cipher.encrypt(fresh)
             row.refresh_token_enc = self._cipher.encrypt(str(tokens["refresh_token"]))
@@ -303,12 +299,11 @@ class VendorClients:
         await asyncio.gather(*(pacer.aclose() for pacer in self._pacers))
 
 
-def _reauth_required() -> ApplicationError:
-    return ApplicationError(
+def _reauth_required() -> DomainError:
+    return DomainError(
+        errors.ETSY_REAUTH_REQUIRED,
         "Etsy no longer accepts this shop's authorization; connect the shop again",
         {"vendor": "etsy"},
-        type="ETSY_REAUTH_REQUIRED",
-        non_retryable=True,
     )
 
 

@@ -21,11 +21,12 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer, SecurityS
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from api.deps import SessionDep
-from api.errors import ApiError
 from api.middleware import RequestRateLimiter
 from core.apikeys import key_prefix, matches
 from core.oidc import InvalidIdentityToken, OidcVerifier, looks_like_jwt
-from core.rbac import Permission, Role, effective_permissions
+from domain import errors
+from domain.errors import DomainError
+from domain.rbac import Permission, Role, effective_permissions
 from models import tenancy
 from models.tables import utcnow
 
@@ -50,8 +51,8 @@ class Principal:
     permissions: frozenset[Permission]
 
 
-def _unauthenticated(message: str) -> ApiError:
-    return ApiError(401, "UNAUTHENTICATED", message, headers={"WWW-Authenticate": "Bearer"})
+def _unauthenticated(message: str) -> DomainError:
+    return DomainError(errors.UNAUTHENTICATED, message)
 
 
 async def authorize(
@@ -136,12 +137,11 @@ def _rate_limit(request: Request, bucket: str) -> None:
     wait = limiter.acquire(bucket)
     if wait is not None:
         seconds = max(1, math.ceil(wait))
-        raise ApiError(
-            429,
-            "RATE_LIMITED",
+        raise DomainError(
+            errors.RATE_LIMITED,
             "too many requests with this credential; retry later",
             {"retry_after_seconds": seconds},
-            headers={"Retry-After": str(seconds)},
+            retry_after=seconds,
         )
 
 
@@ -150,9 +150,8 @@ def _require(
 ) -> None:
     missing = sorted(scope for scope in security_scopes.scopes if scope not in permissions)
     if missing:
-        raise ApiError(
-            403,
-            "FORBIDDEN",
+        raise DomainError(
+            errors.FORBIDDEN,
             "this credential may not do that",
             {"required": missing, "role": role.value},
         )

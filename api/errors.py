@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import math
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -11,9 +12,7 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from api.middleware import API_CSP
-from core.billing import QuotaExceeded
-from core.schedule_types import ScheduleError
-from models.repositories import NotFoundError
+from domain.errors import UNAUTHENTICATED, DomainError, ErrorKind
 
 logger = logging.getLogger(__name__)
 ERROR_HEADERS = {
@@ -23,26 +22,6 @@ ERROR_HEADERS = {
     "Referrer-Policy": "no-referrer",
     "Cache-Control": "no-store",
 }
-
-
-class ApiError(Exception):
-    """A domain error with its HTTP status and machine-readable code."""
-
-    def __init__(
-        self,
-        status: int,
-        code: str,
-        message: str,
-        details: dict[str, Any] | None = None,
-        *,
-        headers: dict[str, str] | None = None,
-    ) -> None:
-        super().__init__(message)
-        self.status = status
-        self.code = code
-        self.message = message
-        self.details = details
-        self.headers = headers
 
 
 def error_body(code: str, message: str, details: Any = None) -> dict[str, Any]:
@@ -66,32 +45,38 @@ _HTTP_CODES = {
 }
 
 
-# The statuses of the schedule service's kinds of refusal (core.schedule_types).
-_SCHEDULE_STATUS = {"not_found": 404, "conflict": 409, "invalid": 422}
+# The HTTP status of each kind of error in the catalogue (domain.errors): the only place
+# a domain error meets HTTP.
+STATUS: dict[ErrorKind, int] = {
+    ErrorKind.INVALID: 422,
+    ErrorKind.MALFORMED: 400,
+    ErrorKind.UNAUTHENTICATED: 401,
+    ErrorKind.FORBIDDEN: 403,
+    ErrorKind.NOT_FOUND: 404,
+    ErrorKind.CONFLICT: 409,
+    ErrorKind.QUOTA: 402,
+    ErrorKind.RATE_LIMITED: 429,
+    ErrorKind.UNAVAILABLE: 503,
+    ErrorKind.UPSTREAM: 502,
+}
+
+
+def domain_error_headers(exc: DomainError) -> dict[str, str] | None:
+    """A credential challenge for a missing or bad API credential; when to come back."""
+    if exc.code == UNAUTHENTICATED.code:
+        return {"WWW-Authenticate": "Bearer"}
+    if exc.retry_after is not None:
+        return {"Retry-After": str(math.ceil(exc.retry_after))}
+    return None
 
 
 def install_error_handlers(app: FastAPI) -> None:
-    @app.exception_handler(ApiError)
-    async def api_error(_: Request, exc: ApiError) -> JSONResponse:
+    @app.exception_handler(DomainError)
+    async def domain_error(_: Request, exc: DomainError) -> JSONResponse:
         return JSONResponse(
             error_body(exc.code, exc.message, exc.details),
-            status_code=exc.status,
-            headers=exc.headers,
-        )
-
-    @app.exception_handler(NotFoundError)
-    async def not_found(_: Request, exc: NotFoundError) -> JSONResponse:
-        return JSONResponse(error_body("NOT_FOUND", str(exc)), status_code=404)
-
-    @app.exception_handler(QuotaExceeded)
-    async def quota(_: Request, exc: QuotaExceeded) -> JSONResponse:
-        return JSONResponse(error_body("QUOTA_EXCEEDED", str(exc), exc.details), status_code=402)
-
-    @app.exception_handler(ScheduleError)
-    async def schedule_error(_: Request, exc: ScheduleError) -> JSONResponse:
-        return JSONResponse(
-            error_body(exc.code, exc.message, exc.details),
-            status_code=_SCHEDULE_STATUS[exc.kind],
+            status_code=STATUS[exc.kind],
+            headers=domain_error_headers(exc),
         )
 
     @app.exception_handler(RequestValidationError)

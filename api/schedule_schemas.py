@@ -8,8 +8,8 @@ from typing import Annotated, get_args
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from api.trend_schemas import CampaignOptionsIn, SourceName, SourceOptionsIn
-from core.schedule_types import ScheduledRun, ScheduleView, Timing
 from models.trends import CampaignOptions, SourceOptions
+from services.schedule_types import ScheduledRun, ScheduleView, Timing
 
 ScheduleName = Annotated[
     str,

@@ -15,8 +15,8 @@ from pydantic import (
     model_validator,
 )
 
-from core.pricing import PricingError, PricingRule
-from core.rbac import Permission, Role
+from domain.pricing import PricingError, PricingRule
+from domain.rbac import Permission, Role
 from models.payloads import RunKind, RunStatus
 
 
@@ -39,7 +39,7 @@ class ProductTemplateIn(BaseModel):
 
 
 class PricingRuleIn(BaseModel):
-    """How each variant is priced from its production cost (see `core.pricing`)."""
+    """How each variant is priced from its production cost (see `domain.pricing`)."""
 
     model_config = ConfigDict(
         extra="forbid",

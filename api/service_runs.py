@@ -10,10 +10,10 @@ import uuid
 from sqlmodel.ext.asyncio.session import AsyncSession
 from temporalio.client import Client
 
-from activities.image import print_file_of
-from api.errors import ApiError
 from api.schemas import BriefRequest, DesignRequest, PublishRequest
 from api.workflow_service import active_integration, resolve_template, start_run
+from domain import errors
+from domain.errors import DomainError
 from models import repositories
 from models.payloads import (
     DesignBrief,
@@ -50,9 +50,8 @@ async def start_brief(
                     session, tenant_id=tenant_id, signal_id=body.trend_signal_id
                 )
             except NotFoundError:
-                raise ApiError(
-                    422,
-                    "TREND_SIGNAL_NOT_FOUND",
+                raise DomainError(
+                    errors.TREND_SIGNAL_NOT_FOUND,
                     "no such trend signal in this tenant",
                     {"trend_signal_id": str(body.trend_signal_id)},
                 ) from None
@@ -93,9 +92,8 @@ async def start_design(
 
     async def make_input() -> DesignToListingInput:
         if brief.status not in DESIGNABLE:
-            raise ApiError(
-                409,
-                "BRIEF_NOT_READY",
+            raise DomainError(
+                errors.BRIEF_NOT_READY,
                 f"the brief is {brief.status}; designs are made for screened briefs only",
                 {"status": brief.status, "screening": brief.screening},
             )
@@ -144,9 +142,8 @@ async def start_publish(
             session, tenant_id=tenant_id, design_id=design_id
         )
         if listed is not None:
-            raise ApiError(
-                409,
-                "DESIGN_ALREADY_LISTED",
+            raise DomainError(
+                errors.DESIGN_ALREADY_LISTED,
                 "this design already has a listing",
                 {"etsy_listing_id": listed.etsy_listing_id, "workflow_id": listed.workflow_id},
             )
@@ -155,9 +152,8 @@ async def start_publish(
             session, tenant_id=tenant_id, design_id=design_id, made_by=design.workflow_id
         )
         if listing_runs:
-            raise ApiError(
-                409,
-                "DESIGN_ALREADY_LISTED",
+            raise DomainError(
+                errors.DESIGN_ALREADY_LISTED,
                 "a run under way is already listing this design",
                 {"workflow_id": listing_runs[0]},
             )
@@ -182,7 +178,7 @@ async def start_publish(
             etsy_shop_id=body.etsy_shop_id,
             brief_id=str(brief.id),
             brief=DesignBrief(**brief.data),
-            print_file=print_file_of(design),
+            print_file=repositories.print_file_of(design),
         )
 
     return await start_run(

@@ -11,15 +11,12 @@ from typing import Any
 from sqlmodel.ext.asyncio.session import AsyncSession
 from temporalio.client import Client, WorkflowExecutionStatus, WorkflowQueryFailedError
 from temporalio.common import (
-    SearchAttributePair,
-    TypedSearchAttributes,
     WorkflowIDConflictPolicy,
     WorkflowIDReusePolicy,
 )
 from temporalio.exceptions import WorkflowAlreadyStartedError
 from temporalio.service import RPCError
 
-from api.errors import ApiError
 from api.schedule_schemas import source_options
 from api.trend_schemas import (
     CampaignOptionsIn,
@@ -31,13 +28,13 @@ from api.trend_schemas import (
 )
 from api.workflow_service import (
     QUERY_TIMEOUT,
-    TENANT_ATTRIBUTE,
     active_integration,
     resolve_template,
 )
-from core import billing
-from core.settings import QUEUES, Settings
-from core.temporal import run_workflow_id, workflow_ui_url
+from core.settings import Settings
+from core.temporal import workflow_ui_url
+from domain import errors
+from domain.errors import DomainError
 from models import tenancy
 from models.requests import body_digest
 from models.tables import Campaign, TrendSignal
@@ -47,7 +44,14 @@ from models.trends import (
     OutcomeStatus,
     TrendScrapeInput,
 )
+from services import billing
 from workflows.campaign import CampaignWorkflow
+from workflows.contract import (
+    WORKFLOW_QUEUE,
+    on_demand_scrape_id,
+    run_workflow_id,
+    tenant_attributes,
+)
 from workflows.trend_scrape import TrendScrapeWorkflow
 
 
@@ -68,16 +72,11 @@ def public_signal(signal: TrendSignal) -> TrendSignalPublic:
     )
 
 
-def scrape_workflow_id(tenant_id: str) -> str:
-    """On-demand scrapes of a tenant share one id: a second request while one runs joins it."""
-    return f"scr-{tenant_id}-now"
-
-
 async def start_scrape(
     *, temporal: Client, settings: Settings, tenant_id: str, body: ScrapeRequest
 ) -> ScrapeStarted:
     """Start a scrape now, unless one of this tenant's on-demand scrapes is running."""
-    workflow_id = scrape_workflow_id(tenant_id)
+    workflow_id = on_demand_scrape_id(tenant_id)
     request = TrendScrapeInput(
         tenant_id=tenant_id,
         request_key="now",
@@ -90,12 +89,10 @@ async def start_scrape(
             TrendScrapeWorkflow.run,
             request,
             id=workflow_id,
-            task_queue=QUEUES["workflows"],
+            task_queue=WORKFLOW_QUEUE,
             id_reuse_policy=WorkflowIDReusePolicy.ALLOW_DUPLICATE,
             id_conflict_policy=WorkflowIDConflictPolicy.FAIL,
-            search_attributes=TypedSearchAttributes(
-                [SearchAttributePair(TENANT_ATTRIBUTE, tenant_id)]
-            ),
+            search_attributes=tenant_attributes(tenant_id),
         )
         run_id, started = handle.result_run_id, True
     except WorkflowAlreadyStartedError as running:
@@ -120,12 +117,11 @@ async def _ensure_cooled_down(temporal: Client, workflow_id: str, cooldown: int)
     last = described.close_time or described.start_time
     wait = cooldown - (datetime.now(UTC) - last).total_seconds()
     if wait > 0:
-        raise ApiError(
-            429,
-            "SCRAPE_TOO_SOON",
+        raise DomainError(
+            errors.SCRAPE_TOO_SOON,
             "this tenant scraped moments ago; the sources' quotas are shared",
             {"retry_after_seconds": math.ceil(wait), "last_scrape": workflow_id},
-            headers={"Retry-After": str(math.ceil(wait))},
+            retry_after=wait,
         )
 
 
@@ -167,9 +163,8 @@ async def start_campaign(
         created = True
     await session.commit()
     if campaign.tenant_id != tenant_id or campaign.request_hash != digest:
-        raise ApiError(
-            409,
-            "IDEMPOTENCY_KEY_REUSED",
+        raise DomainError(
+            errors.IDEMPOTENCY_KEY_REUSED,
             "this Idempotency-Key was used with a different request body",
             {"campaign_id": campaign_id},
         )
@@ -179,12 +174,10 @@ async def start_campaign(
             CampaignWorkflow.run,
             CampaignInput(tenant_id, campaign_id, key, options),
             id=campaign_id,
-            task_queue=QUEUES["workflows"],
+            task_queue=WORKFLOW_QUEUE,
             id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
             id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
-            search_attributes=TypedSearchAttributes(
-                [SearchAttributePair(TENANT_ATTRIBUTE, tenant_id)]
-            ),
+            search_attributes=tenant_attributes(tenant_id),
         )
     return campaign, created
 

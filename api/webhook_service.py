@@ -14,13 +14,14 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from temporalio.client import Client
 from temporalio.service import RPCError, RPCStatusCode
 
-from activities.printify import PRODUCT
-from api.errors import ApiError
 from api.workflow_service import handle
-from core.webhooks import PUBLISH_STARTED, PrintifyEvent
+from domain import errors
+from domain.errors import DomainError
+from domain.webhooks import PUBLISH_STARTED, PrintifyEvent
 from integrations.printify import VENDOR
 from models import webhooks
 from models.payloads import PublishStartedSignal
+from models.tables import RefKind
 from workflows.design_to_listing import DesignToListingWorkflow
 
 logger = logging.getLogger(__name__)
@@ -41,7 +42,9 @@ async def handle_printify_event(
         logger.info("printify webhook %s (%s): nothing to do", event.id, event.type)
         return WebhookOutcome.IGNORED
     product_id = str(event.resource.id)
-    ref = await webhooks.find_external_ref(session, kind=PRODUCT, external_id=product_id)
+    ref = await webhooks.find_external_ref(
+        session, kind=RefKind.PRINTIFY_PRODUCT, external_id=product_id
+    )
     if ref is None:
         logger.info("printify webhook %s: product %s belongs to no run", event.id, product_id)
         return WebhookOutcome.IGNORED
@@ -61,8 +64,8 @@ async def handle_printify_event(
         if exc.status != RPCStatusCode.NOT_FOUND:
             # Not recorded (the transaction is not committed): Printify delivers it again.
             logger.warning("printify webhook %s: Temporal unavailable: %s", event.id, exc)
-            raise ApiError(
-                503, "WORKFLOW_UNAVAILABLE", "the run could not be told; deliver again later"
+            raise DomainError(
+                errors.WORKFLOW_UNAVAILABLE, "the run could not be told; deliver again later"
             ) from None
         logger.info("printify webhook %s: run %s has ended", event.id, ref.workflow_id)
         outcome = WebhookOutcome.IGNORED

@@ -14,28 +14,26 @@ from fastapi import Response
 from sqlmodel.ext.asyncio.session import AsyncSession
 from temporalio.client import Client, WorkflowHandle, WorkflowQueryFailedError
 from temporalio.common import (
-    SearchAttributeKey,
-    SearchAttributePair,
-    TypedSearchAttributes,
     WorkflowIDConflictPolicy,
     WorkflowIDReusePolicy,
 )
 from temporalio.exceptions import WorkflowAlreadyStartedError
 from temporalio.service import RPCError
 
-from api.errors import ApiError
 from api.schemas import (
     DesignToListingRequest,
     ProductTemplateIn,
     WorkflowLinks,
     WorkflowView,
 )
-from core import billing
-from core.settings import QUEUES, Settings
-from core.temporal import run_workflow_id, workflow_ui_url
+from core.settings import Settings
+from core.temporal import workflow_ui_url
+from domain import errors
+from domain.errors import DomainError
 from models import repositories, tenancy
 from models.payloads import (
     LIVE_STATUSES,
+    PROGRESS,
     DesignToListingInput,
     ProductTemplate,
     RunKind,
@@ -46,11 +44,12 @@ from models.payloads import (
 from models.repositories import NotFoundError
 from models.requests import body_digest, recorded_input
 from models.tables import ProductTemplateRecord, WorkflowRun
-from workflows.design_to_listing import PROGRESS, DesignToListingWorkflow
+from services import billing
+from workflows.contract import WORKFLOW_QUEUE, run_workflow_id, tenant_attributes
+from workflows.design_to_listing import DesignToListingWorkflow
 from workflows.services import BriefWorkflow, DesignWorkflow, PublishDesignWorkflow
 
 logger = logging.getLogger(__name__)
-TENANT_ATTRIBUTE = SearchAttributeKey.for_keyword("TenantId")
 STAGES = {stage.value for stage in Stage}
 # A live query needs a workflow worker; without one, answer from the record quickly.
 QUERY_TIMEOUT = timedelta(seconds=3)
@@ -164,9 +163,8 @@ async def start_run(
     await session.commit()
     workflow_input = recorded_input(run)
     if run.request_hash != digest or run.kind != kind:
-        raise ApiError(
-            409,
-            "IDEMPOTENCY_KEY_REUSED",
+        raise DomainError(
+            errors.IDEMPOTENCY_KEY_REUSED,
             "this Idempotency-Key was used with a different request body",
             {"workflow_id": run.workflow_id},
         )
@@ -177,12 +175,10 @@ async def start_run(
             WORKFLOWS[RunKind(run.kind)],
             workflow_input,
             id=run.workflow_id,
-            task_queue=QUEUES["workflows"],
+            task_queue=WORKFLOW_QUEUE,
             id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
             id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
-            search_attributes=TypedSearchAttributes(
-                [SearchAttributePair(TENANT_ATTRIBUTE, tenant_id)]
-            ),
+            search_attributes=tenant_attributes(tenant_id),
         )
     return run, created
 
@@ -203,9 +199,8 @@ async def resolve_template(
                 session, tenant_id=tenant_id, template_id=template_id
             )
         except NotFoundError:
-            raise ApiError(
-                422,
-                "TEMPLATE_NOT_FOUND",
+            raise DomainError(
+                errors.TEMPLATE_NOT_FOUND,
                 "no such template in this tenant",
                 {"template_id": str(template_id)},
             ) from None
@@ -221,9 +216,8 @@ async def resolve_template(
 async def active_integration(session: AsyncSession, tenant_id: str, vendor: str) -> str:
     integration = await tenancy.find_integration(session, tenant_id=tenant_id, vendor=vendor)
     if integration is None or integration.status != "active":
-        raise ApiError(
-            409,
-            "INTEGRATION_REQUIRED",
+        raise DomainError(
+            errors.INTEGRATION_REQUIRED,
             f"connect a {vendor} integration first (PUT /v1/integrations/{vendor})",
             {"vendor": vendor, "status": integration.status if integration else "missing"},
         )

@@ -5,10 +5,10 @@ from __future__ import annotations
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from core import accounts
 from core.crypto import new_key
 from core.db import run_in_transaction
 from core.settings import Settings
+from services import accounts
 
 
 def create_tenant(

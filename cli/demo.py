@@ -15,10 +15,10 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
 from cli import stack
-from core.accounts import dev_key_path, read_dev_key
 from core.settings import Settings
 from core.storage import build_storage
 from integrations.etsy import EtsyClient
+from services.accounts import dev_key_path, read_dev_key
 
 DEFAULT_KEYWORD = "retro hiking dog dad"
 FINAL = {"completed", "failed", "rejected", "cancelled"}

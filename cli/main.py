@@ -14,8 +14,9 @@ from pathlib import Path
 import yaml
 
 from core.logging import configure_logging
-from core.plans import PLANS
-from core.settings import QUEUES, Settings, load_settings
+from core.settings import Settings, load_settings
+from domain.plans import PLANS
+from workflows.contract import QUEUES
 
 TENANT_ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 
@@ -142,8 +143,8 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     if args.command == "plan":
         from cli import admin
-        from core.accounts import SeatsExceedPlan
         from models.repositories import NotFoundError
+        from services.accounts import SeatsExceedPlan
 
         try:
             admin.change_plan(_database_url(settings), args.tenant_id, args.plan)

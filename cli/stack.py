@@ -21,13 +21,14 @@ from pathlib import Path
 import httpx
 from temporalio.service import RPCError
 
-from core.accounts import bootstrap_development, dev_key_path
 from core.db import migrate
 from core.embedded import port_open, start_postgres, start_temporal, stop_postgres, wait_for_port
-from core.schedule_types import ScheduleError, schedule_ui_url
-from core.schedules import ensure_default_schedule
-from core.settings import QUEUES, Settings
+from core.settings import Settings
 from core.temporal import connect_temporal
+from services.accounts import bootstrap_development, dev_key_path
+from services.schedule_types import ScheduleError, schedule_ui_url
+from services.schedules import ensure_default_schedule
+from workflows.contract import DEV_SERVER_SEARCH_ATTRIBUTES, QUEUES
 
 logger = logging.getLogger("pod.stack")
 
@@ -136,6 +137,7 @@ class Stack:
                 ui_port=settings.temporal_ui_port,
                 namespace=settings.temporal_namespace,
                 log_file=p["logs"] / "temporal.log",
+                search_attributes=DEV_SERVER_SEARCH_ATTRIBUTES,
             )
         env = {**os.environ, "DATABASE_URL": self.database_url, "POD_HOME": str(p["home"])}
         if settings.uses_emulators:

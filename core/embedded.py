@@ -10,6 +10,7 @@ import subprocess
 import sys
 import time
 import warnings
+from collections.abc import Sequence
 from pathlib import Path
 
 logger = logging.getLogger(__name__)
@@ -59,8 +60,14 @@ def temporal_binary() -> str:
     return found
 
 
-def temporal_command(db_file: Path, *, port: int, ui_port: int, namespace: str) -> list[str]:
-    """The dev-server command line: SQLite under the state dir, WAL pragmas, Web UI."""
+def temporal_command(
+    db_file: Path, *, port: int, ui_port: int, namespace: str, search_attributes: Sequence[str]
+) -> list[str]:
+    """The dev-server command line: SQLite under the state dir, WAL pragmas, Web UI, and the
+    search attributes (`Name=Type`) registered at start."""
+    registered = [
+        arg for attribute in search_attributes for arg in ("--search-attribute", attribute)
+    ]
     return [
         temporal_binary(),
         "server",
@@ -79,8 +86,7 @@ def temporal_command(db_file: Path, *, port: int, ui_port: int, namespace: str) 
         "journal_mode=wal",
         "--sqlite-pragma",
         "synchronous=normal",
-        "--search-attribute",
-        "TenantId=Keyword",
+        *registered,
         "--log-level",
         "warn",
     ]
@@ -110,13 +116,25 @@ def port_open(host: str, port: int) -> bool:
 
 
 def start_temporal(
-    db_file: Path, *, port: int, ui_port: int, namespace: str, log_file: Path
+    db_file: Path,
+    *,
+    port: int,
+    ui_port: int,
+    namespace: str,
+    log_file: Path,
+    search_attributes: Sequence[str],
 ) -> subprocess.Popen[bytes]:
     """Start the Temporal dev server as a child process and wait for its frontend port."""
     db_file.parent.mkdir(parents=True, exist_ok=True)
     log = log_file.open("ab")
     process = subprocess.Popen(  # noqa: S603 - fixed argv, no shell
-        temporal_command(db_file, port=port, ui_port=ui_port, namespace=namespace),
+        temporal_command(
+            db_file,
+            port=port,
+            ui_port=ui_port,
+            namespace=namespace,
+            search_attributes=search_attributes,
+        ),
         stdout=log,
         stderr=subprocess.STDOUT,
         start_new_session=True,

@@ -15,15 +15,6 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from core.crypto import DEVELOPMENT_KEY, TokenCipher
 
-QUEUES: dict[str, str] = {
-    "workflows": "pod-workflows",
-    "ideation": "pod-ideation",
-    "image": "pod-image",
-    "integration": "pod-integration",
-    "records": "pod-records",
-    "scrape": "pod-scrape",
-}
-
 # Refused outside development, like the other local defaults.
 DEVELOPMENT_WEBHOOK_SECRET = "local-printify-webhook-secret"
 

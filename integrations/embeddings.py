@@ -11,7 +11,7 @@
 
 Every vector is stored beside its embedder's `name`: vectors of different embedders live
 in different spaces and are never compared. Each embedder has its own calibrated default
-merge threshold (`core.niches.same_niche`); `TREND_MERGE_THRESHOLD` overrides it.
+merge threshold (`domain.niches.same_niche`); `TREND_MERGE_THRESHOLD` overrides it.
 """
 
 from __future__ import annotations

@@ -4,12 +4,15 @@ from __future__ import annotations
 
 from typing import Any
 
+from domain.errors import CATALOGUE, DomainError
 
-class VendorError(Exception):
+
+class VendorError(DomainError):
     """A vendor answered with an error (or not at all).
 
     `retryable` is decided once, here in the client layer: rate limits, server errors
-    and transport failures are retryable; validation, auth and not-found are not.
+    and transport failures are retryable; validation, auth and not-found are not. The code
+    is one of the catalogue's vendor codes (`domain.errors.VENDORS`).
     """
 
     def __init__(
@@ -23,14 +26,22 @@ class VendorError(Exception):
         retry_after: float | None = None,
         details: dict[str, Any] | None = None,
     ) -> None:
-        super().__init__(f"{vendor}: {message}")
+        super().__init__(CATALOGUE[code], message, details or {}, retry_after=retry_after)
+        self.args = (f"{vendor}: {message}",)
+        self.details: dict[str, Any] = details or {}
         self.vendor = vendor
-        self.message = message
         self.status = status
-        self.code = code
-        self.retryable = retryable
-        self.retry_after = retry_after
-        self.details = details or {}
+        self._retryable = retryable
+
+    @property
+    def retryable(self) -> bool:
+        """Whether this answer may change on a retry (its status decides, not its code)."""
+        return self._retryable
+
+    @property
+    def vendor_details(self) -> dict[str, Any]:
+        """The vendor, its status and its own details, as failures report them."""
+        return {"vendor": self.vendor, "status": self.status, **(self.details or {})}
 
 
 RETRYABLE_STATUSES = frozenset({408, 425, 429, 500, 502, 503, 504})

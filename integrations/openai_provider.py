@@ -37,14 +37,14 @@ from openai.types.chat import (
 from PIL import Image, UnidentifiedImageError
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from integrations.errors import RETRYABLE_STATUSES, VendorError, error_code
-from integrations.listing_rules import (
+from domain.listing_rules import (
     MAX_TAGS,
     clean_tags,
     clean_title,
     validate_tags,
     validate_title,
 )
+from integrations.errors import RETRYABLE_STATUSES, VendorError, error_code
 from integrations.safety import ModerationVerdict
 from models.payloads import DesignBrief
 

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
-from core.pricing import PricingRule
+from domain.pricing import PricingRule
 
 
 class Stage(StrEnum):
@@ -32,6 +32,25 @@ class Stage(StrEnum):
     PUBLISH_CONFIRM = "printify_publishing_succeeded"
     RECORD = "record_listing"
     DONE = "done"
+
+
+# Share of the work done when each stage starts (drives the progress bar).
+PROGRESS: dict[str, float] = {
+    Stage.BRIEF: 0.02,
+    Stage.SCREEN: 0.08,
+    Stage.APPROVAL: 0.1,
+    Stage.DESIGN: 0.12,
+    Stage.PRINT_FILE: 0.3,
+    Stage.PRINTIFY_UPLOAD: 0.45,
+    Stage.PRINTIFY_PRODUCT: 0.55,
+    Stage.PRINTIFY_PUBLISH: 0.62,
+    Stage.ETSY_DRAFT: 0.68,
+    Stage.ETSY_IMAGES: 0.75,
+    Stage.ETSY_ACTIVATE: 0.85,
+    Stage.PUBLISH_CONFIRM: 0.9,
+    Stage.RECORD: 0.95,
+    Stage.DONE: 1.0,
+}
 
 
 class RunKind(StrEnum):
@@ -61,7 +80,7 @@ class ProductTemplate:
     """What to make on Printify: blueprint, provider, enabled variants and their price.
 
     Without `pricing`, every variant costs `price_cents`; with it, each variant's price
-    comes from its production cost (`core.pricing`).
+    comes from its production cost (`domain.pricing`).
     """
 
     blueprint_id: int = 6

@@ -12,8 +12,10 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from core.pricing import PricingRule
-from models.payloads import LIVE_STATUSES, ProductTemplate
+from domain import errors
+from domain.errors import DomainError
+from domain.pricing import PricingRule
+from models.payloads import LIVE_STATUSES, PrintFile, ProductTemplate
 from models.tables import (
     Brief,
     CostLine,
@@ -27,11 +29,11 @@ from models.tables import (
 )
 
 
-class NotFoundError(LookupError):
+class NotFoundError(DomainError):
     """A record does not exist for this tenant (another tenant's record counts as absent)."""
 
     def __init__(self, entity: str, key: object) -> None:
-        super().__init__(f"{entity} {key} not found")
+        super().__init__(errors.NOT_FOUND, f"{entity} {key} not found")
         self.entity = entity
         self.key = key
 
@@ -351,12 +353,17 @@ async def get_external_ref(
     return (await session.exec(query)).first()
 
 
-class ExternalRefTaken(Exception):
-    """The vendor id is already recorded for another workflow: one id, one owner."""
+class ExternalRefTaken(DomainError):
+    """The vendor id is already recorded for another workflow: one id, one owner; no retry
+    changes that, so it stops the run (`EXTERNAL_REF_TAKEN`)."""
 
     def __init__(self, kind: str, external_id: str) -> None:
-        super().__init__(f"{kind} {external_id} already belongs to another workflow")
-        self.kind = kind
+        super().__init__(
+            errors.EXTERNAL_REF_TAKEN,
+            f"{kind} {external_id} already belongs to another workflow",
+            {"kind": kind, "external_id": external_id},
+        )
+        self.ref_kind = kind
         self.external_id = external_id
 
 
@@ -488,3 +495,17 @@ async def save_template(
     session.add(template)
     await session.flush()
     return template
+
+
+def print_file_of(design: Design) -> PrintFile:
+    """The payload form of a stored design."""
+    return PrintFile(
+        design_id=str(design.id),
+        storage_key=design.storage_key,
+        preview_key=design.preview_key,
+        sha256=design.sha256,
+        width=design.width,
+        height=design.height,
+        dpi=design.dpi,
+        size_bytes=design.size_bytes,
+    )

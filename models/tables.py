@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import UTC, datetime
+from enum import StrEnum
 from typing import Any
 
 from pgvector.sqlalchemy import Vector
@@ -130,6 +131,15 @@ class Listing(SQLModel, table=True):
     updated_at: datetime = _ts()
 
 
+class RefKind(StrEnum):
+    """What a recorded vendor id is (`external_refs.kind`)."""
+
+    PRINTIFY_UPLOAD = "printify_upload"
+    PRINTIFY_PRODUCT = "printify_product"
+    ETSY_LISTING = "etsy_listing"
+    ETSY_LISTING_IMAGE = "etsy_listing_image"
+
+
 class ExternalRef(SQLModel, table=True):
     """An id a vendor gave us for one step of one workflow: the idempotency record."""
 
@@ -167,11 +177,11 @@ class TrendSignal(SQLModel, table=True):
     tenant_id: str = Field(index=True, max_length=64)
     keyword: str = Field(max_length=200)  # as first seen
     normalized_keyword: str = Field(max_length=200)
-    # Sorted content words (`core.niches.niche_key`): equal keys are one niche.
+    # Sorted content words (`domain.niches.niche_key`): equal keys are one niche.
     niche_key: str = Field(max_length=200)
     aliases: list[str] | None = _json()  # other keywords merged into it (bounded)
     sources: dict[str, Any] | None = _json()  # per source: first/last seen, count
-    metrics: dict[str, Any] | None = _json()  # `core.trend_score` aggregates
+    metrics: dict[str, Any] | None = _json()  # `domain.trend_score` aggregates
     observations: int = 0
     score: float = 0.0
     score_components: dict[str, Any] | None = _json()

@@ -18,7 +18,7 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from core.plans import period_bounds
+from domain.plans import period_bounds
 from models.payloads import LIVE_STATUSES
 from models.repositories import NotFoundError
 from models.tables import (

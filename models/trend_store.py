@@ -25,12 +25,12 @@ from sqlalchemy.sql.expression import ClauseElement, Executable
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from core import trend_score
 from core.db import HNSW_ITERATIVE_SCAN
-from core.niches import niche_key, normalise_keyword, same_niche
+from domain import trend_score
+from domain.niches import niche_key, normalise_keyword, same_niche
+from domain.trends import Competition, ScrapedTrend
 from models.repositories import NotFoundError
 from models.tables import Brief, TrendSignal
-from models.trends import Competition, ScrapedTrend
 
 # How many neighbours a merge looks at before deciding an observation is a new niche.
 MERGE_CANDIDATES = 8

@@ -10,33 +10,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
-
-class TrendSource(StrEnum):
-    """Where a trend was seen (`external-apis.md` §4)."""
-
-    GOOGLE_TRENDS = "google_trends"  # "trending now" RSS
-    REDDIT = "reddit"  # subreddit listings
-    PINTEREST = "pinterest"  # trending keywords v5
-    ETSY = "etsy"  # findAllListingsActive: competition for a keyword
-
-
-@dataclass
-class ScrapedTrend:
-    """One keyword as one source reported it, its numbers parsed and bounded.
-
-    Metrics a source does not have stay None; the score treats a missing metric as
-    neutral, not as zero.
-    """
-
-    source: str  # a TrendSource value
-    keyword: str  # cleaned text, at most 200 characters
-    traffic: float | None = None  # approximate searches (Google "500K+" → 500000)
-    growth_pct: float | None = None  # percent growth over the source's period
-    engagement: float | None = None  # upvotes + comments, or the latest interest index
-    seasonal: bool = False  # the source says it rises with a yearly pattern
-    observed_at: str | None = None  # ISO 8601 UTC, when the source dated it
-    url: str | None = None  # where a person can see it (post, article)
-    extra: dict[str, Any] = field(default_factory=dict)  # small source-specific facts
+from domain.trends import ALL_SOURCES, Competition, ScrapedTrend
 
 
 @dataclass
@@ -47,18 +21,6 @@ class SourceBatch:
     trends: list[ScrapedTrend] = field(default_factory=list)
     # Human-readable reasons for every feed, page or item skipped (also logged).
     skipped: list[str] = field(default_factory=list)
-
-
-@dataclass
-class Competition:
-    """Etsy's active listings for one keyword: how crowded the niche is."""
-
-    keyword: str
-    listing_count: int  # Etsy's `count`: every active listing that matches
-    sampled: int = 0  # listings in the page the numbers below come from
-    median_price: float | None = None  # in the listings' currency units
-    mean_favorers: float | None = None
-    newest_listing_at: str | None = None  # ISO 8601 UTC
 
 
 @dataclass
@@ -76,9 +38,6 @@ class SourceOptions:
     pinterest_trend_type: str = "growing"  # growing | monthly | yearly | seasonal
     # Etsy competition look-ups per scrape; each spends Etsy's per-app daily quota.
     etsy_keywords: int = 20
-
-
-ALL_SOURCES: tuple[str, ...] = tuple(source.value for source in TrendSource)
 
 
 @dataclass

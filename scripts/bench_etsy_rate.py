@@ -30,13 +30,14 @@ from temporalio import workflow
 from temporalio.client import Client
 from temporalio.worker import UnsandboxedWorkflowRunner, Worker
 
-from core import accounts
 from core.db import make_engine, make_session_factory, migrate
 from core.embedded import start_postgres, start_temporal, stop_postgres
 from core.http_server import ThreadedServer, free_port
-from core.settings import QUEUES, Settings
+from core.settings import Settings
 from models.payloads import ShopsInput
 from sandbox.app import EmulatorConfig, create_emulator_app
+from services import accounts
+from workflows.contract import DEV_SERVER_SEARCH_ATTRIBUTES, QUEUES
 
 ROOT = Path(__file__).resolve().parent.parent
 BENCH_QUEUE = "pod-bench"
@@ -162,6 +163,7 @@ def bench(home: Path, calls: int, workers: int, rate: float) -> dict[str, float]
         ui_port=free_port(),
         namespace="default",
         log_file=home / "temporal.log",
+        search_attributes=DEV_SERVER_SEARCH_ATTRIBUTES,
     )
     config = EmulatorConfig()
     emulator = ThreadedServer(create_emulator_app(None, config)).start()

@@ -50,16 +50,17 @@ from sqlalchemy.dialects import postgresql
 from temporalio.client import Client
 
 from api.app import create_app
-from core import accounts, trend_score
 from core.db import CONNECTION_OPTIONS, make_engine, make_session_factory, migrate
 from core.embedded import start_postgres, stop_postgres
 from core.http_server import ThreadedServer, free_port
 from core.settings import Settings
 from core.storage import LocalStorage
+from domain import trend_score
+from domain.trends import ScrapedTrend
 from integrations.embeddings import LocalE5Embedder
 from models import trend_store
 from models.tables import EMBEDDING_DIMENSIONS
-from models.trends import ScrapedTrend
+from services import accounts
 
 TENANT = "bench"
 OTHER_TENANT = "bench-other"
@@ -131,7 +132,7 @@ def _unit(vectors: np.ndarray) -> np.ndarray:
 
 
 def _metrics(rng: random.Random, now: datetime) -> dict[str, object]:
-    """Metrics of the shape a scrape leaves (`core.trend_score`), one observation."""
+    """Metrics of the shape a scrape leaves (`domain.trend_score`), one observation."""
     trend = ScrapedTrend(
         source="reddit",
         keyword="bench",

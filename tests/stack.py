@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable, Sequence
 from contextlib import AsyncExitStack
 from types import TracebackType
+from typing import Any
 
 from temporalio.client import Client
 from temporalio.worker import Worker
 
-from core.settings import QUEUES, Settings
+from core.settings import Settings
 from workers.runner import build_activities, build_worker
+from workflows.contract import QUEUES
 
 
 class WorkerSet:
@@ -30,6 +33,8 @@ class WorkerSet:
         self._queues = queues or list(QUEUES)
         self._stack = AsyncExitStack()
         self.workers: dict[str, Worker] = {}
+        # The activities each queue's worker serves (tests/workflows/test_contract.py).
+        self.activities: dict[str, Sequence[Callable[..., Any]]] = {}
         self._tasks: list[asyncio.Task[None]] = []
 
     async def __aenter__(self) -> WorkerSet:
@@ -37,6 +42,7 @@ class WorkerSet:
             activities = await build_activities(
                 self._settings, queue, self._database_url, self._stack
             )
+            self.activities[queue] = activities
             worker = build_worker(self._client, queue, activities, self._settings)
             self.workers[queue] = worker
             self._tasks.append(asyncio.create_task(worker.run()))

@@ -14,7 +14,8 @@ from typing import Any
 import pytest
 import yaml
 
-from core.settings import QUEUES, Settings
+from core.settings import Settings
+from workflows.contract import QUEUES
 
 ROOT = Path(__file__).resolve().parent.parent
 COMPOSE = ROOT / "docker-compose.temporal.yml"

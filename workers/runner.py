@@ -17,6 +17,7 @@ from temporalio.client import Client
 from temporalio.worker import Worker
 
 from activities.campaign import CampaignActivities
+from activities.errors import DomainErrorInterceptor
 from activities.etsy import EtsyActivities
 from activities.ideation import IdeationActivities
 from activities.image import ImageActivities
@@ -27,12 +28,13 @@ from activities.scrape import ScrapeActivities
 from activities.trends import TrendActivities, TrendRecords
 from activities.vendors import VendorClients
 from core.db import make_engine, make_session_factory
-from core.settings import QUEUES, Settings
+from core.settings import Settings
 from core.storage import S3Storage, build_storage
 from core.temporal import connect_temporal
 from integrations.embeddings import build_embedder, merge_threshold
 from integrations.trends import build_trend_sources
 from workflows.campaign import CampaignWorkflow
+from workflows.contract import QUEUES
 from workflows.design_to_listing import DesignToListingWorkflow
 from workflows.services import BriefWorkflow, DesignWorkflow, PublishDesignWorkflow
 from workflows.trend_scrape import TrendScrapeWorkflow
@@ -135,6 +137,7 @@ def build_worker(
         options.setdefault(
             "max_task_queue_activities_per_second", settings.integration_activities_per_second
         )
+    options["interceptors"] = [DomainErrorInterceptor(), *options.get("interceptors", ())]
     return Worker(client, task_queue=QUEUES[queue], activities=activities, **options)
 
 

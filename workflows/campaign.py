@@ -14,17 +14,12 @@ from datetime import timedelta
 
 from temporalio import workflow
 from temporalio.common import (
-    SearchAttributeKey,
-    SearchAttributePair,
-    TypedSearchAttributes,
     WorkflowIDReusePolicy,
 )
 from temporalio.exceptions import ChildWorkflowError, FailureError, WorkflowAlreadyStartedError
 from temporalio.workflow import ParentClosePolicy
 
 with workflow.unsafe.imports_passed_through():
-    from activities.campaign import CampaignActivities
-    from core.settings import QUEUES
     from models.payloads import DesignToListingResult
     from models.trends import (
         CampaignInput,
@@ -34,9 +29,16 @@ with workflow.unsafe.imports_passed_through():
         PrepareListingRunInput,
         RecordCampaignInput,
     )
-    from workflows.policies import RECORDS, TREND_STORE, call_activity, failure_text
+    from workflows.contract import (
+        PLAN_CAMPAIGN,
+        PREPARE_LISTING_RUN,
+        RECORD_CAMPAIGN,
+        WORKFLOW_QUEUE,
+        call,
+        tenant_attributes,
+    )
+    from workflows.failures import failure_text
 
-TENANT_ATTRIBUTE = SearchAttributeKey.for_keyword("TenantId")
 # A listing run may wait a day for approval; the campaign waits for all of them.
 CHILD_TIMEOUT = timedelta(days=3)
 
@@ -73,9 +75,7 @@ class CampaignWorkflow:
         return self.state()
 
     async def _campaign(self, request: CampaignInput) -> None:
-        plan = await call_activity(
-            CampaignActivities.plan_campaign, request, "records", TREND_STORE
-        )
+        plan = await call(PLAN_CAMPAIGN, request)
         self._outcomes = plan.outcomes
         await self._record(request)
         cap = asyncio.Semaphore(max(1, request.options.concurrency))
@@ -101,8 +101,8 @@ class CampaignWorkflow:
         self, request: CampaignInput, outcome: CampaignOutcome, cap: asyncio.Semaphore
     ) -> None:
         async with cap:
-            prepared = await call_activity(
-                CampaignActivities.prepare_listing_run,
+            prepared = await call(
+                PREPARE_LISTING_RUN,
                 PrepareListingRunInput(
                     tenant_id=request.tenant_id,
                     campaign_id=request.campaign_id,
@@ -111,8 +111,6 @@ class CampaignWorkflow:
                     template_id=request.options.template_id,
                     require_approval=request.options.require_approval,
                 ),
-                "records",
-                RECORDS,
             )
             outcome.workflow_id = prepared.workflow_id or None
             if prepared.input is None:
@@ -129,15 +127,13 @@ class CampaignWorkflow:
                     prepared.input,
                     result_type=DesignToListingResult,
                     id=prepared.workflow_id,
-                    task_queue=QUEUES["workflows"],
+                    task_queue=WORKFLOW_QUEUE,
                     # A listing half-made is finished (or compensated) by its own run.
                     parent_close_policy=ParentClosePolicy.ABANDON,
                     # A signal's run happens once: a finished one is never started again.
                     id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
                     execution_timeout=CHILD_TIMEOUT,
-                    search_attributes=TypedSearchAttributes(
-                        [SearchAttributePair(TENANT_ATTRIBUTE, request.tenant_id)]
-                    ),
+                    search_attributes=tenant_attributes(request.tenant_id),
                 )
             except ChildWorkflowError as exc:
                 outcome.status = OutcomeStatus.FAILED
@@ -152,11 +148,9 @@ class CampaignWorkflow:
             await self._record(request)
 
     async def _record(self, request: CampaignInput) -> None:
-        await call_activity(
-            CampaignActivities.record_campaign,
+        await call(
+            RECORD_CAMPAIGN,
             RecordCampaignInput(
                 request.tenant_id, request.campaign_id, self._status, self._outcomes
             ),
-            "records",
-            RECORDS,
         )

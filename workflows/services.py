@@ -23,7 +23,7 @@ with workflow.unsafe.imports_passed_through():
         RunStatus,
         ServiceRunResult,
     )
-    from workflows.design_to_listing import ChainRun
+    from workflows.chain import ChainRun
 
 
 @workflow.defn

@@ -8,20 +8,15 @@ with the others; only a failure to store anything fails the run.
 from __future__ import annotations
 
 import asyncio
-import hashlib
-from collections.abc import Awaitable, Callable
 from datetime import timedelta
 from typing import Any
 
 from temporalio import workflow
-from temporalio.common import SearchAttributeKey, SearchAttributePair, TypedSearchAttributes
 from temporalio.exceptions import ActivityError
 from temporalio.workflow import ParentClosePolicy
 
 with workflow.unsafe.imports_passed_through():
-    from activities.scrape import ScrapeActivities
-    from activities.trends import TrendActivities, TrendRecords
-    from core.settings import QUEUES
+    from domain.trends import TrendSource
     from models.trends import (
         CampaignInput,
         CompetitionInput,
@@ -33,18 +28,29 @@ with workflow.unsafe.imports_passed_through():
         StoreSignalsInput,
         TrendScrapeInput,
         TrendScrapeResult,
-        TrendSource,
     )
     from workflows.campaign import CampaignWorkflow
-    from workflows.policies import SCRAPE, TREND_STORE, call_activity, failure_text
+    from workflows.contract import (
+        ETSY_COMPETITION,
+        SCRAPE_GOOGLE_TRENDS,
+        SCRAPE_PINTEREST,
+        SCRAPE_REDDIT,
+        STORE_COMPETITION,
+        STORE_SIGNALS,
+        WORKFLOW_QUEUE,
+        ActivityDef,
+        call,
+        scrape_campaign_id,
+        tenant_attributes,
+    )
+    from workflows.failures import failure_text
 
-TENANT_ATTRIBUTE = SearchAttributeKey.for_keyword("TenantId")
 
 # The activity that asks each keyword source for its trends.
-SOURCE_ACTIVITIES: dict[str, Callable[[Any, ScrapeSourceInput], Awaitable[SourceBatch]]] = {
-    TrendSource.GOOGLE_TRENDS: ScrapeActivities.google_trends,
-    TrendSource.REDDIT: ScrapeActivities.reddit,
-    TrendSource.PINTEREST: ScrapeActivities.pinterest,
+SOURCE_ACTIVITIES: dict[str, ActivityDef[ScrapeSourceInput, SourceBatch]] = {
+    TrendSource.GOOGLE_TRENDS: SCRAPE_GOOGLE_TRENDS,
+    TrendSource.REDDIT: SCRAPE_REDDIT,
+    TrendSource.PINTEREST: SCRAPE_PINTEREST,
 }
 
 
@@ -58,11 +64,9 @@ class TrendScrapeWorkflow:
         keyword_sources = [s for s in request.sources if s in SOURCE_ACTIVITIES]
         answers = await asyncio.gather(
             *(
-                call_activity(
+                call(
                     SOURCE_ACTIVITIES[source],
                     ScrapeSourceInput(request.tenant_id, source, request.options),
-                    "scrape",
-                    SCRAPE,
                 )
                 for source in keyword_sources
             ),
@@ -81,26 +85,19 @@ class TrendScrapeWorkflow:
             else:  # a cancellation: not a source failure
                 raise answer
         etsy = TrendSource.ETSY in request.sources
-        stored = await call_activity(
-            TrendActivities.store_signals,
+        stored = await call(
+            STORE_SIGNALS,
             StoreSignalsInput(
                 request.tenant_id,
                 batches,
                 competition_limit=request.options.etsy_keywords if etsy else 0,
             ),
-            "ideation",
-            TREND_STORE,
         )
         result.created, result.merged = stored.created, stored.merged
         measured = CompetitionResult()
         if etsy:
             measured = await self._competition(request, stored.needs_competition, result)
-        await call_activity(
-            TrendRecords.store_competition,
-            StoreCompetitionInput(request.tenant_id, measured.measured),
-            "records",
-            TREND_STORE,  # rescoring a large tenant takes longer than a plain write
-        )
+        await call(STORE_COMPETITION, StoreCompetitionInput(request.tenant_id, measured.measured))
         if request.campaign is not None:
             result.campaign_id = await self._start_campaign(request)
         return result
@@ -112,12 +109,7 @@ class TrendScrapeWorkflow:
             result.sources.append(SourceOutcome(TrendSource.ETSY, True, 0))
             return CompetitionResult()
         try:
-            measured = await call_activity(
-                ScrapeActivities.etsy_competition,
-                CompetitionInput(request.tenant_id, needed),
-                "scrape",
-                SCRAPE,
-            )
+            measured = await call(ETSY_COMPETITION, CompetitionInput(request.tenant_id, needed))
         except ActivityError as exc:
             workflow.logger.warning("source etsy failed: %s", failure_text(exc))
             result.sources.append(SourceOutcome(TrendSource.ETSY, False, error=failure_text(exc)))
@@ -132,8 +124,7 @@ class TrendScrapeWorkflow:
         half-made is finished, not cut off, when the scrape's run ends."""
         assert request.campaign is not None
         scrape_id = workflow.info().workflow_id
-        digest = hashlib.sha256(scrape_id.encode()).hexdigest()[:24]
-        campaign_id = f"cmp-{request.tenant_id}-{digest}"
+        campaign_id = scrape_campaign_id(request.tenant_id, scrape_id)
         await workflow.start_child_workflow(
             CampaignWorkflow.run,
             CampaignInput(
@@ -143,11 +134,9 @@ class TrendScrapeWorkflow:
                 options=request.campaign,
             ),
             id=campaign_id,
-            task_queue=QUEUES["workflows"],
+            task_queue=WORKFLOW_QUEUE,
             parent_close_policy=ParentClosePolicy.ABANDON,
             execution_timeout=timedelta(days=7),
-            search_attributes=TypedSearchAttributes(
-                [SearchAttributePair(TENANT_ATTRIBUTE, request.tenant_id)]
-            ),
+            search_attributes=tenant_attributes(request.tenant_id),
         )
         return campaign_id

@@ -9,7 +9,8 @@ from fastapi import APIRouter, Query
 from api.auth import BillingRead
 from api.deps import SessionDep
 from api.schemas import PlanLimits, UsageCounts, UsagePublic
-from core import billing
+from domain import plans
+from services import billing
 
 router = APIRouter(prefix="/v1/billing", tags=["billing"])
 PERIOD = r"^2\d{3}-(0[1-9]|1[0-2])$"  # years 2000-2999
@@ -25,10 +26,10 @@ async def _usage(session: SessionDep, tenant_id: str, period: str | None) -> Usa
         used=UsageCounts(
             seats=usage.seats_used,
             workflows=usage.workflows,
-            briefs=stages.get(billing.BRIEFS, 0),
-            images=stages.get(billing.IMAGES, 0),
-            products=stages.get(billing.PRODUCTS, 0),
-            listings=stages.get(billing.LISTINGS, 0),
+            briefs=stages.get(plans.BRIEFS, 0),
+            images=stages.get(plans.IMAGES, 0),
+            products=stages.get(plans.PRODUCTS, 0),
+            listings=stages.get(plans.LISTINGS, 0),
         ),
     )
 

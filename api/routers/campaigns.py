@@ -10,10 +10,11 @@ from fastapi import APIRouter, Path, Response, status
 from api import trend_service
 from api.auth import CampaignsRead, CampaignsWrite
 from api.deps import SessionDep, SettingsDep, TemporalDep
-from api.errors import ApiError
 from api.routers.workflows import IdempotencyKey
 from api.schemas import ErrorBody
 from api.trend_schemas import CampaignOptionsIn, CampaignView
+from domain import errors
+from domain.errors import DomainError
 from models.tables import Campaign
 
 router = APIRouter(prefix="/v1/campaigns", tags=["campaigns"])
@@ -69,5 +70,5 @@ async def get_campaign(
     """The campaign and each signal's outcome: listed, failed or skipped, and why."""
     campaign = await session.get(Campaign, campaign_id)
     if campaign is None or campaign.tenant_id != principal.tenant_id:
-        raise ApiError(404, "CAMPAIGN_NOT_FOUND", "no such campaign in this tenant")
+        raise DomainError(errors.CAMPAIGN_NOT_FOUND, "no such campaign in this tenant")
     return await trend_service.describe_campaign(campaign, temporal=temporal, settings=settings)

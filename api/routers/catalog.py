@@ -19,7 +19,6 @@ from fastapi import APIRouter, Path, Query, Request
 
 from api.auth import CatalogRead
 from api.deps import SessionDep, SettingsDep
-from api.errors import ApiError
 from api.schemas import (
     Blueprint,
     BlueprintPage,
@@ -30,6 +29,8 @@ from api.schemas import (
     PrintProviderPage,
 )
 from core.settings import Settings
+from domain import errors
+from domain.errors import DomainError
 from integrations.errors import VendorError
 from integrations.printify import PrintifyClient, PrintifyLimits
 from models import tenancy
@@ -78,8 +79,8 @@ async def _cached(
         return cache[key]
     integration = await tenancy.find_integration(session, tenant_id=tenant_id, vendor="printify")
     if integration is None or integration.status != "active":
-        raise ApiError(
-            409, "INTEGRATION_REQUIRED", "connect Printify first (PUT /v1/integrations/printify)"
+        raise DomainError(
+            errors.INTEGRATION_REQUIRED, "connect Printify first (PUT /v1/integrations/printify)"
         )
     client = PrintifyClient(
         base_url=settings.printify_url,
@@ -92,16 +93,15 @@ async def _cached(
         value = await load(client)
     except VendorError as exc:
         if exc.status == 404:
-            raise ApiError(404, "NOT_FOUND", exc.message) from None
+            raise DomainError(errors.NOT_FOUND, exc.message) from None
         if exc.status in (401, 403):
             # The tenant's token, not Printify, is the problem: the seller can fix it.
-            raise ApiError(
-                409,
-                "INTEGRATION_REJECTED",
+            raise DomainError(
+                errors.INTEGRATION_REJECTED,
                 "Printify refused the connected token; connect Printify again",
                 {"vendor": "printify", "status": exc.status},
             ) from None
-        raise ApiError(502, "VENDOR_ERROR", f"Printify: {exc.message}") from None
+        raise DomainError(errors.VENDOR_ERROR, f"Printify: {exc.message}") from None
     finally:
         await client.aclose()
     cache[key] = value

@@ -9,7 +9,6 @@ from fastapi import APIRouter, Query, Response, status
 
 from api.auth import IntegrationsRead, IntegrationsWrite
 from api.deps import SessionDep, SettingsDep
-from api.errors import ApiError
 from api.schemas import (
     ErrorBody,
     EtsyConnectPublic,
@@ -18,10 +17,12 @@ from api.schemas import (
     IntegrationPublic,
     Vendor,
 )
-from core import etsy_connect
-from core.accounts import store_integration
+from domain import errors
+from domain.errors import DomainError
 from integrations.etsy import EtsyClient
 from models import tenancy
+from services import etsy_connect
+from services.accounts import store_integration
 
 router = APIRouter(prefix="/v1/integrations", tags=["integrations"])
 
@@ -73,9 +74,8 @@ async def etsy_callback(
     tenant's Etsy shop with the tokens (encrypted) and their expiry.
     """
     if error is not None or code is None:
-        raise ApiError(
-            400,
-            "OAUTH_DENIED",
+        raise DomainError(
+            errors.OAUTH_DENIED,
             "Etsy did not authorize the connection",
             {"error": error or "missing_code", "error_description": error_description or ""},
         )
@@ -89,8 +89,6 @@ async def etsy_callback(
     )
     try:
         row = await etsy_connect.finish(session, settings.cipher, client, state=state, code=code)
-    except etsy_connect.ConnectError as exc:
-        raise ApiError(400, exc.code, exc.message, exc.details) from None
     finally:
         await client.aclose()
     return IntegrationPublic.model_validate(row, from_attributes=True)
@@ -145,9 +143,8 @@ async def delete_integration(
         session, tenant_id=principal.tenant_id, integration_id=integration_id
     )
     if in_use:
-        raise ApiError(
-            409,
-            "INTEGRATION_IN_USE",
+        raise DomainError(
+            errors.INTEGRATION_IN_USE,
             "runs under way still use this integration; cancel them or wait",
             {"workflow_ids": in_use},
         )

@@ -9,12 +9,13 @@ from fastapi import APIRouter, status
 
 from api.auth import KeysRead, KeysWrite
 from api.deps import SessionDep
-from api.errors import ApiError
 from api.schemas import ApiKeyCreated, ApiKeyIn, ApiKeyPage, ApiKeyPublic, ErrorBody
-from core.accounts import issue_key
-from core.rbac import ROLE_PERMISSIONS, Role, can_manage, may_issue_for
+from domain import errors
+from domain.errors import DomainError
+from domain.rbac import ROLE_PERMISSIONS, Role, can_manage, may_issue_for
 from models import tenancy
 from models.tables import utcnow
+from services.accounts import issue_key
 
 router = APIRouter(prefix="/v1/api-keys", tags=["api keys"])
 NOT_FOUND: dict[int | str, dict[str, object]] = {
@@ -45,14 +46,13 @@ async def create_api_key(
     member = await tenancy.get_member(session, tenant_id=principal.tenant_id, member_id=member_id)
     role = Role(member.role)
     if member.id != principal.member_id and not may_issue_for(principal.role, role):
-        raise ApiError(403, "FORBIDDEN", f"a {principal.role} may not create keys for a {role}")
+        raise DomainError(errors.FORBIDDEN, f"a {principal.role} may not create keys for a {role}")
     scopes = sorted({s.value for s in body.scopes}) if body.scopes is not None else None
     role_scopes = {p.value for p in ROLE_PERMISSIONS[role]}
     beyond = sorted(set(scopes or ()) - role_scopes)
     if beyond:
-        raise ApiError(
-            422,
-            "SCOPE_BEYOND_ROLE",
+        raise DomainError(
+            errors.SCOPE_BEYOND_ROLE,
             f"a {role} cannot hold these scopes",
             {"scopes": beyond, "role": role.value},
         )
@@ -60,9 +60,8 @@ async def create_api_key(
     wanted = set(scopes) if scopes is not None else role_scopes
     lacking = sorted(wanted - {p.value for p in principal.permissions})
     if lacking:
-        raise ApiError(
-            403,
-            "SCOPE_BEYOND_KEY",
+        raise DomainError(
+            errors.SCOPE_BEYOND_KEY,
             "a key cannot create a key with permissions it does not hold",
             {"scopes": lacking},
         )
@@ -93,8 +92,8 @@ async def revoke_api_key(
             session, tenant_id=principal.tenant_id, member_id=key.member_id
         )
         if not can_manage(principal.role, Role(owner.role)):
-            raise ApiError(
-                403, "FORBIDDEN", f"a {principal.role} may not revoke a key of a {owner.role}"
+            raise DomainError(
+                errors.FORBIDDEN, f"a {principal.role} may not revoke a key of a {owner.role}"
             )
     key = await tenancy.revoke_api_key(session, tenant_id=principal.tenant_id, key_id=key_id)
     await session.commit()

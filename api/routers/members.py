@@ -8,11 +8,12 @@ from fastapi import APIRouter, Response, status
 
 from api.auth import Authenticated, MembersRead, MembersWrite
 from api.deps import SessionDep
-from api.errors import ApiError
 from api.schemas import ErrorBody, MemberIn, MemberPage, MemberPublic, MemberRoleIn, MePublic
-from core import billing
-from core.rbac import Role, can_manage
+from domain import errors
+from domain.errors import DomainError
+from domain.rbac import Role, can_manage
 from models import tenancy
+from services import billing
 
 router = APIRouter(tags=["members"])
 NOT_FOUND: dict[int | str, dict[str, object]] = {
@@ -50,11 +51,11 @@ async def list_members(session: SessionDep, principal: MembersRead) -> MemberPag
 async def add_member(body: MemberIn, session: SessionDep, principal: MembersWrite) -> MemberPublic:
     """Give a person a seat with a role (up to the plan's seats; 402 beyond)."""
     if not can_manage(principal.role, body.role):
-        raise ApiError(403, "FORBIDDEN", f"a {principal.role} may not grant {body.role}")
+        raise DomainError(errors.FORBIDDEN, f"a {principal.role} may not grant {body.role}")
     email = body.email.strip().lower()
     await billing.ensure_seat_available(session, tenant_id=principal.tenant_id)
     if await tenancy.find_member_by_email(session, tenant_id=principal.tenant_id, email=email):
-        raise ApiError(409, "ALREADY_MEMBER", f"{email} is already a member")
+        raise DomainError(errors.ALREADY_MEMBER, f"{email} is already a member")
     member = await tenancy.add_member(
         session, tenant_id=principal.tenant_id, email=email, role=body.role
     )
@@ -77,13 +78,13 @@ async def change_member_role(
     current = Role(member.role)
     for role in (current, body.role):
         if not can_manage(principal.role, role):
-            raise ApiError(403, "FORBIDDEN", f"a {principal.role} may not manage a {role}")
+            raise DomainError(errors.FORBIDDEN, f"a {principal.role} may not manage a {role}")
     if (
         current is Role.OWNER
         and body.role is not Role.OWNER
         and await tenancy.count_owners(session, tenant_id=principal.tenant_id) < 2
     ):
-        raise ApiError(409, "LAST_OWNER", "a tenant keeps at least one owner")
+        raise DomainError(errors.LAST_OWNER, "a tenant keeps at least one owner")
     member.role = body.role
     session.add(member)
     await session.commit()
@@ -106,12 +107,12 @@ async def remove_member(
     member = await tenancy.get_member(session, tenant_id=principal.tenant_id, member_id=member_id)
     role = Role(member.role)
     if not can_manage(principal.role, role):
-        raise ApiError(403, "FORBIDDEN", f"a {principal.role} may not remove a {role}")
+        raise DomainError(errors.FORBIDDEN, f"a {principal.role} may not remove a {role}")
     if (
         role is Role.OWNER
         and await tenancy.count_owners(session, tenant_id=principal.tenant_id) < 2
     ):
-        raise ApiError(409, "LAST_OWNER", "a tenant keeps at least one owner")
+        raise DomainError(errors.LAST_OWNER, "a tenant keeps at least one owner")
     await tenancy.remove_member(session, tenant_id=principal.tenant_id, member_id=member_id)
     await session.commit()
     return Response(status_code=status.HTTP_204_NO_CONTENT)

@@ -1,6 +1,6 @@
 """Scrape schedules: when each tenant's trends are scraped (Temporal Schedules, ADR 0019).
 
-The routes parse, authorise and shape answers; `core.schedules` talks to Temporal. A
+The routes parse, authorise and shape answers; `services.schedules` talks to Temporal. A
 schedule id of another tenant answers 404 `SCHEDULE_NOT_FOUND`, like an unknown one.
 """
 
@@ -26,9 +26,9 @@ from api.schedule_schemas import (
     summary,
 )
 from api.schemas import ErrorBody
-from core import schedules
-from core.schedule_types import ScheduleChanges, ScheduleConfig, schedule_ui_url
 from models import tenancy
+from services import schedules
+from services.schedule_types import ScheduleChanges, ScheduleConfig, schedule_ui_url
 
 router = APIRouter(prefix="/v1/schedules", tags=["schedules"])
 ScheduleId = Annotated[

@@ -15,10 +15,11 @@ from sqlalchemy.exc import IntegrityError
 
 from api.auth import TemplatesRead, TemplatesWrite
 from api.deps import SessionDep, SettingsDep
-from api.errors import ApiError
 from api.routers.catalog import provider_variants
 from api.schemas import ErrorBody, TemplateIn, TemplatePage, TemplatePublic
 from core.settings import Settings
+from domain import errors
+from domain.errors import DomainError, ErrorKind
 from models import repositories
 from models.tables import ProductTemplateRecord
 
@@ -45,21 +46,19 @@ async def _check_catalog(
         variants = await provider_variants(
             request, session, settings, tenant_id, body.blueprint_id, body.print_provider_id
         )
-    except ApiError as exc:
-        if exc.status != 404:
+    except DomainError as exc:
+        if exc.kind != ErrorKind.NOT_FOUND:
             raise
-        raise ApiError(
-            422,
-            "TEMPLATE_INVALID",
+        raise DomainError(
+            errors.TEMPLATE_INVALID,
             "the print provider does not make this blueprint",
             {"blueprint_id": body.blueprint_id, "print_provider_id": body.print_provider_id},
         ) from None
     offered = {variant.id: variant for variant in variants}
     unknown = [v for v in body.variant_ids if v not in offered]
     if unknown:
-        raise ApiError(
-            422,
-            "TEMPLATE_INVALID",
+        raise DomainError(
+            errors.TEMPLATE_INVALID,
             "some variants are not offered by this print provider",
             {"unknown_variant_ids": unknown},
         )
@@ -69,9 +68,8 @@ async def _check_catalog(
         if not any(p.position == body.position for p in offered[v].placeholders)
     ]
     if unplaceable:
-        raise ApiError(
-            422,
-            "TEMPLATE_INVALID",
+        raise DomainError(
+            errors.TEMPLATE_INVALID,
             f"some variants have no {body.position} print area",
             {"variant_ids": unplaceable, "position": body.position},
         )
@@ -88,11 +86,11 @@ async def _save(
         await session.rollback()
         if "uq_template_default" in str(exc.orig):
             # Another default was saved at the same moment; the seller may simply retry.
-            raise ApiError(
-                409, "TEMPLATE_DEFAULT_CONFLICT", "another default template was just saved"
+            raise DomainError(
+                errors.TEMPLATE_DEFAULT_CONFLICT, "another default template was just saved"
             ) from None
-        raise ApiError(
-            409, "TEMPLATE_NAME_TAKEN", "another template has this name", {"name": name}
+        raise DomainError(
+            errors.TEMPLATE_NAME_TAKEN, "another template has this name", {"name": name}
         ) from None
     return saved
 

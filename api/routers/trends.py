@@ -22,7 +22,7 @@ from api.trend_schemas import (
     TrendPage,
     TrendSignalPublic,
 )
-from core.niches import same_niche
+from domain.niches import same_niche
 from integrations.embeddings import threshold_for_model
 from models import trend_store
 

@@ -10,10 +10,11 @@ from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel, ValidationError
 
 from api.deps import SessionDep, SettingsDep, TemporalDep
-from api.errors import ApiError
 from api.schemas import ErrorBody
 from api.webhook_service import WebhookOutcome, handle_printify_event
-from core.webhooks import (
+from domain import errors
+from domain.errors import DomainError
+from domain.webhooks import (
     PRINTIFY_WEBHOOK_PATH,
     SIGNATURE_HEADER,
     PrintifyEvent,
@@ -77,11 +78,13 @@ async def printify_webhook(
     body = await request.body()
     secret = settings.printify_webhook_secret.get_secret_value()
     if not signature_is_valid(secret, body, request.headers.get(SIGNATURE_HEADER)):
-        raise ApiError(401, "WEBHOOK_SIGNATURE_INVALID", f"missing or invalid {SIGNATURE_HEADER}")
+        raise DomainError(
+            errors.WEBHOOK_SIGNATURE_INVALID, f"missing or invalid {SIGNATURE_HEADER}"
+        )
     try:
         payload = json.loads(body)
     except ValueError:
-        raise ApiError(400, "BAD_REQUEST", "the body is not valid JSON") from None
+        raise DomainError(errors.BAD_REQUEST, "the body is not valid JSON") from None
     try:
         event = PrintifyEvent.model_validate(payload)
     except ValidationError as exc:

@@ -11,7 +11,6 @@ from fastapi import APIRouter, Header, Path, Query, Response, status
 from api import workflow_service as service
 from api.auth import WorkflowsRead, WorkflowsWrite
 from api.deps import SessionDep, SettingsDep, TemporalDep
-from api.errors import ApiError
 from api.schemas import (
     DesignToListingRequest,
     ErrorBody,
@@ -20,6 +19,8 @@ from api.schemas import (
     WorkflowPage,
     WorkflowView,
 )
+from domain import errors
+from domain.errors import DomainError
 from models import repositories
 from models.payloads import LIVE_STATUSES, RejectSignal, RunStatus
 from models.tables import WorkflowRun
@@ -133,9 +134,8 @@ async def _signal_target(
     """The tenant's run, if its status allows the signal (else 404 / 409)."""
     run = await repositories.get_run_or_raise(session, tenant_id=tenant, workflow_id=workflow_id)
     if RunStatus(run.status) not in allowed:
-        raise ApiError(
-            409,
-            "INVALID_STATE",
+        raise DomainError(
+            errors.INVALID_STATE,
             f"the workflow is {run.status}",
             {"status": run.status, "allowed": sorted(allowed)},
         )

@@ -12,7 +12,7 @@ import re
 import unicodedata
 from collections.abc import Sequence
 
-from integrations.listing_rules import (
+from domain.listing_rules import (
     TAG_MAX_CHARS,
     TITLE_MAX_CHARS,
     clean_tag,

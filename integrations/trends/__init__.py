@@ -14,12 +14,13 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from core.settings import Settings
+from domain.trends import TrendSource
 from integrations.http import Limit
 from integrations.trends.etsy_search import EtsySearchClient
 from integrations.trends.google_trends import GoogleTrendsClient
 from integrations.trends.pinterest import PinterestTrendsClient
 from integrations.trends.reddit import RedditClient
-from models.trends import SourceBatch, SourceOptions, TrendSource
+from models.trends import SourceBatch, SourceOptions
 
 
 @dataclass

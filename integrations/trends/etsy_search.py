@@ -18,6 +18,7 @@ from typing import Any
 
 import httpx
 
+from domain.trends import Competition
 from integrations.errors import VendorError
 from integrations.etsy import parse_etsy_error
 from integrations.http import Limit, VendorHttp, steady_rate
@@ -29,7 +30,6 @@ from integrations.trends.feed import (
     load_json,
     number,
 )
-from models.trends import Competition
 
 logger = logging.getLogger(__name__)
 

@@ -25,6 +25,7 @@ import defusedxml.ElementTree as SafeElementTree
 import httpx
 from aiolimiter import AsyncLimiter
 
+from domain.trends import ScrapedTrend, TrendSource
 from integrations.http import VendorHttp
 from integrations.trends.feed import (
     brief,
@@ -36,7 +37,7 @@ from integrations.trends.feed import (
     number,
     skip,
 )
-from models.trends import ScrapedTrend, SourceBatch, TrendSource
+from models.trends import SourceBatch
 
 VENDOR = "google_trends"
 NAMESPACE = "https://trends.google.com/trending/rss"

@@ -22,6 +22,7 @@ from typing import Any, Literal, get_args
 import httpx
 from aiolimiter import AsyncLimiter
 
+from domain.trends import ScrapedTrend, TrendSource
 from integrations.http import VendorHttp
 from integrations.trends.feed import (
     MalformedFeed,
@@ -32,7 +33,7 @@ from integrations.trends.feed import (
     number,
     skip,
 )
-from models.trends import ScrapedTrend, SourceBatch, TrendSource
+from models.trends import SourceBatch
 
 VENDOR = "pinterest"
 Region = Literal[

@@ -32,6 +32,7 @@ from typing import Any
 import httpx
 from aiolimiter import AsyncLimiter
 
+from domain.trends import ScrapedTrend, TrendSource
 from integrations.http import VendorHttp
 from integrations.trends.feed import (
     MalformedFeed,
@@ -43,7 +44,7 @@ from integrations.trends.feed import (
     skip,
 )
 from integrations.trends.reddit_quota import QuotaObservingTransport, RedditQuota
-from models.trends import ScrapedTrend, SourceBatch, TrendSource
+from models.trends import SourceBatch
 
 VENDOR = "reddit"
 LISTINGS = ("top", "hot", "new", "rising")

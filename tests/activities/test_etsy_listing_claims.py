@@ -16,19 +16,21 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 import pytest
-from temporalio.exceptions import ApplicationError
 from temporalio.testing import ActivityEnvironment
 
-from activities.etsy import ETSY_CLOCK_SKEW, LISTING, EtsyActivities
+from activities.errors import activity_failure
+from activities.etsy import ETSY_CLOCK_SKEW, EtsyActivities
 from activities.refs import ExternalRefs
 from activities.vendors import VendorClients
 from core.db import SessionFactory
 from core.settings import Settings
 from core.storage import LocalStorage
+from domain.errors import DomainError
 from integrations.etsy import EtsyClient
 from integrations.local.brief_writer import write_brief
 from models.payloads import CreateDraftListingInput, ListingRef
 from models.repositories import ExternalRefTaken
+from models.tables import RefKind
 from sandbox.app import EmulatorConfig
 from sandbox.etsy import SHIPPING_PROFILE_ID
 from tests.accounts import Account
@@ -114,12 +116,12 @@ async def test_a_first_attempt_makes_its_own_draft_even_when_the_copy_exists(
 async def test_a_retry_adopts_only_a_draft_no_run_has_recorded(etsy: Setup) -> None:
     lost = await etsy.hand_made()  # what a lost POST answer leaves behind
     newer = await etsy.hand_made()
-    await etsy.refs.put("another-tenant", "dtl-another-run", LISTING, str(newer))
+    await etsy.refs.put("another-tenant", "dtl-another-run", RefKind.ETSY_LISTING, str(newer))
 
     adopted = await etsy.attempt(2)
 
     assert adopted.listing_id == lost  # the newest one is another run's, so not that
-    owners = await etsy.refs.owners(LISTING, [str(lost), str(newer)])
+    owners = await etsy.refs.owners(RefKind.ETSY_LISTING, [str(lost), str(newer)])
     assert owners == {str(lost): etsy.data.workflow_id, str(newer): "dtl-another-run"}
 
 
@@ -131,7 +133,9 @@ async def test_a_retry_leaves_a_draft_older_than_the_step_alone(etsy: Setup) -> 
 
     assert ours.listing_id != sellers
     assert (await etsy.client.get_listing(ours.listing_id))["title"] == etsy.data.brief.title
-    assert await etsy.refs.owners(LISTING, [str(sellers)]) == {}  # not taken, so never deleted
+    assert (
+        await etsy.refs.owners(RefKind.ETSY_LISTING, [str(sellers)]) == {}
+    )  # not taken, so never deleted
 
 
 async def test_a_retry_adopts_a_draft_made_within_the_clock_skew_before_the_step(
@@ -149,7 +153,7 @@ async def test_a_retry_leaves_a_draft_at_another_price_alone(etsy: Setup) -> Non
     ours = await etsy.attempt(2)
 
     assert ours.listing_id != other_price
-    assert await etsy.refs.owners(LISTING, [str(other_price)]) == {}
+    assert await etsy.refs.owners(RefKind.ETSY_LISTING, [str(other_price)]) == {}
 
 
 async def test_a_retry_never_adopts_an_active_listing(etsy: Setup) -> None:
@@ -163,14 +167,16 @@ async def test_a_retry_never_adopts_an_active_listing(etsy: Setup) -> None:
 
     assert ours.listing_id != live
     assert (await etsy.client.get_listing(live))["state"] == "active"
-    assert await etsy.refs.owners(LISTING, [str(live)]) == {}
+    assert await etsy.refs.owners(RefKind.ETSY_LISTING, [str(live)]) == {}
 
 
 async def test_recording_a_draft_another_run_holds_fails_and_the_next_attempt_makes_one(
     etsy: Setup, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     contested = await etsy.hand_made()
-    await etsy.refs.put(etsy.data.tenant_id, "dtl-the-other-run", LISTING, str(contested))
+    await etsy.refs.put(
+        etsy.data.tenant_id, "dtl-the-other-run", RefKind.ETSY_LISTING, str(contested)
+    )
     real_owners = ExternalRefs.owners
 
     async def before_the_other_recorded(
@@ -179,15 +185,18 @@ async def test_recording_a_draft_another_run_holds_fails_and_the_next_attempt_ma
         return {}  # the lookup ran in the moment before the other run wrote its record
 
     monkeypatch.setattr(ExternalRefs, "owners", before_the_other_recorded)
-    with pytest.raises(ApplicationError) as claimed:
+    with pytest.raises(DomainError) as claimed:
         await etsy.attempt(2)
-    assert claimed.value.type == "LISTING_CLAIMED" and not claimed.value.non_retryable
+    assert (
+        claimed.value.code == "LISTING_CLAIMED"
+        and not activity_failure(claimed.value).non_retryable
+    )
     assert str(contested) in str(claimed.value)
 
     monkeypatch.setattr(ExternalRefs, "owners", real_owners)
     ours = await etsy.attempt(3)
     assert ours.listing_id != contested
-    owners = await etsy.refs.owners(LISTING, [str(contested), str(ours.listing_id)])
+    owners = await etsy.refs.owners(RefKind.ETSY_LISTING, [str(contested), str(ours.listing_id)])
     assert owners == {
         str(contested): "dtl-the-other-run",
         str(ours.listing_id): etsy.data.workflow_id,
@@ -197,13 +206,17 @@ async def test_recording_a_draft_another_run_holds_fails_and_the_next_attempt_ma
 async def test_a_vendor_id_has_one_owner(sessions: SessionFactory) -> None:
     refs = ExternalRefs(sessions)
     vendor_id = secrets.token_hex(8)
-    assert await refs.put("t-a", "wf-a", LISTING, vendor_id) == vendor_id
-    assert await refs.put("t-a", "wf-a", LISTING, "a-later-id") == vendor_id  # first wins
+    assert await refs.put("t-a", "wf-a", RefKind.ETSY_LISTING, vendor_id) == vendor_id
+    assert (
+        await refs.put("t-a", "wf-a", RefKind.ETSY_LISTING, "a-later-id") == vendor_id
+    )  # first wins
     with pytest.raises(ExternalRefTaken):
-        await refs.claim("t-b", "wf-b", LISTING, vendor_id)  # the draft step's race
-    with pytest.raises(ApplicationError) as taken:
-        await refs.put("t-b", "wf-b", LISTING, vendor_id)  # any other step: stop the run
-    assert taken.value.type == "EXTERNAL_REF_TAKEN" and taken.value.non_retryable
-    assert taken.value.details == ({"kind": LISTING, "external_id": vendor_id},)
-    assert await refs.get("t-b", "wf-b", LISTING) is None
+        await refs.claim("t-b", "wf-b", RefKind.ETSY_LISTING, vendor_id)  # the draft step's race
+    with pytest.raises(DomainError) as taken:
+        await refs.put(
+            "t-b", "wf-b", RefKind.ETSY_LISTING, vendor_id
+        )  # any other step: stop the run
+    assert taken.value.code == "EXTERNAL_REF_TAKEN" and activity_failure(taken.value).non_retryable
+    assert taken.value.details == {"kind": RefKind.ETSY_LISTING, "external_id": vendor_id}
+    assert await refs.get("t-b", "wf-b", RefKind.ETSY_LISTING) is None
     assert await refs.put("t-b", "wf-b", "printify_product", vendor_id) == vendor_id  # per kind

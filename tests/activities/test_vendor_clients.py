@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import pytest
-from temporalio.exceptions import ApplicationError
 
+from activities.errors import activity_failure
 from activities.vendors import VendorClients
 from core.crypto import TokenCipher, new_key
 from core.db import SessionFactory
 from core.settings import Settings
+from domain.errors import DomainError
 from sandbox.app import EmulatorConfig
 from tests.accounts import create_account
 
@@ -36,10 +37,10 @@ async def test_another_tenants_integration_is_not_loaded(
     other = await create_account(sessions, settings.cipher, emulator_config)
     clients = VendorClients(sessions, settings, settings.cipher)
     load = clients.printify if vendor == "printify" else clients.etsy
-    with pytest.raises(ApplicationError) as failure:
+    with pytest.raises(DomainError) as failure:
         await load(other.tenant_id, owner.integrations[vendor])
-    assert failure.value.type == "INTEGRATION_MISSING"
-    assert failure.value.non_retryable
+    assert failure.value.code == "INTEGRATION_MISSING"
+    assert activity_failure(failure.value).non_retryable
 
 
 async def test_a_token_the_keys_cannot_decrypt_fails_at_once(
@@ -47,10 +48,10 @@ async def test_a_token_the_keys_cannot_decrypt_fails_at_once(
 ) -> None:
     account = await create_account(sessions, settings.cipher, emulator_config)
     wrong = VendorClients(sessions, settings, TokenCipher(new_key()))
-    with pytest.raises(ApplicationError) as failure:
+    with pytest.raises(DomainError) as failure:
         await wrong.etsy(account.tenant_id, account.integrations["etsy"])
-    assert failure.value.type == "INTEGRATION_UNREADABLE"
-    assert failure.value.non_retryable
+    assert failure.value.code == "INTEGRATION_UNREADABLE"
+    assert activity_failure(failure.value).non_retryable
 
 
 async def test_a_vendor_mismatch_is_refused(
@@ -58,6 +59,6 @@ async def test_a_vendor_mismatch_is_refused(
 ) -> None:
     account = await create_account(sessions, settings.cipher, emulator_config)
     clients = VendorClients(sessions, settings, settings.cipher)
-    with pytest.raises(ApplicationError) as failure:
+    with pytest.raises(DomainError) as failure:
         await clients.printify(account.tenant_id, account.integrations["etsy"])
-    assert failure.value.type == "INTEGRATION_MISMATCH"
+    assert failure.value.code == "INTEGRATION_MISMATCH"

@@ -19,16 +19,16 @@ from sqlalchemy import text
 from temporalio.client import Client
 
 from api.app import create_app
-from core import accounts
-from core.accounts import SeatsExceedPlan, change_plan
 from core.db import SessionFactory
-from core.plans import PLANS
-from core.rbac import ROLE_PERMISSIONS, Role
 from core.settings import Settings
 from core.storage import LocalStorage
+from domain.plans import PLANS
+from domain.rbac import ROLE_PERMISSIONS, Role
 from models import tenancy
 from models.tenancy import count_owners
 from sandbox.app import EmulatorConfig
+from services import accounts
+from services.accounts import SeatsExceedPlan, change_plan
 from tests.accounts import Account, bearer, create_account, member_key
 from tests.conftest import api_client
 
@@ -235,7 +235,7 @@ async def test_admin_may_not_create_a_key_for_an_owner(
 async def test_admin_may_not_revoke_an_owners_key(
     app: FastAPI, sessions: SessionFactory, account: Account
 ) -> None:
-    """core/rbac.py: "Higher ranks may manage members and keys of equal or lower rank only"."""
+    """domain/rbac.py: "Higher ranks may manage members and keys of equal or lower rank only"."""
     admin = await member_key(sessions, account.tenant_id, "admin")
     async with sessions() as session:
         owner_keys = await tenancy.list_api_keys(session, tenant_id=account.tenant_id)

@@ -17,13 +17,12 @@ from fastapi import FastAPI
 from sqlmodel import col, func, select
 from temporalio.client import Client, WorkflowExecutionStatus
 
-from activities.printify import PRODUCT
 from api.workflow_service import handle
 from core.db import SessionFactory
 from core.settings import Settings
-from core.webhooks import sign, signature_is_valid
+from domain.webhooks import sign, signature_is_valid
 from models import repositories
-from models.tables import WebhookEvent
+from models.tables import RefKind, WebhookEvent
 from tests.conftest import api_client
 
 PATH = "/v1/webhooks/printify"
@@ -78,7 +77,11 @@ async def run(
     product_id = secrets.token_hex(12)
     async with sessions() as session:
         await repositories.put_external_ref(
-            session, tenant_id=tenant, workflow_id=workflow_id, kind=PRODUCT, external_id=product_id
+            session,
+            tenant_id=tenant,
+            workflow_id=workflow_id,
+            kind=RefKind.PRINTIFY_PRODUCT,
+            external_id=product_id,
         )
         await session.commit()
     yield Run(workflow_id, tenant, product_id)

@@ -7,7 +7,7 @@ import pytest
 from fastapi import FastAPI
 
 from core.db import SessionFactory
-from core.rbac import ROLE_PERMISSIONS, Role
+from domain.rbac import ROLE_PERMISSIONS, Role
 from tests.accounts import Account, bearer, member_key
 from tests.api.routes import PUBLIC_ROUTES, RBAC_DOC, ROLES, rbac_matrix, v1_routes
 from tests.conftest import api_client
@@ -32,7 +32,7 @@ def test_every_route_has_exactly_one_matrix_row(app: FastAPI) -> None:
         if route.permission is not None:
             # The doc's ticks are exactly the roles holding the route's permission.
             expected = {r.value: route.permission in ROLE_PERMISSIONS[r] for r in Role}
-            assert row.allowed == expected, f"{key}: ticks differ from core.rbac"
+            assert row.allowed == expected, f"{key}: ticks differ from domain.rbac"
 
 
 async def test_without_a_valid_key_every_route_answers_401(app: FastAPI) -> None:

@@ -32,13 +32,14 @@ from temporalio.testing import WorkflowEnvironment
 from api.app import create_app
 from core.db import SessionFactory
 from core.embedded import temporal_binary
-from core.schedule_types import TENANT_ATTRIBUTE
 from core.settings import Settings
 from core.storage import LocalStorage
-from models.trends import ALL_SOURCES, TrendScrapeInput
+from domain.trends import ALL_SOURCES
+from models.trends import TrendScrapeInput
 from sandbox.app import EmulatorConfig
 from tests.accounts import Account, create_account
 from tests.conftest import ISOLATED_NAMESPACE, api_client
+from workflows.contract import TENANT_ATTRIBUTE
 
 
 async def remove_schedules(client: Client, tenant_id: str) -> None:

@@ -10,11 +10,11 @@ import httpx
 from api.schemas import DesignToListingRequest
 from api.workflow_service import request_hash
 from core.db import SessionFactory
-from core.temporal import run_workflow_id
 from models import repositories
 from tests.accounts import Account
 from tests.e2e.helpers import wait_for_end
 from tests.stack import WorkerSet
+from workflows.contract import run_workflow_id
 
 START = "/v1/workflows/design-to-listing"
 

@@ -13,13 +13,13 @@ from pydantic import SecretStr, ValidationError
 from sqlalchemy import func
 from sqlmodel import col, select
 
-from core import accounts
 from core.apikeys import hash_key
 from core.crypto import DEVELOPMENT_KEY, DecryptionError, TokenCipher, new_key
 from core.db import SessionFactory
 from core.settings import Settings
 from models.tables import ApiKey, Integration
 from sandbox.app import EmulatorConfig
+from services import accounts
 from tests.accounts import create_account
 
 PLATFORM_SECRETS = (

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from core.niches import (
+from domain.niches import (
     MAX_KEYWORD_CHARS,
     niche_key,
     niche_terms,

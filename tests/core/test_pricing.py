@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from core.pricing import PricingError, PricingRule, round_up_to_ending
+from domain.pricing import PricingError, PricingRule, round_up_to_ending
 
 
 @pytest.mark.parametrize(

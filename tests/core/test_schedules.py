@@ -11,18 +11,18 @@ import pytest
 from temporalio.client import Client
 
 from api.trend_schemas import SourceName
-from core.cron import CronError, parse_cron
-from core.schedule_types import (
+from core.settings import Settings
+from domain.cron import CronError, parse_cron
+from domain.trends import ALL_SOURCES, TrendSource
+from services.schedule_types import (
     ScheduleInvalid,
     Timing,
     name_in,
-    schedule_id_for,
     schedule_spec,
     timing_of,
 )
-from core.schedules import ensure_default_schedule, get_schedule, list_schedules
-from core.settings import Settings
-from models.trends import ALL_SOURCES, TrendSource
+from services.schedules import ensure_default_schedule, get_schedule, list_schedules
+from workflows.contract import schedule_id_for
 
 
 @pytest.mark.parametrize(

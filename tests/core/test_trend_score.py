@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from core.trend_score import (
+from domain.trend_score import (
     DEFAULT_WEIGHTS,
     ScoreWeights,
     SignalMetrics,
@@ -20,7 +20,7 @@ from core.trend_score import (
     score,
     signal_metrics,
 )
-from models.trends import Competition, ScrapedTrend
+from domain.trends import Competition, ScrapedTrend
 
 NOW = datetime(2025, 6, 1, 12, tzinfo=UTC)
 COMPONENTS = (

@@ -21,7 +21,7 @@ from core.db import SessionFactory
 from core.http_server import ThreadedServer, free_port
 from core.settings import Settings
 from core.storage import LocalStorage
-from core.webhooks import PRINTIFY_WEBHOOK_PATH
+from domain.webhooks import PRINTIFY_WEBHOOK_PATH
 from models.tables import WebhookEvent
 from sandbox.app import EmulatorConfig
 from tests.accounts import Account

@@ -6,7 +6,7 @@ from __future__ import annotations
 import httpx
 
 from core.http_server import ThreadedServer
-from core.pricing import PricingRule
+from domain.pricing import PricingRule
 from sandbox.app import EmulatorConfig
 from tests.e2e.helpers import etsy_headers, printify_headers, wait_for_end
 from tests.stack import WorkerSet

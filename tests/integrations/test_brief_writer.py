@@ -7,7 +7,7 @@ import unicodedata
 
 import pytest
 
-from integrations.listing_rules import clean_title, fold_accents, validate_tags, validate_title
+from domain.listing_rules import clean_title, fold_accents, validate_tags, validate_title
 from integrations.local.brief_writer import (
     PALETTES,
     SLOGAN_MAX_CHARS,

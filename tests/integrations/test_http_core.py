@@ -15,7 +15,7 @@ from typing import Any
 import httpx
 import pytest
 
-from activities.errors import vendor_failure
+from activities.errors import activity_failure
 from integrations.errors import VendorError
 from integrations.http import (
     Limit,
@@ -131,7 +131,7 @@ async def test_a_validation_error_becomes_a_permanent_failure_with_the_vendor_re
             await http.request("POST", "/products.json", json={})
     finally:
         await http.aclose()
-    failure = vendor_failure(caught.value)
+    failure = activity_failure(caught.value)
     assert failure.type == "ACME_VALIDATION" and failure.non_retryable
     assert failure.details[0] == {
         "vendor": "acme",
@@ -152,7 +152,7 @@ async def test_a_rate_limit_becomes_a_retryable_failure_no_sooner_than_retry_aft
         await http.aclose()
     # Far longer than the backoff cap: not slept through here, Temporal waits instead.
     assert len(seen) == 1
-    failure = vendor_failure(caught.value)
+    failure = activity_failure(caught.value)
     assert failure.type == "ACME_RATE_LIMITED" and not failure.non_retryable
     assert failure.next_retry_delay == timedelta(seconds=120)
 
@@ -333,12 +333,12 @@ async def test_limits_are_left_even_when_the_transport_fails() -> None:
     assert window._in_flight == 0
 
 
-def test_vendor_failure_keeps_any_retry_after() -> None:
+def test_activity_failure_keeps_any_retry_after() -> None:
     error = VendorError("acme", "busy", status=503, code="ACME_UNAVAILABLE", retryable=True)
-    assert vendor_failure(error).next_retry_delay is None
+    assert activity_failure(error).next_retry_delay is None
     details: dict[str, Any] = {"error": "Title is too long"}
     permanent = VendorError(
         "etsy", "bad", status=400, code="ETSY_VALIDATION", retryable=False, details=details
     )
-    failure = vendor_failure(permanent)
+    failure = activity_failure(permanent)
     assert failure.non_retryable and failure.details[0]["error"] == "Title is too long"

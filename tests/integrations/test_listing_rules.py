@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from integrations.listing_rules import (
+from domain.listing_rules import (
     MAX_TAGS,
     TAG_MAX_CHARS,
     TITLE_MAX_CHARS,

@@ -11,8 +11,8 @@ import pytest
 from PIL import Image
 
 from core.http_server import ThreadedServer
+from domain.listing_rules import validate_tags, validate_title
 from integrations.errors import VendorError
-from integrations.listing_rules import validate_tags, validate_title
 from integrations.openai_provider import (
     BRIEF_TOOL,
     EMBEDDING_DIMENSIONS,

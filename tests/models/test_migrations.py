@@ -14,10 +14,10 @@ from alembic.migration import MigrationContext
 from sqlalchemy import create_engine, text
 from sqlalchemy.exc import IntegrityError
 
-from core import accounts
 from core.db import alembic_config, make_engine, make_session_factory, sqlalchemy_url
 from core.embedded import start_postgres, stop_postgres
 from models import tables, tenancy
+from services import accounts
 
 OLD_RUN = (
     "INSERT INTO workflow_runs (workflow_id, tenant_id, request_key, request_hash, keyword,"

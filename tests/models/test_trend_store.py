@@ -13,12 +13,12 @@ from sqlmodel import col
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from core.db import SessionFactory
+from domain.trends import Competition, ScrapedTrend
 from integrations.embeddings import LocalE5Embedder
 from models import trend_store
 from models.repositories import NotFoundError
 from models.tables import TrendSignal
 from models.trend_store import Observation
-from models.trends import Competition, ScrapedTrend
 
 THRESHOLD = LocalE5Embedder.default_threshold
 NOW = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)

@@ -21,7 +21,7 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route
 
 from core.http_server import ThreadedServer
-from core.webhooks import signature_is_valid
+from domain.webhooks import signature_is_valid
 from sandbox.app import EmulatorConfig, create_emulator_app
 from tests.sandbox.test_printify_emulator import HEADERS, SHOP, assert_error, create_product
 

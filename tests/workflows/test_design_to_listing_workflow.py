@@ -19,7 +19,6 @@ from temporalio.exceptions import ApplicationError
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
-from core.settings import QUEUES
 from integrations.local.brief_writer import write_brief
 from integrations.safety import load_terms, load_trademarks, screen_brief
 from models.payloads import (
@@ -53,6 +52,7 @@ from models.payloads import (
     UploadImageInput,
     UploadListingImageInput,
 )
+from workflows.contract import QUEUES
 from workflows.design_to_listing import DesignToListingWorkflow
 
 

@@ -15,7 +15,8 @@ from temporalio.worker import Replayer
 
 from models.payloads import PublishStartedSignal, PublishWatch
 from tests.workflows.test_design_to_listing_workflow import Fakes, request, run_with
-from workflows.design_to_listing import PUBLISH_POLL_DELAYS, DesignToListingWorkflow
+from workflows.chain import PUBLISH_POLL_DELAYS
+from workflows.design_to_listing import DesignToListingWorkflow
 
 HISTORIES = Path(__file__).resolve().parent / "histories"
 

@@ -8,10 +8,10 @@ from pathlib import Path
 import httpx
 import pytest
 
+from domain.trends import Competition
 from integrations.errors import VendorError
 from integrations.trends.etsy_search import EtsySearchClient, parse_competition
 from integrations.trends.feed import MalformedFeed
-from models.trends import Competition
 
 FIXTURES = Path(__file__).parent / "fixtures"
 

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
+from domain.trends import ScrapedTrend
 from integrations.trends.google_trends import parse_traffic, parse_trending_rss
-from models.trends import ScrapedTrend
 
 FIXTURES = Path(__file__).parent / "fixtures"
 HEAD = '<rss xmlns:ht="https://trends.google.com/trending/rss" version="2.0"><channel>'

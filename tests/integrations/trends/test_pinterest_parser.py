@@ -8,9 +8,9 @@ from pathlib import Path
 import httpx
 import pytest
 
+from domain.trends import ScrapedTrend
 from integrations.errors import VendorError
 from integrations.trends.pinterest import PinterestTrendsClient, parse_top_keywords
-from models.trends import ScrapedTrend
 
 FIXTURES = Path(__file__).parent / "fixtures"
 

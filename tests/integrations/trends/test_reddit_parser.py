@@ -8,8 +8,8 @@ from typing import Any
 
 import pytest
 
+from domain.trends import ScrapedTrend
 from integrations.trends.reddit import niche_keyword, parse_listing
-from models.trends import ScrapedTrend
 
 FIXTURES = Path(__file__).parent / "fixtures"
 

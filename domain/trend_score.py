@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from models.trends import Competition, ScrapedTrend, TrendSource
+from domain.trends import Competition, ScrapedTrend, TrendSource
 
 METRICS_VERSION = 1
 # Sources whose observations are stored per source; anything else is counted, not kept,

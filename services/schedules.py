@@ -34,13 +34,13 @@ from temporalio.client import (
     ScheduleUpdate,
     ScheduleUpdateInput,
 )
-from temporalio.common import SearchAttributePair, TypedSearchAttributes
 from temporalio.service import RPCError, RPCStatusCode
 
-from core.schedule_types import (
+from core.settings import Settings
+from models.trends import CampaignOptions, TrendScrapeInput
+from services.schedule_types import (
     DEFAULT_SCHEDULE_NAME,
     NAME_PATTERN,
-    TENANT_ATTRIBUTE,
     ScheduleChanges,
     ScheduleConfig,
     ScheduleConflict,
@@ -51,14 +51,17 @@ from core.schedule_types import (
     Timing,
     checked_sources,
     name_in,
-    run_id_prefix,
-    schedule_id_for,
     schedule_spec,
     schedule_ui_url,
     timing_of,
 )
-from core.settings import QUEUES, Settings
-from models.trends import CampaignOptions, TrendScrapeInput
+from workflows.contract import (
+    TENANT_ATTRIBUTE,
+    WORKFLOW_QUEUE,
+    schedule_id_for,
+    schedule_run_id_prefix,
+    tenant_attributes,
+)
 from workflows.trend_scrape import TrendScrapeWorkflow
 
 logger = logging.getLogger(__name__)
@@ -123,7 +126,7 @@ async def create_schedule(
             schedule_id,
             schedule,
             memo={"tenant_id": tenant_id, "name": config.name, "created_by": created_by},
-            search_attributes=_tenant_attributes(tenant_id),
+            search_attributes=tenant_attributes(tenant_id),
         )
     except ScheduleAlreadyRunningError:
         raise _exists(config.name) from None
@@ -312,14 +315,10 @@ def _action(tenant_id: str, name: str, scrape: TrendScrapeInput) -> ScheduleActi
     return ScheduleActionStartWorkflow(
         TrendScrapeWorkflow.run,
         scrape,
-        id=run_id_prefix(tenant_id, name),
-        task_queue=QUEUES["workflows"],
-        typed_search_attributes=_tenant_attributes(tenant_id),
+        id=schedule_run_id_prefix(tenant_id, name),
+        task_queue=WORKFLOW_QUEUE,
+        typed_search_attributes=tenant_attributes(tenant_id),
     )
-
-
-def _tenant_attributes(tenant_id: str) -> TypedSearchAttributes:
-    return TypedSearchAttributes([SearchAttributePair(TENANT_ATTRIBUTE, tenant_id)])
 
 
 async def _describe_own(

@@ -11,9 +11,11 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from core.apikeys import generate_key, key_prefix, matches
 from core.crypto import TokenCipher
-from core.plans import PLANS, limits_for
-from core.rbac import Role
 from core.settings import Settings
+from domain import errors
+from domain.errors import DomainError
+from domain.plans import PLANS, limits_for
+from domain.rbac import Role
 from models import tenancy
 from models.tables import ApiKey, Integration, Member, Tenant
 
@@ -70,8 +72,11 @@ async def create_tenant(
     return tenant, owner, plain
 
 
-class SeatsExceedPlan(ValueError):
+class SeatsExceedPlan(DomainError):
     """The tenant has more members than the plan's seats."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(errors.SEATS_EXCEED_PLAN, message)
 
 
 async def change_plan(session: AsyncSession, *, tenant_id: str, plan: str) -> Tenant:

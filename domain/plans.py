@@ -10,6 +10,16 @@ from dataclasses import dataclass, fields, replace
 from datetime import UTC, datetime
 from typing import Any
 
+# Metric names: a workflow started (counted from its run record) and completed stages.
+WORKFLOWS = "workflows"
+BRIEFS = "briefs"
+IMAGES = "images"
+PRODUCTS = "products"
+LISTINGS = "listings"
+
+# Kinds of run that make an image (models.payloads.RunKind values).
+IMAGE_MAKING_KINDS = ("design_to_listing", "design")
+
 
 @dataclass(frozen=True)
 class Limits:

@@ -1,6 +1,6 @@
 """The schedule service's types, errors and ids, and how a timing becomes Temporal's spec.
 
-No Temporal calls here (`core.schedules` makes them): what is checked before one is made.
+No Temporal calls here (`services.schedules` makes them): what is checked before one is made.
 """
 
 from __future__ import annotations
@@ -8,47 +8,38 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any, ClassVar
+from typing import Any
 
 from temporalio.client import ScheduleIntervalSpec, ScheduleSpec
-from temporalio.common import SearchAttributeKey
 
-from core.cron import CronError, parse_cron
 from core.settings import Settings
-from models.trends import ALL_SOURCES, CampaignOptions, SourceOptions, TrendScrapeInput
+from domain.cron import CronError, parse_cron
+from domain.errors import CATALOGUE, DomainError
+from domain.trends import ALL_SOURCES
+from models.trends import CampaignOptions, SourceOptions, TrendScrapeInput
+from workflows.contract import schedule_id_for
 
-# Registered by the dev servers (core/embedded.py, tests/conftest.py); runs carry it too.
-TENANT_ATTRIBUTE = SearchAttributeKey.for_keyword("TenantId")
-SCHEDULE_PREFIX = "scrape-"
-RUN_PREFIX = "scr-"
-# `.` separates tenant and name: tenant ids may hold `-` but never `.` (`pod tenant`).
-SEPARATOR = "."
 NAME_PATTERN = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,38}[a-z0-9])?$")
 DEFAULT_SCHEDULE_NAME = "default"
 
 
-class ScheduleError(Exception):
-    """A refused schedule request; `kind` decides the HTTP status, `code` names why."""
-
-    kind: ClassVar[str] = "invalid"
+class ScheduleError(DomainError):
+    """A refused schedule request; its code (one of the catalogue's `SCHEDULE_*`) names why."""
 
     def __init__(self, code: str, message: str, details: dict[str, Any] | None = None) -> None:
-        super().__init__(message)
-        self.code = code
-        self.message = message
-        self.details = details
+        super().__init__(CATALOGUE[code], message, details)
 
 
 class ScheduleNotFound(ScheduleError):
-    kind = "not_found"
+    """No such schedule in this tenant."""
 
 
 class ScheduleConflict(ScheduleError):
-    kind = "conflict"
+    """The tenant's schedules do not allow it now."""
 
 
 class ScheduleInvalid(ScheduleError):
-    kind = "invalid"
+    """The schedule asked for cannot be made."""
 
 
 @dataclass(frozen=True)
@@ -116,16 +107,6 @@ class ScheduleView:
     updated_at: datetime | None = None
     runs_started: int | None = None
     runs_skipped_overlap: int | None = None
-
-
-def schedule_id_for(tenant_id: str, name: str) -> str:
-    """The Temporal Schedule id of a tenant's schedule."""
-    return f"{SCHEDULE_PREFIX}{tenant_id}{SEPARATOR}{name}"
-
-
-def run_id_prefix(tenant_id: str, name: str) -> str:
-    """The workflow id of the schedule's runs, before the `-<time>` Temporal appends."""
-    return f"{RUN_PREFIX}{tenant_id}{SEPARATOR}{name}"
 
 
 def schedule_ui_url(settings: Settings, schedule_id: str) -> str:

@@ -15,29 +15,28 @@ import secrets
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 from urllib.parse import urlencode
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from core.accounts import store_integration
 from core.crypto import TokenCipher
 from core.settings import Settings
+from domain.errors import CATALOGUE, DomainError
 from integrations.errors import VendorError
 from integrations.etsy import EtsyClient
 from models import tenancy
 from models.tables import Integration, OAuthState, utcnow
+from services.accounts import store_integration
 
 OAUTH_STATE_TTL = timedelta(minutes=10)
 
 
-class ConnectError(Exception):
-    """The callback cannot complete the connection; `code` says why (HTTP 400)."""
+class ConnectError(DomainError):
+    """The callback cannot complete the connection; `code` (`OAUTH_*`) says why."""
 
-    def __init__(self, code: str, message: str, details: dict[str, str] | None = None) -> None:
-        super().__init__(message)
-        self.code = code
-        self.message = message
-        self.details = details
+    def __init__(self, code: str, message: str, details: dict[str, Any] | None = None) -> None:
+        super().__init__(CATALOGUE[code], message, details)
 
 
 @dataclass(frozen=True)

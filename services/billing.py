@@ -12,33 +12,25 @@ from typing import Any
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from core.plans import Limits, current_period, limits_for
+from domain import errors
+from domain.errors import DomainError
+from domain.plans import IMAGE_MAKING_KINDS, IMAGES, Limits, current_period, limits_for
 from models import tenancy
 
-# Metric names: a workflow started (counted from its run record) and completed stages.
-WORKFLOWS = "workflows"
-BRIEFS = "briefs"
-IMAGES = "images"
-PRODUCTS = "products"
-LISTINGS = "listings"
 
-
-class QuotaExceeded(Exception):
-    """A plan limit would be passed; answered with 402 `QUOTA_EXCEEDED`."""
+class QuotaExceeded(DomainError):
+    """A plan limit would be passed (`QUOTA_EXCEEDED`)."""
 
     def __init__(self, metric: str, limit: int, used: int, period: str | None = None) -> None:
-        super().__init__(f"the plan allows {limit} {metric.replace('_', ' ')}; {used} used")
+        details: dict[str, Any] = {"metric": metric, "limit": limit, "used": used}
+        if period:
+            details["period"] = period
+        message = f"the plan allows {limit} {metric.replace('_', ' ')}; {used} used"
+        super().__init__(errors.QUOTA_EXCEEDED, message, details)
         self.metric = metric
         self.limit = limit
         self.used = used
         self.period = period
-
-    @property
-    def details(self) -> dict[str, Any]:
-        details: dict[str, Any] = {"metric": self.metric, "limit": self.limit, "used": self.used}
-        if self.period:
-            details["period"] = self.period
-        return details
 
 
 @dataclass
@@ -55,10 +47,6 @@ async def tenant_limits(session: AsyncSession, *, tenant_id: str, lock: bool = F
     get = tenancy.lock_tenant if lock else tenancy.get_tenant
     tenant = await get(session, tenant_id=tenant_id)
     return limits_for(tenant.plan, tenant.limits)
-
-
-# Kinds of run that make an image (models.payloads.RunKind values).
-IMAGE_MAKING_KINDS = ("design_to_listing", "design")
 
 
 async def ensure_can_start_workflow(

@@ -1,0 +1,485 @@
+"""The chain's stages (brief → design → Printify product → Etsy listing) and what a run of
+them needs: state, signals, stage records, failure handling and compensation.
+
+Only orchestration lives here: every side effect is an activity on its own task queue,
+named with its timeout and retry policy in `workflows.contract`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import Awaitable, Callable
+from dataclasses import asdict
+from datetime import timedelta
+from typing import Any
+
+from temporalio import workflow
+from temporalio.exceptions import ActivityError, ApplicationError
+
+with workflow.unsafe.imports_passed_through():
+    from domain.plans import BRIEFS, IMAGES, LISTINGS, PRODUCTS
+    from models.payloads import (
+        PROGRESS,
+        CreateDraftListingInput,
+        CreateProductInput,
+        DesignBrief,
+        DesignToListingInput,
+        DesignToListingResult,
+        EnsureWebhookInput,
+        GenerateBriefInput,
+        GenerateDesignInput,
+        ListingRef,
+        MakePrintFileInput,
+        MeterInput,
+        PrintAreaInput,
+        PrintFile,
+        ProductRef,
+        PublishConfirmation,
+        PublishingFailedInput,
+        PublishingSucceededInput,
+        PublishStartedSignal,
+        PublishWatch,
+        RecordListingInput,
+        RejectSignal,
+        RunStatus,
+        RunUpdate,
+        ScreenBriefInput,
+        ShopsInput,
+        Stage,
+        UploadImageInput,
+        UploadListingImageInput,
+        WorkflowError,
+        WorkflowState,
+    )
+    from workflows.contract import (
+        ACTIVATE_LISTING,
+        CHECK_PUBLISH_STARTED,
+        CREATE_DRAFT_LISTING,
+        CREATE_PRODUCT,
+        DELETE_LISTING,
+        ENSURE_WEBHOOK,
+        ETSY_RESOLVE_SHOP,
+        GENERATE_BRIEF,
+        GENERATE_DESIGN,
+        GET_PRINT_AREA,
+        MAKE_PRINT_FILE,
+        METER_USAGE,
+        PRINTIFY_RESOLVE_SHOP,
+        PUBLISH_PRODUCT,
+        PUBLISHING_FAILED,
+        PUBLISHING_SUCCEEDED,
+        RECORD_LISTING,
+        SCREEN_BRIEF,
+        UPDATE_RUN,
+        UPLOAD_IMAGE,
+        UPLOAD_LISTING_IMAGE,
+        call,
+    )
+    from workflows.failures import describe_failure
+
+
+# Etsy charges USD 0.20 to publish a listing (a fee of the marketplace, not a setting).
+ETSY_LISTING_FEE_CENTS = 20
+
+# Runs begun before Printify webhooks replay without subscribing, waiting or polling.
+PUBLISH_WEBHOOK_PATCH = "printify-publish-webhook"
+# Seconds between polls of the product when no webhook came (about a minute in all);
+# then the run goes on: Printify accepted the publish call, the lock is only its echo.
+PUBLISH_POLL_DELAYS = (1, 2, 4, 8, 16, 32)
+
+
+class _Stopped(Exception):
+    """The seller rejected the brief or cancelled the run."""
+
+    def __init__(self, status: str, code: str, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+        self.code = code
+        self.message = message
+
+
+class ChainRun:
+    """The stages of the chain and everything a run of them needs: state (`state` query),
+    signals, activity calls, stage records, failure handling and compensation.
+
+    `DesignToListingWorkflow` runs all of it; the service workflows (`workflows.services`)
+    run one part each, with the same records, queries and signals.
+    """
+
+    def __init__(self) -> None:
+        self._state: WorkflowState | None = None
+        self._decision: str | None = None
+        self._decision_reason = ""
+        self._cancel_requested = False
+        self._publish_started = False
+        self._product: ProductRef | None = None
+        self._listing: ListingRef | None = None
+
+    # --- queries and signals ------------------------------------------------------------
+
+    @workflow.query
+    def state(self) -> WorkflowState:
+        """Stage, progress, artifacts made so far and the last error."""
+        if self._state is None:
+            raise ApplicationError("the workflow has not started yet")
+        return self._state
+
+    @workflow.signal
+    def approve(self) -> None:
+        self._decision = "approved"
+
+    @workflow.signal
+    def reject(self, signal: RejectSignal) -> None:
+        self._decision = "rejected"
+        self._decision_reason = signal.reason
+
+    @workflow.signal
+    def cancel(self) -> None:
+        self._cancel_requested = True
+
+    @workflow.signal
+    def publish_started(self, signal: PublishStartedSignal) -> None:
+        """Printify's webhook: publishing of this run's product started."""
+        workflow.logger.info("publish of %s started (event %s)", signal.product_id, signal.event_id)
+        self._publish_started = True
+
+    # --- the chain ------------------------------------------------------------------------
+
+    async def _execute[R](
+        self,
+        request: DesignToListingInput,
+        stages: Callable[[DesignToListingInput], Awaitable[R]],
+    ) -> R:
+        """Run `stages`; a failure, rejection or cancel is compensated and recorded."""
+        info = workflow.info()
+        self._state = WorkflowState(
+            workflow_id=info.workflow_id, tenant_id=request.tenant_id, keyword=request.keyword
+        )
+        try:
+            result = await stages(request)
+        except _Stopped as stop:
+            await self._compensate(request, stop.message)
+            await self._finish(request, stop.status, stop.code, stop.message, None)
+            raise ApplicationError(stop.message, type=stop.code, non_retryable=True) from None
+        except (ActivityError, ApplicationError) as exc:
+            code, message, details = describe_failure(exc)
+            await self._compensate(request, message)
+            await self._finish(request, RunStatus.FAILED, code, message, details)
+            raise ApplicationError(message, details or {}, type=code, non_retryable=True) from exc
+        except asyncio.CancelledError:
+            # Cancelled through Temporal: clean up in a shielded scope, then stop.
+            await asyncio.shield(self._cleanup_after_cancel(request))
+            raise
+        return result
+
+    async def _ideate(self, request: DesignToListingInput) -> tuple[str, DesignBrief]:
+        """Write the brief for the keyword and screen it: (brief id, brief)."""
+        state = self._require_state()
+        wf_id = state.workflow_id
+        tenant = request.tenant_id
+
+        await self._enter(request, Stage.BRIEF)
+        brief_result = await call(
+            GENERATE_BRIEF, GenerateBriefInput(tenant, wf_id, request.keyword)
+        )
+        brief = brief_result.brief
+        await self._meter(tenant, wf_id, BRIEFS)
+        state.artifacts.brief_id = brief_result.brief_id
+        state.artifacts.title = brief.title
+
+        await self._enter(request, Stage.SCREEN)
+        await call(SCREEN_BRIEF, ScreenBriefInput(tenant, brief, wf_id))
+        return brief_result.brief_id, brief
+
+    async def _design(
+        self, request: DesignToListingInput, brief_id: str, brief: DesignBrief
+    ) -> PrintFile:
+        """Make the artwork and the print file for the template's print area."""
+        state = self._require_state()
+        wf_id = state.workflow_id
+        tenant = request.tenant_id
+
+        await self._enter(request, Stage.DESIGN)
+        artwork = await call(GENERATE_DESIGN, GenerateDesignInput(tenant, wf_id, brief))
+        await self._meter(tenant, wf_id, IMAGES)
+        template = request.template
+        print_area = await call(
+            GET_PRINT_AREA,
+            PrintAreaInput(
+                tenant,
+                request.printify_integration_id,
+                template.blueprint_id,
+                template.print_provider_id,
+                template.variant_ids,
+                template.position,
+            ),
+        )
+        await self._enter(request, Stage.PRINT_FILE)
+        print_file = await call(
+            MAKE_PRINT_FILE, MakePrintFileInput(tenant, wf_id, brief_id, artwork, print_area)
+        )
+        state.artifacts.design_id = print_file.design_id
+        state.artifacts.print_file = print_file.storage_key
+        state.artifacts.sha256 = print_file.sha256
+        return print_file
+
+    async def _publish(
+        self,
+        request: DesignToListingInput,
+        brief_id: str,
+        brief: DesignBrief,
+        print_file: PrintFile,
+    ) -> DesignToListingResult:
+        """Printify upload, product and publish; the Etsy listing; then the record."""
+        state = self._require_state()
+        wf_id = state.workflow_id
+        tenant = request.tenant_id
+        template = request.template
+
+        shops_input = ShopsInput(
+            tenant,
+            request.printify_integration_id,
+            request.etsy_integration_id,
+            request.printify_shop_id,
+            request.etsy_shop_id,
+        )
+        printify_shop = await call(PRINTIFY_RESOLVE_SHOP, shops_input)
+        await self._enter(request, Stage.PRINTIFY_UPLOAD)
+        upload = await call(
+            UPLOAD_IMAGE,
+            UploadImageInput(tenant, wf_id, request.printify_integration_id, print_file),
+        )
+        state.artifacts.printify_image_id = upload.image_id
+
+        await self._enter(request, Stage.PRINTIFY_PRODUCT)
+        product = await call(
+            CREATE_PRODUCT,
+            CreateProductInput(
+                tenant,
+                wf_id,
+                request.printify_integration_id,
+                printify_shop,
+                brief,
+                template,
+                upload.image_id,
+            ),
+        )
+        self._product = product
+        # The pricing rule's price (products recorded before pricing rules carry 0).
+        price = product.price_cents or template.price_cents
+        await self._meter(tenant, wf_id, PRODUCTS)
+        state.artifacts.printify_product_id = product.product_id
+
+        await self._enter(request, Stage.PRINTIFY_PUBLISH)
+        watch: PublishWatch | None = None
+        if workflow.patched(PUBLISH_WEBHOOK_PATCH):
+            watch = await call(
+                ENSURE_WEBHOOK,
+                EnsureWebhookInput(tenant, request.printify_integration_id, printify_shop),
+            )
+        await call(PUBLISH_PRODUCT, product)
+        if watch is not None:
+            state.artifacts.publish_confirmed_by = await self._confirm_publish(product, watch)
+
+        etsy_shop = await call(ETSY_RESOLVE_SHOP, shops_input)
+        await self._enter(request, Stage.ETSY_DRAFT)
+        listing = await call(
+            CREATE_DRAFT_LISTING,
+            CreateDraftListingInput(
+                tenant,
+                wf_id,
+                request.etsy_integration_id,
+                etsy_shop,
+                brief,
+                price,
+            ),
+        )
+        self._listing = listing
+        state.artifacts.etsy_listing_id = listing.listing_id
+
+        await self._enter(request, Stage.ETSY_IMAGES)
+        await call(
+            UPLOAD_LISTING_IMAGE,
+            UploadListingImageInput(tenant, wf_id, listing, print_file.preview_key, brief.title),
+        )
+
+        await self._enter(request, Stage.ETSY_ACTIVATE)
+        listing = await call(ACTIVATE_LISTING, listing)
+        self._listing = listing
+        await self._meter(tenant, wf_id, LISTINGS)
+        state.artifacts.listing_url = listing.url
+
+        await self._enter(request, Stage.PUBLISH_CONFIRM)
+        await call(PUBLISHING_SUCCEEDED, PublishingSucceededInput(product, listing))
+
+        await self._enter(request, Stage.RECORD, check_cancel=False)
+        await call(
+            RECORD_LISTING,
+            RecordListingInput(
+                tenant,
+                wf_id,
+                print_file.design_id,
+                product,
+                listing,
+                upload.image_id,
+                title=brief.title,
+            ),
+        )
+        result = DesignToListingResult(
+            workflow_id=wf_id,
+            status=RunStatus.COMPLETED,
+            listing_url=listing.url,
+            etsy_listing_id=listing.listing_id,
+            printify_product_id=product.product_id,
+            printify_shop_id=product.shop_id,
+            design_id=print_file.design_id,
+            print_file=print_file.storage_key,
+            cost_cents={
+                "price": price,
+                "printify_unit_cost": product.unit_cost_cents,
+                "etsy_listing_fee": ETSY_LISTING_FEE_CENTS,
+                "margin_before_etsy_sale_fees": price
+                - product.unit_cost_cents
+                - ETSY_LISTING_FEE_CENTS,
+            },
+            title=brief.title,
+            brief_id=brief_id,
+            publish_confirmed_by=state.artifacts.publish_confirmed_by or "",
+        )
+        await self._complete(request, _as_dict(result))
+        return result
+
+    async def _complete(self, request: DesignToListingInput, result: dict[str, Any]) -> None:
+        """Record the run as completed with its result."""
+        state = self._require_state()
+        await self._record(
+            RunUpdate(
+                request.tenant_id, state.workflow_id, Stage.DONE, RunStatus.COMPLETED, result=result
+            )
+        )
+        # Only now, so a reader who sees "completed" also finds the recorded result.
+        state.stage = Stage.DONE
+        state.status = RunStatus.COMPLETED
+        state.progress = 1.0
+
+    # --- helpers -----------------------------------------------------------------------------
+
+    def _require_state(self) -> WorkflowState:
+        assert self._state is not None
+        return self._state
+
+    async def _meter(self, tenant_id: str, workflow_id: str, metric: str) -> None:
+        """Bill one completed stage (idempotent in Postgres, so retries bill once)."""
+        await call(METER_USAGE, MeterInput(tenant_id, workflow_id, metric))
+
+    async def _record(self, update: RunUpdate) -> None:
+        await call(UPDATE_RUN, update)
+
+    async def _enter(
+        self,
+        request: DesignToListingInput,
+        stage: Stage,
+        *,
+        status: RunStatus = RunStatus.RUNNING,
+        check_cancel: bool = True,
+    ) -> None:
+        """Move to `stage` (recorded in Postgres) unless a cancel was requested."""
+        if check_cancel and self._cancel_requested:
+            raise _Stopped(RunStatus.CANCELLED, "CANCELLED", "the run was cancelled")
+        state = self._require_state()
+        state.stage = stage
+        state.progress = PROGRESS.get(stage, state.progress)
+        await self._record(RunUpdate(request.tenant_id, state.workflow_id, stage, status))
+        # After the record, so the API never offers a signal the record would refuse.
+        state.status = status
+
+    async def _await_approval(self, request: DesignToListingInput) -> None:
+        state = self._require_state()
+        await self._enter(request, Stage.APPROVAL, status=RunStatus.AWAITING_APPROVAL)
+        try:
+            await workflow.wait_condition(
+                lambda: self._decision is not None or self._cancel_requested,
+                timeout=timedelta(seconds=request.approval_timeout_seconds),
+            )
+        except TimeoutError:
+            raise _Stopped(
+                RunStatus.REJECTED,
+                "APPROVAL_TIMEOUT",
+                f"no approval within {request.approval_timeout_seconds} s",
+            ) from None
+        if self._cancel_requested:
+            raise _Stopped(RunStatus.CANCELLED, "CANCELLED", "the run was cancelled")
+        if self._decision == "rejected":
+            reason = self._decision_reason or "no reason given"
+            raise _Stopped(RunStatus.REJECTED, "BRIEF_REJECTED", f"brief rejected: {reason}")
+        state.status = RunStatus.RUNNING
+
+    async def _confirm_publish(self, product: ProductRef, watch: PublishWatch) -> str:
+        """Wait for Printify's webhook, then poll the product with backoff; never fails."""
+        if await self._publish_signalled(watch.wait_seconds):
+            return PublishConfirmation.WEBHOOK
+        for delay in PUBLISH_POLL_DELAYS:
+            try:
+                started = await call(CHECK_PUBLISH_STARTED, product)
+            except ActivityError as exc:
+                # The publish call itself succeeded; a check that cannot be made is no reason
+                # to undo it.
+                workflow.logger.warning("publish check of %s failed: %s", product.product_id, exc)
+                return PublishConfirmation.UNCONFIRMED
+            if started:
+                return PublishConfirmation.POLLING
+            if await self._publish_signalled(delay):
+                return PublishConfirmation.WEBHOOK
+        workflow.logger.warning("publish of %s not confirmed; going on", product.product_id)
+        return PublishConfirmation.UNCONFIRMED
+
+    async def _publish_signalled(self, seconds: float) -> bool:
+        """Whether the webhook's signal came (or comes within `seconds`); a cancel stops."""
+        if seconds > 0:
+            with contextlib.suppress(TimeoutError):
+                await workflow.wait_condition(
+                    lambda: self._publish_started or self._cancel_requested,
+                    timeout=timedelta(seconds=seconds),
+                )
+        if self._cancel_requested:
+            raise _Stopped(RunStatus.CANCELLED, "CANCELLED", "the run was cancelled")
+        return self._publish_started
+
+    async def _compensate(self, request: DesignToListingInput, reason: str) -> None:
+        """Leave no half-made listing: take the Etsy listing down, tell Printify it failed."""
+        try:
+            if self._listing is not None:
+                await call(DELETE_LISTING, self._listing)
+            if self._product is not None:
+                await call(PUBLISHING_FAILED, PublishingFailedInput(self._product, reason[:500]))
+        except ActivityError as exc:
+            # Compensation is best effort: the run's own failure is what the seller must see.
+            workflow.logger.warning("compensation failed: %s", exc)
+
+    async def _finish(
+        self,
+        request: DesignToListingInput,
+        status: str,
+        code: str,
+        message: str,
+        details: dict[str, Any] | None,
+    ) -> None:
+        state = self._require_state()
+        error = WorkflowError(code=code, message=message, stage=state.stage, details=details)
+        state.last_error = error
+        await self._record(
+            RunUpdate(
+                request.tenant_id, state.workflow_id, state.stage, status, error=_as_dict(error)
+            )
+        )
+        state.status = status
+
+    async def _cleanup_after_cancel(self, request: DesignToListingInput) -> None:
+        await self._compensate(request, "the run was cancelled")
+        await self._finish(request, RunStatus.CANCELLED, "CANCELLED", "the run was cancelled", None)
+
+
+def _as_dict(value: Any) -> dict[str, Any]:
+    """A dataclass payload as a JSON-ready dict (workflow-safe: no I/O)."""
+    return asdict(value)
