@@ -16,7 +16,6 @@ from typing import Any
 from temporalio import activity
 
 from activities.refs import ExternalRefs
-from activities.vendors import VendorClients
 from core.db import SessionFactory
 from core.settings import Settings
 from core.storage import ObjectStorage
@@ -33,6 +32,7 @@ from models.payloads import (
 )
 from models.repositories import ExternalRefTaken
 from models.tables import RefKind
+from services.vendors import VendorGateway
 from workflows.contract import (
     ACTIVATE_LISTING,
     CREATE_DRAFT_LISTING,
@@ -50,7 +50,7 @@ class EtsyActivities:
         self,
         sessions: SessionFactory,
         storage: ObjectStorage,
-        clients: VendorClients,
+        clients: VendorGateway,
         *,
         taxonomy_id: int = 482,
         shipping_profile_id: int | None = None,
@@ -68,7 +68,7 @@ class EtsyActivities:
         cls,
         sessions: SessionFactory,
         storage: ObjectStorage,
-        clients: VendorClients,
+        clients: VendorGateway,
         settings: Settings,
     ) -> EtsyActivities:
         """The activities with the listing defaults the settings name."""

@@ -17,7 +17,6 @@ from pydantic import SecretStr
 from temporalio import activity
 
 from activities.refs import ExternalRefs
-from activities.vendors import VendorClients
 from core.db import SessionFactory
 from core.settings import Settings
 from core.storage import ObjectStorage
@@ -41,6 +40,7 @@ from models.payloads import (
     UploadImageInput,
 )
 from models.tables import RefKind
+from services.vendors import VendorGateway
 from workflows.contract import (
     CHECK_PUBLISH_STARTED,
     CREATE_PRODUCT,
@@ -102,7 +102,7 @@ class PrintifyActivities:
         self,
         sessions: SessionFactory,
         storage: ObjectStorage,
-        clients: VendorClients,
+        clients: VendorGateway,
         *,
         webhook: PublishWebhook | None = None,
     ) -> None:

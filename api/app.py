@@ -37,6 +37,7 @@ from core.oidc import OidcVerifier
 from core.settings import Settings
 from core.storage import ObjectStorage, build_storage
 from core.temporal import connect_temporal
+from services.vendors import VendorGateway
 
 API_VERSION = "0.1.0"
 
@@ -59,9 +60,11 @@ def create_app(
         app.state.sessions = make_session_factory(engine)
         app.state.temporal = temporal or await connect_temporal(settings)
         app.state.storage = storage or build_storage(settings)
+        app.state.vendors = VendorGateway(app.state.sessions, settings, settings.cipher)
         try:
             yield
         finally:
+            await app.state.vendors.aclose()
             await engine.dispose()
 
     app = FastAPI(

@@ -11,6 +11,7 @@ from temporalio.client import Client
 
 from core.settings import Settings
 from core.storage import ObjectStorage
+from services.vendors import VendorGateway
 
 
 # Async (though they only read app state): a sync dependency runs on the thread pool,
@@ -30,6 +31,11 @@ async def get_storage(request: Request) -> ObjectStorage:
     return storage
 
 
+async def get_vendors(request: Request) -> VendorGateway:
+    vendors: VendorGateway = request.app.state.vendors
+    return vendors
+
+
 async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
     async with request.app.state.sessions() as session:
         yield session
@@ -39,3 +45,4 @@ SettingsDep = Annotated[Settings, Depends(get_settings)]
 TemporalDep = Annotated[Client, Depends(get_temporal)]
 StorageDep = Annotated[ObjectStorage, Depends(get_storage)]
 SessionDep = Annotated[AsyncSession, Depends(get_session)]
+VendorsDep = Annotated[VendorGateway, Depends(get_vendors)]

@@ -1,4 +1,5 @@
-"""Vendor clients per integration, built from the tenant's encrypted tokens.
+"""The vendor gateway: the one place a tenant's Printify or Etsy client, and the Etsy app
+client, are built, for activities, routes and the CLI alike, with every rate-limit scope.
 
 Activities receive an integration id, never a token: the token is read from Postgres,
 decrypted here and kept only in this process's memory, so it never enters a workflow
@@ -6,7 +7,8 @@ history. One client (one connection pool) is kept per integration and rebuilt wh
 stored token changes. Etsy's rate limit is per application, so every Etsy client of the
 process shares one set of limits; Printify's is per account, so each integration has its
 own. With `pacing`, each of those rates also holds across every process sharing the
-database (`DatabasePacer`, ADR 0013).
+database (`DatabasePacer`, ADR 0013). Routes and the CLI borrow a client for one piece of
+work (`tenant_printify`) under the same account limits.
 """
 
 from __future__ import annotations
@@ -14,12 +16,14 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import uuid
-from contextlib import AbstractAsyncContextManager
+from collections.abc import AsyncIterator
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from datetime import timedelta
 from functools import partial
 from types import TracebackType
 from typing import Any
 
+from cachetools import LRUCache
 from sqlmodel import func, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -90,7 +94,13 @@ class DatabasePacer(AbstractAsyncContextManager[None]):
         await asyncio.gather(*self._releases, return_exceptions=True)
 
 
-class VendorClients:
+# Printify accounts whose limits a process keeps (least recently used ones are dropped).
+LIMITED_ACCOUNTS = 10_000
+
+
+class VendorGateway:
+    """Builds and keeps the vendor clients of one process (see the module's docstring)."""
+
     def __init__(
         self,
         sessions: SessionFactory,
@@ -108,7 +118,7 @@ class VendorClients:
         self._pacing = pacing
         self._pacers: list[DatabasePacer] = []
         self._printify: dict[uuid.UUID, tuple[str, PrintifyClient]] = {}
-        self._printify_limits: dict[uuid.UUID, PrintifyLimits] = {}
+        self._printify_limits: LRUCache[uuid.UUID, PrintifyLimits] = LRUCache(LIMITED_ACCOUNTS)
         self._etsy: dict[uuid.UUID, tuple[str, EtsyClient]] = {}
         rate = settings.etsy_rate_per_second
         app = settings.etsy_keystring.get_secret_value()
@@ -191,16 +201,36 @@ class VendorClients:
         cached = self._printify.get(key)
         if cached is not None and cached[0] == token:
             return cached[1]
+        client = self._printify_client(token, key)
+        await self._replace(self._printify, key, token, client)
+        return client
+
+    @asynccontextmanager
+    async def tenant_printify(self, tenant_id: str) -> AsyncIterator[PrintifyClient]:
+        """A client of the tenant's connected Printify account for one piece of work (a
+        route's catalog read), closed after it; 409 `INTEGRATION_REQUIRED` without one."""
+        async with self._sessions() as session:
+            row = await tenancy.find_integration(session, tenant_id=tenant_id, vendor="printify")
+        if row is None or row.status != "active":
+            raise DomainError(
+                errors.INTEGRATION_REQUIRED,
+                "connect Printify first (PUT /v1/integrations/printify)",
+            )
+        client = self._printify_client(self._decrypt(row.access_token_enc, "printify"), row.id)
+        try:
+            yield client
+        finally:
+            await client.aclose()
+
+    def _printify_client(self, token: str, key: uuid.UUID) -> PrintifyClient:
         settings = self._settings
-        client = PrintifyClient(
+        return PrintifyClient(
             base_url=settings.printify_url,
             token=token,
             user_agent=settings.user_agent,
             timeout=settings.http_timeout_seconds,
             limits=self._printify_account(key),
         )
-        await self._replace(self._printify, key, token, client)
-        return client
 
     async def etsy(self, tenant_id: str, integration_id: str) -> EtsyClient:
         """The integration's client, its access token refreshed first when it is about to
@@ -218,6 +248,12 @@ class VendorClients:
         client = self._etsy_client(token, partial(self._refresh_etsy, tenant_id, row.id))
         self._etsy[row.id] = (token, client)
         return client
+
+    def etsy_app(self) -> EtsyClient:
+        """The app-level Etsy client (no shop's token): OAuth token exchange and refresh."""
+        if self._oauth is None:
+            self._oauth = self._etsy_client("")
+        return self._oauth
 
     def _etsy_client(self, token: str, refresher: TokenRefresher | None = None) -> EtsyClient:
         settings = self._settings
@@ -256,10 +292,8 @@ class VendorClients:
             if not row.refresh_token_enc:
                 await _mark_needs_reauth(session, row)
                 raise _reauth_required()
-            if self._oauth is None:
-                self._oauth = self._etsy_client("")
             try:
-                tokens = await self._oauth.request_tokens(
+                tokens = await self.etsy_app().request_tokens(
                     {
                         "grant_type": "refresh_token",
                         "refresh_token": self._decrypt(row.refresh_token_enc, "etsy"),

@@ -26,13 +26,13 @@ from activities.providers import build_providers
 from activities.records import RecordsActivities
 from activities.scrape import ScrapeActivities
 from activities.trends import TrendActivities, TrendRecords
-from activities.vendors import VendorClients
 from core.db import make_engine, make_session_factory
 from core.settings import Settings
 from core.storage import S3Storage, build_storage
 from core.temporal import connect_temporal
 from integrations.embeddings import build_embedder, merge_threshold
 from integrations.trends import build_trend_sources
+from services.vendors import VendorGateway
 from workflows.campaign import CampaignWorkflow
 from workflows.contract import QUEUES
 from workflows.design_to_listing import DesignToListingWorkflow
@@ -104,7 +104,7 @@ async def build_activities(
         # there holding a connection, so they get a small pool of their own.
         pacing = make_engine(database_url, pool_size=2)
         stack.push_async_callback(pacing.dispose)
-        clients = VendorClients(
+        clients = VendorGateway(
             sessions, settings, settings.cipher, pacing=make_session_factory(pacing)
         )
         stack.push_async_callback(clients.aclose)

@@ -10,15 +10,13 @@ does reach Printify passes the account's limits in this API process
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Awaitable, Callable
 from typing import Annotated, Any
 
-from cachetools import LRUCache
 from fastapi import APIRouter, Path, Query, Request
 
 from api.auth import CatalogRead
-from api.deps import SessionDep, SettingsDep
+from api.deps import VendorsDep
 from api.schemas import (
     Blueprint,
     BlueprintPage,
@@ -28,12 +26,11 @@ from api.schemas import (
     PrintProvider,
     PrintProviderPage,
 )
-from core.settings import Settings
 from domain import errors
 from domain.errors import DomainError
 from integrations.errors import VendorError
-from integrations.printify import PrintifyClient, PrintifyLimits
-from models import tenancy
+from integrations.printify import PrintifyClient
+from services.vendors import VendorGateway
 
 router = APIRouter(prefix="/v1/catalog", tags=["catalog"])
 ERRORS: dict[int | str, dict[str, object]] = {
@@ -42,33 +39,11 @@ ERRORS: dict[int | str, dict[str, object]] = {
     502: {"model": ErrorBody, "description": "Printify did not answer as expected"},
 }
 Id = Annotated[int, Path(gt=0, le=2**31)]
-# Accounts whose limits an API process keeps (least recently used ones are dropped).
-LIMITED_ACCOUNTS = 10_000
-
-
-def _account_limits(
-    request: Request, settings: Settings, integration_id: uuid.UUID
-) -> PrintifyLimits:
-    """This process's limits for one Printify account, shared by its catalog reads."""
-    accounts: LRUCache[uuid.UUID, PrintifyLimits] | None = getattr(
-        request.app.state, "printify_limits", None
-    )
-    if accounts is None:
-        accounts = request.app.state.printify_limits = LRUCache(maxsize=LIMITED_ACCOUNTS)
-    limits = accounts.get(integration_id)
-    if limits is None:
-        limits = accounts[integration_id] = PrintifyLimits.build(
-            per_second=settings.printify_rate_per_second,
-            catalog_per_minute=settings.printify_catalog_per_minute,
-            publishes_per_30_minutes=settings.printify_publishes_per_30_minutes,
-        )
-    return limits
 
 
 async def _cached(
     request: Request,
-    session: SessionDep,
-    settings: Settings,
+    vendors: VendorGateway,
     tenant_id: str,
     key: str,
     load: Callable[[PrintifyClient], Awaitable[Any]],
@@ -77,20 +52,9 @@ async def _cached(
     cache = request.app.state.catalog_cache
     if key in cache:
         return cache[key]
-    integration = await tenancy.find_integration(session, tenant_id=tenant_id, vendor="printify")
-    if integration is None or integration.status != "active":
-        raise DomainError(
-            errors.INTEGRATION_REQUIRED, "connect Printify first (PUT /v1/integrations/printify)"
-        )
-    client = PrintifyClient(
-        base_url=settings.printify_url,
-        token=settings.cipher.decrypt(integration.access_token_enc),
-        user_agent=settings.user_agent,
-        timeout=settings.http_timeout_seconds,
-        limits=_account_limits(request, settings, integration.id),
-    )
     try:
-        value = await load(client)
+        async with vendors.tenant_printify(tenant_id) as client:
+            value = await load(client)
     except VendorError as exc:
         if exc.status == 404:
             raise DomainError(errors.NOT_FOUND, exc.message) from None
@@ -102,8 +66,6 @@ async def _cached(
                 {"vendor": "printify", "status": exc.status},
             ) from None
         raise DomainError(errors.VENDOR_ERROR, f"Printify: {exc.message}") from None
-    finally:
-        await client.aclose()
     cache[key] = value
     return value
 
@@ -113,8 +75,7 @@ async def _cached(
 )
 async def list_blueprints(
     request: Request,
-    session: SessionDep,
-    settings: SettingsDep,
+    vendors: VendorsDep,
     principal: CatalogRead,
     q: Annotated[str | None, Query(max_length=100, description="Words in the title")] = None,
     limit: Annotated[int, Query(ge=1, le=100)] = 50,
@@ -123,8 +84,7 @@ async def list_blueprints(
     """Blueprints (product types) of the Printify catalog, by id."""
     rows = await _cached(
         request,
-        session,
-        settings,
+        vendors,
         principal.tenant_id,
         "blueprints",
         lambda c: c.list_blueprints(),
@@ -145,15 +105,13 @@ async def list_blueprints(
 async def list_print_providers(
     blueprint_id: Id,
     request: Request,
-    session: SessionDep,
-    settings: SettingsDep,
+    vendors: VendorsDep,
     principal: CatalogRead,
 ) -> PrintProviderPage:
     """The print providers that make a blueprint."""
     rows = await _cached(
         request,
-        session,
-        settings,
+        vendors,
         principal.tenant_id,
         f"providers/{blueprint_id}",
         lambda c: c.list_blueprint_providers(blueprint_id),
@@ -172,13 +130,12 @@ async def list_catalog_variants(
     blueprint_id: Id,
     provider_id: Id,
     request: Request,
-    session: SessionDep,
-    settings: SettingsDep,
+    vendors: VendorsDep,
     principal: CatalogRead,
 ) -> CatalogVariantPage:
     """A provider's variants of a blueprint: options, print areas in pixels, and cost."""
     variants = await provider_variants(
-        request, session, settings, principal.tenant_id, blueprint_id, provider_id
+        request, vendors, principal.tenant_id, blueprint_id, provider_id
     )
     return CatalogVariantPage(
         blueprint_id=blueprint_id, print_provider_id=provider_id, data=variants, count=len(variants)
@@ -187,8 +144,7 @@ async def list_catalog_variants(
 
 async def provider_variants(
     request: Request,
-    session: SessionDep,
-    settings: Settings,
+    vendors: VendorGateway,
     tenant_id: str,
     blueprint_id: int,
     provider_id: int,
@@ -196,8 +152,7 @@ async def provider_variants(
     """A provider's variants of a blueprint, from the cache or Printify (404 if unknown)."""
     doc = await _cached(
         request,
-        session,
-        settings,
+        vendors,
         tenant_id,
         f"variants/{blueprint_id}/{provider_id}",
         lambda c: c.get_variants(blueprint_id, provider_id),

@@ -8,7 +8,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Response, status
 
 from api.auth import IntegrationsRead, IntegrationsWrite
-from api.deps import SessionDep, SettingsDep
+from api.deps import SessionDep, SettingsDep, VendorsDep
 from api.schemas import (
     ErrorBody,
     EtsyConnectPublic,
@@ -19,7 +19,6 @@ from api.schemas import (
 )
 from domain import errors
 from domain.errors import DomainError
-from integrations.etsy import EtsyClient
 from models import tenancy
 from services import etsy_connect
 from services.accounts import store_integration
@@ -63,6 +62,7 @@ async def connect_etsy(
 async def etsy_callback(
     session: SessionDep,
     settings: SettingsDep,
+    vendors: VendorsDep,
     state: Annotated[str, Query(min_length=1, max_length=256)],
     code: Annotated[str | None, Query(min_length=1, max_length=1024)] = None,
     error: Annotated[str | None, Query(max_length=100)] = None,
@@ -79,18 +79,9 @@ async def etsy_callback(
             "Etsy did not authorize the connection",
             {"error": error or "missing_code", "error_description": error_description or ""},
         )
-    client = EtsyClient(
-        base_url=settings.etsy_url,
-        keystring=settings.etsy_keystring.get_secret_value(),
-        shared_secret=settings.etsy_shared_secret.get_secret_value(),
-        access_token="",
-        timeout=settings.http_timeout_seconds,
-        user_agent=settings.user_agent,
+    row = await etsy_connect.finish(
+        session, settings.cipher, vendors.etsy_app(), state=state, code=code
     )
-    try:
-        row = await etsy_connect.finish(session, settings.cipher, client, state=state, code=code)
-    finally:
-        await client.aclose()
     return IntegrationPublic.model_validate(row, from_attributes=True)
 
 

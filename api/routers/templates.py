@@ -14,14 +14,14 @@ from fastapi import APIRouter, Request, Response, status
 from sqlalchemy.exc import IntegrityError
 
 from api.auth import TemplatesRead, TemplatesWrite
-from api.deps import SessionDep, SettingsDep
+from api.deps import SessionDep, VendorsDep
 from api.routers.catalog import provider_variants
 from api.schemas import ErrorBody, TemplateIn, TemplatePage, TemplatePublic
-from core.settings import Settings
 from domain import errors
 from domain.errors import DomainError, ErrorKind
 from models import repositories
 from models.tables import ProductTemplateRecord
+from services.vendors import VendorGateway
 
 router = APIRouter(prefix="/v1/templates", tags=["templates"])
 NOT_FOUND: dict[int | str, dict[str, object]] = {
@@ -39,12 +39,12 @@ def _public(row: ProductTemplateRecord) -> TemplatePublic:
 
 
 async def _check_catalog(
-    request: Request, session: SessionDep, settings: Settings, tenant_id: str, body: TemplateIn
+    request: Request, vendors: VendorGateway, tenant_id: str, body: TemplateIn
 ) -> None:
     """422 unless the variants are the provider's and have a print area at the position."""
     try:
         variants = await provider_variants(
-            request, session, settings, tenant_id, body.blueprint_id, body.print_provider_id
+            request, vendors, tenant_id, body.blueprint_id, body.print_provider_id
         )
     except DomainError as exc:
         if exc.kind != ErrorKind.NOT_FOUND:
@@ -125,12 +125,12 @@ async def create_template(
     body: TemplateIn,
     request: Request,
     session: SessionDep,
-    settings: SettingsDep,
+    vendors: VendorsDep,
     principal: TemplatesWrite,
 ) -> TemplatePublic:
     """Save a template (checked against the catalog). `is_default` makes it the one runs
     use when they name no template."""
-    await _check_catalog(request, session, settings, principal.tenant_id, body)
+    await _check_catalog(request, vendors, principal.tenant_id, body)
     row = ProductTemplateRecord(tenant_id=principal.tenant_id, **_fields(body))
     return _public(await _save(session, principal.tenant_id, row))
 
@@ -161,14 +161,14 @@ async def replace_template(
     body: TemplateIn,
     request: Request,
     session: SessionDep,
-    settings: SettingsDep,
+    vendors: VendorsDep,
     principal: TemplatesWrite,
 ) -> TemplatePublic:
     """Replace a template. Runs already started keep the copy they started with."""
     row = await repositories.get_template(
         session, tenant_id=principal.tenant_id, template_id=template_id
     )
-    await _check_catalog(request, session, settings, principal.tenant_id, body)
+    await _check_catalog(request, vendors, principal.tenant_id, body)
     row.sqlmodel_update(_fields(body))
     return _public(await _save(session, principal.tenant_id, row))
 

@@ -12,10 +12,10 @@ from itertools import pairwise
 
 import pytest
 
-from activities.vendors import DatabasePacer, VendorClients
 from core.db import SessionFactory, make_engine, make_session_factory
 from core.settings import Settings
 from sandbox.app import EmulatorConfig
+from services.vendors import DatabasePacer, VendorGateway
 from tests.accounts import create_account
 
 RATE = 20.0  # turns a second: 50 ms apart
@@ -85,7 +85,7 @@ async def test_vendor_clients_pace_each_printify_account_and_the_etsy_app(
     pools: list[SessionFactory],
 ) -> None:
     account = await create_account(sessions, settings.cipher, emulator_config)
-    processes = [VendorClients(sessions, settings, settings.cipher, pacing=p) for p in pools]
+    processes = [VendorGateway(sessions, settings, settings.cipher, pacing=p) for p in pools]
     try:
         printify = [
             await clients.printify(account.tenant_id, account.integrations["printify"])

@@ -21,7 +21,6 @@ from temporalio.testing import ActivityEnvironment
 from activities.errors import activity_failure
 from activities.etsy import ETSY_CLOCK_SKEW, EtsyActivities
 from activities.refs import ExternalRefs
-from activities.vendors import VendorClients
 from core.db import SessionFactory
 from core.settings import Settings
 from core.storage import LocalStorage
@@ -33,6 +32,7 @@ from models.repositories import ExternalRefTaken
 from models.tables import RefKind
 from sandbox.app import EmulatorConfig
 from sandbox.etsy import SHIPPING_PROFILE_ID
+from services.vendors import VendorGateway
 from tests.accounts import Account
 from tests.images import png
 
@@ -80,7 +80,7 @@ async def etsy(
     account: Account,
     emulator_config: EmulatorConfig,
 ) -> AsyncIterator[Setup]:
-    clients = VendorClients(sessions, settings, settings.cipher)
+    clients = VendorGateway(sessions, settings, settings.cipher)
     data = CreateDraftListingInput(
         tenant_id=account.tenant_id,
         workflow_id=f"dtl-{account.tenant_id}-{secrets.token_hex(4)}",
