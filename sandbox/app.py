@@ -10,16 +10,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from fastapi import FastAPI
 
 from sandbox import etsy, openai, printify, printify_webhooks, trend_sources
 from sandbox.faults import FaultInjector, FaultMiddleware, admin_router
 from sandbox.store import JsonStore
-
-if TYPE_CHECKING:
-    from core.settings import Settings
 
 
 @dataclass(frozen=True)
@@ -47,33 +43,6 @@ class EmulatorConfig:
         "nazi:hate",
         "porn:sexual",
         "suicide:self-harm",
-    )
-
-
-def emulator_config(settings: Settings) -> EmulatorConfig:
-    """The emulators accept exactly the credentials the clients are configured with."""
-    defaults = EmulatorConfig()
-    # Settings without an OpenAI key leave the emulator on its default key.
-    openai_key = getattr(settings, "openai_api_key", None)
-    pinterest_token = getattr(settings, "pinterest_access_token", None)
-    return EmulatorConfig(
-        public_url=settings.emulator_url,
-        printify_token=settings.printify_api_token.get_secret_value(),
-        etsy_keystring=settings.etsy_keystring.get_secret_value(),
-        etsy_shared_secret=settings.etsy_shared_secret.get_secret_value(),
-        etsy_access_token=settings.etsy_access_token.get_secret_value(),
-        printify_shop_id=settings.printify_shop_id or defaults.printify_shop_id,
-        etsy_shop_id=settings.etsy_shop_id or defaults.etsy_shop_id,
-        etsy_user_id=int(settings.etsy_access_token.get_secret_value().split(".", 1)[0] or 0)
-        or defaults.etsy_user_id,
-        openai_api_key=(
-            openai_key.get_secret_value() if openai_key is not None else defaults.openai_api_key
-        ),
-        pinterest_token=(
-            pinterest_token.get_secret_value()
-            if pinterest_token is not None
-            else defaults.pinterest_token
-        ),
     )
 
 
