@@ -13,8 +13,9 @@ from pathlib import Path
 
 from fastapi import FastAPI
 
-from sandbox import etsy, openai, printify, printify_webhooks, trend_sources
+from sandbox import etsy, openai, printify, trend_sources
 from sandbox.faults import FaultInjector, FaultMiddleware, admin_router
+from sandbox.printify import webhook_delivery
 from sandbox.store import JsonStore
 
 
@@ -55,14 +56,18 @@ def create_emulator_app(state_dir: Path | None, config: EmulatorConfig | None = 
     app.add_middleware(FaultMiddleware, injector=injector)
     printify_store = JsonStore(state_dir / "emulators" / "printify.json" if state_dir else None)
     etsy_store = JsonStore(state_dir / "emulators" / "etsy.json" if state_dir else None)
-    printify_hooks = printify_webhooks.WebhookDispatcher(printify_store)
-    app.include_router(
-        printify.build_router(printify_store, config, printify_hooks), prefix="/printify/v1"
+    printify_hooks = webhook_delivery.WebhookDispatcher(printify_store)
+    app.state.printify = printify.PrintifyState(
+        printify_store,
+        shop_id=config.printify_shop_id,
+        token=config.printify_token,
+        webhooks=printify_hooks,
     )
+    app.include_router(printify.router, prefix="/printify/v1")
     app.include_router(etsy.build_router(etsy_store, config), prefix="/etsy/v3")
     app.include_router(etsy.build_pages_router(etsy_store, config), prefix="/etsy")
     app.include_router(admin_router(injector))
-    app.include_router(printify_webhooks.build_admin_router(printify_hooks))
+    app.include_router(webhook_delivery.build_admin_router(printify_hooks))
     openai_state = openai.OpenAIState()
     app.include_router(openai.build_router(config, openai_state), prefix="/openai/v1")
     app.include_router(openai.build_admin_router(openai_state))
