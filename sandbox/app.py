@@ -13,7 +13,7 @@ from pathlib import Path
 
 from fastapi import FastAPI
 
-from sandbox import etsy, openai, printify, trend_sources
+from sandbox import etsy, etsy_pages, openai, printify, trend_sources
 from sandbox.faults import FaultInjector, FaultMiddleware, admin_router
 from sandbox.printify import webhook_delivery
 from sandbox.store import JsonStore
@@ -65,7 +65,7 @@ def create_emulator_app(state_dir: Path | None, config: EmulatorConfig | None = 
     )
     app.include_router(printify.router, prefix="/printify/v1")
     app.include_router(etsy.build_router(etsy_store, config), prefix="/etsy/v3")
-    app.include_router(etsy.build_pages_router(etsy_store, config), prefix="/etsy")
+    app.include_router(etsy_pages.build_pages_router(etsy_store, config), prefix="/etsy")
     app.include_router(admin_router(injector))
     app.include_router(webhook_delivery.build_admin_router(printify_hooks))
     openai_state = openai.OpenAIState()
