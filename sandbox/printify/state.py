@@ -74,19 +74,20 @@ class PrintifyState:
 
     def product(self, shop_id: int, product_id: str) -> dict[str, Any]:
         """The stored product `product_id` of the shop, or a 404."""
-        self.check_shop(shop_id)
-        product = self.products.get(product_id)
-        if product is None or product["shop_id"] != shop_id:
-            raise not_found(f"Product {product_id}")
-        return product
+        return self._of_shop(self.products, "Product", shop_id, product_id)
 
     def hook(self, shop_id: int, webhook_id: str) -> dict[str, Any]:
         """The stored webhook `webhook_id` of the shop, or a 404."""
+        return self._of_shop(self.hooks, "Webhook", shop_id, webhook_id)
+
+    def _of_shop(
+        self, records: dict[str, Any], kind: str, shop_id: int, record_id: str
+    ) -> dict[str, Any]:
         self.check_shop(shop_id)
-        hook = self.hooks.get(webhook_id)
-        if hook is None or hook["shop_id"] != shop_id:
-            raise not_found(f"Webhook {webhook_id}")
-        return hook
+        record: dict[str, Any] | None = records.get(record_id)
+        if record is None or record["shop_id"] != shop_id:
+            raise not_found(f"{kind} {record_id}")
+        return record
 
 
 async def printify_state(request: Request) -> PrintifyState:
