@@ -7,6 +7,7 @@ from typing import Annotated, get_args
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from api.pages import Page
 from api.trend_schemas import CampaignOptionsIn, SourceName, SourceOptionsIn
 from models.trends import CampaignOptions, SourceOptions
 from services.schedule_types import ScheduledRun, ScheduleView, Timing
@@ -169,9 +170,8 @@ class ScheduleDetail(ScheduleSummary):
     updated_at: datetime | None
 
 
-class SchedulePage(BaseModel):
-    data: list[ScheduleSummary]
-    count: int
+class SchedulePage(Page[ScheduleSummary]):
+    pass
 
 
 class ScheduleTriggered(BaseModel):

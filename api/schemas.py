@@ -15,6 +15,7 @@ from pydantic import (
     model_validator,
 )
 
+from api.pages import Page
 from domain.pricing import PricingError, PricingRule
 from domain.rbac import Permission, Role
 from models.payloads import RunKind, RunStatus
@@ -121,9 +122,8 @@ class TemplatePublic(BaseModel):
     updated_at: datetime
 
 
-class TemplatePage(BaseModel):
-    data: list[TemplatePublic]
-    count: int
+class TemplatePage(Page[TemplatePublic]):
+    pass
 
 
 class DesignToListingRequest(BaseModel):
@@ -198,9 +198,8 @@ class WorkflowView(BaseModel):
     )
 
 
-class WorkflowPage(BaseModel):
-    data: list[WorkflowView]
-    count: int
+class WorkflowPage(Page[WorkflowView]):
+    pass
 
 
 class ListingPublic(BaseModel):
@@ -217,9 +216,8 @@ class ListingPublic(BaseModel):
     created_at: datetime
 
 
-class ListingPage(BaseModel):
-    data: list[ListingPublic]
-    count: int
+class ListingPage(Page[ListingPublic]):
+    pass
 
 
 class BriefRequest(BaseModel):
@@ -256,9 +254,8 @@ class BriefPublic(BaseModel):
     created_at: datetime
 
 
-class BriefPage(BaseModel):
-    data: list[BriefPublic]
-    count: int
+class BriefPage(Page[BriefPublic]):
+    pass
 
 
 class DesignRequest(BaseModel):
@@ -303,9 +300,8 @@ class Blueprint(BaseModel):
     images: list[str] = Field(default_factory=list)
 
 
-class BlueprintPage(BaseModel):
-    data: list[Blueprint]
-    count: int
+class BlueprintPage(Page[Blueprint]):
+    pass
 
 
 class PrintProvider(BaseModel):
@@ -313,9 +309,8 @@ class PrintProvider(BaseModel):
     title: str
 
 
-class PrintProviderPage(BaseModel):
-    data: list[PrintProvider]
-    count: int
+class PrintProviderPage(Page[PrintProvider]):
+    pass
 
 
 class Placeholder(BaseModel):
@@ -334,6 +329,7 @@ class CatalogVariant(BaseModel):
     )
 
 
+# Not a Page: its published shape names the blueprint and provider before `data`.
 class CatalogVariantPage(BaseModel):
     blueprint_id: int
     print_provider_id: int
@@ -379,9 +375,8 @@ class MemberPublic(BaseModel):
     created_at: datetime
 
 
-class MemberPage(BaseModel):
-    data: list[MemberPublic]
-    count: int
+class MemberPage(Page[MemberPublic]):
+    pass
 
 
 class ApiKeyIn(BaseModel):
@@ -415,9 +410,8 @@ class ApiKeyCreated(ApiKeyPublic):
     key: str = Field(description="The key itself. Shown only in this answer; store it now.")
 
 
-class ApiKeyPage(BaseModel):
-    data: list[ApiKeyPublic]
-    count: int
+class ApiKeyPage(Page[ApiKeyPublic]):
+    pass
 
 
 class IntegrationIn(BaseModel):
@@ -466,9 +460,8 @@ class EtsyConnectPublic(BaseModel):
     expires_at: datetime = Field(description="The authorization must finish before this.")
 
 
-class IntegrationPage(BaseModel):
-    data: list[IntegrationPublic]
-    count: int
+class IntegrationPage(Page[IntegrationPublic]):
+    pass
 
 
 class PlanLimits(BaseModel):

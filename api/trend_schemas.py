@@ -8,6 +8,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
 
+from api.pages import Page
 from integrations.trends.pinterest import Region, TrendType
 
 SourceName = Literal["google_trends", "reddit", "pinterest", "etsy"]
@@ -93,9 +94,8 @@ class TrendSignalPublic(BaseModel):
     last_seen: datetime
 
 
-class TrendPage(BaseModel):
-    data: list[TrendSignalPublic]
-    count: int
+class TrendPage(Page[TrendSignalPublic]):
+    pass
 
 
 class SimilarTrend(BaseModel):

@@ -109,7 +109,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "emulators":
         import uvicorn
 
-        from sandbox.app import create_emulator_app, emulator_config
+        from cli.emulators import emulator_config
+        from sandbox.app import create_emulator_app
 
         app = create_emulator_app(settings.home, emulator_config(settings))
         uvicorn.run(

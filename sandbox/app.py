@@ -10,16 +10,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from fastapi import FastAPI
 
-from sandbox import etsy, openai, printify, printify_webhooks, trend_sources
+from sandbox import etsy, etsy_pages, openai, printify, trend_sources
 from sandbox.faults import FaultInjector, FaultMiddleware, admin_router
+from sandbox.printify import webhook_delivery
 from sandbox.store import JsonStore
-
-if TYPE_CHECKING:
-    from core.settings import Settings
 
 
 @dataclass(frozen=True)
@@ -50,33 +47,6 @@ class EmulatorConfig:
     )
 
 
-def emulator_config(settings: Settings) -> EmulatorConfig:
-    """The emulators accept exactly the credentials the clients are configured with."""
-    defaults = EmulatorConfig()
-    # Settings without an OpenAI key leave the emulator on its default key.
-    openai_key = getattr(settings, "openai_api_key", None)
-    pinterest_token = getattr(settings, "pinterest_access_token", None)
-    return EmulatorConfig(
-        public_url=settings.emulator_url,
-        printify_token=settings.printify_api_token.get_secret_value(),
-        etsy_keystring=settings.etsy_keystring.get_secret_value(),
-        etsy_shared_secret=settings.etsy_shared_secret.get_secret_value(),
-        etsy_access_token=settings.etsy_access_token.get_secret_value(),
-        printify_shop_id=settings.printify_shop_id or defaults.printify_shop_id,
-        etsy_shop_id=settings.etsy_shop_id or defaults.etsy_shop_id,
-        etsy_user_id=int(settings.etsy_access_token.get_secret_value().split(".", 1)[0] or 0)
-        or defaults.etsy_user_id,
-        openai_api_key=(
-            openai_key.get_secret_value() if openai_key is not None else defaults.openai_api_key
-        ),
-        pinterest_token=(
-            pinterest_token.get_secret_value()
-            if pinterest_token is not None
-            else defaults.pinterest_token
-        ),
-    )
-
-
 def create_emulator_app(state_dir: Path | None, config: EmulatorConfig | None = None) -> FastAPI:
     """Build the emulator app; `state_dir=None` keeps all state in memory."""
     config = config or EmulatorConfig()
@@ -86,14 +56,18 @@ def create_emulator_app(state_dir: Path | None, config: EmulatorConfig | None = 
     app.add_middleware(FaultMiddleware, injector=injector)
     printify_store = JsonStore(state_dir / "emulators" / "printify.json" if state_dir else None)
     etsy_store = JsonStore(state_dir / "emulators" / "etsy.json" if state_dir else None)
-    printify_hooks = printify_webhooks.WebhookDispatcher(printify_store)
-    app.include_router(
-        printify.build_router(printify_store, config, printify_hooks), prefix="/printify/v1"
+    printify_hooks = webhook_delivery.WebhookDispatcher(printify_store)
+    app.state.printify = printify.PrintifyState(
+        printify_store,
+        shop_id=config.printify_shop_id,
+        token=config.printify_token,
+        webhooks=printify_hooks,
     )
+    app.include_router(printify.router, prefix="/printify/v1")
     app.include_router(etsy.build_router(etsy_store, config), prefix="/etsy/v3")
-    app.include_router(etsy.build_pages_router(etsy_store, config), prefix="/etsy")
+    app.include_router(etsy_pages.build_pages_router(etsy_store, config), prefix="/etsy")
     app.include_router(admin_router(injector))
-    app.include_router(printify_webhooks.build_admin_router(printify_hooks))
+    app.include_router(webhook_delivery.build_admin_router(printify_hooks))
     openai_state = openai.OpenAIState()
     app.include_router(openai.build_router(config, openai_state), prefix="/openai/v1")
     app.include_router(openai.build_admin_router(openai_state))

@@ -1,6 +1,6 @@
 """The Etsy Open API v3 emulator: shop, draft listings, images, updates, OAuth.
 
-`build_router` serves the API (mounted at `/etsy/v3`); `build_pages_router` serves the
+`build_router` serves the API (mounted at `/etsy/v3`); `sandbox.etsy_pages` serves the
 pages a person opens from a listing's `url` and the image files (mounted at `/etsy`).
 Validation lives in `sandbox.etsy_rules`, keys, tokens and rate limits in
 `sandbox.etsy_oauth`. State persists in the `JsonStore`; image bytes go to an
@@ -10,7 +10,6 @@ Validation lives in `sandbox.etsy_rules`, keys, tokens and rate limits in
 from __future__ import annotations
 
 import hashlib
-import html
 import time
 import weakref
 from collections.abc import Collection
@@ -18,7 +17,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from fastapi import APIRouter, Request, Response
-from fastapi.responses import HTMLResponse
 
 from sandbox import etsy_oauth, etsy_search
 from sandbox.etsy_oauth import Gate, RateLimiter, build_oauth_router, etsy_route_class
@@ -46,7 +44,6 @@ SHOP_SORT_FIELDS = {
     "price": "price",
 }
 LISTING_LIFETIME = 120 * 24 * 3600  # a published listing runs about four months
-_CONTENT_TYPES = {"jpg": "image/jpeg", "png": "image/png", "gif": "image/gif", "webp": "image/webp"}
 _MEMORY_BLOBS: weakref.WeakKeyDictionary[JsonStore, dict[int, bytes]] = weakref.WeakKeyDictionary()
 
 
@@ -365,65 +362,5 @@ def build_router(store: JsonStore, config: EmulatorConfig) -> APIRouter:
         gate.user_id(request)
         state.delete(state.record(listing_id))
         return Response(status_code=204)
-
-    return router
-
-
-def _page(title: str, body: str, status: int = 200) -> HTMLResponse:
-    document = (
-        '<!doctype html><html lang="en"><head><meta charset="utf-8">'
-        f"<title>{html.escape(title)} · Etsy emulator</title></head><body>{body}</body></html>"
-    )
-    return HTMLResponse(document, status_code=status)
-
-
-def _listing_body(listing: dict[str, Any]) -> str:
-    price = listing["price"]
-    tags = ", ".join(html.escape(tag) for tag in listing["tags"]) or "none"
-    images = "".join(
-        f'<img src="{html.escape(image["url_570xN"])}" alt="{html.escape(image["alt_text"])}"'
-        ' width="285">'
-        for image in listing["images"]
-    )
-    description = html.escape(listing["description"]).replace("\n", "<br>")
-    return (
-        f"<h1>{html.escape(listing['title'])}</h1>"
-        f"<p>State: <strong>{html.escape(listing['state'])}</strong> · "
-        f"Price: {price['amount'] / price['divisor']:.2f} {html.escape(price['currency_code'])}</p>"
-        f"<p>Tags: {tags}</p><div>{images}</div><p>{description}</p>"
-    )
-
-
-def build_pages_router(store: JsonStore, config: EmulatorConfig) -> APIRouter:
-    """Pages for people (mount at `/etsy`, no auth): listing pages, the shop, image files."""
-    state = EtsyState(store, config)
-    router = APIRouter(include_in_schema=False)
-
-    @router.get("/listing/{listing_id}")
-    def listing_page(listing_id: int) -> HTMLResponse:
-        row = state.listings.get(str(listing_id))
-        if row is None:
-            return _page("Not found", "<h1>This listing does not exist.</h1>", 404)
-        listing = state.listing(row, {"images"})
-        return _page(listing["title"], _listing_body(listing))
-
-    @router.get("/shop/{shop_id}")
-    def shop_page(shop_id: int) -> HTMLResponse:
-        rows = sorted(state.listings.values(), key=lambda r: r["listing_id"], reverse=True)
-        items = "".join(
-            f'<li><a href="{html.escape(state.listing(row)["url"])}">'
-            f"{html.escape(row['title'])}</a> ({html.escape(row['state'])})</li>"
-            for row in rows
-            if row["shop_id"] == shop_id
-        )
-        return _page(f"Shop {shop_id}", f"<h1>Shop {shop_id}</h1><ul>{items}</ul>")
-
-    @router.get("/images/{image_id}")
-    def image_file(image_id: int) -> Response:
-        row = state.images.get(str(image_id))
-        data = state.blobs.get(image_id, row["ext"]) if row else None
-        if row is None or data is None:
-            return Response("image not found", status_code=404, media_type="text/plain")
-        return Response(data, media_type=_CONTENT_TYPES[row["ext"]])
 
     return router

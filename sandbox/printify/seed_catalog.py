@@ -141,6 +141,11 @@ def color_hex(name: str) -> str:
     return _COLORS.get(name, ("#ffffff", 0))[0]
 
 
+def variants_by_id(blueprint_id: int, provider_id: int) -> dict[int, dict[str, Any]]:
+    """The variants a provider offers of a blueprint, by id (the pair must be offered)."""
+    return {variant["id"]: variant for variant in VARIANTS[(blueprint_id, provider_id)]}
+
+
 def variant_doc(blueprint_id: int, provider_id: int) -> dict[str, Any] | None:
     """The `variants.json` answer for a blueprint and provider, or None if not offered."""
     variants = VARIANTS.get((blueprint_id, provider_id))

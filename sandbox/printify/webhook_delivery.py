@@ -1,11 +1,11 @@
 """Printify webhook deliveries in the emulator: signed events to a shop's subscriptions.
 
-The subscriptions themselves (`shops/{id}/webhooks.json`) are served by the Printify
-router and kept in its `JsonStore`; this module sends the events. Each delivery runs on
-a thread of its own, so the call that caused the event never waits for it (and, as with
-Printify, its answer may reach the caller before or after the event reaches the
-subscriber). A delivery is signed `X-Pfy-Signature: sha256=<hex HMAC-SHA256 of the
-body>` when the subscription has a secret, and retried up to 3 times while the
+The subscriptions themselves (`shops/{id}/webhooks.json`) are served by
+`sandbox.printify.webhooks` and kept in its `JsonStore`; this module sends the events.
+Each delivery runs on a thread of its own, so the call that caused the event never waits
+for it (and, as with Printify, its answer may reach the caller before or after the event
+reaches the subscriber). A delivery is signed `X-Pfy-Signature: sha256=<hex HMAC-SHA256
+of the body>` when the subscription has a secret, and retried up to 3 times while the
 subscriber does not answer 200 (Printify's rule; blocking the webhook for an hour
 afterwards is not modelled).
 
