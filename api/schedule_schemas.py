@@ -8,8 +8,8 @@ from typing import Annotated, get_args
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from api.pages import Page
-from api.trend_schemas import CampaignOptionsIn, SourceName, SourceOptionsIn
-from models.trends import CampaignOptions, SourceOptions
+from domain.trends import SourceName
+from models.requests import CampaignOptionsIn, SourceOptionsIn
 from services.schedule_types import ScheduledRun, ScheduleView, Timing
 
 ScheduleName = Annotated[
@@ -36,16 +36,6 @@ IntervalMinutes = Annotated[
     int, Field(ge=1, le=44_640, description="Fire every N minutes (at most 31 days).")
 ]
 Note = Annotated[str, Field(max_length=200)]
-
-
-def source_options(body: SourceOptionsIn) -> SourceOptions:
-    return SourceOptions(**body.model_dump())
-
-
-def campaign_options(body: CampaignOptionsIn) -> CampaignOptions:
-    data = body.model_dump()
-    data["template_id"] = str(body.template_id) if body.template_id else None
-    return CampaignOptions(**data)
 
 
 def _unique(sources: list[SourceName]) -> list[SourceName]:

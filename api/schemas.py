@@ -12,65 +12,18 @@ from pydantic import (
     ConfigDict,
     Field,
     field_validator,
-    model_validator,
 )
 
 from api.pages import Page
-from domain.pricing import PricingError, PricingRule
 from domain.rbac import Permission, Role
 from models.payloads import RunKind, RunStatus
+from models.requests import PricingRuleIn
 
 
 class ErrorBody(BaseModel):
     code: str = Field(examples=["NOT_FOUND"])
     message: str = Field(examples=["workflow dtl-dev-0123 not found"])
     details: dict[str, Any] | None = None
-
-
-class ProductTemplateIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    blueprint_id: int = Field(default=6, gt=0)
-    print_provider_id: int = Field(default=99, gt=0)
-    variant_ids: list[int] = Field(
-        default_factory=lambda: [12100, 12101, 12102, 12103], min_length=1, max_length=100
-    )
-    price_cents: int = Field(default=2499, gt=0, le=1_000_000)
-    position: Literal["front", "back"] = "front"
-
-
-class PricingRuleIn(BaseModel):
-    """How each variant is priced from its production cost (see `domain.pricing`)."""
-
-    model_config = ConfigDict(
-        extra="forbid",
-        json_schema_extra={"examples": [{"mode": "margin", "percent": 40, "ending_cents": 99}]},
-    )
-
-    mode: Literal["fixed", "margin", "markup"] = "fixed"
-    percent: float = Field(
-        default=0, ge=0, le=1000, description="Margin (share of the price) or markup, in %."
-    )
-    price_cents: int = Field(default=2499, gt=0, le=1_000_000, description="Fixed mode only.")
-    ending_cents: int = Field(
-        default=99, ge=0, le=99, description="Every price is rounded up to end in these cents."
-    )
-
-    @model_validator(mode="after")
-    def _priceable(self) -> PricingRuleIn:
-        try:
-            self.rule().validate()
-        except PricingError as exc:
-            raise ValueError(str(exc)) from None
-        return self
-
-    def rule(self) -> PricingRule:
-        return PricingRule(
-            mode=self.mode,
-            percent=self.percent,
-            price_cents=self.price_cents,
-            ending_cents=self.ending_cents,
-        )
 
 
 class TemplateIn(BaseModel):
@@ -124,33 +77,6 @@ class TemplatePublic(BaseModel):
 
 class TemplatePage(Page[TemplatePublic]):
     pass
-
-
-class DesignToListingRequest(BaseModel):
-    model_config = ConfigDict(
-        extra="forbid",
-        json_schema_extra={"examples": [{"keyword": "retro hiking dog dad"}]},
-    )
-
-    keyword: str = Field(min_length=2, max_length=80, examples=["retro hiking dog dad"])
-    template: ProductTemplateIn = Field(
-        default_factory=ProductTemplateIn,
-        description="An inline template with one fixed price. Without it (and without "
-        "`template_id`) the tenant's default template is used, else this default.",
-    )
-    template_id: uuid.UUID | None = Field(
-        default=None, description="A saved template (`/v1/templates`) instead of `template`."
-    )
-    require_approval: bool = False
-    approval_timeout_seconds: int = Field(default=86_400, ge=60, le=30 * 86_400)
-    printify_shop_id: int | None = Field(default=None, gt=0)
-    etsy_shop_id: int | None = Field(default=None, gt=0)
-
-    @model_validator(mode="after")
-    def _one_template(self) -> DesignToListingRequest:
-        if self.template_id is not None and "template" in self.model_fields_set:
-            raise ValueError("give either template or template_id, not both")
-        return self
 
 
 class RejectRequest(BaseModel):
@@ -220,23 +146,6 @@ class ListingPage(Page[ListingPublic]):
     pass
 
 
-class BriefRequest(BaseModel):
-    """Ask for a design brief for a keyword, or for a stored trend signal's keyword."""
-
-    model_config = ConfigDict(
-        extra="forbid", json_schema_extra={"examples": [{"keyword": "retro hiking dog dad"}]}
-    )
-
-    keyword: str | None = Field(default=None, min_length=2, max_length=80)
-    trend_signal_id: uuid.UUID | None = None
-
-    @model_validator(mode="after")
-    def _one_source(self) -> BriefRequest:
-        if (self.keyword is None) == (self.trend_signal_id is None):
-            raise ValueError("give either keyword or trend_signal_id")
-        return self
-
-
 class BriefPublic(BaseModel):
     """A stored brief: its copy and art direction, and where it stands."""
 
@@ -256,25 +165,6 @@ class BriefPublic(BaseModel):
 
 class BriefPage(Page[BriefPublic]):
     pass
-
-
-class DesignRequest(BaseModel):
-    """Make a print-ready design for a brief, sized for a template's print area."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    template_id: uuid.UUID | None = Field(
-        default=None, description="A saved template; without one, the tenant's default."
-    )
-
-
-class PublishRequest(BaseModel):
-    """Publish a design: Printify product, then the Etsy listing."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    printify_shop_id: int | None = Field(default=None, gt=0)
-    etsy_shop_id: int | None = Field(default=None, gt=0)
 
 
 class DesignPublic(BaseModel):

@@ -17,8 +17,8 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from cli import stack
 from core.settings import Settings
 from core.storage import build_storage
-from integrations.etsy import EtsyClient
 from services.accounts import dev_key_path, read_dev_key
+from services.vendors import etsy_client
 
 DEFAULT_KEYWORD = "retro hiking dog dad"
 FINAL = {"completed", "failed", "rejected", "cancelled"}
@@ -66,12 +66,7 @@ def follow(
 
 
 async def _listing_state(settings: Settings, listing_id: int) -> dict[str, Any]:
-    client = EtsyClient(
-        base_url=settings.etsy_url,
-        keystring=settings.etsy_keystring.get_secret_value(),
-        shared_secret=settings.etsy_shared_secret.get_secret_value(),
-        access_token=settings.etsy_access_token.get_secret_value(),
-    )
+    client = etsy_client(settings, settings.etsy_access_token.get_secret_value())
     try:
         return await client.get_listing(listing_id, includes=["Images"])
     finally:

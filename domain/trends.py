@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Any
+from typing import Any, Literal, get_args
 
 
 class TrendSource(StrEnum):
@@ -52,3 +52,31 @@ class Competition:
 
 
 ALL_SOURCES: tuple[str, ...] = tuple(source.value for source in TrendSource)
+
+# What Pinterest's trending-keywords endpoint accepts (`external-apis.md` §4).
+Region = Literal[
+    "US",
+    "CA",
+    "DE",
+    "FR",
+    "ES",
+    "IT",
+    "DE+AT+CH",
+    "GB+IE",
+    "IT+ES+PT+GR+MT",
+    "PL+RO+HU+SK+CZ",
+    "SE+DK+FI+NO",
+    "NL+BE+LU",
+    "AR",
+    "BR",
+    "CO",
+    "MX",
+    "MX+AR+CO+CL",
+    "AU+NZ",
+]
+REGIONS: tuple[str, ...] = get_args(Region)
+TrendType = Literal["growing", "monthly", "yearly", "seasonal"]
+TREND_TYPES: tuple[str, ...] = get_args(TrendType)
+
+# The sources by name, as requests spell them.
+SourceName = Literal["google_trends", "reddit", "pinterest", "etsy"]

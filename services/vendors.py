@@ -256,17 +256,7 @@ class VendorGateway:
         return self._oauth
 
     def _etsy_client(self, token: str, refresher: TokenRefresher | None = None) -> EtsyClient:
-        settings = self._settings
-        return EtsyClient(
-            base_url=settings.etsy_url,
-            keystring=settings.etsy_keystring.get_secret_value(),
-            shared_secret=settings.etsy_shared_secret.get_secret_value(),
-            access_token=token,
-            timeout=settings.http_timeout_seconds,
-            user_agent=settings.user_agent,
-            limits=self._etsy_limits,
-            token_refresher=refresher,
-        )
+        return etsy_client(self._settings, token, self._etsy_limits, refresher)
 
     def _expiring(self, row: Integration) -> bool:
         if row.token_expires_at is None:
@@ -331,6 +321,26 @@ class VendorGateway:
             await self._oauth.aclose()
             self._oauth = None
         await asyncio.gather(*(pacer.aclose() for pacer in self._pacers))
+
+
+def etsy_client(
+    settings: Settings,
+    token: str,
+    limits: tuple[Limit, ...] | None = None,
+    refresher: TokenRefresher | None = None,
+) -> EtsyClient:
+    """An Etsy client of this app with a shop's token (the gateway's, or the CLI's check of
+    the development shop, which has no integration of its own to go through)."""
+    return EtsyClient(
+        base_url=settings.etsy_url,
+        keystring=settings.etsy_keystring.get_secret_value(),
+        shared_secret=settings.etsy_shared_secret.get_secret_value(),
+        access_token=token,
+        timeout=settings.http_timeout_seconds,
+        user_agent=settings.user_agent,
+        limits=limits,
+        token_refresher=refresher,
+    )
 
 
 def _reauth_required() -> DomainError:

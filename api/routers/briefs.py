@@ -9,21 +9,20 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query, Response, status
 
-from api import service_runs
 from api.auth import BriefsRead, WorkflowsWrite
 from api.deps import SessionDep, SettingsDep, TemporalDep
 from api.routers.workflows import IdempotencyKey
+from api.run_views import accepted
 from api.schemas import (
     BriefPage,
     BriefPublic,
-    BriefRequest,
-    DesignRequest,
     ErrorBody,
     WorkflowView,
 )
-from api.workflow_service import accepted
 from models import repositories
+from models.requests import BriefRequest, DesignRequest
 from models.tables import Brief
+from services import service_runs
 
 router = APIRouter(prefix="/v1/briefs", tags=["briefs"])
 NOT_FOUND: dict[int | str, dict[str, object]] = {

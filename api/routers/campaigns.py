@@ -7,15 +7,19 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path, Response, status
 
-from api import trend_service
 from api.auth import CampaignsRead, CampaignsWrite
 from api.deps import SessionDep, SettingsDep, TemporalDep
 from api.routers.workflows import IdempotencyKey
 from api.schemas import ErrorBody
-from api.trend_schemas import CampaignOptionsIn, CampaignView
+from api.trend_schemas import (
+    CampaignView,
+)
+from api.trend_views import describe_campaign
 from domain import errors
 from domain.errors import DomainError
+from models.requests import CampaignOptionsIn
 from models.tables import Campaign
+from services import trends
 
 router = APIRouter(prefix="/v1/campaigns", tags=["campaigns"])
 CampaignId = Annotated[str, Path(min_length=1, max_length=200)]
@@ -41,7 +45,7 @@ async def start_campaign(
 ) -> CampaignView:
     """Turn the top K fresh signals into listings, `concurrency` at a time. A signal whose
     niche already has a brief, or already has a run, is skipped with the reason."""
-    campaign, created = await trend_service.start_campaign(
+    campaign, created = await trends.start_campaign(
         session=session,
         temporal=temporal,
         tenant_id=principal.tenant_id,
@@ -51,7 +55,7 @@ async def start_campaign(
     response.headers["Location"] = f"/v1/campaigns/{campaign.id}"
     if not created:
         response.headers["Idempotent-Replayed"] = "true"
-    return await trend_service.describe_campaign(campaign, temporal=temporal, settings=settings)
+    return await describe_campaign(campaign, temporal=temporal, settings=settings)
 
 
 @router.get(
@@ -71,4 +75,4 @@ async def get_campaign(
     campaign = await session.get(Campaign, campaign_id)
     if campaign is None or campaign.tenant_id != principal.tenant_id:
         raise DomainError(errors.CAMPAIGN_NOT_FOUND, "no such campaign in this tenant")
-    return await trend_service.describe_campaign(campaign, temporal=temporal, settings=settings)
+    return await describe_campaign(campaign, temporal=temporal, settings=settings)

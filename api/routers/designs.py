@@ -6,13 +6,18 @@ from typing import Literal
 
 from fastapi import APIRouter, Response, status
 
-from api import service_runs
 from api.auth import DesignsRead, WorkflowsWrite
 from api.deps import SessionDep, SettingsDep, StorageDep, TemporalDep
 from api.routers.workflows import IdempotencyKey
-from api.schemas import DesignPublic, ErrorBody, PublishRequest, WorkflowView
-from api.workflow_service import accepted
+from api.run_views import accepted
+from api.schemas import (
+    DesignPublic,
+    ErrorBody,
+    WorkflowView,
+)
 from models import repositories
+from models.requests import PublishRequest
+from services import service_runs
 
 router = APIRouter(prefix="/v1/designs", tags=["designs"])
 NOT_FOUND: dict[int | str, dict[str, object]] = {

@@ -20,13 +20,12 @@ from api.schedule_schemas import (
     SchedulePage,
     SchedulePatch,
     ScheduleTriggered,
-    campaign_options,
     detail,
-    source_options,
     summary,
 )
 from api.schemas import ErrorBody
 from models import tenancy
+from models.requests import campaign_options, source_options
 from services import schedules
 from services.schedule_types import ScheduleChanges, ScheduleConfig, schedule_ui_url
 

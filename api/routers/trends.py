@@ -9,22 +9,24 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, status
 
-from api import trend_service
 from api.auth import TrendsRead, TrendsWrite
 from api.deps import SessionDep, SettingsDep, TemporalDep
 from api.schemas import ErrorBody
 from api.trend_schemas import (
-    ScrapeRequest,
     ScrapeStarted,
     SimilarTrend,
     SimilarTrends,
-    SourceName,
     TrendPage,
     TrendSignalPublic,
 )
+from api.trend_views import public_signal
+from core.temporal import workflow_ui_url
 from domain.niches import same_niche
+from domain.trends import SourceName
 from integrations.embeddings import threshold_for_model
 from models import trend_store
+from models.requests import ScrapeRequest
+from services import trends
 
 router = APIRouter(prefix="/v1/trends", tags=["trends"])
 NOT_FOUND: dict[int | str, dict[str, object]] = {
@@ -55,7 +57,7 @@ async def list_trends(
         limit=limit,
         offset=offset,
     )
-    return TrendPage(data=[trend_service.public_signal(row) for row in rows], count=count)
+    return TrendPage(data=[public_signal(row) for row in rows], count=count)
 
 
 @router.get(
@@ -71,7 +73,7 @@ async def get_trend(
     signal = await trend_store.get_signal(
         session, tenant_id=principal.tenant_id, signal_id=signal_id
     )
-    return trend_service.public_signal(signal)
+    return public_signal(signal)
 
 
 @router.get(
@@ -100,7 +102,7 @@ async def similar_trends(
         )
         data.append(
             SimilarTrend(
-                signal=trend_service.public_signal(other),
+                signal=public_signal(other),
                 similarity=round(similarity, 4),
                 same_niche=match.same,
                 reason=match.reason,
@@ -123,9 +125,15 @@ async def scrape_trends(
 ) -> ScrapeStarted:
     """Scrape the sources now (`TrendScrapeWorkflow`); the signals show in `GET /v1/trends`
     as it stores them. While one runs, asking again returns it (`started: false`)."""
-    return await trend_service.start_scrape(
+    scrape = await trends.start_scrape(
         temporal=temporal,
         settings=settings,
         tenant_id=principal.tenant_id,
         body=body or ScrapeRequest(),
+    )
+    return ScrapeStarted(
+        workflow_id=scrape.workflow_id,
+        run_id=scrape.run_id,
+        started=scrape.started,
+        temporal_ui=workflow_ui_url(settings, scrape.workflow_id),
     )

@@ -11,7 +11,6 @@ from pydantic import BaseModel, ValidationError
 
 from api.deps import SessionDep, SettingsDep, TemporalDep
 from api.schemas import ErrorBody
-from api.webhook_service import WebhookOutcome, handle_printify_event
 from domain import errors
 from domain.errors import DomainError
 from domain.webhooks import (
@@ -20,6 +19,7 @@ from domain.webhooks import (
     PrintifyEvent,
     signature_is_valid,
 )
+from services.webhooks import WebhookOutcome, handle_printify_event
 
 router = APIRouter(tags=["webhooks"])
 REF = "#/components/schemas/{model}"

@@ -8,11 +8,10 @@ from typing import Annotated
 
 from fastapi import APIRouter, Header, Path, Query, Response, status
 
-from api import workflow_service as service
+from api import run_views
 from api.auth import WorkflowsRead, WorkflowsWrite
 from api.deps import SessionDep, SettingsDep, TemporalDep
 from api.schemas import (
-    DesignToListingRequest,
     ErrorBody,
     ModelCost,
     RejectRequest,
@@ -23,7 +22,9 @@ from domain import errors
 from domain.errors import DomainError
 from models import repositories
 from models.payloads import LIVE_STATUSES, RejectSignal, RunStatus
+from models.requests import DesignToListingRequest
 from models.tables import WorkflowRun
+from services import runs
 from workflows.design_to_listing import DesignToListingWorkflow
 
 router = APIRouter(prefix="/v1/workflows", tags=["workflows"])
@@ -65,14 +66,14 @@ async def start_design_to_listing(
 ) -> WorkflowView:
     """Start turning a keyword into a live listing. Answers at once with the run."""
     key = idempotency_key or f"auto-{uuid.uuid4()}"
-    run, created = await service.start_design_to_listing(
+    run, created = await runs.start_design_to_listing(
         session=session,
         temporal=temporal,
         tenant_id=principal.tenant_id,
         idempotency_key=key,
         body=body,
     )
-    return await service.accepted(run, created, response, temporal=temporal, settings=settings)
+    return await run_views.accepted(run, created, response, temporal=temporal, settings=settings)
 
 
 @router.get("", operation_id="list_workflows", response_model=WorkflowPage)
@@ -89,7 +90,7 @@ async def list_workflows(
         session, tenant_id=principal.tenant_id, status=status_filter, limit=limit, offset=offset
     )
     return WorkflowPage(
-        data=[service.recorded_view(run, settings=settings) for run in runs], count=count
+        data=[run_views.recorded_view(run, settings=settings) for run in runs], count=count
     )
 
 
@@ -107,7 +108,7 @@ async def get_workflow(
     run = await repositories.get_run_or_raise(
         session, tenant_id=principal.tenant_id, workflow_id=workflow_id
     )
-    view = await service.describe_run(run, temporal=temporal, settings=settings)
+    view = await run_views.describe_run(run, temporal=temporal, settings=settings)
     lines = await repositories.list_cost_lines(
         session, tenant_id=principal.tenant_id, workflow_id=workflow_id
     )
@@ -160,8 +161,8 @@ async def approve_workflow(
     run = await _signal_target(
         session, principal.tenant_id, workflow_id, {RunStatus.AWAITING_APPROVAL}
     )
-    await service.handle(temporal, workflow_id).signal(DesignToListingWorkflow.approve)
-    return await service.describe_run(run, temporal=temporal, settings=settings)
+    await runs.handle(temporal, workflow_id).signal(DesignToListingWorkflow.approve)
+    return await run_views.describe_run(run, temporal=temporal, settings=settings)
 
 
 @router.post(
@@ -183,10 +184,10 @@ async def reject_workflow(
     run = await _signal_target(
         session, principal.tenant_id, workflow_id, {RunStatus.AWAITING_APPROVAL}
     )
-    await service.handle(temporal, workflow_id).signal(
+    await runs.handle(temporal, workflow_id).signal(
         DesignToListingWorkflow.reject, RejectSignal(reason=body.reason)
     )
-    return await service.describe_run(run, temporal=temporal, settings=settings)
+    return await run_views.describe_run(run, temporal=temporal, settings=settings)
 
 
 @router.post(
@@ -205,5 +206,5 @@ async def cancel_workflow(
 ) -> WorkflowView:
     """Stop a running run at the next stage boundary; what it made is taken down."""
     run = await _signal_target(session, principal.tenant_id, workflow_id, LIVE_STATUSES)
-    await service.handle(temporal, workflow_id).signal(DesignToListingWorkflow.cancel)
-    return await service.describe_run(run, temporal=temporal, settings=settings)
+    await runs.handle(temporal, workflow_id).signal(DesignToListingWorkflow.cancel)
+    return await run_views.describe_run(run, temporal=temporal, settings=settings)

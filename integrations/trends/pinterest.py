@@ -17,12 +17,12 @@ from __future__ import annotations
 
 import re
 from datetime import date
-from typing import Any, Literal, get_args
+from typing import Any
 
 import httpx
 from aiolimiter import AsyncLimiter
 
-from domain.trends import ScrapedTrend, TrendSource
+from domain.trends import REGIONS, TREND_TYPES, ScrapedTrend, TrendSource
 from integrations.http import VendorHttp
 from integrations.trends.feed import (
     MalformedFeed,
@@ -36,29 +36,6 @@ from integrations.trends.feed import (
 from models.trends import SourceBatch
 
 VENDOR = "pinterest"
-Region = Literal[
-    "US",
-    "CA",
-    "DE",
-    "FR",
-    "ES",
-    "IT",
-    "DE+AT+CH",
-    "GB+IE",
-    "IT+ES+PT+GR+MT",
-    "PL+RO+HU+SK+CZ",
-    "SE+DK+FI+NO",
-    "NL+BE+LU",
-    "AR",
-    "BR",
-    "CO",
-    "MX",
-    "MX+AR+CO+CL",
-    "AU+NZ",
-]
-REGIONS: tuple[str, ...] = get_args(Region)
-TrendType = Literal["growing", "monthly", "yearly", "seasonal"]
-TREND_TYPES: tuple[str, ...] = get_args(TrendType)
 GROWTH_CAP = 10_000.0
 GROWTH_OVERFLOW = 10_001  # Pinterest's marker for growth above the cap
 _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")

@@ -3,7 +3,7 @@ an end the request's record does not show yet (its result would be missing)."""
 
 from __future__ import annotations
 
-from api.workflow_service import recorded_view, with_live_state
+from api.run_views import recorded_view, with_live_state
 from core.settings import Settings
 from models.payloads import RunStatus, Stage, WorkflowState
 from models.tables import WorkflowRun

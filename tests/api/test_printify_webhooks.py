@@ -17,12 +17,12 @@ from fastapi import FastAPI
 from sqlmodel import col, func, select
 from temporalio.client import Client, WorkflowExecutionStatus
 
-from api.workflow_service import handle
 from core.db import SessionFactory
 from core.settings import Settings
 from domain.webhooks import sign, signature_is_valid
 from models import repositories
 from models.tables import RefKind, WebhookEvent
+from services.runs import handle
 from tests.conftest import api_client
 
 PATH = "/v1/webhooks/printify"

@@ -7,10 +7,10 @@ import uuid
 
 import httpx
 
-from api.schemas import DesignToListingRequest
-from api.workflow_service import request_hash
 from core.db import SessionFactory
 from models import repositories
+from models.requests import DesignToListingRequest
+from services.runs import request_hash
 from tests.accounts import Account
 from tests.e2e.helpers import wait_for_end
 from tests.stack import WorkerSet

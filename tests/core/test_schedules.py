@@ -10,10 +10,9 @@ from typing import get_args
 import pytest
 from temporalio.client import Client
 
-from api.trend_schemas import SourceName
 from core.settings import Settings
 from domain.cron import CronError, parse_cron
-from domain.trends import ALL_SOURCES, TrendSource
+from domain.trends import ALL_SOURCES, SourceName, TrendSource
 from services.schedule_types import (
     ScheduleInvalid,
     Timing,

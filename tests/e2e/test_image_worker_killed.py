@@ -17,13 +17,13 @@ from sqlmodel import select
 from temporalio.api.enums.v1 import PendingActivityState
 from temporalio.client import Client
 
-from api.schemas import DesignToListingRequest
-from api.workflow_service import handle, start_design_to_listing
 from core.db import SessionFactory
 from core.http_server import ThreadedServer
 from core.settings import Settings
+from models.requests import DesignToListingRequest
 from models.tables import UsageEvent
 from sandbox.app import EmulatorConfig
+from services.runs import handle, start_design_to_listing
 from tests.conftest import ISOLATED_NAMESPACE
 from tests.e2e.helpers import vendor_counts
 from tests.stack import WorkerSet

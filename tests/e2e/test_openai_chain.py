@@ -15,15 +15,15 @@ import pytest
 from sqlmodel import select
 from temporalio.client import Client, WorkflowFailureError
 
-from api.schemas import DesignToListingRequest
-from api.workflow_service import handle, start_design_to_listing
 from core.db import SessionFactory
 from core.http_server import ThreadedServer
 from core.settings import Settings
 from integrations.local.brief_writer import write_brief
 from models import repositories
+from models.requests import DesignToListingRequest
 from models.tables import Brief, CostLine
 from sandbox.app import EmulatorConfig
+from services.runs import handle, start_design_to_listing
 from tests.conftest import ISOLATED_NAMESPACE
 from tests.e2e.helpers import vendor_counts
 from tests.stack import WorkerSet

@@ -16,7 +16,6 @@ from sqlmodel import select
 from temporalio.client import Client
 
 from api.app import create_app
-from api.workflow_service import handle
 from core.db import SessionFactory
 from core.http_server import ThreadedServer, free_port
 from core.settings import Settings
@@ -24,6 +23,7 @@ from core.storage import LocalStorage
 from domain.webhooks import PRINTIFY_WEBHOOK_PATH
 from models.tables import WebhookEvent
 from sandbox.app import EmulatorConfig
+from services.runs import handle
 from tests.accounts import Account
 from tests.conftest import ISOLATED_NAMESPACE
 from tests.e2e.helpers import printify_headers, vendor_counts, wait_for_end

@@ -18,12 +18,12 @@ import httpx
 import pytest
 from temporalio.client import Client
 
-from api.schemas import DesignToListingRequest
-from api.workflow_service import handle, start_design_to_listing
 from core.db import SessionFactory
 from core.http_server import ThreadedServer
 from core.settings import Settings
+from models.requests import DesignToListingRequest
 from sandbox.app import EmulatorConfig, create_emulator_app
+from services.runs import handle, start_design_to_listing
 from tests.conftest import ISOLATED_NAMESPACE
 from tests.e2e.helpers import vendor_counts
 from tests.stack import WorkerSet

@@ -1,10 +1,10 @@
-"""Starting scrapes and campaigns, and shaping trend signals for the API."""
+"""Starting scrapes and campaigns, and reading a running campaign's progress."""
 
 from __future__ import annotations
 
 import contextlib
 import math
-from dataclasses import asdict
+from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -17,34 +17,23 @@ from temporalio.common import (
 from temporalio.exceptions import WorkflowAlreadyStartedError
 from temporalio.service import RPCError
 
-from api.schedule_schemas import source_options
-from api.trend_schemas import (
-    CampaignOptionsIn,
-    CampaignOutcomePublic,
-    CampaignView,
-    ScrapeRequest,
-    ScrapeStarted,
-    TrendSignalPublic,
+from core.settings import Settings
+from domain import errors
+from domain.errors import DomainError
+from models import tenancy
+from models.requests import CampaignOptionsIn, ScrapeRequest, body_digest, source_options
+from models.tables import Campaign
+from models.trends import (
+    CampaignInput,
+    CampaignOptions,
+    TrendScrapeInput,
 )
-from api.workflow_service import (
+from services import billing
+from services.runs import (
     QUERY_TIMEOUT,
     active_integration,
     resolve_template,
 )
-from core.settings import Settings
-from core.temporal import workflow_ui_url
-from domain import errors
-from domain.errors import DomainError
-from models import tenancy
-from models.requests import body_digest
-from models.tables import Campaign, TrendSignal
-from models.trends import (
-    CampaignInput,
-    CampaignOptions,
-    OutcomeStatus,
-    TrendScrapeInput,
-)
-from services import billing
 from workflows.campaign import CampaignWorkflow
 from workflows.contract import (
     WORKFLOW_QUEUE,
@@ -55,26 +44,16 @@ from workflows.contract import (
 from workflows.trend_scrape import TrendScrapeWorkflow
 
 
-def public_signal(signal: TrendSignal) -> TrendSignalPublic:
-    return TrendSignalPublic(
-        id=signal.id,
-        keyword=signal.keyword,
-        normalized_keyword=signal.normalized_keyword,
-        aliases=list(signal.aliases or []),
-        sources=dict(signal.sources or {}),
-        metrics=dict(signal.metrics or {}),
-        observations=signal.observations,
-        score=round(signal.score, 3),
-        components=dict(signal.score_components or {}),
-        embedding_model=signal.embedding_model,
-        first_seen=signal.first_seen,
-        last_seen=signal.last_seen,
-    )
+@dataclass(frozen=True)
+class StartedScrape:
+    workflow_id: str
+    run_id: str | None
+    started: bool  # False: the tenant's running scrape was joined
 
 
 async def start_scrape(
     *, temporal: Client, settings: Settings, tenant_id: str, body: ScrapeRequest
-) -> ScrapeStarted:
+) -> StartedScrape:
     """Start a scrape now, unless one of this tenant's on-demand scrapes is running."""
     workflow_id = on_demand_scrape_id(tenant_id)
     request = TrendScrapeInput(
@@ -97,12 +76,7 @@ async def start_scrape(
         run_id, started = handle.result_run_id, True
     except WorkflowAlreadyStartedError as running:
         run_id, started = running.run_id, False
-    return ScrapeStarted(
-        workflow_id=workflow_id,
-        run_id=run_id,
-        started=started,
-        temporal_ui=workflow_ui_url(settings, workflow_id),
-    )
+    return StartedScrape(workflow_id, run_id, started)
 
 
 async def _ensure_cooled_down(temporal: Client, workflow_id: str, cooldown: int) -> None:
@@ -182,11 +156,12 @@ async def start_campaign(
     return campaign, created
 
 
-async def describe_campaign(
-    campaign: Campaign, *, temporal: Client, settings: Settings
-) -> CampaignView:
-    """The campaign as recorded; while it runs, its live `state`. A run that ended without
-    recording it (terminated, timed out) shows as failed, never as running for ever."""
+async def campaign_progress(
+    campaign: Campaign, *, temporal: Client
+) -> tuple[str, list[dict[str, Any]]]:
+    """(status, outcomes) of the campaign: as recorded; while it runs, its live `state`. A
+    run that ended without recording it (terminated, timed out) shows as failed, never as
+    running for ever."""
     outcomes: list[dict[str, Any]] = list(campaign.outcomes or [])
     status = campaign.status
     if status == "running":
@@ -201,16 +176,4 @@ async def describe_campaign(
                 status = "cancelled"
             elif described.status != WorkflowExecutionStatus.COMPLETED:
                 status = "failed"
-    counted = [CampaignOutcomePublic(**outcome) for outcome in outcomes]
-    return CampaignView(
-        id=campaign.id,
-        status=status,  # type: ignore[arg-type]  # one of the recorded statuses
-        options=dict(campaign.options or {}),
-        outcomes=counted,
-        listings=sum(1 for o in counted if o.status == OutcomeStatus.COMPLETED),
-        skipped=sum(1 for o in counted if o.status == OutcomeStatus.SKIPPED),
-        failed=sum(1 for o in counted if o.status == OutcomeStatus.FAILED),
-        created_at=campaign.created_at,
-        updated_at=campaign.updated_at,
-        temporal_ui=workflow_ui_url(settings, campaign.id),
-    )
+    return status, outcomes

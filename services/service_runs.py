@@ -10,8 +10,6 @@ import uuid
 from sqlmodel.ext.asyncio.session import AsyncSession
 from temporalio.client import Client
 
-from api.schemas import BriefRequest, DesignRequest, PublishRequest
-from api.workflow_service import active_integration, resolve_template, start_run
 from domain import errors
 from domain.errors import DomainError
 from models import repositories
@@ -22,8 +20,9 @@ from models.payloads import (
     RunKind,
 )
 from models.repositories import NotFoundError
-from models.requests import body_digest, recorded_input
+from models.requests import BriefRequest, DesignRequest, PublishRequest, body_digest, recorded_input
 from models.tables import WorkflowRun
+from services.runs import active_integration, resolve_template, start_run
 
 # Briefs a design may be made from: screened and safe (approved = already chosen once).
 DESIGNABLE = ("ready", "approved")

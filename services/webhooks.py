@@ -14,7 +14,6 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from temporalio.client import Client
 from temporalio.service import RPCError, RPCStatusCode
 
-from api.workflow_service import handle
 from domain import errors
 from domain.errors import DomainError
 from domain.webhooks import PUBLISH_STARTED, PrintifyEvent
@@ -56,7 +55,7 @@ async def handle_printify_event(
         return WebhookOutcome.DUPLICATE
     outcome = WebhookOutcome.PROCESSED
     try:
-        await handle(temporal, ref.workflow_id).signal(
+        await temporal.get_workflow_handle_for(DesignToListingWorkflow.run, ref.workflow_id).signal(
             DesignToListingWorkflow.publish_started,
             PublishStartedSignal(product_id=product_id, event_id=event.id),
         )

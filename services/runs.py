@@ -1,4 +1,6 @@
-"""Starting and describing design-to-listing runs (the logic behind the workflow routes)."""
+"""Starting runs: recorded once per request key, started once in Temporal, within the
+tenant's plan (the logic behind every start route: the chain, a brief, a design, a
+listing, a campaign's runs)."""
 
 from __future__ import annotations
 
@@ -10,39 +12,26 @@ from dataclasses import asdict
 from datetime import timedelta
 from typing import Any
 
-from fastapi import Response
 from sqlmodel.ext.asyncio.session import AsyncSession
-from temporalio.client import Client, WorkflowHandle, WorkflowQueryFailedError
+from temporalio.client import Client, WorkflowHandle
 from temporalio.common import (
     WorkflowIDConflictPolicy,
     WorkflowIDReusePolicy,
 )
 from temporalio.exceptions import WorkflowAlreadyStartedError
-from temporalio.service import RPCError
 
-from api.schemas import (
-    DesignToListingRequest,
-    ProductTemplateIn,
-    WorkflowLinks,
-    WorkflowView,
-)
-from core.settings import Settings
-from core.temporal import workflow_ui_url
 from domain import errors
 from domain.errors import DomainError
 from models import repositories, tenancy
 from models.payloads import (
-    LIVE_STATUSES,
-    PROGRESS,
     DesignToListingInput,
     ProductTemplate,
     RunKind,
     RunStatus,
     Stage,
-    WorkflowState,
 )
 from models.repositories import NotFoundError
-from models.requests import body_digest, recorded_input
+from models.requests import DesignToListingRequest, ProductTemplateIn, body_digest, recorded_input
 from models.tables import ProductTemplateRecord, WorkflowRun
 from services import billing
 from workflows.contract import WORKFLOW_QUEUE, run_workflow_id, tenant_attributes
@@ -50,7 +39,6 @@ from workflows.design_to_listing import DesignToListingWorkflow
 from workflows.services import BriefWorkflow, DesignWorkflow, PublishDesignWorkflow
 
 logger = logging.getLogger(__name__)
-STAGES = {stage.value for stage in Stage}
 # A live query needs a workflow worker; without one, answer from the record quickly.
 QUERY_TIMEOUT = timedelta(seconds=3)
 # The workflow of each kind of run (its run method).
@@ -226,71 +214,3 @@ async def active_integration(session: AsyncSession, tenant_id: str, vendor: str)
 
 def handle(temporal: Client, workflow_id: str) -> WorkflowHandle[Any, Any]:
     return temporal.get_workflow_handle_for(DesignToListingWorkflow.run, workflow_id)
-
-
-def recorded_view(run: WorkflowRun, *, settings: Settings) -> WorkflowView:
-    """The run as recorded in Postgres."""
-    status = RunStatus(run.status)
-    progress = PROGRESS.get(Stage(run.stage), 0.0) if run.stage in STAGES else 0.0
-    result = run.result or {}
-    artifacts = {k: v for k, v in result.items() if k not in ("workflow_id", "status")}
-    return WorkflowView(
-        workflow_id=run.workflow_id,
-        kind=RunKind(run.kind),
-        status=status,
-        stage=run.stage,
-        progress=1.0 if status == RunStatus.COMPLETED else progress,
-        keyword=run.keyword,
-        artifacts=artifacts,
-        result=run.result,
-        error=run.error,
-        created_at=run.created_at,
-        updated_at=run.updated_at,
-        links=WorkflowLinks(
-            self=f"/v1/workflows/{run.workflow_id}",
-            temporal_ui=workflow_ui_url(settings, run.workflow_id),
-        ),
-    )
-
-
-async def accepted(
-    run: WorkflowRun, created: bool, response: Response, *, temporal: Client, settings: Settings
-) -> WorkflowView:
-    """The 202 answer to a start: the run, where to follow it, and whether it is a repeat."""
-    response.headers["Location"] = f"/v1/workflows/{run.workflow_id}"
-    if not created:
-        response.headers["Idempotent-Replayed"] = "true"
-    return await describe_run(run, temporal=temporal, settings=settings)
-
-
-async def describe_run(run: WorkflowRun, *, temporal: Client, settings: Settings) -> WorkflowView:
-    """The run's view: the workflow's `state` query while it runs, the record after."""
-    view = recorded_view(run, settings=settings)
-    if view.status not in LIVE_STATUSES:
-        return view
-    try:
-        state = await handle(temporal, run.workflow_id).query(
-            DesignToListingWorkflow.state, rpc_timeout=QUERY_TIMEOUT
-        )
-    except (RPCError, WorkflowQueryFailedError) as exc:
-        # Not started yet, or just finished: the record is the best answer we have.
-        logger.info("state query of %s unavailable: %s", run.workflow_id, exc)
-        return view
-    return with_live_state(view, state)
-
-
-def with_live_state(view: WorkflowView, state: WorkflowState) -> WorkflowView:
-    """The recorded view brought up to date by the workflow's `state` query.
-
-    A run the query already shows ended has recorded its end (the workflow records
-    first), but after this request read the record: its result and error are not in
-    `view`, so the record's live view stands until the next read finds them."""
-    if RunStatus(state.status) not in LIVE_STATUSES:
-        return view
-    view.stage = state.stage
-    view.status = RunStatus(state.status)
-    view.progress = state.progress
-    view.artifacts = {k: v for k, v in asdict(state.artifacts).items() if v is not None}
-    if state.last_error is not None:
-        view.error = asdict(state.last_error)
-    return view
