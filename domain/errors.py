@@ -48,9 +48,10 @@ CATALOGUE: dict[str, ErrorCode] = {}
 def register(code: str, kind: ErrorKind, *, retryable: bool | None = None) -> ErrorCode:
     """Add a code to the catalogue (once); `retryable` defaults to what its kind implies."""
     entry = ErrorCode(code, kind, kind in _RETRYABLE_KINDS if retryable is None else retryable)
-    if CATALOGUE.setdefault(code, entry) != entry:
+    stored = CATALOGUE.setdefault(code, entry)
+    if stored != entry:
         raise ValueError(f"error code {code} is registered twice, differently")
-    return entry
+    return stored
 
 
 class DomainError(Exception):
@@ -139,9 +140,16 @@ VENDOR_OUTCOMES: dict[str, tuple[ErrorKind, bool]] = {
     "RATE_LIMITED": (K.RATE_LIMITED, True),
     "UNAVAILABLE": (K.UPSTREAM, True),
 }
+
+
+def register_vendor(vendor: str) -> None:
+    """Register a vendor's family of codes (a client of a new vendor starts here)."""
+    for outcome, (kind, retryable) in VENDOR_OUTCOMES.items():
+        register(f"{vendor.upper()}_{outcome}", kind, retryable=retryable)
+
+
 for _vendor in VENDORS:
-    for _outcome, (_kind, _retryable) in VENDOR_OUTCOMES.items():
-        register(f"{_vendor.upper()}_{_outcome}", _kind, retryable=_retryable)
+    register_vendor(_vendor)
 OPENAI_INVALID_ANSWER = register("OPENAI_INVALID_ANSWER", K.UPSTREAM, retryable=False)
 ETSY_BAD_RESPONSE = register("ETSY_BAD_RESPONSE", K.UPSTREAM, retryable=False)
 INTEGRATION_UNREADABLE = register("INTEGRATION_UNREADABLE", K.CONFLICT)

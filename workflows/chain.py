@@ -2,7 +2,9 @@
 them needs: state, signals, stage records, failure handling and compensation.
 
 Only orchestration lives here: every side effect is an activity on its own task queue,
-named with its timeout and retry policy in `workflows.contract`.
+named with its timeout and retry policy in `workflows.contract`. One class of about 450
+lines on purpose: the stages share one run's state, signals and compensation, and each
+service workflow (`workflows.services`) runs a part of them.
 """
 
 from __future__ import annotations

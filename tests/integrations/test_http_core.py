@@ -16,6 +16,7 @@ import httpx
 import pytest
 
 from activities.errors import activity_failure
+from domain.errors import register_vendor
 from integrations.errors import VendorError
 from integrations.http import (
     Limit,
@@ -26,6 +27,9 @@ from integrations.http import (
     steady_rate,
 )
 from integrations.printify import PrintifyClient, PrintifyLimits, parse_printify_error
+
+# The generic HTTP core is tried with a vendor of its own; its codes join the catalogue.
+register_vendor("acme")
 
 Handler = Callable[[httpx.Request], httpx.Response]
 
