@@ -16,7 +16,7 @@ from core.db import SessionFactory
 from core.settings import Settings
 from domain.niches import normalise_keyword, same_niche
 from integrations.embeddings import threshold_for_model
-from models import repositories, tenancy, trend_store
+from models import repositories
 from models.payloads import DesignToListingInput, ProductTemplate, RunKind, RunStatus, Stage
 from models.repositories import NotFoundError
 from models.requests import body_digest, recorded_input
@@ -65,7 +65,7 @@ class CampaignActivities:
         now = utcnow()
         async with self._sessions() as session:
             await self._record_start(session, request)
-            signals, _ = await trend_store.list_signals(
+            signals, _ = await repositories.trends.list_signals(
                 session,
                 tenant_id=request.tenant_id,
                 min_score=options.min_score,
@@ -100,7 +100,7 @@ class CampaignActivities:
         threshold = threshold_for_model(self._settings, signal.embedding_model)
         if signal.embedding is not None and signal.embedding_model is not None:
             vector = list(signal.embedding)
-            briefs = await trend_store.nearest_briefs(
+            briefs = await repositories.trends.nearest_briefs(
                 session,
                 tenant_id=tenant_id,
                 embedding=vector,
@@ -150,8 +150,8 @@ class CampaignActivities:
         workflow_id = run_workflow_id(RunKind.DESIGN_TO_LISTING, data.tenant_id, request_key)
         digest = body_digest({"campaign": data.campaign_id, "signal": data.signal_id})
         async with self._sessions() as session:
-            await tenancy.lock_tenant(session, tenant_id=data.tenant_id)
-            run = await repositories.get_run_by_request_key(
+            await repositories.accounts.lock_tenant(session, tenant_id=data.tenant_id)
+            run = await repositories.runs.get_run_by_request_key(
                 session, tenant_id=data.tenant_id, request_key=request_key
             )
             if run is not None and run.request_hash != digest:
@@ -172,7 +172,7 @@ class CampaignActivities:
                     return PreparedListingRun(
                         skipped_reason=f"TEMPLATE_NOT_FOUND: no template {data.template_id}"
                     )
-                run, _ = await repositories.create_run_if_absent(
+                run, _ = await repositories.runs.create_run_if_absent(
                     session,
                     tenant_id=data.tenant_id,
                     workflow_id=workflow_id,
@@ -203,7 +203,7 @@ class CampaignActivities:
         except billing.QuotaExceeded as exc:
             return f"QUOTA_EXCEEDED: {exc}"
         for vendor in ("printify", "etsy"):
-            integration = await tenancy.find_integration(
+            integration = await repositories.integrations.find_integration(
                 session,
                 tenant_id=tenant_id,
                 vendor=vendor,
@@ -217,7 +217,7 @@ class CampaignActivities:
     ) -> DesignToListingInput:
         integrations = {}
         for vendor in ("printify", "etsy"):
-            found = await tenancy.find_integration(
+            found = await repositories.integrations.find_integration(
                 session,
                 tenant_id=data.tenant_id,
                 vendor=vendor,
@@ -225,18 +225,22 @@ class CampaignActivities:
             assert found is not None
             integrations[vendor] = str(found.id)
         if data.template_id:
-            saved = await repositories.get_template(
+            saved = await repositories.templates.get_template(
                 session,
                 tenant_id=data.tenant_id,
                 template_id=uuid.UUID(data.template_id),
             )
-            template = repositories.template_from_record(saved)
+            template = repositories.templates.template_from_record(saved)
         else:
-            default = await repositories.get_default_template(
+            default = await repositories.templates.get_default_template(
                 session,
                 tenant_id=data.tenant_id,
             )
-            template = repositories.template_from_record(default) if default else ProductTemplate()
+            template = (
+                repositories.templates.template_from_record(default)
+                if default
+                else ProductTemplate()
+            )
         return DesignToListingInput(
             tenant_id=data.tenant_id,
             request_key=request_key,

@@ -30,7 +30,7 @@ from models.payloads import (
     ShopsInput,
     UploadListingImageInput,
 )
-from models.repositories import ExternalRefTaken
+from models.repositories.refs import ExternalRefTaken
 from models.tables import RefKind
 from services.vendors import VendorGateway
 from workflows.contract import (

@@ -57,7 +57,7 @@ class IdeationActivities:
         """A brief for the keyword; a retry returns the brief already stored for the run
         (and so never pays a model twice for the same run)."""
         async with self._sessions() as session:
-            stored = await repositories.get_brief_for_workflow(
+            stored = await repositories.briefs.get_brief_for_workflow(
                 session, tenant_id=data.tenant_id, workflow_id=data.workflow_id
             )
         if stored is not None:
@@ -73,7 +73,7 @@ class IdeationActivities:
             brief = await self._openai_brief(writer, data, keyword)
         embedding = await self._embed_niche(data, brief)
         async with self._sessions() as session:
-            stored = await repositories.save_brief(
+            stored = await repositories.briefs.save_brief(
                 session,
                 tenant_id=data.tenant_id,
                 workflow_id=data.workflow_id,
@@ -142,7 +142,7 @@ class IdeationActivities:
         )
         if data.workflow_id:
             async with self._sessions() as session:
-                await repositories.set_brief_screening(
+                await repositories.briefs.set_brief_screening(
                     session,
                     tenant_id=data.tenant_id,
                     workflow_id=data.workflow_id,

@@ -107,11 +107,11 @@ class ImageActivities:
     async def make_print_file(self, data: MakePrintFileInput) -> PrintFile:
         """Fit the artwork onto the print area's pixel canvas at the DPI, store, record."""
         async with self._sessions() as session:
-            existing = await repositories.get_design_for_workflow(
+            existing = await repositories.designs.get_design_for_workflow(
                 session, tenant_id=data.tenant_id, workflow_id=data.workflow_id
             )
         if existing is not None:
-            return repositories.print_file_of(existing)
+            return repositories.designs.print_file_of(existing)
         artwork = await asyncio.to_thread(self._storage.get, data.artwork.storage_key)
         area = data.print_area
         prepared = await on_thread(
@@ -124,7 +124,7 @@ class ImageActivities:
         await asyncio.to_thread(self._storage.put, print_key, prepared.data, "image/png")
         await asyncio.to_thread(self._storage.put, preview_key, preview.data, "image/jpeg")
         async with self._sessions() as session:
-            design = await repositories.save_design(
+            design = await repositories.designs.save_design(
                 session,
                 tenant_id=data.tenant_id,
                 design=Design(
@@ -141,7 +141,7 @@ class ImageActivities:
                 ),
             )
             await session.commit()
-            return repositories.print_file_of(design)
+            return repositories.designs.print_file_of(design)
 
 
 def _png_size(data: bytes) -> tuple[int, int]:

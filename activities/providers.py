@@ -137,5 +137,5 @@ async def record_cost(
         cost_micros=prices.cost_micros(kind, usage),
     )
     async with sessions() as session:
-        await repositories.add_cost_line(session, line=line)
+        await repositories.runs.add_cost_line(session, line=line)
         await session.commit()

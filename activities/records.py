@@ -8,7 +8,7 @@ from temporalio import activity
 
 from core.db import SessionFactory
 from domain.plans import current_period
-from models import repositories, tenancy
+from models import repositories
 from models.payloads import MeterInput, RecordListingInput, RunUpdate
 from models.tables import Listing
 from workflows.contract import METER_USAGE, RECORD_LISTING, UPDATE_RUN
@@ -23,7 +23,7 @@ class RecordsActivities:
     @activity.defn(name=UPDATE_RUN.name)
     async def update_run(self, update: RunUpdate) -> None:
         async with self._sessions() as session:
-            await repositories.update_run(
+            await repositories.runs.update_run(
                 session,
                 tenant_id=update.tenant_id,
                 workflow_id=update.workflow_id,
@@ -38,7 +38,7 @@ class RecordsActivities:
     async def meter_usage(self, data: MeterInput) -> bool:
         """Count the stage for billing; a retried or repeated call counts nothing more."""
         async with self._sessions() as session:
-            counted = await tenancy.meter_once(
+            counted = await repositories.usage.meter_once(
                 session,
                 tenant_id=data.tenant_id,
                 workflow_id=data.workflow_id,
@@ -52,7 +52,7 @@ class RecordsActivities:
     async def record_listing(self, data: RecordListingInput) -> str:
         """Record the finished listing; returns our listing record id."""
         async with self._sessions() as session:
-            listing = await repositories.upsert_listing(
+            listing = await repositories.listings.upsert_listing(
                 session,
                 tenant_id=data.tenant_id,
                 listing=Listing(

@@ -8,7 +8,7 @@ from core.db import SessionFactory
 from domain import errors
 from domain.errors import DomainError
 from models import repositories
-from models.repositories import ExternalRefTaken
+from models.repositories.refs import ExternalRefTaken
 
 
 class ExternalRefs:
@@ -19,7 +19,7 @@ class ExternalRefs:
 
     async def get(self, tenant_id: str, workflow_id: str, kind: str) -> str | None:
         async with self._sessions() as session:
-            return await repositories.get_external_ref(
+            return await repositories.refs.get_external_ref(
                 session, tenant_id=tenant_id, workflow_id=workflow_id, kind=kind
             )
 
@@ -38,7 +38,7 @@ class ExternalRefs:
     async def claim(self, tenant_id: str, workflow_id: str, kind: str, external_id: str) -> str:
         """`put` for a step that can lose a race for the id: raises `ExternalRefTaken`."""
         async with self._sessions() as session:
-            stored = await repositories.put_external_ref(
+            stored = await repositories.refs.put_external_ref(
                 session,
                 tenant_id=tenant_id,
                 workflow_id=workflow_id,
@@ -51,6 +51,6 @@ class ExternalRefs:
     async def owners(self, kind: str, external_ids: Collection[str]) -> dict[str, str]:
         """`{external_id: workflow_id}` of those ids some workflow (of any tenant) recorded."""
         async with self._sessions() as session:
-            return await repositories.external_ref_owners(
+            return await repositories.refs.external_ref_owners(
                 session, kind=kind, external_ids=external_ids
             )

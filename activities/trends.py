@@ -13,9 +13,9 @@ from activities.heartbeat import heartbeating
 from core.db import SessionFactory
 from domain.niches import normalise_keyword
 from integrations.embeddings import Embedder
-from models import trend_store
+from models import repositories
+from models.repositories.trend_updates import Observation
 from models.tables import utcnow
-from models.trend_store import Observation
 from models.trends import (
     CompetitionRequest,
     StoreCompetitionInput,
@@ -61,7 +61,7 @@ class TrendActivities:
             vectors.extend(batch.vectors)
         now = utcnow()
         async with self._sessions() as session:
-            report = await trend_store.upsert_observations(
+            report = await repositories.trend_updates.upsert_observations(
                 session,
                 tenant_id=data.tenant_id,
                 observations=[
@@ -73,8 +73,10 @@ class TrendActivities:
                 now=now,
             )
             # The touched signals' scores now, so the best of them get Etsy's numbers.
-            await trend_store.rescore(session, tenant_id=data.tenant_id, now=now, since=now)
-            needing = await trend_store.signals_needing_competition(
+            await repositories.trend_updates.rescore(
+                session, tenant_id=data.tenant_id, now=now, since=now
+            )
+            needing = await repositories.trend_updates.signals_needing_competition(
                 session,
                 tenant_id=data.tenant_id,
                 signal_ids=report.touched or [],
@@ -112,8 +114,8 @@ class TrendRecords:
         (recency decays for the ones this scrape did not see too)."""
         now = utcnow()
         async with self._sessions() as session:
-            await trend_store.lock_trends(session, tenant_id=data.tenant_id)
-            await trend_store.apply_competition(
+            await repositories.trend_updates.lock_trends(session, tenant_id=data.tenant_id)
+            await repositories.trend_updates.apply_competition(
                 session,
                 tenant_id=data.tenant_id,
                 competition=[
@@ -121,6 +123,8 @@ class TrendRecords:
                 ],
                 now=now,
             )
-            scored = await trend_store.rescore(session, tenant_id=data.tenant_id, now=now)
+            scored = await repositories.trend_updates.rescore(
+                session, tenant_id=data.tenant_id, now=now
+            )
             await session.commit()
         return scored

@@ -27,7 +27,7 @@ from core.oidc import InvalidIdentityToken, OidcVerifier, looks_like_jwt
 from domain import errors
 from domain.errors import DomainError
 from domain.rbac import Permission, Role, effective_permissions
-from models import tenancy
+from models import repositories
 from models.tables import utcnow
 
 # Writing `last_used_at` on every request would turn each read into a write.
@@ -68,7 +68,7 @@ async def authorize(
     if verifier is not None and looks_like_jwt(presented):
         return await _authorize_token(request, security_scopes, session, verifier, presented)
     prefix = key_prefix(presented)
-    found = await tenancy.find_api_key(session, prefix=prefix) if prefix else None
+    found = await repositories.accounts.find_api_key(session, prefix=prefix) if prefix else None
     if found is None or not matches(presented, found[0].secret_hash):
         raise _unauthenticated("the API key is not valid")
     key, member = found
@@ -85,7 +85,7 @@ async def authorize(
     if key.last_used_at is None or now - key.last_used_at > LAST_USED_RESOLUTION:
         # Its own short transaction: the route's session stays untouched.
         async with request.app.state.sessions() as own:
-            await tenancy.touch_api_key(
+            await repositories.accounts.touch_api_key(
                 own,
                 tenant_id=key.tenant_id,
                 key_id=key.id,
@@ -114,7 +114,7 @@ async def _authorize_token(
         identity = verifier.verify(token)
     except InvalidIdentityToken as exc:
         raise _unauthenticated(str(exc)) from None
-    member = await tenancy.find_member_by_email(
+    member = await repositories.accounts.find_member_by_email(
         session, tenant_id=identity.tenant_id, email=identity.email
     )
     if member is None:

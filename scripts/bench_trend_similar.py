@@ -12,7 +12,7 @@ uvicorn and asked `--requests` times, one request after another, for the 10 near
 signals of a random signal.
 
 The report: the latencies, and for comparison `GET /v1/trends/{id}` (the API's fixed
-cost), the same lookups through `trend_store.similar_signals` without HTTP, the query alone
+cost), the same lookups through `repositories.trends.similar_signals` without HTTP, the query alone
 with psycopg and its execution time inside Postgres; the CPU time this process (client and
 app) spent per request; recall@10 against an exact search; `EXPLAIN ANALYZE` of the
 nearest-neighbour query; the Postgres and pgvector versions. Not a timed test:
@@ -58,7 +58,7 @@ from core.storage import LocalStorage
 from domain import trend_score
 from domain.trends import ScrapedTrend
 from integrations.embeddings import LocalE5Embedder
-from models import trend_store
+from models import repositories
 from models.tables import EMBEDDING_DIMENSIONS
 from services import accounts
 
@@ -279,7 +279,7 @@ def measure_http(url: str, key: str, ids: list[uuid.UUID], warmup: list[uuid.UUI
 
 
 async def measure_repository(database_url: str, ids: list[uuid.UUID]) -> list[float]:
-    """The same lookups through `trend_store.similar_signals`, one session each (no HTTP)."""
+    """The same lookups through `repositories.trends.similar_signals`, a session each (no HTTP)."""
     engine = make_engine(database_url)
     sessions = make_session_factory(engine)
     timings: list[float] = []
@@ -287,7 +287,7 @@ async def measure_repository(database_url: str, ids: list[uuid.UUID]) -> list[fl
         for signal_id in ids:
             started = time.perf_counter()
             async with sessions() as session:
-                await trend_store.similar_signals(
+                await repositories.trends.similar_signals(
                     session, tenant_id=TENANT, signal_id=signal_id, limit=LIMIT
                 )
             timings.append((time.perf_counter() - started) * 1000)
@@ -297,14 +297,14 @@ async def measure_repository(database_url: str, ids: list[uuid.UUID]) -> list[fl
 
 
 def nearest_statement(seeded: Seeded, row: int) -> tuple[str, dict[str, Any]]:
-    """The route's query (`trend_store.similar_query`, the signal itself included) as
+    """The route's query (`repositories.trends.similar_query`, the signal itself included) as
     psycopg gets it: compiled from the ORM statement, so the same SQL and columns."""
-    return _nearest_sql(), trend_store.similar_params(TENANT, seeded.ids[row], LIMIT + 1)
+    return _nearest_sql(), repositories.trends.similar_params(TENANT, seeded.ids[row], LIMIT + 1)
 
 
 @cache
 def _nearest_sql() -> str:
-    return str(trend_store.similar_query().compile(dialect=DIALECT))
+    return str(repositories.trends.similar_query().compile(dialect=DIALECT))
 
 
 def measure_sql(
@@ -414,7 +414,7 @@ def bench(home: Path, *, signals: int, other: int, requests: int, seed: int = 5)
     timings = {
         ROUTE: http.similar,
         "HTTP GET /v1/trends/{id} (key check + one row)": http.single,
-        "trend_store.similar_signals, no HTTP": repository,
+        "repositories.trends.similar_signals, no HTTP": repository,
         "the nearest query alone, psycopg": round_trips,
         "its execution inside Postgres": executions,
     }

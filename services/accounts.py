@@ -16,7 +16,7 @@ from domain import errors
 from domain.errors import DomainError
 from domain.plans import PLANS, limits_for
 from domain.rbac import Role
-from models import tenancy
+from models import repositories
 from models.tables import ApiKey, Integration, Member, Tenant
 
 VENDORS = ("printify", "etsy")
@@ -42,7 +42,7 @@ async def issue_key(
         scopes=scopes,
         expires_at=expires_at,
     )
-    await tenancy.add_api_key(session, tenant_id=tenant_id, key=key)
+    await repositories.accounts.add_api_key(session, tenant_id=tenant_id, key=key)
     return key, plain
 
 
@@ -56,16 +56,16 @@ async def create_tenant(
     """
     if plan not in PLANS:
         raise ValueError(f"unknown plan {plan!r}; one of {', '.join(PLANS)}")
-    tenant, created = await tenancy.create_tenant_if_absent(
+    tenant, created = await repositories.accounts.create_tenant_if_absent(
         session, tenant_id=tenant_id, name=name, plan=plan
     )
     if not created:
-        tenant = await tenancy.lock_tenant(session, tenant_id=tenant_id)
-        if await tenancy.count_members(session, tenant_id=tenant_id):
+        tenant = await repositories.accounts.lock_tenant(session, tenant_id=tenant_id)
+        if await repositories.accounts.count_members(session, tenant_id=tenant_id):
             raise ValueError(f"tenant {tenant_id!r} already exists")
         tenant.name, tenant.plan = name, plan
         session.add(tenant)
-    owner = await tenancy.add_member(
+    owner = await repositories.accounts.add_member(
         session, tenant_id=tenant_id, email=owner_email, role=Role.OWNER
     )
     _, plain = await issue_key(session, tenant_id=tenant_id, member_id=owner.id, name="owner")
@@ -87,8 +87,8 @@ async def change_plan(session: AsyncSession, *, tenant_id: str, plan: str) -> Te
     """
     if plan not in PLANS:
         raise ValueError(f"unknown plan {plan!r}; one of {', '.join(PLANS)}")
-    tenant = await tenancy.lock_tenant(session, tenant_id=tenant_id)
-    seats = await tenancy.count_members(session, tenant_id=tenant_id)
+    tenant = await repositories.accounts.lock_tenant(session, tenant_id=tenant_id)
+    seats = await repositories.accounts.count_members(session, tenant_id=tenant_id)
     limit = limits_for(plan, tenant.limits).seats
     if seats > limit:
         raise SeatsExceedPlan(f"the {plan} plan has {limit} seats; {tenant_id} has {seats} members")
@@ -112,7 +112,7 @@ async def store_integration(
     """Create or replace the tenant's integration; tokens are encrypted before they are stored."""
     if vendor not in VENDORS:
         raise ValueError(f"unknown vendor {vendor!r}")
-    return await tenancy.put_integration(
+    return await repositories.integrations.put_integration(
         session,
         tenant_id=tenant_id,
         vendor=vendor,
@@ -126,7 +126,7 @@ async def store_integration(
 
 async def rotate_encryption(session: AsyncSession, cipher: TokenCipher) -> int:
     """Re-encrypt every stored token with the first key; returns how many rows changed."""
-    rows = await tenancy.all_integrations_for_rotation(session)
+    rows = await repositories.integrations.all_integrations_for_rotation(session)
     for row in rows:
         row.access_token_enc = cipher.rotate(row.access_token_enc)
         if row.refresh_token_enc:
@@ -156,20 +156,20 @@ async def ensure_dev_tenant(session: AsyncSession, settings: Settings, cipher: T
     Returns the plain key.
     """
     tenant_id = settings.default_tenant
-    await tenancy.create_tenant_if_absent(
+    await repositories.accounts.create_tenant_if_absent(
         session, tenant_id=tenant_id, name="Development", plan="business"
     )
-    owner = await tenancy.find_member_by_email(
+    owner = await repositories.accounts.find_member_by_email(
         session, tenant_id=tenant_id, email=settings.dev_owner_email
     )
     if owner is None:
-        owner = await tenancy.add_member(
+        owner = await repositories.accounts.add_member(
             session, tenant_id=tenant_id, email=settings.dev_owner_email, role=Role.OWNER
         )
     path = dev_key_path(settings)
     plain = path.read_text().strip() if path.exists() else ""
     prefix = key_prefix(plain)
-    found = await tenancy.find_api_key(session, prefix=prefix) if prefix else None
+    found = await repositories.accounts.find_api_key(session, prefix=prefix) if prefix else None
     valid = (
         found is not None
         and found[0].tenant_id == tenant_id
@@ -185,7 +185,9 @@ async def ensure_dev_tenant(session: AsyncSession, settings: Settings, cipher: T
         ("printify", settings.printify_api_token.get_secret_value(), settings.printify_shop_id),
         ("etsy", settings.etsy_access_token.get_secret_value(), settings.etsy_shop_id),
     ):
-        existing = await tenancy.find_integration(session, tenant_id=tenant_id, vendor=vendor)
+        existing = await repositories.integrations.find_integration(
+            session, tenant_id=tenant_id, vendor=vendor
+        )
         if (
             existing is None
             or existing.shop_id != shop_id

@@ -2,7 +2,7 @@
 
 Quotas are checked with the tenant row locked (`SELECT … FOR UPDATE`), so two requests
 racing for the last unit of a quota cannot both pass. Usage is metered by the workflow
-once per completed stage (`models.tenancy.meter_once`, unique per workflow and metric).
+once per completed stage (`repositories.usage.meter_once`, unique per workflow and metric).
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from domain import errors
 from domain.errors import DomainError
 from domain.plans import IMAGE_MAKING_KINDS, IMAGES, Limits, current_period, limits_for
-from models import tenancy
+from models import repositories
 
 
 class QuotaExceeded(DomainError):
@@ -44,7 +44,7 @@ class Usage:
 
 
 async def tenant_limits(session: AsyncSession, *, tenant_id: str, lock: bool = False) -> Limits:
-    get = tenancy.lock_tenant if lock else tenancy.get_tenant
+    get = repositories.accounts.lock_tenant if lock else repositories.accounts.get_tenant
     tenant = await get(session, tenant_id=tenant_id)
     return limits_for(tenant.plan, tenant.limits)
 
@@ -55,21 +55,23 @@ async def ensure_can_start_workflow(
     """Raise `QuotaExceeded` unless the tenant may start one more run of `kind` this month
     (and, for a run that makes an image, one more image).
 
-    Call it with the tenant row locked (`tenancy.lock_tenant`) in the transaction that
+    Call it with the tenant row locked (`repositories.accounts.lock_tenant`) in the transaction that
     records the run, so the count it checked is the count the run adds to.
     """
     limits = await tenant_limits(session, tenant_id=tenant_id)
     period = current_period()
-    started = await tenancy.count_runs_started(session, tenant_id=tenant_id, period=period)
+    started = await repositories.usage.count_runs_started(
+        session, tenant_id=tenant_id, period=period
+    )
     if started >= limits.workflows_per_month:
         raise QuotaExceeded("workflows_per_month", limits.workflows_per_month, started, period)
     if kind not in IMAGE_MAKING_KINDS:
         return
-    made = (await tenancy.usage_by_metric(session, tenant_id=tenant_id, period=period)).get(
-        IMAGES, 0
-    )
+    made = (
+        await repositories.usage.usage_by_metric(session, tenant_id=tenant_id, period=period)
+    ).get(IMAGES, 0)
     # Runs under way will each make an image: count them now, so starts cannot overshoot.
-    coming = await tenancy.count_live_runs_without(
+    coming = await repositories.usage.count_live_runs_without(
         session, tenant_id=tenant_id, metric=IMAGES, kinds=IMAGE_MAKING_KINDS
     )
     images = made + coming
@@ -79,19 +81,23 @@ async def ensure_can_start_workflow(
 
 async def ensure_seat_available(session: AsyncSession, *, tenant_id: str) -> None:
     limits = await tenant_limits(session, tenant_id=tenant_id, lock=True)
-    seats = await tenancy.count_members(session, tenant_id=tenant_id)
+    seats = await repositories.accounts.count_members(session, tenant_id=tenant_id)
     if seats >= limits.seats:
         raise QuotaExceeded("seats", limits.seats, seats)
 
 
 async def usage(session: AsyncSession, *, tenant_id: str, period: str | None = None) -> Usage:
-    tenant = await tenancy.get_tenant(session, tenant_id=tenant_id)
+    tenant = await repositories.accounts.get_tenant(session, tenant_id=tenant_id)
     period = period or current_period()
     return Usage(
         plan=tenant.plan,
         period=period,
         limits=limits_for(tenant.plan, tenant.limits),
-        seats_used=await tenancy.count_members(session, tenant_id=tenant_id),
-        workflows=await tenancy.count_runs_started(session, tenant_id=tenant_id, period=period),
-        stages=await tenancy.usage_by_metric(session, tenant_id=tenant_id, period=period),
+        seats_used=await repositories.accounts.count_members(session, tenant_id=tenant_id),
+        workflows=await repositories.usage.count_runs_started(
+            session, tenant_id=tenant_id, period=period
+        ),
+        stages=await repositories.usage.usage_by_metric(
+            session, tenant_id=tenant_id, period=period
+        ),
     )

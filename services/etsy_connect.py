@@ -25,7 +25,7 @@ from core.settings import Settings
 from domain.errors import CATALOGUE, DomainError
 from integrations.errors import VendorError
 from integrations.etsy import EtsyClient
-from models import tenancy
+from models import repositories
 from models.tables import Integration, OAuthState, utcnow
 from services.accounts import store_integration
 
@@ -68,8 +68,8 @@ async def start(
     state = secrets.token_urlsafe(32)
     verifier = secrets.token_urlsafe(64)  # 86 characters, within RFC 7636's 43-128
     expires_at = utcnow() + OAUTH_STATE_TTL
-    await tenancy.purge_expired_oauth_states(session, tenant_id=tenant_id)
-    await tenancy.add_oauth_state(
+    await repositories.integrations.purge_expired_oauth_states(session, tenant_id=tenant_id)
+    await repositories.integrations.add_oauth_state(
         session,
         tenant_id=tenant_id,
         state=OAuthState(
@@ -105,7 +105,9 @@ async def finish(
     code: str,
 ) -> Integration:
     """Complete the connection: the state once, the code exchanged, the tokens stored."""
-    pending = await tenancy.take_oauth_state(session, state_hash=state_digest(state))
+    pending = await repositories.integrations.take_oauth_state(
+        session, state_hash=state_digest(state)
+    )
     if pending is None or pending.vendor != "etsy" or pending.expires_at <= utcnow():
         await session.commit()  # an expired state is used up as well
         raise ConnectError(

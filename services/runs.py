@@ -22,7 +22,7 @@ from temporalio.exceptions import WorkflowAlreadyStartedError
 
 from domain import errors
 from domain.errors import DomainError
-from models import repositories, tenancy
+from models import repositories
 from models.payloads import (
     DesignToListingInput,
     ProductTemplate,
@@ -122,21 +122,21 @@ async def start_run(
     body (`digest`) is 409.
     """
     workflow_id = run_workflow_id(kind, tenant_id, request_key)
-    run = await repositories.get_run_by_request_key(
+    run = await repositories.runs.get_run_by_request_key(
         session, tenant_id=tenant_id, request_key=request_key
     )
     created = False
     if run is None:
         # Serialises the tenant's starts until commit: quota check and insert stay together.
-        await tenancy.lock_tenant(session, tenant_id=tenant_id)
+        await repositories.accounts.lock_tenant(session, tenant_id=tenant_id)
         # Under the lock: a concurrent repeat of this request may have recorded it meanwhile.
-        run = await repositories.get_run_by_request_key(
+        run = await repositories.runs.get_run_by_request_key(
             session, tenant_id=tenant_id, request_key=request_key
         )
     if run is None:
         await billing.ensure_can_start_workflow(session, tenant_id=tenant_id, kind=kind)
         workflow_input = await make_input()
-        run, created = await repositories.create_run_if_absent(
+        run, created = await repositories.runs.create_run_if_absent(
             session,
             tenant_id=tenant_id,
             workflow_id=workflow_id,
@@ -183,7 +183,7 @@ async def resolve_template(
     saved: ProductTemplateRecord | None
     if template_id is not None:
         try:
-            saved = await repositories.get_template(
+            saved = await repositories.templates.get_template(
                 session, tenant_id=tenant_id, template_id=template_id
             )
         except NotFoundError:
@@ -195,14 +195,16 @@ async def resolve_template(
     elif inline is not None:
         return ProductTemplate(**inline.model_dump())
     else:
-        saved = await repositories.get_default_template(session, tenant_id=tenant_id)
+        saved = await repositories.templates.get_default_template(session, tenant_id=tenant_id)
         if saved is None:
             return ProductTemplate(**ProductTemplateIn().model_dump())
-    return repositories.template_from_record(saved)
+    return repositories.templates.template_from_record(saved)
 
 
 async def active_integration(session: AsyncSession, tenant_id: str, vendor: str) -> str:
-    integration = await tenancy.find_integration(session, tenant_id=tenant_id, vendor=vendor)
+    integration = await repositories.integrations.find_integration(
+        session, tenant_id=tenant_id, vendor=vendor
+    )
     if integration is None or integration.status != "active":
         raise DomainError(
             errors.INTEGRATION_REQUIRED,

@@ -45,7 +45,7 @@ async def start_brief(
         keyword = body.keyword
         if body.trend_signal_id is not None:
             try:
-                signal = await repositories.get_trend_signal(
+                signal = await repositories.trends.get_trend_signal(
                     session, tenant_id=tenant_id, signal_id=body.trend_signal_id
                 )
             except NotFoundError:
@@ -86,7 +86,7 @@ async def start_design(
 ) -> tuple[WorkflowRun, bool]:
     """A print-ready design for a screened brief (which this approves), sized for the
     template's print area. Without a key, one design per brief: repeats return it."""
-    brief = await repositories.get_brief(session, tenant_id=tenant_id, brief_id=brief_id)
+    brief = await repositories.briefs.get_brief(session, tenant_id=tenant_id, brief_id=brief_id)
     request_key = _request_key(RunKind.DESIGN, brief_id, key)
 
     async def make_input() -> DesignToListingInput:
@@ -98,7 +98,7 @@ async def start_design(
             )
         template = await resolve_template(session, tenant_id, template_id=body.template_id)
         printify = await active_integration(session, tenant_id, "printify")
-        await repositories.approve_brief(session, brief=brief)
+        await repositories.briefs.approve_brief(session, brief=brief)
         assert brief.data is not None
         return DesignToListingInput(
             tenant_id=tenant_id,
@@ -133,11 +133,13 @@ async def start_publish(
 ) -> tuple[WorkflowRun, bool]:
     """The Printify product and Etsy listing for a design, with the template the design
     was made for. Without a key, one listing per design: repeats return the same run."""
-    design = await repositories.get_design(session, tenant_id=tenant_id, design_id=design_id)
+    design = await repositories.designs.get_design(
+        session, tenant_id=tenant_id, design_id=design_id
+    )
     request_key = _request_key(RunKind.PUBLISH, design_id, key)
 
     async def make_input() -> DesignToListingInput:
-        listed = await repositories.get_listing_of_design(
+        listed = await repositories.listings.get_listing_of_design(
             session, tenant_id=tenant_id, design_id=design_id
         )
         if listed is not None:
@@ -147,7 +149,7 @@ async def start_publish(
                 {"etsy_listing_id": listed.etsy_listing_id, "workflow_id": listed.workflow_id},
             )
         # Under the tenant lock (start_run), so two requests cannot both pass this.
-        listing_runs = await repositories.live_runs_listing_design(
+        listing_runs = await repositories.listings.live_runs_listing_design(
             session, tenant_id=tenant_id, design_id=design_id, made_by=design.workflow_id
         )
         if listing_runs:
@@ -156,8 +158,10 @@ async def start_publish(
                 "a run under way is already listing this design",
                 {"workflow_id": listing_runs[0]},
             )
-        brief = await repositories.get_brief(session, tenant_id=tenant_id, brief_id=design.brief_id)
-        made_by = await repositories.get_run(
+        brief = await repositories.briefs.get_brief(
+            session, tenant_id=tenant_id, brief_id=design.brief_id
+        )
+        made_by = await repositories.runs.get_run(
             session, tenant_id=tenant_id, workflow_id=design.workflow_id
         )
         integrations = {
@@ -177,7 +181,7 @@ async def start_publish(
             etsy_shop_id=body.etsy_shop_id,
             brief_id=str(brief.id),
             brief=DesignBrief(**brief.data),
-            print_file=repositories.print_file_of(design),
+            print_file=repositories.designs.print_file_of(design),
         )
 
     return await start_run(

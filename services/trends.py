@@ -20,7 +20,7 @@ from temporalio.service import RPCError
 from core.settings import Settings
 from domain import errors
 from domain.errors import DomainError
-from models import tenancy
+from models import repositories
 from models.requests import CampaignOptionsIn, ScrapeRequest, body_digest, source_options
 from models.tables import Campaign
 from models.trends import (
@@ -117,7 +117,7 @@ async def start_campaign(
     campaign = await session.get(Campaign, campaign_id)
     created = False
     if campaign is None:
-        await tenancy.lock_tenant(session, tenant_id=tenant_id)
+        await repositories.accounts.lock_tenant(session, tenant_id=tenant_id)
         campaign = await session.get(Campaign, campaign_id)
     if campaign is None:
         await billing.ensure_can_start_workflow(session, tenant_id=tenant_id)

@@ -36,7 +36,7 @@ from integrations.errors import VendorError
 from integrations.etsy import EtsyClient, TokenRefresher, is_invalid_grant
 from integrations.http import Limit, steady_rate
 from integrations.printify import PrintifyClient, PrintifyLimits
-from models import tenancy
+from models import repositories
 from models.repositories import NotFoundError
 from models.tables import Integration, utcnow
 
@@ -167,7 +167,7 @@ class VendorGateway:
         try:
             key = uuid.UUID(integration_id)
             async with self._sessions() as session:
-                row = await tenancy.get_integration(
+                row = await repositories.integrations.get_integration(
                     session, tenant_id=tenant_id, integration_id=key
                 )
         except (ValueError, NotFoundError):
@@ -210,7 +210,9 @@ class VendorGateway:
         """A client of the tenant's connected Printify account for one piece of work (a
         route's catalog read), closed after it; 409 `INTEGRATION_REQUIRED` without one."""
         async with self._sessions() as session:
-            row = await tenancy.find_integration(session, tenant_id=tenant_id, vendor="printify")
+            row = await repositories.integrations.find_integration(
+                session, tenant_id=tenant_id, vendor="printify"
+            )
         if row is None or row.status != "active":
             raise DomainError(
                 errors.INTEGRATION_REQUIRED,
@@ -273,7 +275,9 @@ class VendorGateway:
         `ETSY_REAUTH_REQUIRED` (the seller must connect the shop again).
         """
         async with self._sessions() as session:
-            row = await tenancy.lock_integration(session, tenant_id=tenant_id, integration_id=key)
+            row = await repositories.integrations.lock_integration(
+                session, tenant_id=tenant_id, integration_id=key
+            )
             if row.status != "active":
                 raise _reauth_required()
             current = self._decrypt(row.access_token_enc, "etsy")

@@ -18,7 +18,7 @@ from domain import errors
 from domain.errors import DomainError
 from domain.webhooks import PUBLISH_STARTED, PrintifyEvent
 from integrations.printify import VENDOR
-from models import webhooks
+from models import repositories
 from models.payloads import PublishStartedSignal
 from models.tables import RefKind
 from workflows.design_to_listing import DesignToListingWorkflow
@@ -41,14 +41,14 @@ async def handle_printify_event(
         logger.info("printify webhook %s (%s): nothing to do", event.id, event.type)
         return WebhookOutcome.IGNORED
     product_id = str(event.resource.id)
-    ref = await webhooks.find_external_ref(
+    ref = await repositories.refs.find_external_ref(
         session, kind=RefKind.PRINTIFY_PRODUCT, external_id=product_id
     )
     if ref is None:
         logger.info("printify webhook %s: product %s belongs to no run", event.id, product_id)
         return WebhookOutcome.IGNORED
     # Holds a concurrent delivery of the same event until this transaction ends.
-    if not await webhooks.record_event(
+    if not await repositories.webhooks.record_event(
         session, tenant_id=ref.tenant_id, vendor=VENDOR, event_id=event.id, topic=event.type
     ):
         logger.info("printify webhook %s: already handled", event.id)

@@ -8,7 +8,7 @@ from typing import Any
 
 from core.crypto import TokenCipher
 from core.db import SessionFactory
-from models import tenancy
+from models import repositories
 from sandbox.app import EmulatorConfig
 from services import accounts
 
@@ -71,7 +71,7 @@ async def member_key(
 ) -> str:
     """A key of a new member with `role` in the tenant."""
     async with sessions() as session:
-        member = await tenancy.add_member(
+        member = await repositories.accounts.add_member(
             session, tenant_id=tenant_id, email=f"{role}-{uuid.uuid4().hex[:6]}@x.test", role=role
         )
         _, key = await accounts.issue_key(

@@ -11,7 +11,7 @@ from types import ModuleType, SimpleNamespace
 
 import numpy as np
 
-from models import trend_store
+from models import repositories
 
 SCRIPT = Path(__file__).resolve().parent.parent / "scripts" / "bench_trend_similar.py"
 
@@ -56,7 +56,7 @@ def test_a_small_run_reports_and_walks_the_hnsw_index(tmp_path: Path) -> None:
     assert "Sort" not in before_the_walk and "InitPlan" in before_the_walk, result.plan
     assert "p95 of GET /v1/trends/{id}/similar < 20 ms: " in text
     assert "6000 of tenant 'bench'" in text and "1000 of 'bench-other'" in text
-    iterative_scan = trend_store.ITERATIVE_SCAN  # as every connection of the app has it
+    iterative_scan = repositories.trends.ITERATIVE_SCAN  # as every connection of the app has it
     assert "pgvector 0." in text and f"hnsw.iterative_scan={iterative_scan}," in text
     assert not (tmp_path / "postgres" / "postmaster.pid").exists()  # stopped again
 

@@ -84,7 +84,7 @@ async def list_briefs(
     offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
 ) -> BriefPage:
     """The tenant's briefs, newest first (from brief requests and from whole runs)."""
-    rows, count = await repositories.list_briefs(
+    rows, count = await repositories.briefs.list_briefs(
         session, tenant_id=principal.tenant_id, status=status_filter, limit=limit, offset=offset
     )
     return BriefPage(data=[public(row) for row in rows], count=count)
@@ -94,7 +94,9 @@ async def list_briefs(
     "/{brief_id}", operation_id="get_brief", response_model=BriefPublic, responses=NOT_FOUND
 )
 async def get_brief(brief_id: uuid.UUID, session: SessionDep, principal: BriefsRead) -> BriefPublic:
-    brief = await repositories.get_brief(session, tenant_id=principal.tenant_id, brief_id=brief_id)
+    brief = await repositories.briefs.get_brief(
+        session, tenant_id=principal.tenant_id, brief_id=brief_id
+    )
     return public(brief)
 
 

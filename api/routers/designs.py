@@ -32,7 +32,7 @@ async def get_design(
     design_id: uuid.UUID, session: SessionDep, principal: DesignsRead
 ) -> DesignPublic:
     """A print-ready design: size, DPI, sha256 and links to its files."""
-    design = await repositories.get_design(
+    design = await repositories.designs.get_design(
         session, tenant_id=principal.tenant_id, design_id=design_id
     )
     return DesignPublic(
@@ -67,7 +67,7 @@ async def get_design_file(
     variant: Literal["print", "preview"] = "print",
 ) -> Response:
     """The print file (transparent PNG at the print area's size) or the listing preview."""
-    design = await repositories.get_design(
+    design = await repositories.designs.get_design(
         session, tenant_id=principal.tenant_id, design_id=design_id
     )
     key = design.storage_key if variant == "print" else design.preview_key

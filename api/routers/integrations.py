@@ -19,7 +19,7 @@ from api.schemas import (
 )
 from domain import errors
 from domain.errors import DomainError
-from models import tenancy
+from models import repositories
 from services import etsy_connect
 from services.accounts import store_integration
 
@@ -29,7 +29,7 @@ router = APIRouter(prefix="/v1/integrations", tags=["integrations"])
 @router.get("", operation_id="list_integrations", response_model=IntegrationPage)
 async def list_integrations(session: SessionDep, principal: IntegrationsRead) -> IntegrationPage:
     """Connected vendors and their state; tokens are never shown."""
-    rows = await tenancy.list_integrations(session, tenant_id=principal.tenant_id)
+    rows = await repositories.integrations.list_integrations(session, tenant_id=principal.tenant_id)
     data = [IntegrationPublic.model_validate(r, from_attributes=True) for r in rows]
     return IntegrationPage(data=data, count=len(data))
 
@@ -127,10 +127,10 @@ async def delete_integration(
 ) -> Response:
     """Disconnect: the stored tokens are deleted. Refused while runs still use it, since
     they need its token to finish or to take down what they made."""
-    await tenancy.get_integration(
+    await repositories.integrations.get_integration(
         session, tenant_id=principal.tenant_id, integration_id=integration_id
     )
-    in_use = await tenancy.runs_using_integration(
+    in_use = await repositories.integrations.runs_using_integration(
         session, tenant_id=principal.tenant_id, integration_id=integration_id
     )
     if in_use:
@@ -139,7 +139,7 @@ async def delete_integration(
             "runs under way still use this integration; cancel them or wait",
             {"workflow_ids": in_use},
         )
-    await tenancy.delete_integration(
+    await repositories.integrations.delete_integration(
         session, tenant_id=principal.tenant_id, integration_id=integration_id
     )
     await session.commit()

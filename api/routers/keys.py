@@ -13,7 +13,7 @@ from api.schemas import ApiKeyCreated, ApiKeyIn, ApiKeyPage, ApiKeyPublic, Error
 from domain import errors
 from domain.errors import DomainError
 from domain.rbac import ROLE_PERMISSIONS, Role, can_manage, may_issue_for
-from models import tenancy
+from models import repositories
 from models.tables import utcnow
 from services.accounts import issue_key
 
@@ -26,7 +26,7 @@ NOT_FOUND: dict[int | str, dict[str, object]] = {
 @router.get("", operation_id="list_api_keys", response_model=ApiKeyPage)
 async def list_api_keys(session: SessionDep, principal: KeysRead) -> ApiKeyPage:
     """The tenant's keys, newest first: prefixes and metadata, never the keys."""
-    keys = await tenancy.list_api_keys(session, tenant_id=principal.tenant_id)
+    keys = await repositories.accounts.list_api_keys(session, tenant_id=principal.tenant_id)
     data = [ApiKeyPublic.model_validate(k, from_attributes=True) for k in keys]
     return ApiKeyPage(data=data, count=len(data))
 
@@ -43,7 +43,9 @@ async def create_api_key(
 ) -> ApiKeyCreated:
     """A new key for a member (the caller by default), limited to the given scopes."""
     member_id = body.member_id or principal.member_id
-    member = await tenancy.get_member(session, tenant_id=principal.tenant_id, member_id=member_id)
+    member = await repositories.accounts.get_member(
+        session, tenant_id=principal.tenant_id, member_id=member_id
+    )
     role = Role(member.role)
     if member.id != principal.member_id and not may_issue_for(principal.role, role):
         raise DomainError(errors.FORBIDDEN, f"a {principal.role} may not create keys for a {role}")
@@ -86,15 +88,19 @@ async def revoke_api_key(
     key_id: uuid.UUID, session: SessionDep, principal: KeysWrite
 ) -> ApiKeyPublic:
     """Revoke a key at once (repeating it changes nothing)."""
-    key = await tenancy.get_api_key(session, tenant_id=principal.tenant_id, key_id=key_id)
+    key = await repositories.accounts.get_api_key(
+        session, tenant_id=principal.tenant_id, key_id=key_id
+    )
     if key.member_id is not None:
-        owner = await tenancy.get_member(
+        owner = await repositories.accounts.get_member(
             session, tenant_id=principal.tenant_id, member_id=key.member_id
         )
         if not can_manage(principal.role, Role(owner.role)):
             raise DomainError(
                 errors.FORBIDDEN, f"a {principal.role} may not revoke a key of a {owner.role}"
             )
-    key = await tenancy.revoke_api_key(session, tenant_id=principal.tenant_id, key_id=key_id)
+    key = await repositories.accounts.revoke_api_key(
+        session, tenant_id=principal.tenant_id, key_id=key_id
+    )
     await session.commit()
     return ApiKeyPublic.model_validate(key, from_attributes=True)

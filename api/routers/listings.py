@@ -20,7 +20,7 @@ async def list_listings(
     offset: Annotated[int, Query(ge=0)] = 0,
 ) -> ListingPage:
     """The tenant's listings (Printify product + Etsy listing), newest first."""
-    rows, count = await repositories.list_listings(
+    rows, count = await repositories.listings.list_listings(
         session, tenant_id=principal.tenant_id, limit=limit, offset=offset
     )
     return ListingPage(

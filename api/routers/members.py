@@ -12,7 +12,7 @@ from api.schemas import ErrorBody, MemberIn, MemberPage, MemberPublic, MemberRol
 from domain import errors
 from domain.errors import DomainError
 from domain.rbac import Role, can_manage
-from models import tenancy
+from models import repositories
 from services import billing
 
 router = APIRouter(tags=["members"])
@@ -36,7 +36,7 @@ async def get_me(principal: Authenticated) -> MePublic:
 @router.get("/v1/members", operation_id="list_members", response_model=MemberPage)
 async def list_members(session: SessionDep, principal: MembersRead) -> MemberPage:
     """Everyone holding a seat in the tenant."""
-    members = await tenancy.list_members(session, tenant_id=principal.tenant_id)
+    members = await repositories.accounts.list_members(session, tenant_id=principal.tenant_id)
     data = [MemberPublic.model_validate(m, from_attributes=True) for m in members]
     return MemberPage(data=data, count=len(data))
 
@@ -54,9 +54,11 @@ async def add_member(body: MemberIn, session: SessionDep, principal: MembersWrit
         raise DomainError(errors.FORBIDDEN, f"a {principal.role} may not grant {body.role}")
     email = body.email.strip().lower()
     await billing.ensure_seat_available(session, tenant_id=principal.tenant_id)
-    if await tenancy.find_member_by_email(session, tenant_id=principal.tenant_id, email=email):
+    if await repositories.accounts.find_member_by_email(
+        session, tenant_id=principal.tenant_id, email=email
+    ):
         raise DomainError(errors.ALREADY_MEMBER, f"{email} is already a member")
-    member = await tenancy.add_member(
+    member = await repositories.accounts.add_member(
         session, tenant_id=principal.tenant_id, email=email, role=body.role
     )
     await session.commit()
@@ -73,8 +75,10 @@ async def change_member_role(
     member_id: uuid.UUID, body: MemberRoleIn, session: SessionDep, principal: MembersWrite
 ) -> MemberPublic:
     """Give a member another role; their keys follow the new role at once."""
-    await tenancy.lock_tenant(session, tenant_id=principal.tenant_id)
-    member = await tenancy.get_member(session, tenant_id=principal.tenant_id, member_id=member_id)
+    await repositories.accounts.lock_tenant(session, tenant_id=principal.tenant_id)
+    member = await repositories.accounts.get_member(
+        session, tenant_id=principal.tenant_id, member_id=member_id
+    )
     current = Role(member.role)
     for role in (current, body.role):
         if not can_manage(principal.role, role):
@@ -82,7 +86,7 @@ async def change_member_role(
     if (
         current is Role.OWNER
         and body.role is not Role.OWNER
-        and await tenancy.count_owners(session, tenant_id=principal.tenant_id) < 2
+        and await repositories.accounts.count_owners(session, tenant_id=principal.tenant_id) < 2
     ):
         raise DomainError(errors.LAST_OWNER, "a tenant keeps at least one owner")
     member.role = body.role
@@ -103,16 +107,20 @@ async def remove_member(
 ) -> Response:
     """Free the seat; every API key of the member is revoked with it."""
     # Serialises removals of one tenant, so two owners cannot remove each other at once.
-    await tenancy.lock_tenant(session, tenant_id=principal.tenant_id)
-    member = await tenancy.get_member(session, tenant_id=principal.tenant_id, member_id=member_id)
+    await repositories.accounts.lock_tenant(session, tenant_id=principal.tenant_id)
+    member = await repositories.accounts.get_member(
+        session, tenant_id=principal.tenant_id, member_id=member_id
+    )
     role = Role(member.role)
     if not can_manage(principal.role, role):
         raise DomainError(errors.FORBIDDEN, f"a {principal.role} may not remove a {role}")
     if (
         role is Role.OWNER
-        and await tenancy.count_owners(session, tenant_id=principal.tenant_id) < 2
+        and await repositories.accounts.count_owners(session, tenant_id=principal.tenant_id) < 2
     ):
         raise DomainError(errors.LAST_OWNER, "a tenant keeps at least one owner")
-    await tenancy.remove_member(session, tenant_id=principal.tenant_id, member_id=member_id)
+    await repositories.accounts.remove_member(
+        session, tenant_id=principal.tenant_id, member_id=member_id
+    )
     await session.commit()
     return Response(status_code=status.HTTP_204_NO_CONTENT)

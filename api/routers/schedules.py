@@ -24,7 +24,7 @@ from api.schedule_schemas import (
     summary,
 )
 from api.schemas import ErrorBody
-from models import tenancy
+from models import repositories
 from models.requests import campaign_options, source_options
 from services import schedules
 from services.schedule_types import ScheduleChanges, ScheduleConfig, schedule_ui_url
@@ -96,7 +96,7 @@ async def create_schedule(
         note=body.note,
     )
     # Held until the commit below: the tenant's creates take turns, so the limit holds.
-    await tenancy.lock_tenant(session, tenant_id=principal.tenant_id)
+    await repositories.accounts.lock_tenant(session, tenant_id=principal.tenant_id)
     view = await schedules.create_schedule(
         temporal,
         settings,

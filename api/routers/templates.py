@@ -80,7 +80,9 @@ async def _save(
 ) -> ProductTemplateRecord:
     name = row.name  # the row is expired by a rollback
     try:
-        saved = await repositories.save_template(session, tenant_id=tenant_id, template=row)
+        saved = await repositories.templates.save_template(
+            session, tenant_id=tenant_id, template=row
+        )
         await session.commit()
     except IntegrityError as exc:
         await session.rollback()
@@ -110,7 +112,7 @@ def _fields(body: TemplateIn) -> dict[str, Any]:
 @router.get("", operation_id="list_templates", response_model=TemplatePage)
 async def list_templates(session: SessionDep, principal: TemplatesRead) -> TemplatePage:
     """The tenant's templates, by name."""
-    rows = await repositories.list_templates(session, tenant_id=principal.tenant_id)
+    rows = await repositories.templates.list_templates(session, tenant_id=principal.tenant_id)
     return TemplatePage(data=[_public(row) for row in rows], count=len(rows))
 
 
@@ -144,7 +146,7 @@ async def create_template(
 async def get_template(
     template_id: uuid.UUID, session: SessionDep, principal: TemplatesRead
 ) -> TemplatePublic:
-    row = await repositories.get_template(
+    row = await repositories.templates.get_template(
         session, tenant_id=principal.tenant_id, template_id=template_id
     )
     return _public(row)
@@ -165,7 +167,7 @@ async def replace_template(
     principal: TemplatesWrite,
 ) -> TemplatePublic:
     """Replace a template. Runs already started keep the copy they started with."""
-    row = await repositories.get_template(
+    row = await repositories.templates.get_template(
         session, tenant_id=principal.tenant_id, template_id=template_id
     )
     await _check_catalog(request, vendors, principal.tenant_id, body)
@@ -184,7 +186,7 @@ async def delete_template(
     template_id: uuid.UUID, session: SessionDep, principal: TemplatesWrite
 ) -> Response:
     """Delete a template. Runs already started keep the copy they started with."""
-    row = await repositories.get_template(
+    row = await repositories.templates.get_template(
         session, tenant_id=principal.tenant_id, template_id=template_id
     )
     await session.delete(row)

@@ -24,7 +24,7 @@ from core.temporal import workflow_ui_url
 from domain.niches import same_niche
 from domain.trends import SourceName
 from integrations.embeddings import threshold_for_model
-from models import trend_store
+from models import repositories
 from models.requests import ScrapeRequest
 from services import trends
 
@@ -47,7 +47,7 @@ async def list_trends(
 ) -> TrendPage:
     """The tenant's trend signals, best score first; filter by source, score, recency
     and keyword text (also matches the other names a signal was seen under)."""
-    rows, count = await trend_store.list_signals(
+    rows, count = await repositories.trends.list_signals(
         session,
         tenant_id=principal.tenant_id,
         source=source,
@@ -70,7 +70,7 @@ async def get_trend(
     signal_id: uuid.UUID, session: SessionDep, principal: TrendsRead
 ) -> TrendSignalPublic:
     """One signal: its sources, metrics and the components of its score."""
-    signal = await trend_store.get_signal(
+    signal = await repositories.trends.get_signal(
         session, tenant_id=principal.tenant_id, signal_id=signal_id
     )
     return public_signal(signal)
@@ -91,7 +91,7 @@ async def similar_trends(
 ) -> SimilarTrends:
     """The nearest signals by embedding (HNSW index), with whether the merge rule would
     take each for the same niche and why."""
-    signal, neighbours = await trend_store.similar_signals(
+    signal, neighbours = await repositories.trends.similar_signals(
         session, tenant_id=principal.tenant_id, signal_id=signal_id, limit=limit
     )
     threshold = threshold_for_model(settings, signal.embedding_model)

@@ -86,7 +86,7 @@ async def list_workflows(
     offset: Annotated[int, Query(ge=0)] = 0,
 ) -> WorkflowPage:
     """The tenant's runs, newest first (recorded state; no live queries)."""
-    runs, count = await repositories.list_runs(
+    runs, count = await repositories.runs.list_runs(
         session, tenant_id=principal.tenant_id, status=status_filter, limit=limit, offset=offset
     )
     return WorkflowPage(
@@ -105,11 +105,11 @@ async def get_workflow(
     principal: WorkflowsRead,
 ) -> WorkflowView:
     """One run: stage, progress, artifacts, result or error, and what its models cost."""
-    run = await repositories.get_run_or_raise(
+    run = await repositories.runs.get_run_or_raise(
         session, tenant_id=principal.tenant_id, workflow_id=workflow_id
     )
     view = await run_views.describe_run(run, temporal=temporal, settings=settings)
-    lines = await repositories.list_cost_lines(
+    lines = await repositories.runs.list_cost_lines(
         session, tenant_id=principal.tenant_id, workflow_id=workflow_id
     )
     view.model_costs = [
@@ -133,7 +133,9 @@ async def _signal_target(
     session: SessionDep, tenant: str, workflow_id: str, allowed: AbstractSet[RunStatus]
 ) -> WorkflowRun:
     """The tenant's run, if its status allows the signal (else 404 / 409)."""
-    run = await repositories.get_run_or_raise(session, tenant_id=tenant, workflow_id=workflow_id)
+    run = await repositories.runs.get_run_or_raise(
+        session, tenant_id=tenant, workflow_id=workflow_id
+    )
     if RunStatus(run.status) not in allowed:
         raise DomainError(
             errors.INVALID_STATE,

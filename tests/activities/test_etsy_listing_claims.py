@@ -28,7 +28,7 @@ from domain.errors import DomainError
 from integrations.etsy import EtsyClient
 from integrations.local.brief_writer import write_brief
 from models.payloads import CreateDraftListingInput, ListingRef
-from models.repositories import ExternalRefTaken
+from models.repositories.refs import ExternalRefTaken
 from models.tables import RefKind
 from sandbox.app import EmulatorConfig
 from sandbox.etsy import SHIPPING_PROFILE_ID

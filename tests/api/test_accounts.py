@@ -24,8 +24,8 @@ from core.settings import Settings
 from core.storage import LocalStorage
 from domain.plans import PLANS
 from domain.rbac import ROLE_PERMISSIONS, Role
-from models import tenancy
-from models.tenancy import count_owners
+from models import repositories
+from models.repositories.accounts import count_owners
 from sandbox.app import EmulatorConfig
 from services import accounts
 from services.accounts import SeatsExceedPlan, change_plan
@@ -111,7 +111,7 @@ async def test_stored_key_row_holds_only_the_prefix_and_a_sha256(
     assert plain not in row
     assert secret not in row
     async with sessions() as session:
-        stored = await tenancy.get_api_key(
+        stored = await repositories.accounts.get_api_key(
             session, tenant_id=account.tenant_id, key_id=uuid.UUID(created["id"])
         )
     assert stored.secret_hash == hashlib.sha256(plain.encode()).hexdigest()
@@ -182,7 +182,7 @@ async def test_revoking_a_key_of_another_tenant_is_404(
 ) -> None:
     other = await create_account(sessions, settings.cipher, emulator_config)
     async with sessions() as session:
-        keys = await tenancy.list_api_keys(session, tenant_id=other.tenant_id)
+        keys = await repositories.accounts.list_api_keys(session, tenant_id=other.tenant_id)
     error(await api.delete(f"/v1/api-keys/{keys[0].id}"), 404, "NOT_FOUND")
 
 
@@ -238,7 +238,7 @@ async def test_admin_may_not_revoke_an_owners_key(
     """domain/rbac.py: "Higher ranks may manage members and keys of equal or lower rank only"."""
     admin = await member_key(sessions, account.tenant_id, "admin")
     async with sessions() as session:
-        owner_keys = await tenancy.list_api_keys(session, tenant_id=account.tenant_id)
+        owner_keys = await repositories.accounts.list_api_keys(session, tenant_id=account.tenant_id)
     owner_key_id = next(k.id for k in owner_keys if k.member_id == account.owner_id)
     async with api_client(app, bearer(admin)) as client:
         response = await client.delete(f"/v1/api-keys/{owner_key_id}")
@@ -418,7 +418,7 @@ async def test_integration_token_is_stored_encrypted(
     row = await row_json(sessions, "integrations", where, tenant=account.tenant_id)
     assert token not in row
     async with sessions() as session:
-        stored = await tenancy.find_integration(
+        stored = await repositories.integrations.find_integration(
             session, tenant_id=account.tenant_id, vendor="printify"
         )
     assert stored is not None
@@ -441,7 +441,9 @@ async def test_refresh_token_is_stored_encrypted_too(
     assert access not in row
     assert refresh not in row
     async with sessions() as session:
-        stored = await tenancy.find_integration(session, tenant_id=account.tenant_id, vendor="etsy")
+        stored = await repositories.integrations.find_integration(
+            session, tenant_id=account.tenant_id, vendor="etsy"
+        )
     assert stored is not None and stored.refresh_token_enc is not None
     assert settings.cipher.decrypt(stored.refresh_token_enc) == refresh
 
@@ -558,7 +560,7 @@ async def test_a_stage_is_metered_once_however_often_it_is_reported(
     for _ in range(2):  # a retried activity reports again, in its own transaction
         async with sessions() as session:
             results.append(
-                await tenancy.meter_once(
+                await repositories.usage.meter_once(
                     session,
                     tenant_id=account.tenant_id,
                     workflow_id=workflow_id,

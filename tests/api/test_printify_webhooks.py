@@ -76,7 +76,7 @@ async def run(
     workflow_id = started.json()["workflow_id"]
     product_id = secrets.token_hex(12)
     async with sessions() as session:
-        await repositories.put_external_ref(
+        await repositories.refs.put_external_ref(
             session,
             tenant_id=tenant,
             workflow_id=workflow_id,

@@ -146,7 +146,7 @@ async def test_a_run_copies_the_named_or_default_template(
 
     async with sessions() as session:
         runs = {
-            name: await repositories.get_run(
+            name: await repositories.runs.get_run(
                 session, tenant_id=tenant, workflow_id=response.json()["workflow_id"]
             )
             for name, response in (("named", by_name), ("default", by_default), ("inline", inline))

@@ -17,7 +17,7 @@ from fastapi import FastAPI
 
 from core.db import SessionFactory
 from core.settings import Settings
-from models import repositories, tenancy
+from models import repositories
 from models.tables import Campaign, Design, Listing, TrendSignal
 from sandbox.app import EmulatorConfig
 from tests.accounts import Account, create_account
@@ -62,14 +62,14 @@ async def _seed(app: FastAPI, sessions: SessionFactory, account: Account) -> Vic
         assert schedule.status_code == 201, schedule.text
     tenant = account.tenant_id
     async with sessions() as session:
-        brief = await repositories.save_brief(
+        brief = await repositories.briefs.save_brief(
             session,
             tenant_id=tenant,
             workflow_id=f"{workflow_id}-seed",
             keyword="isolated cat mom",
             data={"title": "Isolated Cat Mom Shirt"},
         )
-        design = await repositories.save_design(
+        design = await repositories.designs.save_design(
             session,
             tenant_id=tenant,
             design=Design(
@@ -85,7 +85,7 @@ async def _seed(app: FastAPI, sessions: SessionFactory, account: Account) -> Vic
                 size_bytes=1,
             ),
         )
-        listing = await repositories.upsert_listing(
+        listing = await repositories.listings.upsert_listing(
             session,
             tenant_id=tenant,
             listing=Listing(
@@ -389,4 +389,7 @@ async def test_another_tenant_finds_nothing_anywhere(
         cancel = await a.post(f"/v1/workflows/{victim.workflow_id}/cancel")
         assert cancel.status_code == 202, cancel.text
     async with sessions() as session:
-        assert await tenancy.count_members(session, tenant_id=victim.account.tenant_id) == 1
+        assert (
+            await repositories.accounts.count_members(session, tenant_id=victim.account.tenant_id)
+            == 1
+        )

@@ -153,7 +153,7 @@ async def test_a_run_recorded_before_integrations_is_still_answered(
     }
     workflow_id = run_workflow_id("design_to_listing", account.tenant_id, "legacy-key")
     async with sessions() as session:
-        await repositories.create_run_if_absent(
+        await repositories.runs.create_run_if_absent(
             session,
             tenant_id=account.tenant_id,
             workflow_id=workflow_id,

@@ -100,9 +100,9 @@ async def test_openai_brief_and_artwork_become_one_listing_with_cost_lines(
     ).json()
     assert chat["tool_choice"]["function"]["name"] == "submit_design_brief"
     async with sessions() as session:
-        run = await repositories.get_run(session, tenant_id=tenant, workflow_id=workflow_id)
+        run = await repositories.runs.get_run(session, tenant_id=tenant, workflow_id=workflow_id)
         brief = (await session.exec(select(Brief).where(Brief.workflow_id == workflow_id))).one()
-        lines = await repositories.list_cost_lines(
+        lines = await repositories.runs.list_cost_lines(
             session, tenant_id=tenant, workflow_id=workflow_id
         )
     assert run is not None and run.status == "completed"
@@ -158,7 +158,7 @@ async def test_a_refused_brief_never_reaches_the_image_endpoint(
     assert calls["images.generations"] == 0
     assert calls["moderations"] == moderation_calls
     async with sessions() as session:
-        run = await repositories.get_run(session, tenant_id=tenant, workflow_id=workflow_id)
+        run = await repositories.runs.get_run(session, tenant_id=tenant, workflow_id=workflow_id)
         lines = (
             await session.exec(select(CostLine).where(CostLine.workflow_id == workflow_id))
         ).all()

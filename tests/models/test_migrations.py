@@ -16,7 +16,7 @@ from sqlalchemy.exc import IntegrityError
 
 from core.db import alembic_config, make_engine, make_session_factory, sqlalchemy_url
 from core.embedded import start_postgres, stop_postgres
-from models import tables, tenancy
+from models import repositories, tables
 from services import accounts
 
 OLD_RUN = (
@@ -58,7 +58,7 @@ def test_records_from_before_tenants_get_a_tenant_that_can_be_adopted(fresh_data
                     session, tenant_id="shop7", name="Shop 7", plan="business", owner_email="o@x.t"
                 )
                 await session.commit()
-                members = await tenancy.count_members(session, tenant_id="shop7")
+                members = await repositories.accounts.count_members(session, tenant_id="shop7")
                 return tenant.plan + ":" + key[:4], members
         finally:
             await engine.dispose()

@@ -15,10 +15,10 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from core.db import SessionFactory
 from domain.trends import Competition, ScrapedTrend
 from integrations.embeddings import LocalE5Embedder
-from models import trend_store
+from models import repositories
 from models.repositories import NotFoundError
+from models.repositories.trend_updates import Observation
 from models.tables import TrendSignal
-from models.trend_store import Observation
 
 THRESHOLD = LocalE5Embedder.default_threshold
 NOW = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
@@ -39,10 +39,10 @@ async def observe(
     tenant_id: str,
     trends: list[ScrapedTrend],
     now: datetime = NOW,
-) -> trend_store.UpsertReport:
+) -> repositories.trend_updates.UpsertReport:
     batch = await embedder.embed([t.keyword.lower() for t in trends])
     async with sessions() as session:
-        report = await trend_store.upsert_observations(
+        report = await repositories.trend_updates.upsert_observations(
             session,
             tenant_id=tenant_id,
             observations=[Observation(t, v) for t, v in zip(trends, batch.vectors, strict=True)],
@@ -50,14 +50,14 @@ async def observe(
             threshold=THRESHOLD,
             now=now,
         )
-        await trend_store.rescore(session, tenant_id=tenant_id, now=now)
+        await repositories.trend_updates.rescore(session, tenant_id=tenant_id, now=now)
         await session.commit()
     return report
 
 
 async def all_signals(sessions: SessionFactory, tenant_id: str) -> dict[str, TrendSignal]:
     async with sessions() as session:
-        rows, count = await trend_store.list_signals(
+        rows, count = await repositories.trends.list_signals(
             session, tenant_id=tenant_id, limit=100, offset=0
         )
     assert count == len(rows)
@@ -156,31 +156,31 @@ async def test_lists_filter_by_source_score_time_and_text(
     )
     await observe(sessions, embedder, tenant_id, [ScrapedTrend("reddit", "axolotl lover 100%_off")])
     async with sessions() as session:
-        by_source, count = await trend_store.list_signals(
+        by_source, count = await repositories.trends.list_signals(
             session, tenant_id=tenant_id, source="pinterest", limit=10, offset=0
         )
         assert [s.normalized_keyword for s in by_source] == ["mushroom cottagecore"]
-        recent, _ = await trend_store.list_signals(
+        recent, _ = await repositories.trends.list_signals(
             session, tenant_id=tenant_id, since=NOW - timedelta(hours=1), limit=10, offset=0
         )
         assert [s.normalized_keyword for s in recent] == ["axolotl lover 100 off"]
-        text_match, _ = await trend_store.list_signals(
+        text_match, _ = await repositories.trends.list_signals(
             session, tenant_id=tenant_id, query_text="GRANDPA", limit=10, offset=0
         )
         assert [s.normalized_keyword for s in text_match] == ["pickleball grandpa"]
         # LIKE wildcards in the text are taken literally.
         assert (
-            await trend_store.list_signals(
+            await repositories.trends.list_signals(
                 session, tenant_id=tenant_id, query_text="%", limit=10, offset=0
             )
         )[1] == 0
-        everything, total = await trend_store.list_signals(
+        everything, total = await repositories.trends.list_signals(
             session, tenant_id=tenant_id, limit=10, offset=0
         )
         scores = [s.score for s in everything]
         assert total == 3 and scores == sorted(scores, reverse=True)
         top = scores[0]
-        best, _ = await trend_store.list_signals(
+        best, _ = await repositories.trends.list_signals(
             session, tenant_id=tenant_id, min_score=top, limit=10, offset=0
         )
         assert [s.score for s in best] == [top]
@@ -205,7 +205,7 @@ async def test_similar_signals_are_the_nearest_of_the_same_tenant(
     signals = await all_signals(sessions, tenant_id)
     hiking = signals["hiking dog dad"]
     async with sessions() as session:
-        signal, neighbours = await trend_store.similar_signals(
+        signal, neighbours = await repositories.trends.similar_signals(
             session,
             tenant_id=tenant_id,
             signal_id=hiking.id,
@@ -217,16 +217,16 @@ async def test_similar_signals_are_the_nearest_of_the_same_tenant(
     similarities = [similarity for _, similarity in neighbours]
     assert similarities == sorted(similarities, reverse=True) and similarities[0] > 0.8
     async with sessions() as session:
-        _, nearest = await trend_store.similar_signals(
+        _, nearest = await repositories.trends.similar_signals(
             session, tenant_id=tenant_id, signal_id=hiking.id, limit=1
         )
         assert [n.normalized_keyword for n, _ in nearest] == ["camping dog dad"]
         with pytest.raises(NotFoundError):  # another tenant's signal is not found
-            await trend_store.similar_signals(
+            await repositories.trends.similar_signals(
                 session, tenant_id=other_tenant, signal_id=hiking.id, limit=5
             )
         with pytest.raises(NotFoundError):
-            await trend_store.similar_signals(
+            await repositories.trends.similar_signals(
                 session, tenant_id=tenant_id, signal_id=uuid.uuid4(), limit=5
             )
 
@@ -273,13 +273,13 @@ async def test_a_signal_never_embedded_or_among_exact_copies_is_still_answered(
         session.add(bare)
         await session.commit()
     async with sessions() as session:
-        signal, neighbours = await trend_store.similar_signals(
+        signal, neighbours = await repositories.trends.similar_signals(
             session, tenant_id=tenant_id, signal_id=otter.id, limit=2
         )
         assert signal.id == otter.id and len(neighbours) == 2
         assert {n.id for n, _ in neighbours} <= {c.id for c in copies}
         assert all(similarity == pytest.approx(1.0) for _, similarity in neighbours)
-        signal, neighbours = await trend_store.similar_signals(
+        signal, neighbours = await repositories.trends.similar_signals(
             session, tenant_id=tenant_id, signal_id=bare.id, limit=5
         )
         assert signal.id == bare.id and neighbours == []
@@ -294,9 +294,9 @@ async def test_a_signal_crowded_out_of_its_own_answer_is_read_on_its_own(
     keywords = ["otter pun", "cat yoga", "retro camper van"]
     await observe(sessions, embedder, tenant_id, [ScrapedTrend("reddit", k) for k in keywords])
     otter = (await all_signals(sessions, tenant_id))["otter pun"]
-    route_query = trend_store.similar_query
+    route_query = repositories.trends.similar_query
     reads: list[uuid.UUID] = []
-    real_get_signal = trend_store.get_signal
+    real_get_signal = repositories.trends.get_signal
 
     def without_itself() -> Any:
         return route_query().where(col(TrendSignal.id) != bindparam("signal_id"))
@@ -308,13 +308,13 @@ async def test_a_signal_crowded_out_of_its_own_answer_is_read_on_its_own(
         return await real_get_signal(session, tenant_id=tenant_id, signal_id=signal_id)
 
     async with sessions() as session:
-        signal, neighbours = await trend_store.similar_signals(
+        signal, neighbours = await repositories.trends.similar_signals(
             session, tenant_id=tenant_id, signal_id=otter.id, limit=1
         )
         assert reads == [] and signal.id == otter.id and len(neighbours) == 1  # one query
-        monkeypatch.setattr(trend_store, "similar_query", without_itself)
-        monkeypatch.setattr(trend_store, "get_signal", counted_get_signal)
-        signal, neighbours = await trend_store.similar_signals(
+        monkeypatch.setattr(repositories.trends, "similar_query", without_itself)
+        monkeypatch.setattr(repositories.trends, "get_signal", counted_get_signal)
+        signal, neighbours = await repositories.trends.similar_signals(
             session, tenant_id=tenant_id, signal_id=otter.id, limit=2
         )
     assert reads == [otter.id] and signal.keyword == "otter pun"
@@ -338,7 +338,7 @@ async def test_competition_is_folded_in_and_lowers_the_score(
     frog, goblin = signals["frog wizard"], signals["goblin mode"]
     assert frog.score == goblin.score
     async with sessions() as session:
-        needing = await trend_store.signals_needing_competition(
+        needing = await repositories.trend_updates.signals_needing_competition(
             session,
             tenant_id=tenant_id,
             signal_ids=[frog.id, goblin.id],
@@ -346,15 +346,15 @@ async def test_competition_is_folded_in_and_lowers_the_score(
             limit=5,
         )
         assert {s.id for s in needing} == {frog.id, goblin.id}
-        await trend_store.apply_competition(
+        await repositories.trend_updates.apply_competition(
             session,
             tenant_id=tenant_id,
             competition=[(frog.id, Competition("frog wizard", listing_count=250_000))],
             now=NOW,
         )
-        await trend_store.rescore(session, tenant_id=tenant_id, now=NOW)
+        await repositories.trend_updates.rescore(session, tenant_id=tenant_id, now=NOW)
         await session.commit()
-        measured = await trend_store.signals_needing_competition(
+        measured = await repositories.trend_updates.signals_needing_competition(
             session,
             tenant_id=tenant_id,
             signal_ids=[frog.id, goblin.id],
@@ -388,7 +388,7 @@ async def test_the_similar_query_walks_the_hnsw_index(
             {"tenant": tenant_id, "model": embedder.name},
         )
         await session.execute(text("ANALYZE trend_signals"))
-        plan = await trend_store.explain_nearest(
+        plan = await repositories.trends.explain_nearest(
             session, tenant_id=tenant_id, embedding=vector, model=embedder.name, limit=10
         )
         stored = (
@@ -397,7 +397,7 @@ async def test_the_similar_query_walks_the_hnsw_index(
                 {"tenant": tenant_id},
             )
         ).scalar_one()
-        similar_plan = await trend_store.explain_similar(
+        similar_plan = await repositories.trends.explain_similar(
             session, tenant_id=tenant_id, signal_id=stored, limit=11
         )
         await session.rollback()
@@ -414,4 +414,4 @@ async def test_every_connection_scans_hnsw_iteratively_in_strict_order(
     async with sessions() as session:
         await session.execute(text("SELECT '[1,2,3]'::vector"))  # pgvector loaded
         shown = (await session.execute(text("SHOW hnsw.iterative_scan"))).scalar_one()
-    assert shown == trend_store.ITERATIVE_SCAN == "strict_order"
+    assert shown == repositories.trends.ITERATIVE_SCAN == "strict_order"

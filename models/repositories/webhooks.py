@@ -1,27 +1,15 @@
-"""Queries behind vendor webhooks: which run a vendor id belongs to, and events acted on.
+"""Vendor webhook events acted on, once each.
 
-A webhook carries no tenant: `find_external_ref` resolves the vendor's id *to* its run
-and tenant (like `tenancy.find_api_key` for keys), and everything after uses that tenant.
-No function commits.
-"""
+Like every repository, its functions take the session and the tenant keyword-only and
+none commits: the caller owns the transaction."""
 
 from __future__ import annotations
 
 from sqlalchemy.dialects.postgresql import insert
-from sqlmodel import col, select
+from sqlmodel import col
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from models.tables import ExternalRef, WebhookEvent, utcnow
-
-
-async def find_external_ref(
-    session: AsyncSession, *, kind: str, external_id: str
-) -> ExternalRef | None:
-    """The record of the step (`kind`) that made `external_id`, whoever's it is."""
-    query = select(ExternalRef).where(
-        ExternalRef.kind == kind, ExternalRef.external_id == external_id
-    )
-    return (await session.exec(query.limit(1))).first()
+from models.tables import WebhookEvent, utcnow
 
 
 async def record_event(
