@@ -15,6 +15,9 @@ longer knows becomes a permanent error that names the setting to change.
 - Embeddings use `dimensions=384`, the size of the `vector(384)` columns.
 
 SDK errors are mapped once, in `vendor_error`, into the platform's `VendorError`.
+
+Over 400 lines on purpose: one vendor's client, whose stages share the SDK client,
+retries, prices and error mapping.
 """
 
 from __future__ import annotations

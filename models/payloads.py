@@ -3,6 +3,9 @@
 One input and one output type per workflow and activity, as plain dataclasses so
 they serialise with Temporal's default converter and fields can be added (with
 defaults) without breaking running workflows.
+
+One module on purpose (over 400 lines): the API, the workflows and the activities share
+these types, and a workflow's sandbox loads one small module of plain dataclasses.
 """
 
 from __future__ import annotations

@@ -19,6 +19,10 @@ nearest-neighbour query; the Postgres and pgvector versions. Not a timed test:
 
     .venv/bin/python scripts/bench_trend_similar.py [--signals 100000] [--requests 1000]
         [--other-tenant-signals 20000]
+
+One self-contained script on purpose (over 400 lines): it starts its own Postgres, loads
+the data, serves the app and measures, so a reader sees the whole benchmark in one
+place.
 """
 
 from __future__ import annotations

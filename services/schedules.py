@@ -5,6 +5,9 @@ carries the tenant in the `TenantId` search attribute and in its memo, and each 
 starts `TrendScrapeWorkflow` on the workflows queue as `scr-<tenant>.<name>-<time>`. A
 tenant reaches a schedule only when the id has its prefix *and* the schedule says it is
 the tenant's; anything else is "not found", exactly like an id that does not exist.
+
+Over 400 lines on purpose: every call a tenant's schedules make to Temporal's schedule
+API, kept with the ownership check they all share.
 """
 
 from __future__ import annotations

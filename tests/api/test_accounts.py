@@ -1,5 +1,8 @@
 """Accounts over HTTP: API keys, members (seats), integrations, billing and the per-key
-rate limit, against the real app, Postgres and Temporal of the session."""
+rate limit, against the real app, Postgres and Temporal of the session.
+
+Over 400 lines on purpose: members, keys, integrations and plans through the API,
+refusal by refusal."""
 
 from __future__ import annotations
 

@@ -1,4 +1,7 @@
-"""Contract tests for `EtsyClient` over HTTP against the Etsy emulator, plus retry rules."""
+"""Contract tests for `EtsyClient` over HTTP against the Etsy emulator, plus retry rules.
+
+Over 400 lines on purpose: one contract test per client method, against the emulator
+over HTTP."""
 
 from __future__ import annotations
 

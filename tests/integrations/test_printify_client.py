@@ -1,4 +1,7 @@
-"""Contract tests of `PrintifyClient` against the Printify emulator over HTTP, incl. retries."""
+"""Contract tests of `PrintifyClient` against the Printify emulator over HTTP, incl. retries.
+
+Over 400 lines on purpose: one contract test per client method, against the emulator
+over HTTP."""
 
 from __future__ import annotations
 

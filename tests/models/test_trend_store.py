@@ -1,5 +1,8 @@
 """Trend signals in real Postgres with pgvector and the local embedder: merging, lists,
-nearest neighbours and the HNSW plan."""
+nearest neighbours and the HNSW plan.
+
+Over 400 lines on purpose: the trend repositories' writes and reads, each against real
+Postgres."""
 
 from __future__ import annotations
 

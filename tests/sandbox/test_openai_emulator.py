@@ -1,4 +1,6 @@
-"""The OpenAI emulator through the official `openai` SDK, over HTTP."""
+"""The OpenAI emulator through the official `openai` SDK, over HTTP.
+
+Over 400 lines on purpose: what the emulator accepts and refuses, endpoint by endpoint."""
 
 from __future__ import annotations
 

@@ -1,4 +1,7 @@
-"""The Printify emulator over real HTTP: auth, catalog, uploads, products, locking, paging."""
+"""The Printify emulator over real HTTP: auth, catalog, uploads, products, locking, paging.
+
+Over 400 lines on purpose: what the emulator accepts and refuses, resource by resource,
+as Printify does."""
 
 from __future__ import annotations
 
