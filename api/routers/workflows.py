@@ -71,7 +71,7 @@ async def start_design_to_listing(
         idempotency_key=key,
         body=body,
     )
-    return await service.accepted(run, created, response, temporal=temporal, settings=settings)
+    return service.accepted(run, created, response, settings=settings)
 
 
 @router.get("", operation_id="list_workflows", response_model=WorkflowPage)
