@@ -3,18 +3,23 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Sequence
 from contextlib import AsyncExitStack
 from types import TracebackType
 
 from temporalio.client import Client
-from temporalio.worker import Worker
+from temporalio.worker import Interceptor, Worker
 
 from core.settings import QUEUES, Settings
+from tests.short_retries import ShortRetries
 from workers.runner import build_activities, build_worker
 
 
 class WorkerSet:
-    """Starts one worker per queue (optionally leaving some out) and stops them on exit."""
+    """Starts one worker per queue (optionally leaving some out) and stops them on exit.
+
+    Its workflows retry activities after short waits (`ShortRetries`) unless given
+    other `interceptors`."""
 
     def __init__(
         self,
@@ -23,11 +28,13 @@ class WorkerSet:
         database_url: str,
         *,
         queues: list[str] | None = None,
+        interceptors: Sequence[Interceptor] = (ShortRetries(),),
     ) -> None:
         self._settings = settings
         self._client = client
         self._database_url = database_url
         self._queues = queues or list(QUEUES)
+        self._interceptors = interceptors
         self._stack = AsyncExitStack()
         self.workers: dict[str, Worker] = {}
         self._tasks: list[asyncio.Task[None]] = []
@@ -37,7 +44,9 @@ class WorkerSet:
             activities = await build_activities(
                 self._settings, queue, self._database_url, self._stack
             )
-            worker = build_worker(self._client, queue, activities, self._settings)
+            worker = build_worker(
+                self._client, queue, activities, self._settings, interceptors=self._interceptors
+            )
             self.workers[queue] = worker
             self._tasks.append(asyncio.create_task(worker.run()))
         return self
