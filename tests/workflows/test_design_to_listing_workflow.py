@@ -7,9 +7,8 @@ test can show which stages ran and which compensation happened.
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -208,14 +207,6 @@ class Fakes:
             ],
             "records": [update_run, meter_usage, record_listing],
         }
-
-
-@pytest.fixture(scope="module")
-async def skipping_env() -> AsyncIterator[WorkflowEnvironment]:
-    server = Path(__import__("sys").executable).parent / "temporal-test-server"
-    env = await WorkflowEnvironment.start_time_skipping(test_server_existing_path=str(server))
-    yield env
-    await env.shutdown()
 
 
 async def run_with(
