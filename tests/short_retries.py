@@ -24,12 +24,10 @@ from temporalio.worker import (
 
 @dataclass(frozen=True)
 class ShortRetries(Interceptor):
-    """First retry after at most `first`, later ones at most `longest` apart; with
-    `heartbeat`, every activity that heartbeats is taken for dead after that long."""
+    """First retry after at most `first`, later ones at most `longest` apart."""
 
     first: timedelta = timedelta(milliseconds=100)
     longest: timedelta = timedelta(seconds=1)
-    heartbeat: timedelta | None = None
 
     def workflow_interceptor_class(
         self, input: WorkflowInterceptorClassInput
@@ -54,6 +52,4 @@ class ShortRetries(Interceptor):
                 initial_interval=min(policy.initial_interval, self.first),
                 maximum_interval=min(policy.maximum_interval or self.longest, self.longest),
             )
-        if self.heartbeat is not None and input.heartbeat_timeout is not None:
-            input.heartbeat_timeout = self.heartbeat
         return input

@@ -7,19 +7,27 @@ from contextlib import AsyncExitStack, asynccontextmanager
 from typing import Any
 
 from temporalio.client import Client
-from temporalio.worker import Worker
+from temporalio.worker import Interceptor, Worker
 
 from core.settings import QUEUES
 
 
 @asynccontextmanager
 async def serving(
-    client: Client, workflows: Sequence[type], by_queue: dict[str, list[Callable[..., Any]]]
+    client: Client,
+    workflows: Sequence[type],
+    by_queue: dict[str, list[Callable[..., Any]]],
+    interceptors: Sequence[Interceptor] = (),
 ) -> AsyncIterator[None]:
     """Serve `workflows` on the workflows queue and each queue's fake activities."""
     async with AsyncExitStack() as stack:
         await stack.enter_async_context(
-            Worker(client, task_queue=QUEUES["workflows"], workflows=list(workflows))
+            Worker(
+                client,
+                task_queue=QUEUES["workflows"],
+                workflows=list(workflows),
+                interceptors=interceptors,
+            )
         )
         for queue, activities in by_queue.items():
             await stack.enter_async_context(
