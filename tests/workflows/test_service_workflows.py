@@ -19,21 +19,11 @@ from core.settings import QUEUES
 from integrations.local.brief_writer import write_brief
 from models.payloads import DesignToListingInput, PrintFile
 from tests.workflows.serving import serving
-from tests.workflows.test_design_to_listing_workflow import Fakes, request
+from tests.workflows.test_design_to_listing_workflow import CHAIN, Fakes, request
 from workflows.services import BriefWorkflow, DesignWorkflow, PublishDesignWorkflow
 
-IDEATION = ["ideation.generate_brief", "ideation.screen_brief"]
-DESIGN = ["image.generate_design", "printify.get_print_area", "image.make_print_file"]
-PUBLISH = [
-    "printify.upload_image",
-    "printify.create_product",
-    "printify.publish",
-    "etsy.create_draft_listing",
-    "etsy.upload_listing_image",
-    "etsy.activate_listing",
-    "printify.publishing_succeeded",
-    "records.record_listing",
-]
+# The chain's stages, split where the three services split it.
+IDEATION, DESIGN, PUBLISH = CHAIN[:2], CHAIN[2:5], CHAIN[5:]
 BRIEF = write_brief("axolotl mom")
 PRINT_FILE = PrintFile("design-1", "print.png", "preview.jpg", "ab" * 32, 4500, 5400, 300, 9)
 
