@@ -47,14 +47,16 @@ def recorded_view(run: WorkflowRun, *, settings: Settings) -> WorkflowView:
     )
 
 
-async def accepted(
-    run: WorkflowRun, created: bool, response: Response, *, temporal: Client, settings: Settings
+def accepted(
+    run: WorkflowRun, created: bool, response: Response, *, settings: Settings
 ) -> WorkflowView:
-    """The 202 answer to a start: the run, where to follow it, and whether it is a repeat."""
+    """The 202 answer to a start: the run as recorded, where to follow it, and whether it
+    is a repeat. No `state` query: a run just started has nothing newer to tell, and
+    without a workflow worker the query would hold every start for its timeout."""
     response.headers["Location"] = f"/v1/workflows/{run.workflow_id}"
     if not created:
         response.headers["Idempotent-Replayed"] = "true"
-    return await describe_run(run, temporal=temporal, settings=settings)
+    return recorded_view(run, settings=settings)
 
 
 async def describe_run(run: WorkflowRun, *, temporal: Client, settings: Settings) -> WorkflowView:

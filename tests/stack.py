@@ -9,15 +9,19 @@ from types import TracebackType
 from typing import Any
 
 from temporalio.client import Client
-from temporalio.worker import Worker
+from temporalio.worker import Interceptor, Worker
 
 from core.settings import Settings
+from tests.short_retries import ShortRetries
 from workers.runner import build_activities, build_worker
 from workflows.contract import QUEUES
 
 
 class WorkerSet:
-    """Starts one worker per queue (optionally leaving some out) and stops them on exit."""
+    """Starts one worker per queue (optionally leaving some out) and stops them on exit.
+
+    Its workflows retry activities after short waits (`ShortRetries`) unless given
+    other `interceptors`."""
 
     def __init__(
         self,
@@ -26,11 +30,13 @@ class WorkerSet:
         database_url: str,
         *,
         queues: list[str] | None = None,
+        interceptors: Sequence[Interceptor] = (ShortRetries(),),
     ) -> None:
         self._settings = settings
         self._client = client
         self._database_url = database_url
         self._queues = queues or list(QUEUES)
+        self._interceptors = interceptors
         self._stack = AsyncExitStack()
         self.workers: dict[str, Worker] = {}
         # The activities each queue's worker serves (tests/workflows/test_contract.py).
@@ -43,7 +49,9 @@ class WorkerSet:
                 self._settings, queue, self._database_url, self._stack
             )
             self.activities[queue] = activities
-            worker = build_worker(self._client, queue, activities, self._settings)
+            worker = build_worker(
+                self._client, queue, activities, self._settings, interceptors=self._interceptors
+            )
             self.workers[queue] = worker
             self._tasks.append(asyncio.create_task(worker.run()))
         return self

@@ -72,7 +72,7 @@ async def request_brief(
         key=idempotency_key or f"auto-{uuid.uuid4()}",
         body=body,
     )
-    return await accepted(run, created, response, temporal=temporal, settings=settings)
+    return accepted(run, created, response, settings=settings)
 
 
 @router.get("", operation_id="list_briefs", response_model=BriefPage)
@@ -130,4 +130,4 @@ async def request_design(
         key=idempotency_key or "default",
         body=body or DesignRequest(),
     )
-    return await accepted(run, created, response, temporal=temporal, settings=settings)
+    return accepted(run, created, response, settings=settings)

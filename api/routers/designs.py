@@ -110,4 +110,4 @@ async def publish_design(
         key=idempotency_key or "default",
         body=body or PublishRequest(),
     )
-    return await accepted(run, created, response, temporal=temporal, settings=settings)
+    return accepted(run, created, response, settings=settings)

@@ -73,7 +73,7 @@ async def start_design_to_listing(
         idempotency_key=key,
         body=body,
     )
-    return await run_views.accepted(run, created, response, temporal=temporal, settings=settings)
+    return run_views.accepted(run, created, response, settings=settings)
 
 
 @router.get("", operation_id="list_workflows", response_model=WorkflowPage)

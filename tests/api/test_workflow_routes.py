@@ -4,14 +4,20 @@ from __future__ import annotations
 
 import asyncio
 import uuid
+from typing import Any
 
 import httpx
+from temporalio.client import Client, Interceptor, OutboundInterceptor, QueryWorkflowInput
 
+from api.app import create_app
 from core.db import SessionFactory
+from core.settings import Settings
+from core.storage import LocalStorage
 from models import repositories
 from models.requests import DesignToListingRequest
 from services.runs import request_hash
 from tests.accounts import Account
+from tests.conftest import ISOLATED_NAMESPACE, api_client
 from tests.e2e.helpers import wait_for_end
 from tests.stack import WorkerSet
 from workflows.contract import run_workflow_id
@@ -71,6 +77,57 @@ async def test_unknown_things_are_404_with_the_error_shape(api: httpx.AsyncClien
     assert bad_id.status_code == 422
     signal = await api.post("/v1/workflows/dtl-nobody-000/approve")
     assert signal.status_code == 404
+
+
+class QueryLog(Interceptor):
+    """Records the workflow ids of every `state` query a client sends."""
+
+    def __init__(self) -> None:
+        self.queried: list[str] = []
+
+    def intercept_client(self, next: OutboundInterceptor) -> OutboundInterceptor:
+        log = self
+
+        class Recording(OutboundInterceptor):
+            async def query_workflow(self, input: QueryWorkflowInput) -> Any:
+                log.queried.append(input.id)
+                return await super().query_workflow(input)
+
+        return Recording(next)
+
+
+async def test_a_start_answers_with_the_recorded_run_and_queries_nothing(
+    settings: Settings,
+    database_url: str,
+    temporal_client: Client,
+    storage: LocalStorage,
+    account: Account,
+) -> None:
+    """A run just started has nothing newer than its record; a query would also hold the
+    answer for its timeout whenever no workflow worker is up, as in this namespace."""
+    log = QueryLog()
+    temporal = Client(
+        temporal_client.service_client, namespace=ISOLATED_NAMESPACE, interceptors=[log]
+    )
+    scoped = settings.model_copy(update={"temporal_namespace": ISOLATED_NAMESPACE})
+    app = create_app(scoped, database_url=database_url, temporal=temporal, storage=storage)
+    async with app.router.lifespan_context(app), api_client(app, account.headers) as api:
+        started = await api.post(
+            START, json={"keyword": "walrus knitting"}, headers={"Idempotency-Key": "no-query"}
+        )
+        repeated = await api.post(
+            START, json={"keyword": "walrus knitting"}, headers={"Idempotency-Key": "no-query"}
+        )
+    await temporal.get_workflow_handle(started.json()["workflow_id"]).terminate()
+
+    assert started.status_code == 202, started.text
+    view = started.json()
+    assert (view["status"], view["stage"], view["progress"]) == ("running", "queued", 0.0)
+    assert started.headers["Location"] == f"/v1/workflows/{view['workflow_id']}"
+    assert "Idempotent-Replayed" not in started.headers
+    assert repeated.status_code == 202 and repeated.json() == view
+    assert repeated.headers["Idempotent-Replayed"] == "true"
+    assert log.queried == []
 
 
 async def test_health(api: httpx.AsyncClient) -> None:

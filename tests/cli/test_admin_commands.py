@@ -1,57 +1,95 @@
-"""The operator commands as an operator runs them, against the session's Postgres."""
+"""The operator commands against the session's Postgres: each through `cli.main.main` in
+this process, reading its settings from the environment as `pod` does, and one as an
+operator runs it, in a process of its own."""
 
 from __future__ import annotations
 
+import logging
 import os
 import re
 import subprocess
 import sys
 import uuid
+from collections.abc import Callable, Iterator
 
+import pytest
+
+from cli.main import main
 from core.apikeys import KEY_PATTERN
 from core.settings import Settings
 
+Pod = Callable[..., tuple[int, str, str]]
 
-def pod(database_url: str, settings: Settings, *args: str) -> subprocess.CompletedProcess[str]:
-    env = {
-        **os.environ,
+
+def pod_env(database_url: str, settings: Settings) -> dict[str, str]:
+    """What an operator sets for these commands: the database, home and keys."""
+    return {
         "DATABASE_URL": database_url,
         "POD_HOME": str(settings.home),
         "POD_ENCRYPTION_KEYS": settings.encryption_keys.get_secret_value(),
     }
-    return subprocess.run(
-        [sys.executable, "-m", "cli.main", *args],
-        env=env,
+
+
+@pytest.fixture
+def pod(
+    database_url: str,
+    settings: Settings,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> Iterator[Pod]:
+    """`pod ARGS…` in-process: returns (exit code, stdout, stderr). `main` sets up the
+    root logger as a `pod` process does; it is put back afterwards."""
+    for name, value in pod_env(database_url, settings).items():
+        monkeypatch.setenv(name, value)
+    root = logging.getLogger()
+    handlers, level = root.handlers[:], root.level
+
+    def run(*args: str) -> tuple[int, str, str]:
+        code = main(list(args))
+        captured = capsys.readouterr()
+        return code, captured.out, captured.err
+
+    yield run
+    root.handlers[:], root.level = handlers, level
+
+
+def test_tenant_plan_and_secrets_commands(pod: Pod) -> None:
+    tenant = f"cli{uuid.uuid4().hex[:8]}"
+    code, out, err = pod("tenant", tenant, "--name", "CLI Shop", "--owner-email", "A@B.test")
+    assert code == 0, err
+    key = out.strip().splitlines()[-1]
+    assert KEY_PATTERN.match(key), out
+
+    # Uncaught, as in `pod`: the process ends non-zero with the message.
+    with pytest.raises(ValueError, match="already exists"):
+        pod("tenant", tenant, "--name", "X", "--owner-email", "c@d.e")
+
+    assert pod("tenant", "no spaces!", "--name", "X", "--owner-email", "e@f")[0] == 2
+
+    code, out, err = pod("plan", tenant, "free")
+    assert code == 0, err
+    assert "free" in out
+    code, _, err = pod("plan", f"none{uuid.uuid4().hex[:6]}", "pro")
+    assert code == 1 and "not found" in err
+
+    code, out, _ = pod("secrets", "new-key")
+    assert code == 0 and re.fullmatch(r"[A-Za-z0-9_-]{43}=\n", out)
+    code, out, err = pod("secrets", "rotate")
+    assert code == 0, err
+    assert re.match(r"re-encrypted \d+ integrations", out)
+
+
+def test_pod_tenant_as_its_own_process(database_url: str, settings: Settings) -> None:
+    """The command as an operator runs it: settings from the environment, a tenant in
+    Postgres, its key on stdout."""
+    tenant = f"proc{uuid.uuid4().hex[:8]}"
+    created = subprocess.run(
+        [sys.executable, "-m", "cli.main", "tenant", tenant, "--name", "P", "--owner-email", "p@q"],
+        env={**os.environ, **pod_env(database_url, settings)},
         capture_output=True,
         text=True,
         timeout=60,
         check=False,
     )
-
-
-def test_tenant_plan_and_secrets_commands(database_url: str, settings: Settings) -> None:
-    tenant = f"cli{uuid.uuid4().hex[:8]}"
-    created = pod(
-        database_url, settings, "tenant", tenant, "--name", "CLI Shop", "--owner-email", "A@B.test"
-    )
     assert created.returncode == 0, created.stderr
-    key = created.stdout.strip().splitlines()[-1]
-    assert KEY_PATTERN.match(key), created.stdout
-
-    again = pod(database_url, settings, "tenant", tenant, "--name", "X", "--owner-email", "c@d.e")
-    assert again.returncode != 0 and "already exists" in again.stderr
-
-    bad = pod(database_url, settings, "tenant", "no spaces!", "--name", "X", "--owner-email", "e@f")
-    assert bad.returncode == 2
-
-    moved = pod(database_url, settings, "plan", tenant, "free")
-    assert moved.returncode == 0, moved.stderr
-    assert "free" in moved.stdout
-    missing = pod(database_url, settings, "plan", f"none{uuid.uuid4().hex[:6]}", "pro")
-    assert missing.returncode == 1 and "not found" in missing.stderr
-
-    new_key = pod(database_url, settings, "secrets", "new-key")
-    assert re.fullmatch(r"[A-Za-z0-9_-]{43}=\n", new_key.stdout)
-    rotated = pod(database_url, settings, "secrets", "rotate")
-    assert rotated.returncode == 0, rotated.stderr
-    assert re.match(r"re-encrypted \d+ integrations", rotated.stdout)
+    assert KEY_PATTERN.match(created.stdout.strip().splitlines()[-1]), created.stdout

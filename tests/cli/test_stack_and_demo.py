@@ -1,5 +1,9 @@
 """The real thing as a user runs it: `pod demo` starts the embedded stack in the
-background, makes a listing, a rerun makes nothing new, and a restart keeps it all."""
+background, makes a listing, a rerun makes nothing new, and a restart keeps it all.
+
+The module's tests share one stack (starting one is most of their time); it runs the
+README's OpenAI demo settings, so every chain goes through the OpenAI-compatible emulator.
+"""
 
 from __future__ import annotations
 
@@ -21,8 +25,8 @@ from core.embedded import start_postgres, temporal_binary
 from core.http_server import free_port
 
 
-@pytest.fixture
-def pod_env(tmp_path: Path) -> Iterator[dict[str, str]]:
+@pytest.fixture(scope="module")
+def pod_env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]]:
     """A state dir and free ports of its own, and `pod down` whatever happens."""
     env = {
         key: value
@@ -31,15 +35,20 @@ def pod_env(tmp_path: Path) -> Iterator[dict[str, str]]:
             ("DATABASE_URL", "TEMPORAL_", "PRINTIFY_", "ETSY_", "S3_", "OPENAI_", "POD_I")
         )
     }
+    emulator_port = free_port()
     env.update(
         # Distinctive vendor tokens, so the secrets sweep below can look for them.
         PRINTIFY_API_TOKEN=f"pfy-{uuid.uuid4().hex}",
         ETSY_ACCESS_TOKEN=f"1000.etsy-{uuid.uuid4().hex}",
-        POD_HOME=str(tmp_path / "pod-home"),
+        POD_HOME=str(tmp_path_factory.mktemp("pod") / "pod-home"),
         API_PORT=str(free_port()),
         TEMPORAL_PORT=str(free_port()),
         TEMPORAL_UI_PORT=str(free_port()),
-        EMULATOR_PORT=str(free_port()),
+        EMULATOR_PORT=str(emulator_port),
+        # The README's OpenAI demo: three settings.
+        POD_IDEATION_PROVIDER="openai",
+        POD_IMAGE_PROVIDER="openai",
+        OPENAI_BASE_URL=f"http://127.0.0.1:{emulator_port}/openai/v1",
         # The test scrapes twice in a row on demand.
         TREND_SCRAPE_COOLDOWN_SECONDS="0",
     )
@@ -58,32 +67,16 @@ def pod(env: dict[str, str], *args: str, timeout: float = 240) -> subprocess.Com
     )
 
 
-def test_demo_with_openai_against_the_emulator(pod_env: dict[str, str]) -> None:
-    """The README's OpenAI demo: three settings, and the whole chain runs through the
-    OpenAI-compatible emulator, with the run's model costs recorded."""
-    emulator = f"http://127.0.0.1:{pod_env['EMULATOR_PORT']}"
-    pod_env.update(
-        POD_IDEATION_PROVIDER="openai",
-        POD_IMAGE_PROVIDER="openai",
-        OPENAI_BASE_URL=f"{emulator}/openai/v1",
-    )
-    done = pod(pod_env, "demo", "kayak fishing dad", "--json")
-
-    assert done.returncode == 0, done.stdout + done.stderr
-    result = json.loads(done.stdout.strip().splitlines()[-1])
-    assert result["listing_state"] == "active"
-    calls = httpx.get(f"{emulator}/__admin/openai/calls", timeout=10).json()
-    assert calls["chat.completions"] == 1 and calls["images.generations"] == 1
-    api_key = (Path(pod_env["POD_HOME"]) / "dev-api-key").read_text().strip()
-    run = httpx.get(
-        f"http://127.0.0.1:{pod_env['API_PORT']}/v1/workflows/{result['workflow_id']}",
-        headers={"Authorization": f"Bearer {api_key}"},
-        timeout=10,
-    ).json()
-    assert {cost["stage"] for cost in run["model_costs"]} == {"generate_brief", "generate_design"}
+def api_up(env: dict[str, str]) -> bool:
+    try:
+        return httpx.get(f"http://127.0.0.1:{env['API_PORT']}/healthz", timeout=2).is_success
+    except httpx.HTTPError:
+        return False
 
 
 def test_demo_rerun_and_restart(pod_env: dict[str, str]) -> None:
+    if api_up(pod_env):  # another test of the module started the stack: this one starts it
+        assert pod(pod_env, "down").returncode == 0
     first = pod(pod_env, "demo", "vintage camper van", "--json")
     assert first.returncode == 0, first.stdout + first.stderr
     result = json.loads(first.stdout.strip().splitlines()[-1])
@@ -204,6 +197,28 @@ def test_demo_rerun_and_restart(pod_env: dict[str, str]) -> None:
     }
     swept = sweep_for_secrets(pod_env, result["workflow_id"], secrets)
     assert min(swept.values()) > 1_000, swept
+
+
+def test_demo_with_openai_against_the_emulator(pod_env: dict[str, str]) -> None:
+    """The README's OpenAI demo: the whole chain runs through the OpenAI-compatible
+    emulator, with the run's model costs recorded."""
+    emulator = f"http://127.0.0.1:{pod_env['EMULATOR_PORT']}"
+    if api_up(pod_env):  # the stack another test started: count this demo's calls only
+        assert httpx.delete(f"{emulator}/__admin/openai/calls", timeout=10).status_code == 204
+    done = pod(pod_env, "demo", "kayak fishing dad", "--json")
+
+    assert done.returncode == 0, done.stdout + done.stderr
+    result = json.loads(done.stdout.strip().splitlines()[-1])
+    assert result["listing_state"] == "active"
+    calls = httpx.get(f"{emulator}/__admin/openai/calls", timeout=10).json()
+    assert calls["chat.completions"] == 1 and calls["images.generations"] == 1
+    api_key = (Path(pod_env["POD_HOME"]) / "dev-api-key").read_text().strip()
+    run = httpx.get(
+        f"http://127.0.0.1:{pod_env['API_PORT']}/v1/workflows/{result['workflow_id']}",
+        headers={"Authorization": f"Bearer {api_key}"},
+        timeout=10,
+    ).json()
+    assert {cost["stage"] for cost in run["model_costs"]} == {"generate_brief", "generate_design"}
 
 
 def decoded_payloads(node: object) -> list[str]:

@@ -22,7 +22,7 @@ KEY = generate_key()[0]
         ("refresh_token=rt-9f8e7d", "rt-9f8e7d"),
         ('{"access_token": "1000.tok-abc"}', "1000.tok-abc"),
         ("password=hunter22", "hunter22"),
-        (f"caller sent {KEY} to the API", KEY),
+        pytest.param(f"caller sent {KEY} to the API", KEY, id="our-api-key"),
         ("stored gAAAAABnZ2VzdGV4YW1wbGVjaXBoZXJ0ZXh0", "gAAAAABnZ2VzdGV4YW1wbGVjaXBoZXJ0ZXh0"),
     ],
 )

@@ -40,8 +40,26 @@ async def vendor_counts(
     emulator_url: str, config: EmulatorConfig, workflow_id: str, title: str
 ) -> dict[str, int]:
     """How many uploads, products, listings and listing images the emulators hold for a run."""
-    key = workflow_key(workflow_id)
-    counts = {"uploads": 0, "products": 0, "listings": 0, "listing_images": 0}
+    return (await runs_vendor_counts(emulator_url, config, {workflow_id: title}))[workflow_id]
+
+
+async def runs_vendor_counts(
+    emulator_url: str, config: EmulatorConfig, titles: dict[str, str]
+) -> dict[str, dict[str, int]]:
+    """`vendor_counts` of several runs (workflow id → listing title), reading each vendor
+    list once."""
+    counts = {
+        workflow_id: {"uploads": 0, "products": 0, "listings": 0, "listing_images": 0}
+        for workflow_id in titles
+    }
+    keys = {workflow_key(workflow_id): workflow_id for workflow_id in titles}
+    by_title: dict[str, list[str]] = {}
+    for workflow_id, title in titles.items():
+        by_title.setdefault(title, []).append(workflow_id)
+
+    def owners(text: str) -> list[str]:
+        return [wid for key, wid in keys.items() if key in text]
+
     async with httpx.AsyncClient(base_url=emulator_url, timeout=30) as vendor:
 
         async def printify_items(path: str, limit: int) -> list[dict[str, Any]]:
@@ -60,31 +78,30 @@ async def vendor_counts(
                     return items
                 page += 1
 
-        uploads = await printify_items("uploads.json", 100)
-        counts["uploads"] = sum(1 for upload in uploads if key in upload["file_name"])
-        products = await printify_items(f"shops/{config.printify_shop_id}/products.json", 50)
-        counts["products"] = sum(
-            1
-            for product in products
-            if any(key in (variant.get("sku") or "") for variant in product["variants"])
-        )
-        for state in ("draft", "active", "inactive"):
-            listings = (
-                await vendor.get(
-                    f"/etsy/v3/application/shops/{config.etsy_shop_id}/listings",
-                    params={"state": state, "limit": 100},
-                    headers=etsy_headers(config),
+        async def etsy(path: str, **params: Any) -> dict[str, Any]:
+            """An Etsy read, waiting out the emulator's 10 requests a second."""
+            while True:
+                response = await vendor.get(
+                    f"/etsy/v3/application/{path}", params=params, headers=etsy_headers(config)
                 )
-            ).json()
+                if response.status_code != 429:
+                    answer: dict[str, Any] = response.json()
+                    return answer
+                await asyncio.sleep(float(response.headers.get("Retry-After", "1")))
+
+        for upload in await printify_items("uploads.json", 100):
+            for wid in owners(upload["file_name"]):
+                counts[wid]["uploads"] += 1
+        products = await printify_items(f"shops/{config.printify_shop_id}/products.json", 50)
+        for product in products:
+            skus = [variant.get("sku") or "" for variant in product["variants"]]
+            for wid in {wid for sku in skus for wid in owners(sku)}:
+                counts[wid]["products"] += 1
+        for state in ("draft", "active", "inactive"):
+            listings = await etsy(f"shops/{config.etsy_shop_id}/listings", state=state, limit=100)
             for listing in listings["results"]:
-                if listing["title"] != title:
-                    continue
-                counts["listings"] += 1
-                images = (
-                    await vendor.get(
-                        f"/etsy/v3/application/listings/{listing['listing_id']}/images",
-                        headers=etsy_headers(config),
-                    )
-                ).json()
-                counts["listing_images"] += images["count"]
+                for wid in by_title.get(listing["title"], []):
+                    counts[wid]["listings"] += 1
+                    images = await etsy(f"listings/{listing['listing_id']}/images")
+                    counts[wid]["listing_images"] += images["count"]
     return counts

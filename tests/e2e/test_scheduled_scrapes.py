@@ -6,12 +6,20 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
 import pytest
 from fastapi import FastAPI
-from temporalio.client import Client
+from temporalio.client import (
+    Client,
+    CreateScheduleInput,
+    Interceptor,
+    OutboundInterceptor,
+    ScheduleHandle,
+)
 
 from api.app import create_app
 from core.settings import Settings
@@ -24,26 +32,49 @@ from tests.e2e.test_trends import wait_for_campaign
 from tests.stack import WorkerSet
 
 
+@dataclass
+class FirstFiringSoon(Interceptor):
+    """Test-only: an interval schedule first fires `lead` after it is made, not at the
+    next whole interval (up to a minute away). Temporal fires an interval spec at
+    epoch + offset + n * every: only the offset (its phase) moves, the interval stays."""
+
+    lead: timedelta = timedelta(seconds=2)
+
+    def intercept_client(self, next: OutboundInterceptor) -> OutboundInterceptor:
+        lead = self.lead
+
+        class Soon(OutboundInterceptor):
+            async def create_schedule(self, input: CreateScheduleInput) -> ScheduleHandle:
+                soon = datetime.now(UTC) + lead - datetime.fromtimestamp(0, UTC)
+                for interval in input.schedule.spec.intervals:
+                    interval.offset = soon % interval.every
+                return await super().create_schedule(input)
+
+        return Soon(next)
+
+
 @pytest.fixture
 async def minute_app(
     settings: Settings, database_url: str, temporal_client: Client, storage: LocalStorage
 ) -> AsyncIterator[FastAPI]:
-    """The API with schedules allowed every minute, so one fires within the test."""
+    """The API with schedules allowed every minute, whose first firing comes within
+    seconds (`FirstFiringSoon`)."""
     quick = settings.model_copy(update={"schedule_min_interval_minutes": 1})
-    app = create_app(quick, database_url=database_url, temporal=temporal_client, storage=storage)
+    temporal = Client(temporal_client.service_client, interceptors=[FirstFiringSoon()])
+    app = create_app(quick, database_url=database_url, temporal=temporal, storage=storage)
     async with app.router.lifespan_context(app):
         yield app
 
 
 async def wait_for_first_run(api: httpx.AsyncClient, schedule_id: str) -> str:
-    deadline = time.monotonic() + 90
+    deadline = time.monotonic() + 30
     while True:
         view: dict[str, Any] = (await api.get(f"/v1/schedules/{schedule_id}")).json()
         if view["recent_runs"]:
             workflow_id: str = view["recent_runs"][0]["workflow_id"]
             return workflow_id
         assert time.monotonic() < deadline, view
-        await asyncio.sleep(1)
+        await asyncio.sleep(0.5)
 
 
 async def test_a_schedule_fires_and_its_scrape_and_campaign_show_in_the_api(

@@ -25,7 +25,7 @@ from models.requests import DesignToListingRequest
 from sandbox.app import EmulatorConfig, create_emulator_app
 from services.runs import handle, start_design_to_listing
 from tests.conftest import ISOLATED_NAMESPACE
-from tests.e2e.helpers import vendor_counts
+from tests.e2e.helpers import runs_vendor_counts
 from tests.stack import WorkerSet
 from workers.runner import build_activities, build_worker
 
@@ -139,7 +139,7 @@ async def test_runs_complete_once_each_within_the_rates_despite_refusals(
     assert etsy["max_in_window"] <= settings.etsy_rate_per_second, etsy
     assert printify["max_in_window"] <= settings.printify_rate_per_second, printify
     assert printify_minute["max_in_window"] <= settings.printify_max_per_minute
-    for workflow_id, result in zip(ids, results, strict=True):
-        counts = await vendor_counts(own_emulator.url, emulator_config, workflow_id, result.title)
-        assert counts == {"uploads": 1, "products": 1, "listings": 1, "listing_images": 1}
-        await asyncio.sleep(0.5)  # a few Etsy reads per run: stay inside the emulator's 10/s
+    titles = {workflow_id: result.title for workflow_id, result in zip(ids, results, strict=True)}
+    counts = await runs_vendor_counts(own_emulator.url, emulator_config, titles)
+    once = {"uploads": 1, "products": 1, "listings": 1, "listing_images": 1}
+    assert counts == dict.fromkeys(ids, once)

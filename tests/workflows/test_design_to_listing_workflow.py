@@ -7,9 +7,8 @@ test can show which stages ran and which compensation happened.
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -54,6 +53,24 @@ from models.payloads import (
 )
 from workflows.contract import QUEUES
 from workflows.design_to_listing import DesignToListingWorkflow
+
+# Every stage a whole run calls, in order (what the fakes record; metering and run
+# updates aside).
+CHAIN = [
+    "ideation.generate_brief",
+    "ideation.screen_brief",
+    "image.generate_design",
+    "printify.get_print_area",
+    "image.make_print_file",
+    "printify.upload_image",
+    "printify.create_product",
+    "printify.publish",
+    "etsy.create_draft_listing",
+    "etsy.upload_listing_image",
+    "etsy.activate_listing",
+    "printify.publishing_succeeded",
+    "records.record_listing",
+]
 
 
 @dataclass
@@ -210,14 +227,6 @@ class Fakes:
         }
 
 
-@pytest.fixture(scope="module")
-async def skipping_env() -> AsyncIterator[WorkflowEnvironment]:
-    server = Path(__import__("sys").executable).parent / "temporal-test-server"
-    env = await WorkflowEnvironment.start_time_skipping(test_server_existing_path=str(server))
-    yield env
-    await env.shutdown()
-
-
 async def run_with(
     client: Client, fakes: Fakes, request: DesignToListingInput, during: Any = None
 ) -> DesignToListingResult:
@@ -260,21 +269,7 @@ async def test_happy_path_runs_every_stage_in_order(skipping_env: WorkflowEnviro
     assert result.status == "completed"
     assert result.etsy_listing_id == 77
     assert result.listing_url == "https://etsy.test/listing/77"
-    assert fakes.calls == [
-        "ideation.generate_brief",
-        "ideation.screen_brief",
-        "image.generate_design",
-        "printify.get_print_area",
-        "image.make_print_file",
-        "printify.upload_image",
-        "printify.create_product",
-        "printify.publish",
-        "etsy.create_draft_listing",
-        "etsy.upload_listing_image",
-        "etsy.activate_listing",
-        "printify.publishing_succeeded",
-        "records.record_listing",
-    ]
+    assert fakes.calls == CHAIN
     assert fakes.updates[-1].status == "completed"
     assert fakes.updates[-1].result is not None
     assert fakes.metered == ["briefs", "images", "products", "listings"]

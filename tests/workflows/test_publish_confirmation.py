@@ -3,12 +3,9 @@ with backoff, else it goes on; and histories from before this step still replay.
 
 from __future__ import annotations
 
-import sys
-from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
-import pytest
 from temporalio.client import WorkflowHistory
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Replayer
@@ -19,14 +16,6 @@ from workflows.chain import PUBLISH_POLL_DELAYS
 from workflows.design_to_listing import DesignToListingWorkflow
 
 HISTORIES = Path(__file__).resolve().parent / "histories"
-
-
-@pytest.fixture(scope="module")
-async def skipping_env() -> AsyncIterator[WorkflowEnvironment]:
-    server = Path(sys.executable).parent / "temporal-test-server"
-    env = await WorkflowEnvironment.start_time_skipping(test_server_existing_path=str(server))
-    yield env
-    await env.shutdown()
 
 
 async def signal_publish_started(handle: Any) -> None:

@@ -1,0 +1,45 @@
+"""Workers for the workflow tests: the workflows on their queue, fakes on theirs."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable, Sequence
+from contextlib import AsyncExitStack, asynccontextmanager
+from typing import Any
+
+from temporalio.client import Client
+from temporalio.worker import Interceptor, Worker
+
+from workflows.contract import QUEUES
+
+
+@asynccontextmanager
+async def serving(
+    client: Client,
+    workflows: Sequence[type],
+    by_queue: dict[str, list[Callable[..., Any]]],
+    interceptors: Sequence[Interceptor] = (),
+) -> AsyncIterator[None]:
+    """Serve `workflows` on the workflows queue and each queue's fake activities."""
+    async with AsyncExitStack() as stack:
+        await stack.enter_async_context(
+            Worker(
+                client,
+                task_queue=QUEUES["workflows"],
+                workflows=list(workflows),
+                interceptors=interceptors,
+            )
+        )
+        for queue, activities in by_queue.items():
+            await stack.enter_async_context(
+                Worker(client, task_queue=QUEUES[queue], activities=activities)
+            )
+        yield
+
+
+def merged(*queues: dict[str, list[Callable[..., Any]]]) -> dict[str, list[Callable[..., Any]]]:
+    """Several fakes' activities by queue, in one map."""
+    result: dict[str, list[Callable[..., Any]]] = {}
+    for by_queue in queues:
+        for queue, activities in by_queue.items():
+            result.setdefault(queue, []).extend(activities)
+    return result
