@@ -29,7 +29,7 @@ demo: $(VENV)/.installed
 
 ## test: lint, format check, types, OpenAPI drift, the whole suite with >= 94 % coverage
 # The `pod` stack tests run first, alone: their stack's eight processes (measured by
-# coverage) must come up within a minute, which a second busy xdist worker can prevent.
+# coverage) must come up within `pod up`'s wait, which a second busy xdist worker can prevent.
 # The rest runs on two xdist workers and adds to the same coverage data.
 STACK_TESTS := tests/cli/test_stack_and_demo.py
 test: $(VENV)/.installed-dev lint

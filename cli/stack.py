@@ -31,6 +31,8 @@ from services.schedules import ensure_default_schedule
 from workflows.contract import DEV_SERVER_SEARCH_ATTRIBUTES, QUEUES
 
 logger = logging.getLogger("pod.stack")
+# How long `pod up` waits for the emulators and the API to listen.
+STARTUP_SECONDS = 120
 
 
 @dataclass
@@ -147,10 +149,11 @@ class Stack:
         self._add("api", pod_argv("api"), env)
         for child in self.children:
             child.start()
-        # Eight processes import at once; on two cores that takes a while.
+        # Eight processes import at once; on two cores, cold (no bytecode yet) or measured
+        # by coverage, that took up to a minute here, so the wait allows two.
         if settings.uses_emulators:
-            wait_for_port("127.0.0.1", settings.emulator_port, timeout=60)
-        wait_for_port(settings.api_host, settings.api_port, timeout=60)
+            wait_for_port("127.0.0.1", settings.emulator_port, timeout=STARTUP_SECONDS)
+        wait_for_port(settings.api_host, settings.api_port, timeout=STARTUP_SECONDS)
         if settings.environment == "development":
             self._ensure_default_schedule()
         self._write_supervisor()
