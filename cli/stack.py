@@ -32,7 +32,7 @@ from workflows.contract import DEV_SERVER_SEARCH_ATTRIBUTES, QUEUES
 
 logger = logging.getLogger("pod.stack")
 # How long `pod up` waits for the emulators and the API to listen.
-STARTUP_SECONDS = 120
+STARTUP_SECONDS = 240
 
 
 @dataclass
@@ -149,8 +149,8 @@ class Stack:
         self._add("api", pod_argv("api"), env)
         for child in self.children:
             child.start()
-        # Eight processes import at once; on two cores, cold (no bytecode yet) or measured
-        # by coverage, that took up to a minute here, so the wait allows two.
+        # Eight processes import at once; on two cores, cold (no bytecode yet) and each
+        # measured by coverage, that took over two minutes here (about 30 s without).
         if settings.uses_emulators:
             wait_for_port("127.0.0.1", settings.emulator_port, timeout=STARTUP_SECONDS)
         wait_for_port(settings.api_host, settings.api_port, timeout=STARTUP_SECONDS)
@@ -254,7 +254,7 @@ def run_foreground(settings: Settings) -> int:
     return 0
 
 
-def start_detached(settings: Settings, timeout: float = 120.0) -> int:
+def start_detached(settings: Settings, timeout: float = STARTUP_SECONDS + 60) -> int:
     """`pod up -d`: run the supervisor in the background and wait until the API answers."""
     if read_supervisor(settings) is not None and api_healthy(settings):
         return 0

@@ -56,7 +56,11 @@ def pod_env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]
     pod(env, "down")
 
 
-def pod(env: dict[str, str], *args: str, timeout: float = 240) -> subprocess.CompletedProcess[str]:
+# A cold stack, each of its processes measured by coverage, takes minutes on two cores.
+pytestmark = pytest.mark.timeout(900)
+
+
+def pod(env: dict[str, str], *args: str, timeout: float = 480) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "cli.main", *args],
         env=env,
