@@ -19,6 +19,7 @@ from types import TracebackType
 import httpx
 
 from integrations.errors import VendorError
+from integrations.http import tls_context
 
 
 def _header_number(headers: Mapping[str, str], name: str) -> float | None:
@@ -84,7 +85,7 @@ class QuotaObservingTransport(httpx.AsyncBaseTransport):
 
     def __init__(self, quota: RedditQuota, inner: httpx.AsyncBaseTransport | None = None):
         self._quota = quota
-        self._inner = inner or httpx.AsyncHTTPTransport()
+        self._inner = inner or httpx.AsyncHTTPTransport(verify=tls_context())
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         response = await self._inner.handle_async_request(request)
