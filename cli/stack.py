@@ -8,6 +8,7 @@ and the API, restarting any child that dies, until Ctrl-C or `pod down`.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 import os
@@ -95,6 +96,10 @@ def read_supervisor(settings: Settings) -> dict[str, object] | None:
 
 
 def _pid_alive(pid: int) -> bool:
+    # A supervisor this process started (`start_detached`) stays a zombie until reaped.
+    with contextlib.suppress(ChildProcessError):
+        if os.waitpid(pid, os.WNOHANG)[0] == pid:
+            return False
     try:
         os.kill(pid, 0)
     except OSError:

