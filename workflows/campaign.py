@@ -41,6 +41,8 @@ with workflow.unsafe.imports_passed_through():
 
 # A listing run may wait a day for approval; the campaign waits for all of them.
 CHILD_TIMEOUT = timedelta(days=3)
+# Histories from before it cancelled their running children when they were cancelled.
+CHILDREN_OUTLIVE_CANCELLATION = "campaign-children-outlive-cancellation"
 
 
 @workflow.defn
@@ -122,7 +124,7 @@ class CampaignWorkflow:
             await self._record(request)
             try:
                 # By name, with the recorded input's JSON: the child decodes it itself.
-                result = await workflow.execute_child_workflow(
+                child = await workflow.start_child_workflow(
                     "DesignToListingWorkflow",
                     prepared.input,
                     result_type=DesignToListingResult,
@@ -135,6 +137,10 @@ class CampaignWorkflow:
                     execution_timeout=CHILD_TIMEOUT,
                     search_attributes=tenant_attributes(request.tenant_id),
                 )
+                # ABANDON covers the campaign's close only: cancelling this wait would also
+                # ask the child to cancel. Shielded, a cancelled campaign leaves it running.
+                shielded = workflow.patched(CHILDREN_OUTLIVE_CANCELLATION)
+                result = await (asyncio.shield(child) if shielded else child)
             except ChildWorkflowError as exc:
                 outcome.status = OutcomeStatus.FAILED
                 outcome.reason = failure_text(exc)

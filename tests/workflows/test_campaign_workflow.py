@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 from temporalio import activity
-from temporalio.client import Client, WorkflowFailureError
+from temporalio.client import Client, WorkflowExecutionStatus, WorkflowFailureError
 from temporalio.exceptions import ApplicationError, CancelledError
 from temporalio.testing import WorkflowEnvironment
 
@@ -192,13 +192,17 @@ async def test_a_cancelled_campaign_says_so_and_skips_what_it_had_not_started(
         await handle.cancel()
         with pytest.raises(WorkflowFailureError) as failure:
             await handle.result()
+        last = fakes.records[-1]
+        running = [o for o in last.outcomes if o.status == OutcomeStatus.RUNNING]
+        assert len(running) == 1 and running[0].workflow_id  # the run under way keeps its id
+        # ... and goes on on its own (ABANDON): let its brief through and it lists.
+        child = client.get_workflow_handle_for(DesignToListingWorkflow.run, running[0].workflow_id)
+        assert (await child.describe()).status == WorkflowExecutionStatus.RUNNING
         fakes.gate.set()  # type: ignore[union-attr]
+        assert (await child.result()).etsy_listing_id == 77
 
     assert isinstance(failure.value.cause, CancelledError)
-    last = fakes.records[-1]
     assert last.status == "cancelled"
-    running = [o for o in last.outcomes if o.status == OutcomeStatus.RUNNING]
-    assert len(running) == 1 and running[0].workflow_id  # the run under way keeps its id
     skipped = [o for o in last.outcomes if o.status == OutcomeStatus.SKIPPED]
     assert len(skipped) == 5
     assert all((o.reason or "").startswith("not started:") for o in skipped), skipped
