@@ -36,50 +36,9 @@ class PreparedImage:
     content_type: str
 
 
-def make_print_file(
-    artwork_png: bytes, *, width: int, height: int, dpi: int = 300
-) -> PreparedImage:
-    """The artwork on a transparent `width` x `height` PNG, centred and top-aligned.
-
-    The artwork's transparent border is trimmed first, then it is scaled (keeping its
-    aspect ratio) to the largest size that fits below the top margin.
-    """
-    if width <= 0 or height <= 0 or dpi <= 0:
-        raise ValueError(f"print file size and dpi must be positive, got {width}x{height}@{dpi}")
-    art = _open_trimmed(artwork_png)
-    top = round(height * TOP_MARGIN_FRACTION)
-    fitted = _scaled_to_fit(art, width, height - top)
-    del art
-    canvas = Image.new("RGBA", (width, height), (0, 0, 0, 0))
-    canvas.paste(fitted, ((width - fitted.width) // 2, top))
-    del fitted
-    buffer = io.BytesIO()
-    canvas.save(buffer, format="PNG", dpi=(dpi, dpi), compress_level=PNG_COMPRESS_LEVEL)
-    del canvas
-    return _prepared(buffer.getvalue(), width, height, dpi, "image/png")
-
-
-def make_preview(
-    artwork_png: bytes, *, size: int = 2000, background: str = "#1b1b1b"
-) -> PreparedImage:
-    """A square JPEG listing image: the artwork centred on a garment-coloured background."""
-    if size <= 0:
-        raise ValueError(f"preview size must be positive, got {size}")
-    colour = ImageColor.getrgb(background)[:3]  # raises ValueError for an unknown colour
-    art = _open_trimmed(artwork_png)
-    box = round(size * PREVIEW_ART_FRACTION)
-    fitted = _scaled_to_fit(art, box, box)
-    del art
-    canvas = Image.new("RGB", (size, size), colour)
-    # The art's own alpha as the mask blends anti-aliased edges onto the garment colour.
-    canvas.paste(fitted, ((size - fitted.width) // 2, (size - fitted.height) // 2), mask=fitted)
-    buffer = io.BytesIO()
-    canvas.save(buffer, format="JPEG", quality=90, optimize=True, dpi=(PREVIEW_DPI, PREVIEW_DPI))
-    return _prepared(buffer.getvalue(), size, size, PREVIEW_DPI, "image/jpeg")
-
-
-def _open_trimmed(data: bytes) -> Image.Image:
-    """The image in `data` as RGBA, cropped to its visible (non-transparent) pixels."""
+def open_artwork(data: bytes) -> Image.Image:
+    """The image in `data` as RGBA, cropped to its visible (non-transparent) pixels: what
+    the print file and the preview are made from, so one decode serves both."""
     try:
         image: Image.Image = Image.open(io.BytesIO(data))
         image.load()
@@ -93,6 +52,54 @@ def _open_trimmed(data: bytes) -> Image.Image:
     if bbox == (0, 0, image.width, image.height):
         return image
     return image.crop(bbox)
+
+
+def make_print_file(
+    artwork: bytes | Image.Image, *, width: int, height: int, dpi: int = 300
+) -> PreparedImage:
+    """The artwork (PNG bytes, or `open_artwork`'s image) on a transparent `width` x
+    `height` PNG, centred and top-aligned.
+
+    The artwork's transparent border is trimmed first, then it is scaled (keeping its
+    aspect ratio) to the largest size that fits below the top margin.
+    """
+    if width <= 0 or height <= 0 or dpi <= 0:
+        raise ValueError(f"print file size and dpi must be positive, got {width}x{height}@{dpi}")
+    art = _opened(artwork)
+    top = round(height * TOP_MARGIN_FRACTION)
+    fitted = _scaled_to_fit(art, width, height - top)
+    del art
+    canvas = Image.new("RGBA", (width, height), (0, 0, 0, 0))
+    canvas.paste(fitted, ((width - fitted.width) // 2, top))
+    del fitted
+    buffer = io.BytesIO()
+    canvas.save(buffer, format="PNG", dpi=(dpi, dpi), compress_level=PNG_COMPRESS_LEVEL)
+    del canvas
+    return _prepared(buffer.getvalue(), width, height, dpi, "image/png")
+
+
+def make_preview(
+    artwork: bytes | Image.Image, *, size: int = 2000, background: str = "#1b1b1b"
+) -> PreparedImage:
+    """A square JPEG listing image: the artwork (PNG bytes, or `open_artwork`'s image)
+    centred on a garment-coloured background."""
+    if size <= 0:
+        raise ValueError(f"preview size must be positive, got {size}")
+    colour = ImageColor.getrgb(background)[:3]  # raises ValueError for an unknown colour
+    art = _opened(artwork)
+    box = round(size * PREVIEW_ART_FRACTION)
+    fitted = _scaled_to_fit(art, box, box)
+    del art
+    canvas = Image.new("RGB", (size, size), colour)
+    # The art's own alpha as the mask blends anti-aliased edges onto the garment colour.
+    canvas.paste(fitted, ((size - fitted.width) // 2, (size - fitted.height) // 2), mask=fitted)
+    buffer = io.BytesIO()
+    canvas.save(buffer, format="JPEG", quality=90, optimize=True, dpi=(PREVIEW_DPI, PREVIEW_DPI))
+    return _prepared(buffer.getvalue(), size, size, PREVIEW_DPI, "image/jpeg")
+
+
+def _opened(artwork: bytes | Image.Image) -> Image.Image:
+    return artwork if isinstance(artwork, Image.Image) else open_artwork(artwork)
 
 
 def _scaled_to_fit(image: Image.Image, max_width: int, max_height: int) -> Image.Image:

@@ -13,6 +13,7 @@ from integrations.printfile import (
     PreparedImage,
     make_preview,
     make_print_file,
+    open_artwork,
 )
 
 
@@ -130,3 +131,13 @@ def test_preview_refuses_bad_size_and_colour() -> None:
         make_preview(_artwork(), size=0)
     with pytest.raises(ValueError):
         make_preview(_artwork(), background="not-a-colour")
+
+
+def test_one_decoded_artwork_makes_the_same_files_as_its_bytes() -> None:
+    data = _artwork(300, 150)
+    art = open_artwork(data)
+    assert art.mode == "RGBA" and art.size == (300, 150)  # trimmed to the visible block
+    printed = make_print_file(art, width=600, height=800)
+    assert printed.sha256 == make_print_file(data, width=600, height=800).sha256
+    assert make_preview(art, size=400).sha256 == make_preview(data, size=400).sha256
+    assert art.size == (300, 150)  # neither file changed the shared image
