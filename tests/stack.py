@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import os
 from collections.abc import Callable, Sequence
 from contextlib import AsyncExitStack
 from types import TracebackType
@@ -66,3 +67,11 @@ class WorkerSet:
             await worker.shutdown()
         await asyncio.gather(*self._tasks, return_exceptions=True)
         await self._stack.aclose()
+
+
+def unmeasured_env(**extra: str) -> dict[str, str]:
+    """This environment, plus `extra`, for a process a test starts, without coverage's
+    variables: under its tracer a `pod` process took 2.5 times as long to import (11.6 s
+    against 4.5 s), and what such a process runs is measured in-process elsewhere."""
+    inherited = {key: value for key, value in os.environ.items() if not key.startswith("COVERAGE_")}
+    return {**inherited, **extra}

@@ -5,7 +5,6 @@ operator runs it, in a process of its own."""
 from __future__ import annotations
 
 import logging
-import os
 import re
 import subprocess
 import sys
@@ -17,6 +16,7 @@ import pytest
 from cli.main import main
 from core.apikeys import KEY_PATTERN
 from core.settings import Settings
+from tests.stack import unmeasured_env
 
 Pod = Callable[..., tuple[int, str, str]]
 
@@ -85,7 +85,7 @@ def test_pod_tenant_as_its_own_process(database_url: str, settings: Settings) ->
     tenant = f"proc{uuid.uuid4().hex[:8]}"
     created = subprocess.run(
         [sys.executable, "-m", "cli.main", "tenant", tenant, "--name", "P", "--owner-email", "p@q"],
-        env={**os.environ, **pod_env(database_url, settings)},
+        env=unmeasured_env(**pod_env(database_url, settings)),
         capture_output=True,
         text=True,
         timeout=60,

@@ -4,7 +4,6 @@ ends with exactly one product and one listing (the acceptance test of durability
 from __future__ import annotations
 
 import asyncio
-import os
 import signal
 import subprocess
 import sys
@@ -26,19 +25,18 @@ from sandbox.app import EmulatorConfig
 from services.runs import handle, start_design_to_listing
 from tests.conftest import ISOLATED_NAMESPACE
 from tests.e2e.helpers import vendor_counts
-from tests.stack import WorkerSet
+from tests.stack import WorkerSet, unmeasured_env
 
 
 def image_worker(settings: Settings, database_url: str, log: Path) -> subprocess.Popen[bytes]:
     """`pod worker --queue image` as its own process, with a slow provider."""
-    env = {
-        **os.environ,
-        "POD_HOME": str(settings.home),
-        "DATABASE_URL": database_url,
-        "TEMPORAL_ADDRESS": settings.temporal_target,
-        "TEMPORAL_NAMESPACE": ISOLATED_NAMESPACE,
-        "POD_IMAGE_PROVIDER_DELAY": "4",
-    }
+    env = unmeasured_env(
+        POD_HOME=str(settings.home),
+        DATABASE_URL=database_url,
+        TEMPORAL_ADDRESS=settings.temporal_target,
+        TEMPORAL_NAMESPACE=ISOLATED_NAMESPACE,
+        POD_IMAGE_PROVIDER_DELAY="4",
+    )
     with log.open("ab") as out:
         return subprocess.Popen(
             [sys.executable, "-m", "cli.main", "worker", "--queue", "image"],
