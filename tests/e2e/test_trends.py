@@ -218,3 +218,9 @@ async def test_a_cancelled_campaign_says_so_and_skips_what_it_had_not_started(
     skipped = [o for o in view["outcomes"] if o["status"] == "skipped"]
     assert skipped and all(o["reason"].startswith("not started:") for o in skipped)
     assert not [o for o in view["outcomes"] if o["status"] == "pending"]
+    # A listing run under way (at most one) outlives the campaign and lists.
+    for running in [o for o in view["outcomes"] if o["status"] == "running"]:
+        child = temporal_client.get_workflow_handle(running["workflow_id"])
+        await asyncio.wait_for(child.result(), timeout=120)
+        run = (await api.get(f"/v1/workflows/{running['workflow_id']}")).json()
+        assert run["status"] == "completed", run

@@ -270,7 +270,9 @@ async def test_a_steady_rate_spaces_requests_evenly_and_caps_every_second() -> N
     finally:
         await http.aclose()
     gaps = [b - a for a, b in pairwise(moments)]
-    assert min(gaps) >= 0.05 - 0.002
+    # Slots are 50 ms apart; the transport sees them a little later, each by its own
+    # delay (on a busy two-core machine 2 ms was not always enough for that): 10 ms.
+    assert min(gaps) >= 0.05 - 0.01
     assert all(sum(1 for m in moments if start <= m < start + 1) <= 20 for start in moments)
     fractional = steady_rate(2.5)
     assert isinstance(fractional[0], SlidingWindow) and fractional[0].count == 2
