@@ -35,8 +35,18 @@ demo: $(VENV)/.installed
 	$(BIN)/pod demo $(KEYWORD)
 
 ## test: lint, format check, types, OpenAPI drift, the whole suite with >= 94 % coverage
-test: $(VENV)/.installed-dev lint
-	$(BIN)/pytest
+# mypy and bandit (over a minute of one core, cold) run beside the suite, not before it;
+# their output follows the suite's. The OpenAPI drift check is a test of the suite
+# (tests/cli/test_openapi_command.py), as `pod openapi --check` in `make lint`.
+test: $(VENV)/.installed-dev
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	@{ $(BIN)/mypy . && $(BIN)/bandit -c pyproject.toml -r . -ll -q; } >$(VENV)/static.log 2>&1 & \
+	static=$$!; \
+	$(BIN)/pytest; suite=$$?; \
+	wait $$static; checks=$$?; \
+	echo "mypy, bandit:"; cat $(VENV)/static.log; \
+	test $$suite -eq 0 && test $$checks -eq 0
 
 lint: $(VENV)/.installed-dev
 	$(BIN)/ruff check .
