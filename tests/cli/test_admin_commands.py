@@ -4,21 +4,18 @@ operator runs it, in a process of its own."""
 
 from __future__ import annotations
 
-import logging
 import re
 import subprocess
 import sys
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 
 import pytest
 
-from cli.main import main
 from core.apikeys import KEY_PATTERN
 from core.settings import Settings
+from tests.cli.in_process import Pod, pod_in_process
 from tests.stack import unmeasured_env
-
-Pod = Callable[..., tuple[int, str, str]]
 
 
 def pod_env(database_url: str, settings: Settings) -> dict[str, str]:
@@ -37,20 +34,8 @@ def pod(
     monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
 ) -> Iterator[Pod]:
-    """`pod ARGS…` in-process: returns (exit code, stdout, stderr). `main` sets up the
-    root logger as a `pod` process does; it is put back afterwards."""
-    for name, value in pod_env(database_url, settings).items():
-        monkeypatch.setenv(name, value)
-    root = logging.getLogger()
-    handlers, level = root.handlers[:], root.level
-
-    def run(*args: str) -> tuple[int, str, str]:
-        code = main(list(args))
-        captured = capsys.readouterr()
-        return code, captured.out, captured.err
-
-    yield run
-    root.handlers[:], root.level = handlers, level
+    """`pod ARGS…` in-process with the operator's settings."""
+    yield from pod_in_process(monkeypatch, capsys, pod_env(database_url, settings))
 
 
 def test_tenant_plan_and_secrets_commands(pod: Pod) -> None:

