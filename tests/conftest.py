@@ -69,6 +69,15 @@ def emulator(
     server.stop()
 
 
+def emulator_of_its_own(config: EmulatorConfig) -> Iterator[ThreadedServer]:
+    """For a module's own `emulator` fixture to yield from: emulators whose request log
+    holds that module's requests alone (runs other tests started may still be calling
+    the session's), state in memory."""
+    server = ThreadedServer(create_emulator_app(None, config)).start()
+    yield server
+    server.stop()
+
+
 @pytest.fixture
 def clear_faults(emulator: ThreadedServer) -> Iterator[None]:
     """Clears injected faults and recorded requests before and after a test."""

@@ -9,7 +9,7 @@ import base64
 import hashlib
 import secrets
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
@@ -23,10 +23,17 @@ from integrations.etsy import EtsyClient, listing_url, parse_etsy_error, price_s
 from integrations.http import redact
 from sandbox.app import EmulatorConfig
 from sandbox.etsy import RETURN_POLICY_ID, SHIPPING_PROFILE_ID
+from tests.conftest import emulator_of_its_own
 from tests.images import png
 
 CONFIG = EmulatorConfig()
 SHOP = CONFIG.etsy_shop_id
+
+
+@pytest.fixture(scope="module")
+def emulator(emulator_config: EmulatorConfig) -> Iterator[ThreadedServer]:
+    """This module's own: it counts the requests in the emulators' log."""
+    yield from emulator_of_its_own(emulator_config)
 
 
 def make_client(emulator: ThreadedServer, **overrides: Any) -> EtsyClient:

@@ -8,7 +8,7 @@ from __future__ import annotations
 import json
 import time
 import uuid
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Iterator
 from typing import Any
 
 import httpx
@@ -20,6 +20,7 @@ from integrations.errors import VendorError
 from integrations.http import redact
 from integrations.printify import PrintifyClient, parse_printify_error, placeholder_size
 from sandbox.app import EmulatorConfig
+from tests.conftest import emulator_of_its_own
 from tests.images import png
 
 USER_AGENT = "pod-automator-tests/1.0"
@@ -35,6 +36,12 @@ class RecordingTransport(httpx.AsyncHTTPTransport):
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         self.requests.append(request)
         return await super().handle_async_request(request)
+
+
+@pytest.fixture(scope="module")
+def emulator(emulator_config: EmulatorConfig) -> Iterator[ThreadedServer]:
+    """This module's own: it counts the requests in the emulators' log."""
+    yield from emulator_of_its_own(emulator_config)
 
 
 def make_client(emulator: ThreadedServer, config: EmulatorConfig, **kwargs: Any) -> PrintifyClient:

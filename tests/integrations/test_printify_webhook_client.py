@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 
 import httpx
 import pytest
@@ -13,9 +13,16 @@ from core.http_server import ThreadedServer
 from integrations.errors import VendorError
 from integrations.printify import PrintifyClient
 from sandbox.app import EmulatorConfig
+from tests.conftest import emulator_of_its_own
 from tests.integrations.test_printify_client import RecordingTransport, add_fault, make_client
 
 TOPIC = "product:publish:started"
+
+
+@pytest.fixture(scope="module")
+def emulator(emulator_config: EmulatorConfig) -> Iterator[ThreadedServer]:
+    """This module's own: it counts the requests in the emulators' log."""
+    yield from emulator_of_its_own(emulator_config)
 
 
 @pytest.fixture
@@ -35,7 +42,7 @@ async def client(
 @pytest.fixture
 async def hook_url(client: PrintifyClient, emulator_config: EmulatorConfig) -> AsyncIterator[str]:
     """A URL of this test only; its subscriptions are removed afterwards, since the
-    session's emulator would otherwise deliver every later publish to it. Port 9 on
+    module's emulator would otherwise deliver every later publish to it. Port 9 on
     loopback refuses at once, so such a delivery costs nothing."""
     url = f"http://127.0.0.1:9/hooks/{uuid.uuid4().hex}"
     yield url

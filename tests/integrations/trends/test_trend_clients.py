@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
 import httpx
@@ -21,10 +21,17 @@ from integrations.trends import (
 from models.trends import SourceOptions
 from sandbox.app import EmulatorConfig
 from sandbox.etsy_search import search_words, synthetic_count
+from tests.conftest import emulator_of_its_own
 
 CONFIG = EmulatorConfig()
 USER_AGENT = "server:pod-automator-tests:0.1 (by /u/pod-tests)"
 ALL_SUBREDDITS = ["etsy", "printondemand", "gifts", "CatsAreAssholes"]
+
+
+@pytest.fixture(scope="module")
+def emulator(emulator_config: EmulatorConfig) -> Iterator[ThreadedServer]:
+    """This module's own: it counts the requests in the emulators' log."""
+    yield from emulator_of_its_own(emulator_config)
 
 
 def requests_to(emulator: ThreadedServer, path: str) -> int:
