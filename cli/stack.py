@@ -154,8 +154,8 @@ class Stack:
         self._add("api", pod_argv("api"), env)
         for child in self.children:
             child.start()
-        # Eight processes import at once; on two cores, cold (no bytecode yet) and each
-        # measured by coverage, that took over two minutes here (about 30 s without).
+        # Eight processes import at once: about 25 s on two cores, and over two minutes
+        # when coverage measured each of them (the tests no longer do; ADR 0022).
         if settings.uses_emulators:
             wait_for_port("127.0.0.1", settings.emulator_port, timeout=STARTUP_SECONDS)
         wait_for_port(settings.api_host, settings.api_port, timeout=STARTUP_SECONDS)
