@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 KEYWORD ?=
 
-.PHONY: demo test fuzz bench-etsy bench-trends install install-dev lint up down openapi docs clean
+.PHONY: demo test fuzz bench bench-etsy bench-trends bench-print-file install install-dev lint up down openapi docs clean
 
 # uv installs the project in about a third of pip's time (28 s against 99 s for the dev
 # extra, cold caches, on the 2-core CI machine), bytecode compiled up front so the stack's
@@ -59,6 +59,9 @@ lint: $(VENV)/.installed-dev
 fuzz: $(VENV)/.installed-dev
 	POD_FUZZ_EXAMPLES=$${POD_FUZZ_EXAMPLES:-200} $(BIN)/pytest -o addopts="-q -p no:cacheprovider" tests/api/test_contract_fuzz.py
 
+## bench: every benchmark below, one after another
+bench: bench-etsy bench-trends bench-print-file
+
 ## bench-etsy: 100 Etsy calls from two worker processes at 10/s (ADR 0013; not a timed test)
 bench-etsy: $(VENV)/.installed
 	$(BIN)/python scripts/bench_etsy_rate.py
@@ -66,6 +69,10 @@ bench-etsy: $(VENV)/.installed
 ## bench-trends: GET /v1/trends/{id}/similar over 100 000 signals, p95 vs 20 ms (ADR 0017; not a timed test)
 bench-trends: $(VENV)/.installed
 	$(BIN)/python scripts/bench_trend_similar.py
+
+## bench-print-file: make_print_file at 4500x5400 against bare Pillow, ratios (ADR 0022; not a timed test)
+bench-print-file: $(VENV)/.installed
+	$(BIN)/python scripts/bench_print_file.py
 
 up: $(VENV)/.installed
 	$(BIN)/pod up

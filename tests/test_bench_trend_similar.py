@@ -17,7 +17,12 @@ SCRIPT = Path(__file__).resolve().parent.parent / "scripts" / "bench_trend_simil
 
 
 def load() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("bench_trend_similar", SCRIPT)
+    return load_script(SCRIPT)
+
+
+def load_script(script: Path) -> ModuleType:
+    """A script under `scripts/` as a module (they are not a package)."""
+    spec = importlib.util.spec_from_file_location(script.stem, script)
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
     sys.modules[spec.name] = module  # its dataclasses look their module up there
