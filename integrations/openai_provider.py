@@ -28,18 +28,12 @@ import io
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Literal, cast
+from typing import TYPE_CHECKING, Any, Literal, cast
 
-import openai
-from openai import AsyncOpenAI
-from openai.types.chat import (
-    ChatCompletionFunctionToolParam,
-    ChatCompletionMessageParam,
-    ChatCompletionNamedToolChoiceParam,
-)
 from PIL import Image, UnidentifiedImageError
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from core.lazy import lazy_module
 from domain.listing_rules import (
     MAX_TAGS,
     clean_tags,
@@ -50,6 +44,18 @@ from domain.listing_rules import (
 from integrations.errors import RETRYABLE_STATUSES, VendorError, error_code
 from integrations.safety import ModerationVerdict
 from models.payloads import DesignBrief
+
+if TYPE_CHECKING:
+    import openai
+    from openai import AsyncOpenAI
+    from openai.types.chat import (
+        ChatCompletionFunctionToolParam,
+        ChatCompletionMessageParam,
+        ChatCompletionNamedToolChoiceParam,
+    )
+else:
+    # Loaded by `build_client`: a process without an OpenAI setting never imports the SDK.
+    openai = lazy_module("openai")
 
 VENDOR = "openai"
 EMBEDDING_DIMENSIONS = 384
@@ -195,7 +201,7 @@ def build_client(
 ) -> AsyncOpenAI:
     """The process's client. The SDK retries 408/409/429/5xx itself, honouring
     `retry-after`; what still fails is raised and retried by Temporal."""
-    return AsyncOpenAI(
+    return openai.AsyncOpenAI(
         api_key=api_key,
         base_url=base_url,
         timeout=timeout,
@@ -332,7 +338,8 @@ class OpenAIProvider:
             brief, problems = _brief_from(keyword, arguments)
             if brief is not None:
                 return WrittenBrief(brief=brief, usage=usage, corrections=answer)
-            messages.append(cast(ChatCompletionMessageParam, message.model_dump(exclude_none=True)))
+            said = message.model_dump(exclude_none=True)
+            messages.append(cast("ChatCompletionMessageParam", said))
             if calls:
                 messages.append(
                     {
