@@ -86,20 +86,11 @@ def main(argv: list[str] | None = None) -> int:
 
         return run_demo(settings, args.keyword or DEFAULT_KEYWORD, as_json=args.json, new=args.new)
     if args.command == "api":
-        import uvicorn
-
         from api.app import create_app
+        from core.http_server import serve
 
         app = create_app(settings, database_url=_database_url(settings))
-        # log_config=None: uvicorn logs through our handler, so RedactSecrets sees its lines.
-        uvicorn.run(
-            app,
-            host=settings.api_host,
-            port=settings.api_port,
-            log_level="warning",
-            log_config=None,
-        )
-        return 0
+        return serve(app, settings.api_host, settings.api_port)
     if args.command == "worker":
         from workers.runner import run_worker
 
@@ -107,20 +98,12 @@ def main(argv: list[str] | None = None) -> int:
             asyncio.run(run_worker(settings, args.queue, _database_url(settings)))
         return 0
     if args.command == "emulators":
-        import uvicorn
-
         from cli.emulators import emulator_config
+        from core.http_server import serve
         from sandbox.app import create_emulator_app
 
         app = create_emulator_app(settings.home, emulator_config(settings))
-        uvicorn.run(
-            app,
-            host="127.0.0.1",
-            port=settings.emulator_port,
-            log_level="warning",
-            log_config=None,
-        )
-        return 0
+        return serve(app, "127.0.0.1", settings.emulator_port)
     if args.command == "migrate":
         from core.db import migrate
 

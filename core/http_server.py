@@ -1,4 +1,5 @@
-"""Run an ASGI app with uvicorn on a background thread (tests and the in-process demo)."""
+"""uvicorn settings for every server we run, and an ASGI app on a background thread
+(tests and the in-process demo)."""
 
 from __future__ import annotations
 
@@ -8,6 +9,36 @@ import time
 
 import uvicorn
 from starlette.types import ASGIApp
+
+# An idle keep-alive connection stays open this long. uvicorn's default (5 s) equals
+# httpx's client-side expiry, so a client reusing a connection after ~5 s idle could send
+# its request as the server closed it and get "Server disconnected without sending a
+# response" (seen in the stack test). Servers should outlast their clients: 75 s is
+# nginx's default, above httpx's 5 s and browsers' 60 s or less.
+KEEP_ALIVE_SECONDS = 75
+
+
+def server_config(app: ASGIApp, host: str, port: int) -> uvicorn.Config:
+    """How the API and the emulators are served, as processes of `pod up` or in-process.
+
+    `log_config=None`: uvicorn logs through our handlers, so `RedactSecrets` sees its lines.
+    """
+    return uvicorn.Config(
+        app,
+        host=host,
+        port=port,
+        log_level="warning",
+        log_config=None,
+        lifespan="on",
+        timeout_keep_alive=KEEP_ALIVE_SECONDS,
+    )
+
+
+def serve(app: ASGIApp, host: str, port: int) -> int:
+    """Serve until stopped (SIGINT/SIGTERM), then 0. A server that cannot start exits
+    the process as `uvicorn.run` does: status 3 if the app's start-up fails."""
+    uvicorn.Server(server_config(app, host, port)).run()
+    return 0
 
 
 def free_port(host: str = "127.0.0.1") -> int:
@@ -23,8 +54,7 @@ class ThreadedServer:
     def __init__(self, app: ASGIApp, host: str = "127.0.0.1", port: int | None = None) -> None:
         self.host = host
         self.port = port or free_port(host)
-        config = uvicorn.Config(app, host=host, port=self.port, log_level="warning", lifespan="on")
-        self._server = uvicorn.Server(config)
+        self._server = uvicorn.Server(server_config(app, host, self.port))
         self._thread = threading.Thread(target=self._server.run, daemon=True)
 
     @property
