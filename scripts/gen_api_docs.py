@@ -15,6 +15,11 @@ from typing import Any
 
 import yaml
 
+try:  # libyaml's loader, in PyYAML's wheels: four times as fast as the pure-Python one
+    from yaml import CSafeLoader as SafeLoader
+except ImportError:  # pragma: no cover - a PyYAML built without libyaml
+    from yaml import SafeLoader  # type: ignore[assignment]
+
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_INPUT = ROOT / "openapi.yaml"
 DEFAULT_OUTPUT = ROOT / "docs" / "api" / "README.md"
@@ -240,7 +245,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--input", type=Path, default=DEFAULT_INPUT)
     parser.add_argument("--output", type=Path, default=DEFAULT_OUTPUT)
     args = parser.parse_args(argv)
-    spec = yaml.safe_load(args.input.read_text(encoding="utf-8"))
+    spec = yaml.load(args.input.read_text(encoding="utf-8"), Loader=SafeLoader)
     args.output.parent.mkdir(parents=True, exist_ok=True)
     args.output.write_text(render(spec), encoding="utf-8")
     return 0

@@ -8,7 +8,9 @@ from typing import Any
 
 import yaml
 
-SPEC = yaml.safe_load((Path(__file__).resolve().parents[2] / "openapi.yaml").read_text())
+SPEC = yaml.load(
+    (Path(__file__).resolve().parents[2] / "openapi.yaml").read_text(), Loader=yaml.CSafeLoader
+)
 BOUNDED_FORMATS = {"uuid", "date-time", "date"}
 
 
