@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from temporalio.client import Client
 
 from api.trend_schemas import CampaignOutcomePublic, CampaignView, TrendSignalPublic
@@ -34,6 +36,19 @@ async def describe_campaign(
 ) -> CampaignView:
     """The campaign as recorded; while it runs, its live progress."""
     status, outcomes = await trends.campaign_progress(campaign, temporal=temporal)
+    return campaign_view(campaign, status, outcomes, settings=settings)
+
+
+def recorded_campaign_view(campaign: Campaign, *, settings: Settings) -> CampaignView:
+    """The campaign as recorded in Postgres, without asking its workflow: what a start
+    answers (a query to a just-started run waits for a workflow worker, up to 3 s)."""
+    outcomes = list(campaign.outcomes or [])
+    return campaign_view(campaign, campaign.status, outcomes, settings=settings)
+
+
+def campaign_view(
+    campaign: Campaign, status: str, outcomes: list[dict[str, Any]], *, settings: Settings
+) -> CampaignView:
     counted = [CampaignOutcomePublic(**outcome) for outcome in outcomes]
     return CampaignView(
         id=campaign.id,

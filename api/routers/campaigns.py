@@ -14,7 +14,7 @@ from api.schemas import ErrorBody
 from api.trend_schemas import (
     CampaignView,
 )
-from api.trend_views import describe_campaign
+from api.trend_views import describe_campaign, recorded_campaign_view
 from domain import errors
 from domain.errors import DomainError
 from models.requests import CampaignOptionsIn
@@ -55,7 +55,7 @@ async def start_campaign(
     response.headers["Location"] = f"/v1/campaigns/{campaign.id}"
     if not created:
         response.headers["Idempotent-Replayed"] = "true"
-    return await describe_campaign(campaign, temporal=temporal, settings=settings)
+    return recorded_campaign_view(campaign, settings=settings)
 
 
 @router.get(

@@ -96,7 +96,7 @@ class QueryLog(Interceptor):
         return Recording(next)
 
 
-async def test_a_start_answers_with_the_recorded_run_and_queries_nothing(
+async def test_a_start_answers_with_the_recorded_run_or_campaign_and_queries_nothing(
     settings: Settings,
     database_url: str,
     temporal_client: Client,
@@ -118,7 +118,10 @@ async def test_a_start_answers_with_the_recorded_run_and_queries_nothing(
         repeated = await api.post(
             START, json={"keyword": "walrus knitting"}, headers={"Idempotency-Key": "no-query"}
         )
+        campaign = await api.post("/v1/campaigns", headers={"Idempotency-Key": "no-query"})
+        campaign_again = await api.post("/v1/campaigns", headers={"Idempotency-Key": "no-query"})
     await temporal.get_workflow_handle(started.json()["workflow_id"]).terminate()
+    await temporal.get_workflow_handle(campaign.json()["id"]).terminate()
 
     assert started.status_code == 202, started.text
     view = started.json()
@@ -127,6 +130,12 @@ async def test_a_start_answers_with_the_recorded_run_and_queries_nothing(
     assert "Idempotent-Replayed" not in started.headers
     assert repeated.status_code == 202 and repeated.json() == view
     assert repeated.headers["Idempotent-Replayed"] == "true"
+    assert campaign.status_code == 202, campaign.text
+    recorded = campaign.json()
+    assert (recorded["status"], recorded["outcomes"], recorded["listings"]) == ("running", [], 0)
+    assert campaign.headers["Location"] == f"/v1/campaigns/{recorded['id']}"
+    assert campaign_again.status_code == 202 and campaign_again.json() == recorded
+    assert campaign_again.headers["Idempotent-Replayed"] == "true"
     assert log.queried == []
 
 
