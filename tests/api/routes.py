@@ -7,6 +7,7 @@ import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from fastapi import FastAPI
 
@@ -51,7 +52,7 @@ def v1_routes(app: FastAPI, *, include_public: bool = False) -> Iterator[Route]:
     authorisation dependency is missing shows up here without `security` and fails,
     unless it is one of the few `PUBLIC_ROUTES` (yielded only with `include_public`).
     """
-    for path, operations in app.openapi()["paths"].items():
+    for path, operations in _openapi_paths(app).items():
         if not path.startswith("/v1"):
             continue
         for method, operation in operations.items():
@@ -65,6 +66,26 @@ def v1_routes(app: FastAPI, *, include_public: bool = False) -> Iterator[Route]:
                 continue
             scopes = security[0].get("ApiKey", [])
             yield Route(method.upper(), path, scopes[0] if scopes else None)
+
+
+# Generating the document takes a second (two under coverage); the tests' apps share their
+# routers, so it is made once per set of routers and routes (a new route is a new set).
+_PATHS: dict[tuple[object, ...], dict[str, Any]] = {}
+
+
+def _openapi_paths(app: FastAPI) -> dict[str, Any]:
+    signature = tuple(
+        ("router", id(route.original_router))
+        if hasattr(route, "original_router")  # an included router: the module's own object
+        else (
+            getattr(route, "path", ""),
+            getattr(getattr(route, "endpoint", None), "__qualname__", ""),
+        )
+        for route in app.routes
+    )
+    if signature not in _PATHS:
+        _PATHS[signature] = app.openapi()["paths"]
+    return _PATHS[signature]
 
 
 @dataclass(frozen=True)
