@@ -43,6 +43,9 @@ with workflow.unsafe.imports_passed_through():
 CHILD_TIMEOUT = timedelta(days=3)
 # Histories from before it cancelled their running children when they were cancelled.
 CHILDREN_OUTLIVE_CANCELLATION = "campaign-children-outlive-cancellation"
+# Histories from before it recorded a run as running before starting it, so a cancel that
+# came in between left a "running" outcome with no run, or cancelled the run's start.
+STARTED_THEN_RECORDED = "campaign-child-started-then-recorded"
 
 
 @workflow.defn
@@ -121,10 +124,15 @@ class CampaignWorkflow:
                 await self._record(request)
                 return
             outcome.status = OutcomeStatus.RUNNING
-            await self._record(request)
+            # Once a run is said to be running it is started, whatever the campaign gets
+            # meanwhile: the start is shielded from the campaign's cancellation, and the
+            # outcome is recorded when the run exists.
+            started_first = workflow.patched(STARTED_THEN_RECORDED)
+            if not started_first:
+                await self._record(request)
             try:
                 # By name, with the recorded input's JSON: the child decodes it itself.
-                child = await workflow.start_child_workflow(
+                starting = workflow.start_child_workflow(
                     "DesignToListingWorkflow",
                     prepared.input,
                     result_type=DesignToListingResult,
@@ -137,6 +145,9 @@ class CampaignWorkflow:
                     execution_timeout=CHILD_TIMEOUT,
                     search_attributes=tenant_attributes(request.tenant_id),
                 )
+                child = await (asyncio.shield(starting) if started_first else starting)
+                if started_first:
+                    await self._record(request)
                 # ABANDON covers the campaign's close only: cancelling this wait would also
                 # ask the child to cancel. Shielded, a cancelled campaign leaves it running.
                 shielded = workflow.patched(CHILDREN_OUTLIVE_CANCELLATION)
