@@ -55,6 +55,7 @@ class EtsyActivities:
         taxonomy_id: int = 482,
         shipping_profile_id: int | None = None,
         return_policy_id: int | None = None,
+        readiness_state_id: int | None = None,
     ) -> None:
         self._refs = ExternalRefs(sessions)
         self._storage = storage
@@ -62,6 +63,7 @@ class EtsyActivities:
         self._taxonomy_id = taxonomy_id
         self._shipping_profile_id = shipping_profile_id
         self._return_policy_id = return_policy_id
+        self._readiness_state_id = readiness_state_id
 
     @classmethod
     def from_settings(
@@ -79,6 +81,7 @@ class EtsyActivities:
             taxonomy_id=settings.etsy_taxonomy_id,
             shipping_profile_id=settings.etsy_shipping_profile,
             return_policy_id=settings.etsy_return_policy,
+            readiness_state_id=settings.etsy_readiness_state,
         )
 
     @activity.defn(name=ETSY_RESOLVE_SHOP.name)
@@ -117,6 +120,7 @@ class EtsyActivities:
                 taxonomy_id=self._taxonomy_id,
                 shipping_profile_id=self._shipping_profile_id,
                 return_policy_id=self._return_policy_id,
+                readiness_state_id=self._readiness_state_id,
             )
         try:
             listing_id = await self._refs.claim(

@@ -21,6 +21,7 @@ DEVELOPMENT_WEBHOOK_SECRET = "local-printify-webhook-secret"
 # Seeded in the Etsy emulator's shop (sandbox/etsy.py); used only when it is the target.
 EMULATOR_SHIPPING_PROFILE_ID = 7001
 EMULATOR_RETURN_POLICY_ID = 8001
+EMULATOR_READINESS_STATE_ID = 9001
 
 
 class Settings(BaseSettings):
@@ -70,6 +71,7 @@ class Settings(BaseSettings):
     etsy_taxonomy_id: int = 482
     etsy_shipping_profile_id: int | None = None
     etsy_return_policy_id: int | None = None
+    etsy_readiness_state_id: int | None = None
     # Etsy counts per application (API key): every process shares this rate.
     etsy_rate_per_second: float = Field(default=10.0, gt=0)
     # OAuth 2.0 + PKCE: where sellers approve us, where Etsy sends them back, what we ask.
@@ -310,6 +312,13 @@ class Settings(BaseSettings):
         if self.etsy_return_policy_id is not None or self.etsy_base_url is not None:
             return self.etsy_return_policy_id
         return EMULATOR_RETURN_POLICY_ID
+
+    @property
+    def etsy_readiness_state(self) -> int | None:
+        """The configured processing profile, or the emulator shop's seeded one (9001)."""
+        if self.etsy_readiness_state_id is not None or self.etsy_base_url is not None:
+            return self.etsy_readiness_state_id
+        return EMULATOR_READINESS_STATE_ID
 
     @property
     def uses_embedded_temporal(self) -> bool:

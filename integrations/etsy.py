@@ -175,6 +175,28 @@ class EtsyClient:
         """The Shop resource."""
         return await self._json("GET", f"application/shops/{shop_id}")
 
+    async def get_shipping_profiles(self, shop_id: int) -> list[dict[str, Any]]:
+        """getShopShippingProfiles: the shop's ShopShippingProfile list."""
+        page = await self._json("GET", f"application/shops/{shop_id}/shipping-profiles")
+        return list(page.get("results") or [])
+
+    async def get_return_policies(self, shop_id: int) -> list[dict[str, Any]]:
+        """getShopReturnPolicies: the shop's ShopReturnPolicy list."""
+        page = await self._json("GET", f"application/shops/{shop_id}/policies/return")
+        return list(page.get("results") or [])
+
+    async def get_readiness_state_definitions(self, shop_id: int) -> list[dict[str, Any]]:
+        """getShopReadinessStateDefinitions: every processing profile of the shop (paged)."""
+        found: list[dict[str, Any]] = []
+        while True:
+            params = {"limit": PAGE_SIZE, "offset": len(found)}
+            path = f"application/shops/{shop_id}/readiness-state-definitions"
+            page = await self._json("GET", path, params=params)
+            results = list(page.get("results") or [])
+            found += results
+            if not results or len(found) >= int(page.get("count", 0)):
+                return found
+
     async def create_draft_listing(
         self,
         shop_id: int,
@@ -187,14 +209,18 @@ class EtsyClient:
         taxonomy_id: int,
         who_made: str = "i_did",
         when_made: str = "made_to_order",
+        is_supply: bool = False,
         shipping_profile_id: int | None = None,
         return_policy_id: int | None = None,
+        readiness_state_id: int | None = None,
         materials: list[str] | None = None,
     ) -> dict[str, Any]:
         """createDraftListing (form-encoded); returns the new draft ShopListing.
 
-        Not retried after a 5xx (a POST may have created the draft): look it up with
-        `drafts_with_copy` before creating it again.
+        `who_made`, `when_made` and `is_supply` always go together (Etsy's rule); a
+        physical listing names the shop's shipping profile and processing profile
+        (`readiness_state_id`). Not retried after a 5xx (a POST may have created the
+        draft): look it up with `drafts_with_copy` before creating it again.
         """
         fields = {
             "quantity": quantity,
@@ -203,10 +229,12 @@ class EtsyClient:
             "price": price_string(price_cents),
             "who_made": who_made,
             "when_made": when_made,
+            "is_supply": is_supply,
             "taxonomy_id": taxonomy_id,
             "tags": tags,
             "shipping_profile_id": shipping_profile_id,
             "return_policy_id": return_policy_id,
+            "readiness_state_id": readiness_state_id,
             "materials": materials,
         }
         return await self._json("POST", f"application/shops/{shop_id}/listings", data=_form(fields))

@@ -13,7 +13,7 @@ from pathlib import Path
 
 from fastapi import FastAPI
 
-from sandbox import etsy, etsy_pages, openai, printify, trend_sources
+from sandbox import etsy, etsy_pages, etsy_shops, openai, printify, trend_sources
 from sandbox.faults import FaultInjector, FaultMiddleware, admin_router
 from sandbox.printify import webhook_delivery
 from sandbox.store import JsonStore
@@ -67,6 +67,7 @@ def create_emulator_app(state_dir: Path | None, config: EmulatorConfig | None = 
     app.include_router(etsy.build_router(etsy_store, config), prefix="/etsy/v3")
     app.include_router(etsy_pages.build_pages_router(etsy_store, config), prefix="/etsy")
     app.include_router(admin_router(injector))
+    app.include_router(etsy_shops.build_admin_router(etsy_shops.EtsyShops(etsy_store, config)))
     app.include_router(webhook_delivery.build_admin_router(printify_hooks))
     openai_state = openai.OpenAIState()
     app.include_router(openai.build_router(config, openai_state), prefix="/openai/v1")

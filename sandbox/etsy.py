@@ -21,6 +21,7 @@ from fastapi import APIRouter, Request, Response
 from sandbox import etsy_oauth, etsy_search
 from sandbox.etsy_oauth import Gate, RateLimiter, build_oauth_router, etsy_route_class
 from sandbox.etsy_rules import (
+    PHYSICAL_FIELDS,
     EtsyError,
     decode_image,
     parse_image_form,
@@ -28,14 +29,21 @@ from sandbox.etsy_rules import (
     query_int,
     read_form,
 )
+from sandbox.etsy_shops import (
+    READINESS_STATE_ID,
+    RETURN_POLICY_ID,
+    SHIPPING_PROFILE_ID,
+    EtsyShops,
+    page,
+)
 from sandbox.store import JsonStore
 
 if TYPE_CHECKING:
     from sandbox.app import EmulatorConfig
 
-SHIPPING_PROFILE_ID = 7001
-RETURN_POLICY_ID = 8001
-MAX_IMAGES = 10
+__all__ = ["READINESS_STATE_ID", "RETURN_POLICY_ID", "SHIPPING_PROFILE_ID", "build_router"]
+
+MAX_IMAGES = 20
 LISTING_STATES = frozenset({"active", "inactive", "sold_out", "draft", "expired"})
 # getListingsByShop's `sort_on` and the row field behind it (`score`: newest first).
 SHOP_SORT_FIELDS = {
@@ -90,31 +98,19 @@ class EtsyState:
         self.store = store
         self.config = config
         self.blobs = ImageBlobs(store)
+        self.shops = EtsyShops(store, config)
         self.listings = store.collection("listings")
         self.images = store.collection("images")
 
     def shop(self, shop_id: int) -> dict[str, Any]:
-        if shop_id != self.config.etsy_shop_id:
-            raise EtsyError.plain(404, f"Could not find a Shop with shop_id = {shop_id}.")
-        active = sum(1 for row in self.listings.values() if row["state"] == "active")
-        return {
-            "shop_id": shop_id,
-            "user_id": self.config.etsy_user_id,
-            "shop_name": f"LocalShop{shop_id}",
-            "title": "POD Automator local shop",
-            "currency_code": "USD",
-            "url": f"{self.config.public_url}/etsy/shop/{shop_id}",
-            "listing_active_count": active,
-            "num_favorers": 0,
-            "transaction_sold_count": 0,
-            "review_count": 0,
-            "review_average": None,
-            "is_vacation": False,
-            "create_date": 1_700_000_000,
-            "created_timestamp": 1_700_000_000,
-            "shipping_profile_ids": [SHIPPING_PROFILE_ID],
-            "return_policy_ids": [RETURN_POLICY_ID],
-        }
+        """The shop as Etsy's `Shop` resource, or a 404."""
+        shop = self.shops.get(shop_id)
+        active = sum(
+            1
+            for row in self.listings.values()
+            if row["shop_id"] == shop_id and row["state"] == "active"
+        )
+        return self.shops.resource(shop, active)
 
     def record(self, listing_id: int, shop_id: int | None = None) -> dict[str, Any]:
         row = self.listings.get(str(listing_id))
@@ -147,17 +143,18 @@ class EtsyState:
 
     def create(self, shop_id: int, fields: dict[str, Any]) -> dict[str, Any]:
         kind = fields.get("type", "physical")
-        if kind != "download" and "shipping_profile_id" not in fields:
-            raise EtsyError.field(
-                "shipping_profile_id", "shipping_profile_id is required for physical listings."
-            )
-        self._check_policies(fields)
+        if kind != "download":
+            for name in PHYSICAL_FIELDS:
+                if name not in fields:
+                    raise EtsyError.field(name, f"{name} is required for physical listings.")
+        shop = self.shops.get(shop_id)
+        self.shops.check_ids(shop, fields)
         now = _now()
         with self.store.lock:
             listing_id = self.store.next_id("etsy_listing", self.config.etsy_listing_ids_after)
             row: dict[str, Any] = {
                 "listing_id": listing_id,
-                "user_id": self.config.etsy_user_id,
+                "user_id": shop["user_id"],
                 "shop_id": shop_id,
                 "state": "draft",
                 "creation_timestamp": now,
@@ -166,7 +163,7 @@ class EtsyState:
                 "last_modified_timestamp": now,
                 "updated_timestamp": now,
                 "state_timestamp": now,
-                "ending_timestamp": None,
+                "ending_timestamp": now + LISTING_LIFETIME,
                 "num_favorers": 0,
                 "views": 0,
                 "tags": [],
@@ -188,6 +185,7 @@ class EtsyState:
                 "style": [],
                 "file_data": "",
                 "shipping_profile_id": None,
+                "readiness_state_id": None,
                 "listing_type": kind,
             }
             row.update({key: value for key, value in fields.items() if key != "type"})
@@ -195,31 +193,42 @@ class EtsyState:
             self.store.save()
         return row
 
-    def _check_policies(self, fields: dict[str, Any]) -> None:
-        if fields.get("shipping_profile_id", SHIPPING_PROFILE_ID) != SHIPPING_PROFILE_ID:
-            raise EtsyError.field("shipping_profile_id", "The shipping profile was not found.")
-        if fields.get("return_policy_id", RETURN_POLICY_ID) != RETURN_POLICY_ID:
-            raise EtsyError.field("return_policy_id", "The return policy was not found.")
-
     def update(self, row: dict[str, Any], fields: dict[str, Any]) -> dict[str, Any]:
-        self._check_policies(fields)
+        shop = self.shops.get(row["shop_id"])
+        self.shops.check_ids(shop, fields)
         now = _now()
         with self.store.lock:
             state = fields.pop("state", None)
-            if state == "active" and not self.image_rows(row["listing_id"]):
-                raise EtsyError.plain(
-                    400, "A listing must have at least one image before it can be activated."
-                )
+            if state == "active":
+                self._check_activation(shop, row | fields)
             if "type" in fields:
                 row["listing_type"] = fields.pop("type")
             row.update(fields)
             if state is not None and state != row["state"]:
                 row["state"] = state
                 row["state_timestamp"] = now
-                row["ending_timestamp"] = now + LISTING_LIFETIME if state == "active" else None
+                if state == "active":
+                    row["ending_timestamp"] = now + LISTING_LIFETIME
             row["last_modified_timestamp"] = row["updated_timestamp"] = now
             self.store.save()
         return row
+
+    def _check_activation(self, shop: dict[str, Any], listing: dict[str, Any]) -> None:
+        """What Etsy asks of a listing before it goes live (etsy-rules.yaml)."""
+        if not self.image_rows(listing["listing_id"]):
+            raise EtsyError.plain(
+                400, "A listing must have at least one image before it can be activated."
+            )
+        if listing["listing_type"] == "download":
+            return
+        if listing.get("readiness_state_id") is None:
+            raise EtsyError.field(
+                "readiness_state_id", "A physical listing needs a processing profile to go live."
+            )
+        if listing.get("return_policy_id") is None and not self.shops.in_eu(shop):
+            raise EtsyError.field(
+                "return_policy_id", "A physical listing needs a return policy to go live."
+            )
 
     def delete(self, row: dict[str, Any]) -> None:
         with self.store.lock:
@@ -235,7 +244,7 @@ class EtsyState:
     def add_image(self, row: dict[str, Any], form: dict[str, Any]) -> dict[str, Any]:
         """Store an upload (or a copy of a shop image) at `rank`, shifting the others."""
         data, meta = self._image_source(row, form)
-        rank, overwrite = form["rank"], form["overwrite"]
+        rank, overwrite = max(1, form["rank"]), form["overwrite"]
         with self.store.lock:
             current = self.image_rows(row["listing_id"])
             replaced = [image for image in current if overwrite and image["rank"] == rank]
@@ -292,17 +301,36 @@ def build_router(store: JsonStore, config: EmulatorConfig) -> APIRouter:
         return {"application_id": _application_id(config.etsy_keystring)}
 
     @router.get("/application/users/me")
-    def get_me(request: Request) -> dict[str, int]:
-        return {"user_id": gate.user_id(request), "shop_id": config.etsy_shop_id}
+    def get_me(request: Request) -> dict[str, int | None]:
+        user_id = gate.user_id(request)
+        return {"user_id": user_id, "shop_id": state.shops.user_shop(user_id)}
 
     @router.get("/application/shops/{shop_id}")
     def get_shop(shop_id: int) -> dict[str, Any]:
         return state.shop(shop_id)
 
+    def owner(request: Request, shop_id: int) -> int:
+        """The shop's id, when the token's user owns it (else Etsy's 401, 403 or 404)."""
+        return int(state.shops.owned(shop_id, gate.user_id(request))["shop_id"])
+
+    @router.get("/application/shops/{shop_id}/shipping-profiles")
+    def get_shop_shipping_profiles(shop_id: int, request: Request) -> dict[str, Any]:
+        return page(state.shops.get(owner(request, shop_id))["shipping_profiles"])
+
+    @router.get("/application/shops/{shop_id}/policies/return")
+    def get_shop_return_policies(shop_id: int, request: Request) -> dict[str, Any]:
+        return page(state.shops.get(owner(request, shop_id))["return_policies"])
+
+    @router.get("/application/shops/{shop_id}/readiness-state-definitions")
+    def get_shop_readiness_state_definitions(shop_id: int, request: Request) -> dict[str, Any]:
+        found = state.shops.get(owner(request, shop_id))["readiness_states"]
+        limit = query_int(request, "limit", 25, 1, 100)
+        offset = query_int(request, "offset", 0, 0, 10**9)
+        return {"count": len(found), "results": found[offset : offset + limit]}
+
     @router.post("/application/shops/{shop_id}/listings", status_code=201)
     async def create_draft_listing(shop_id: int, request: Request) -> dict[str, Any]:
-        gate.user_id(request)
-        state.shop(shop_id)
+        owner(request, shop_id)
         values = await read_form(request, "application/x-www-form-urlencoded")
         fields = parse_listing_fields(values, creating=True)
         return state.listing(state.create(shop_id, fields))
@@ -310,7 +338,7 @@ def build_router(store: JsonStore, config: EmulatorConfig) -> APIRouter:
     @router.get("/application/shops/{shop_id}/listings")
     def get_listings_by_shop(shop_id: int, request: Request) -> dict[str, Any]:
         gate.user_id(request)
-        state.shop(shop_id)
+        state.shops.get(shop_id)
         wanted = request.query_params.get("state", "active")
         if wanted not in LISTING_STATES:
             raise EtsyError.field("state", f"{wanted!r} is not a listing state.")
@@ -327,8 +355,7 @@ def build_router(store: JsonStore, config: EmulatorConfig) -> APIRouter:
 
     @router.patch("/application/shops/{shop_id}/listings/{listing_id}")
     async def update_listing(shop_id: int, listing_id: int, request: Request) -> dict[str, Any]:
-        gate.user_id(request)
-        row = state.record(listing_id, state.shop(shop_id)["shop_id"])
+        row = state.record(listing_id, owner(request, shop_id))
         values = await read_form(request, "application/x-www-form-urlencoded")
         return state.listing(state.update(row, parse_listing_fields(values, creating=False)))
 
@@ -336,8 +363,7 @@ def build_router(store: JsonStore, config: EmulatorConfig) -> APIRouter:
     async def upload_listing_image(
         shop_id: int, listing_id: int, request: Request
     ) -> dict[str, Any]:
-        gate.user_id(request)
-        row = state.record(listing_id, state.shop(shop_id)["shop_id"])
+        row = state.record(listing_id, owner(request, shop_id))
         values = await read_form(request, "multipart/form-data")
         return state.image(state.add_image(row, parse_image_form(values)))
 
@@ -359,8 +385,9 @@ def build_router(store: JsonStore, config: EmulatorConfig) -> APIRouter:
 
     @router.delete("/application/listings/{listing_id}", status_code=204)
     def delete_listing(listing_id: int, request: Request) -> Response:
-        gate.user_id(request)
-        state.delete(state.record(listing_id))
+        row = state.record(listing_id)
+        owner(request, row["shop_id"])
+        state.delete(row)
         return Response(status_code=204)
 
     return router

@@ -5,7 +5,9 @@
 - OAuth routes also need `Authorization: Bearer <user_id>.<token>`: the configured token
   or one issued by `POST /public/oauth/token` that has not expired.
 - `GET /oauth/connect` approves at once and redirects with a single-use code; the token
-  endpoint checks the PKCE S256 verifier and rotates refresh tokens.
+  endpoint checks the PKCE S256 verifier and rotates refresh tokens. The emulator has no
+  login page: the user who approves is named by the emulator-only `as_user` query
+  parameter (an Etsy user id), else it is the configured user.
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ from fastapi.responses import JSONResponse, RedirectResponse
 from fastapi.routing import APIRoute
 
 from sandbox.etsy_rules import EtsyError, form_values
+from sandbox.etsy_shops import EtsyShops
 from sandbox.store import JsonStore
 
 if TYPE_CHECKING:
@@ -187,14 +190,14 @@ class TokenBook:
         self._store = store
         self._config = config
 
-    def new_code(self, challenge: str, redirect_uri: str, scope: str) -> str:
+    def new_code(self, challenge: str, redirect_uri: str, scope: str, user_id: int) -> str:
         code = secrets.token_urlsafe(24)
         with self._store.lock:
             self._store.collection("codes")[_digest(code)] = {
                 "challenge": challenge,
                 "redirect_uri": redirect_uri,
                 "scope": scope,
-                "user_id": self._config.etsy_user_id,
+                "user_id": user_id,
                 "expires_at": time.time() + CODE_TTL,
             }
             self._store.save()
@@ -278,16 +281,27 @@ def _check_connect(values: dict[str, str], keystring: str) -> tuple[str, str, st
     return redirect_uri, scope, state, challenge
 
 
+def _approving_user(as_user: str | None, shops: EtsyShops, default: int) -> int:
+    """The user who approves the connection: `as_user` if given (it must exist)."""
+    if as_user is None:
+        return default
+    if not as_user.isdigit() or not shops.known_user(int(as_user)):
+        raise EtsyError.oauth(400, "invalid_request", f"unknown Etsy user {as_user!r}")
+    return int(as_user)
+
+
 def build_oauth_router(store: JsonStore, config: EmulatorConfig) -> APIRouter:
     """`GET /oauth/connect` and `POST /public/oauth/token` (no API key, not rate limited)."""
     router = APIRouter(route_class=etsy_route_class())
     book = TokenBook(store, config)
+    shops = EtsyShops(store, config)
 
     @router.get("/oauth/connect")
     def connect(request: Request) -> Response:
         values = dict(request.query_params)
         redirect_uri, scope, state, challenge = _check_connect(values, config.etsy_keystring)
-        code = book.new_code(challenge, redirect_uri, scope)
+        user_id = _approving_user(values.get("as_user"), shops, config.etsy_user_id)
+        code = book.new_code(challenge, redirect_uri, scope, user_id)
         joiner = "&" if urlsplit(redirect_uri).query else "?"
         query = urlencode({"code": code, "state": state})
         return RedirectResponse(f"{redirect_uri}{joiner}{query}", status_code=302)

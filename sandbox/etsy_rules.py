@@ -44,13 +44,15 @@ class EtsyError(Exception):
 
 
 WHO_MADE = frozenset({"i_did", "someone_else", "collective"})
-# Union of the 2023 snapshot and the current buckets (the "recent" bucket rolls over time).
+# Etsy's current buckets, as its published document lists them (retired ones, such as
+# 2020_2025 or before_2006, are refused as Etsy refuses them).
 WHEN_MADE = frozenset(
-    {"made_to_order", "2020_2025", "2020_2023", "2010_2019", "2006_2009", "2004_2009"}
-    | {"before_2006", "before_2004", "2000_2005", "2000_2003", "before_1700"}
+    {"made_to_order", "2020_2026", "2010_2019", "2007_2009", "before_2007", "2000_2006"}
     | {f"{decade}s" for decade in (1990, 1980, 1970, 1960, 1950, 1940, 1930, 1920, 1910, 1900)}
-    | {"1800s", "1700s"}
+    | {"1800s", "1700s", "before_1700"}
 )
+# Sent together or not at all (sandbox/contracts/etsy-rules.yaml, who-made-when-made-is-supply).
+MAKER_FIELDS = ("who_made", "when_made", "is_supply")
 LISTING_TYPES = frozenset({"physical", "download", "both"})
 UPDATE_STATES = frozenset({"active", "inactive"})
 REQUIRED_FIELDS = (
@@ -62,6 +64,8 @@ REQUIRED_FIELDS = (
     "when_made",
     "taxonomy_id",
 )
+# The document's readiness rules: a physical listing names these on creation.
+PHYSICAL_FIELDS = ("shipping_profile_id", "readiness_state_id")
 MAX_TITLE = 140
 MAX_TAGS = 13
 MAX_TAG_LENGTH = 20
@@ -183,6 +187,7 @@ _PARSERS: dict[str, Callable[[str], Any]] = {
     "materials": parse_materials,
     "shipping_profile_id": lambda v: _integer(v, 1),
     "return_policy_id": lambda v: _integer(v, 1),
+    "readiness_state_id": lambda v: _integer(v, 1),
     "shop_section_id": lambda v: _integer(v, 1),
     "type": _choice(LISTING_TYPES),
     "processing_min": lambda v: _integer(v, 0),
@@ -207,14 +212,22 @@ def form_values(form: FormData) -> dict[str, str]:
 
 
 def parse_listing_fields(values: Mapping[str, str], *, creating: bool) -> dict[str, Any]:
-    """Validated listing fields from a form; `creating` requires the 7 draft fields.
+    """Validated listing fields from a form; `creating` requires the 7 draft fields, and
+    `who_made`, `when_made` and `is_supply` come together or not at all.
 
-    Unknown fields are ignored, as Etsy does. `price` comes back as cents.
+    Unknown fields are ignored, as Etsy does, but `legacy` (removed in July 2026) is
+    refused. `price` comes back as cents.
     """
     if creating:
         for name in REQUIRED_FIELDS:
             if name not in values:
                 raise EtsyError.field(name, f"{name} is required.")
+    sent = [name for name in MAKER_FIELDS if name in values]
+    if sent and len(sent) < len(MAKER_FIELDS):
+        missing = next(name for name in MAKER_FIELDS if name not in values)
+        raise EtsyError.field(missing, f"{missing} is required with {' and '.join(sent)}.")
+    if "legacy" in values:
+        raise EtsyError.field("legacy", "legacy is no longer supported.")
     fields: dict[str, Any] = {}
     for name, parser in _PARSERS.items():
         if name not in values or (creating and name == "state"):

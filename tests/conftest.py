@@ -164,6 +164,7 @@ def settings(
         etsy_oauth_connect_url=f"{emulator.url}/etsy/v3/oauth/connect",
         etsy_shipping_profile_id=7001,
         etsy_return_policy_id=8001,
+        etsy_readiness_state_id=9001,
         google_trends_base_url=f"{emulator.url}/google-trends",
         reddit_base_url=f"{emulator.url}/reddit",
         pinterest_base_url=f"{emulator.url}/pinterest/v5",

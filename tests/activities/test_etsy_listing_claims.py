@@ -31,7 +31,7 @@ from models.payloads import CreateDraftListingInput, ListingRef
 from models.repositories.refs import ExternalRefTaken
 from models.tables import RefKind
 from sandbox.app import EmulatorConfig
-from sandbox.etsy import SHIPPING_PROFILE_ID
+from sandbox.etsy import READINESS_STATE_ID, RETURN_POLICY_ID, SHIPPING_PROFILE_ID
 from services.vendors import VendorGateway
 from tests.accounts import Account
 from tests.images import png
@@ -62,6 +62,8 @@ class Setup:
             tags=[],
             taxonomy_id=482,
             shipping_profile_id=SHIPPING_PROFILE_ID,
+            readiness_state_id=READINESS_STATE_ID,
+            return_policy_id=RETURN_POLICY_ID,
         )
         return int(made["listing_id"])
 

@@ -22,7 +22,7 @@ from integrations.errors import VendorError
 from integrations.etsy import EtsyClient, listing_url, parse_etsy_error, price_string
 from integrations.http import redact
 from sandbox.app import EmulatorConfig
-from sandbox.etsy import RETURN_POLICY_ID, SHIPPING_PROFILE_ID
+from sandbox.etsy import READINESS_STATE_ID, RETURN_POLICY_ID, SHIPPING_PROFILE_ID
 from tests.conftest import emulator_of_its_own
 from tests.images import png
 
@@ -63,6 +63,8 @@ async def new_draft(client: EtsyClient, **changes: Any) -> dict[str, Any]:
         "tags": ["cat tee", "retro", "gift"],
         "taxonomy_id": 482,
         "shipping_profile_id": SHIPPING_PROFILE_ID,
+        "readiness_state_id": READINESS_STATE_ID,
+        "return_policy_id": RETURN_POLICY_ID,
     }
     return await client.create_draft_listing(SHOP, **(fields | changes))
 
@@ -87,13 +89,45 @@ async def test_ping_me_and_shop(client: EtsyClient) -> None:
     assert shop["shop_id"] == SHOP and shop["currency_code"] == "USD"
 
 
+async def test_shop_setup_reads(client: EtsyClient, emulator: ThreadedServer) -> None:
+    profiles = await client.get_shipping_profiles(SHOP)
+    assert [p["shipping_profile_id"] for p in profiles] == [SHIPPING_PROFILE_ID]
+    policies = await client.get_return_policies(SHOP)
+    assert [(p["return_policy_id"], p["shop_id"]) for p in policies] == [(RETURN_POLICY_ID, SHOP)]
+    states = await client.get_readiness_state_definitions(SHOP)
+    assert [s["readiness_state_id"] for s in states] == [READINESS_STATE_ID]
+
+    shop = httpx.post(f"{emulator.url}/__admin/etsy/shops", json={"readiness_states": 3}).json()
+    with pytest.raises(VendorError) as foreign:
+        await client.get_readiness_state_definitions(shop["shop_id"])
+    assert foreign.value.status == 403  # another user's shop
+
+    base = f"{emulator.url}/etsy/v3"
+    code, verifier = oauth_code(base, as_user=shop["user_id"])
+    owner = make_client(emulator)
+    try:
+        owner.use_token((await owner.exchange_code(code, REDIRECT, verifier))["access_token"])
+        etsy_module_page = etsy_module.PAGE_SIZE
+        etsy_module.PAGE_SIZE = 2  # the definitions come in pages
+        try:
+            states = await owner.get_readiness_state_definitions(shop["shop_id"])
+        finally:
+            etsy_module.PAGE_SIZE = etsy_module_page
+    finally:
+        await owner.aclose()
+    assert [s["readiness_state_id"] for s in states] == [
+        s["readiness_state_id"] for s in shop["readiness_states"]
+    ]
+    assert len(states) == 3
+
+
 async def test_create_draft_listing_sends_etsy_form(client: EtsyClient) -> None:
     listing = await new_draft(
         client,
         price_cents=1999,
         materials=["cotton", "ink"],
         return_policy_id=RETURN_POLICY_ID,
-        when_made="2020_2025",
+        when_made="2020_2026",
         who_made="collective",
     )
     assert listing["state"] == "draft"
@@ -101,7 +135,7 @@ async def test_create_draft_listing_sends_etsy_form(client: EtsyClient) -> None:
     assert listing["tags"] == ["cat tee", "retro", "gift"]
     assert listing["materials"] == ["cotton", "ink"]
     assert listing["return_policy_id"] == RETURN_POLICY_ID
-    assert (listing["who_made"], listing["when_made"]) == ("collective", "2020_2025")
+    assert (listing["who_made"], listing["when_made"]) == ("collective", "2020_2026")
 
 
 async def test_list_and_get_listing_and_images(client: EtsyClient) -> None:
@@ -131,6 +165,8 @@ async def test_update_activate_deactivate_delete(client: EtsyClient) -> None:
         title="Updated Tee",
         tags=["a", "b"],
         quantity=3,
+        who_made="i_did",
+        when_made="made_to_order",
         is_supply=False,
         note=None,
     )
@@ -222,8 +258,9 @@ async def test_refresh_access_token_rotates_and_is_used(emulator: ThreadedServer
 REDIRECT = "https://example.test/cb"
 
 
-def oauth_code(base: str) -> tuple[str, str]:
-    """An authorization code from the emulator's consent step, and its PKCE verifier."""
+def oauth_code(base: str, as_user: int | None = None) -> tuple[str, str]:
+    """An authorization code from the emulator's consent step (the configured user's, or
+    `as_user`'s), and its PKCE verifier."""
     verifier = secrets.token_urlsafe(48)
     challenge = base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest()).rstrip(b"=")
     params = {
@@ -234,7 +271,7 @@ def oauth_code(base: str) -> tuple[str, str]:
         "state": "s",
         "code_challenge": challenge.decode(),
         "code_challenge_method": "S256",
-    }
+    } | ({"as_user": str(as_user)} if as_user is not None else {})
     location = httpx.get(f"{base}/oauth/connect", params=params).headers["location"]
     return parse_qs(urlsplit(location).query)["code"][0], verifier
 

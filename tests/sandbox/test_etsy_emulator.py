@@ -22,7 +22,8 @@ from PIL import Image
 from core.http_server import ThreadedServer, free_port
 from sandbox import etsy_oauth
 from sandbox.app import EmulatorConfig, create_emulator_app
-from sandbox.etsy import RETURN_POLICY_ID, SHIPPING_PROFILE_ID
+from sandbox.contracts import EtsyContract
+from sandbox.etsy import READINESS_STATE_ID, RETURN_POLICY_ID, SHIPPING_PROFILE_ID
 from sandbox.etsy_oauth import RateLimiter
 from sandbox.etsy_rules import EtsyError
 from tests.images import png
@@ -41,8 +42,11 @@ def draft_form(**changes: str | None) -> dict[str, str]:
         "price": "24.99",
         "who_made": "i_did",
         "when_made": "made_to_order",
+        "is_supply": "false",
         "taxonomy_id": "482",
         "shipping_profile_id": str(SHIPPING_PROFILE_ID),
+        "readiness_state_id": str(READINESS_STATE_ID),
+        "return_policy_id": str(RETURN_POLICY_ID),
         "tags": "cat shirt, retro sunset, gift for her",
     }
     for name, value in changes.items():
@@ -76,10 +80,30 @@ def _close_web() -> Iterator[None]:
 
 @pytest.fixture
 def api(emulator: ThreadedServer) -> Iterator[httpx.Client]:
+    """The emulator's API; every answer it gives to an operation of Etsy's published
+    document is checked against that document (tests send bad requests on purpose, so
+    only the answers are)."""
+    contract = EtsyContract.load()
+    problems: list[str] = []
+
+    def check(response: httpx.Response) -> None:
+        request = response.request
+        if contract.operation(request.method, str(request.url)) is None:
+            return
+        response.read()
+        found = contract.check_response(
+            request.method, str(request.url), response.status_code, response.content
+        )
+        problems.extend(found)
+
     with httpx.Client(
-        base_url=f"{emulator.url}/etsy/v3", headers=AUTH, transport=PatientTransport()
+        base_url=f"{emulator.url}/etsy/v3",
+        headers=AUTH,
+        transport=PatientTransport(),
+        event_hooks={"response": [check]},
     ) as client:
         yield client
+    assert problems == []
 
 
 @pytest.fixture
@@ -217,7 +241,7 @@ def test_repeated_tags_field_keeps_the_last_value(api: httpx.Client) -> None:
 
 
 def test_download_listing_needs_no_shipping_profile(api: httpx.Client) -> None:
-    form = draft_form(type="download", shipping_profile_id=None)
+    form = draft_form(type="download", shipping_profile_id=None, readiness_state_id=None)
     response = api.post(f"/application/shops/{SHOP}/listings", data=form)
     assert response.status_code == 201
     assert response.json()["listing_type"] == "download"
@@ -235,6 +259,12 @@ INVALID_DRAFTS = [
     ({"price": "nan"}, "price"),
     ({"who_made": "a_robot"}, "who_made"),
     ({"when_made": "2030_2039"}, "when_made"),
+    ({"when_made": "2020_2025"}, "when_made"),  # retired in Etsy's 2026 document
+    ({"when_made": "before_2006"}, "when_made"),
+    ({"is_supply": None}, "is_supply"),  # who_made, when_made and is_supply go together
+    ({"legacy": "true"}, "legacy"),
+    ({"readiness_state_id": None}, "readiness_state_id"),
+    ({"readiness_state_id": "9999"}, "readiness_state_id"),
     ({"taxonomy_id": "0"}, "taxonomy_id"),
     ({"description": "   "}, "description"),
     ({"shipping_profile_id": None}, "shipping_profile_id"),
@@ -322,7 +352,9 @@ def test_activation_needs_an_image(api: httpx.Client, draft: dict[str, Any]) -> 
     assert listing_id in [item["listing_id"] for item in listed["results"]]
 
     inactive = api.patch(path, data={"state": "inactive"})
-    assert inactive.json()["state"] == "inactive" and inactive.json()["ending_timestamp"] is None
+    assert inactive.json()["state"] == "inactive" and isinstance(
+        inactive.json()["ending_timestamp"], int
+    )
 
 
 def test_update_validates_and_changes_fields(api: httpx.Client, draft: dict[str, Any]) -> None:
@@ -392,16 +424,16 @@ def test_image_ranks_overwrite_and_limit(api: httpx.Client, draft: dict[str, Any
     copied = upload_existing(api, listing_id, second["listing_image_id"])
     assert copied.status_code == 201 and copied.json()["hex_code"] == second["hex_code"]
     assert upload_existing(api, listing_id, 1).status_code == 400
-    for _ in range(6):
+    for _ in range(16):  # Etsy's limit: 20 images
         assert upload(api, listing_id).status_code == 201
     over = upload(api, listing_id)
-    assert over.status_code == 400 and "at most 10 images" in over.json()["error"]
+    assert over.status_code == 400 and "at most 20 images" in over.json()["error"]
     assert upload(api, listing_id, rank="1", overwrite="true").status_code == 201
 
     listing = api.get(
         f"/application/listings/{listing_id}", params={"includes": "Images,Shop"}
     ).json()
-    assert len(listing["images"]) == 10 and listing["shop"]["shop_id"] == SHOP
+    assert len(listing["images"]) == 20 and listing["shop"]["shop_id"] == SHOP
     assert "images" not in api.get(f"/application/listings/{listing_id}").json()
 
 
@@ -751,3 +783,110 @@ def test_state_survives_a_restart(tmp_path: Path) -> None:
             assert newer["listing_id"] > listing["listing_id"]
     finally:
         again.stop()
+
+
+# --- several users and shops --------------------------------------------------------------
+
+
+def new_shop(emulator: ThreadedServer, **fields: Any) -> dict[str, Any]:
+    response = WEB.post(f"{emulator.url}/__admin/etsy/shops", json=fields)
+    assert response.status_code == 201, response.text
+    shop: dict[str, Any] = response.json()
+    return shop
+
+
+def token_of(emulator: ThreadedServer, user_id: int) -> str:
+    """An access token the user `user_id` approved (the consent names the user)."""
+    base = f"{emulator.url}/etsy/v3"
+    verifier, challenge = pkce()
+    params = connect_params(challenge) | {"as_user": str(user_id)}
+    response = WEB.get(f"{base}/oauth/connect", params=params)
+    assert response.status_code == 302
+    code = parse_qs(urlsplit(response.headers["location"]).query)["code"][0]
+    tokens = exchange(base, code, verifier)
+    assert tokens.status_code == 200, tokens.text
+    token: str = tokens.json()["access_token"]
+    assert token.startswith(f"{user_id}.")
+    return token
+
+
+def test_each_shop_has_its_own_profiles_and_refuses_anothers(
+    api: httpx.Client, emulator: ThreadedServer
+) -> None:
+    shop = new_shop(emulator, shipping_profiles=2, readiness_states=2)
+    shop_id, user_id = shop["shop_id"], shop["user_id"]
+    own = {"authorization": f"Bearer {token_of(emulator, user_id)}"}
+    assert api.get("/application/users/me", headers=own).json() == {
+        "user_id": user_id,
+        "shop_id": shop_id,
+    }
+    profiles = api.get(f"/application/shops/{shop_id}/shipping-profiles", headers=own).json()
+    policies = api.get(f"/application/shops/{shop_id}/policies/return", headers=own).json()
+    states = api.get(
+        f"/application/shops/{shop_id}/readiness-state-definitions", headers=own
+    ).json()
+    shipping_ids = [p["shipping_profile_id"] for p in profiles["results"]]
+    assert profiles["count"] == 2 and SHIPPING_PROFILE_ID not in shipping_ids
+    assert [p["shop_id"] for p in policies["results"]] == [shop_id]
+    assert states["count"] == 2 and {s["shop_id"] for s in states["results"]} == {shop_id}
+    ids = {
+        "shipping_profile_id": str(shipping_ids[0]),
+        "return_policy_id": str(policies["results"][0]["return_policy_id"]),
+        "readiness_state_id": str(states["results"][0]["readiness_state_id"]),
+    }
+    made = api.post(f"/application/shops/{shop_id}/listings", data=draft_form(**ids), headers=own)
+    assert made.status_code == 201, made.text
+    assert made.json()["shop_id"] == shop_id and made.json()["user_id"] == user_id
+
+    # The default shop's ids in the new shop, and the new shop's in the default one.
+    for name, theirs in (
+        ("shipping_profile_id", str(SHIPPING_PROFILE_ID)),
+        ("return_policy_id", str(RETURN_POLICY_ID)),
+        ("readiness_state_id", str(READINESS_STATE_ID)),
+    ):
+        refused = api.post(
+            f"/application/shops/{shop_id}/listings",
+            data=draft_form(**(ids | {name: theirs})),
+            headers=own,
+        )
+        assert refused.status_code == 400 and name in refused.json()["error"]
+    crossed = api.post(f"/application/shops/{SHOP}/listings", data=draft_form(**ids))
+    assert crossed.status_code == 400
+    # Another user's shop: the default user may not write to it, nor read its policies.
+    foreign = api.post(f"/application/shops/{shop_id}/listings", data=draft_form(**ids))
+    assert foreign.status_code == 403
+    assert api.get(f"/application/shops/{shop_id}/policies/return").status_code == 403
+
+
+def test_activation_needs_a_return_policy_outside_the_eu(
+    api: httpx.Client, emulator: ThreadedServer
+) -> None:
+    def shop_draft(country: str) -> tuple[dict[str, str], str]:
+        shop = new_shop(emulator, country_iso=country)
+        own = {"authorization": f"Bearer {token_of(emulator, shop['user_id'])}"}
+        form = draft_form(
+            return_policy_id=None,
+            shipping_profile_id=str(shop["shipping_profiles"][0]["shipping_profile_id"]),
+            readiness_state_id=str(shop["readiness_states"][0]["readiness_state_id"]),
+        )
+        made = api.post(f"/application/shops/{shop['shop_id']}/listings", data=form, headers=own)
+        assert made.status_code == 201, made.text
+        path = f"/application/shops/{shop['shop_id']}/listings/{made.json()['listing_id']}"
+        image = api.post(
+            f"{path}/images", files={"image": ("a.png", png(), "image/png")}, headers=own
+        )
+        assert image.status_code == 201
+        return own, path
+
+    own, path = shop_draft("US")
+    refused = api.patch(path, data={"state": "active"}, headers=own)
+    assert refused.status_code == 400 and "return policy" in refused.json()["error"]
+    own, path = shop_draft("DE")
+    assert api.patch(path, data={"state": "active"}, headers=own).json()["state"] == "active"
+
+
+def test_consent_names_a_known_user(emulator: ThreadedServer) -> None:
+    _, challenge = pkce()
+    params = connect_params(challenge) | {"as_user": "987654"}
+    response = WEB.get(f"{emulator.url}/etsy/v3/oauth/connect", params=params)
+    assert response.status_code == 400 and "987654" in response.json()["error_description"]

@@ -19,7 +19,7 @@ from core.http_server import ThreadedServer
 from integrations.etsy import EtsyClient
 from sandbox import trend_sources
 from sandbox.app import EmulatorConfig
-from sandbox.etsy import SHIPPING_PROFILE_ID
+from sandbox.etsy import READINESS_STATE_ID, RETURN_POLICY_ID, SHIPPING_PROFILE_ID
 
 CONFIG = EmulatorConfig()
 NS = {"ht": "https://trends.google.com/trending/rss"}
@@ -297,6 +297,8 @@ async def test_etsy_search_counts_the_emulators_own_active_listings(
             tags=["mug"],
             taxonomy_id=482,
             shipping_profile_id=SHIPPING_PROFILE_ID,
+            readiness_state_id=READINESS_STATE_ID,
+            return_policy_id=RETURN_POLICY_ID,
         )
         buffer = io.BytesIO()
         Image.new("RGB", (20, 20), (1, 2, 3)).save(buffer, "PNG")

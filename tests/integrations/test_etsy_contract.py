@@ -1,0 +1,199 @@
+"""Etsy's published contract, held to both sides: every request `EtsyClient` makes and every
+answer the Etsy emulator gives is checked against `sandbox/contracts` (the structure of
+Etsy's OpenAPI 3 document plus the hand-kept rules), over real HTTP."""
+
+from __future__ import annotations
+
+import inspect
+import json
+from collections.abc import AsyncIterator, Iterator
+from typing import Any
+from urllib.parse import parse_qsl, urlencode
+
+import pytest
+
+from core.http_server import ThreadedServer
+from integrations.errors import VendorError
+from integrations.etsy import EtsyClient
+from sandbox.app import EmulatorConfig
+from sandbox.contracts import EtsyContract
+from sandbox.etsy import READINESS_STATE_ID, RETURN_POLICY_ID, SHIPPING_PROFILE_ID
+from tests.conftest import emulator_of_its_own
+from tests.images import png
+from tests.recording import Exchange, RecordingTransport
+
+CONFIG = EmulatorConfig()
+SHOP = CONFIG.etsy_shop_id
+# `POST /v3/public/oauth/token` is Etsy's OAuth endpoint, which its OpenAPI document leaves
+# out (etsy-rules.yaml, outside_document); the OAuth tests hold these to it.
+OAUTH_METHODS = frozenset({"exchange_code", "refresh_access_token", "request_tokens"})
+
+
+@pytest.fixture(scope="module")
+def emulator(emulator_config: EmulatorConfig) -> Iterator[ThreadedServer]:
+    yield from emulator_of_its_own(emulator_config)
+
+
+Recorded = tuple[EtsyClient, RecordingTransport]
+
+
+@pytest.fixture
+async def recorded(emulator: ThreadedServer) -> AsyncIterator[Recorded]:
+    transport = RecordingTransport()
+    client = EtsyClient(
+        base_url=f"{emulator.url}/etsy/v3",
+        keystring=CONFIG.etsy_keystring,
+        shared_secret=CONFIG.etsy_shared_secret,
+        access_token=CONFIG.etsy_access_token,
+        transport=transport,
+        max_attempts=1,
+    )
+    yield client, transport
+    await client.aclose()
+
+
+def client_methods() -> set[str]:
+    """The client's public coroutines that call Etsy."""
+    return {
+        name
+        for name, member in inspect.getmembers(EtsyClient, inspect.iscoroutinefunction)
+        if not name.startswith("_") and name != "aclose"
+    }
+
+
+async def call_every_method(client: EtsyClient) -> set[str]:
+    """Each API method once, the way the pipeline calls it; returns the names called."""
+    draft = await client.create_draft_listing(
+        SHOP,
+        title="Retro Sunset Cat Tee",
+        description="A soft tee with a retro cat.",
+        price_cents=2499,
+        quantity=10,
+        tags=["cat tee", "retro"],
+        taxonomy_id=482,
+        shipping_profile_id=SHIPPING_PROFILE_ID,
+        return_policy_id=RETURN_POLICY_ID,
+        readiness_state_id=READINESS_STATE_ID,
+        materials=["cotton"],
+    )
+    listing_id = int(draft["listing_id"])
+    calls: dict[str, Any] = {
+        "ping": client.ping(),
+        "get_me": client.get_me(),
+        "get_shop": client.get_shop(SHOP),
+        "get_shipping_profiles": client.get_shipping_profiles(SHOP),
+        "get_return_policies": client.get_return_policies(SHOP),
+        "get_readiness_state_definitions": client.get_readiness_state_definitions(SHOP),
+        "list_shop_listings": client.list_shop_listings(SHOP, state="draft"),
+        "drafts_with_copy": client.drafts_with_copy(
+            SHOP, title=draft["title"], description=draft["description"], created_since=0
+        ),
+        "upload_listing_image": client.upload_listing_image(
+            SHOP, listing_id, image=png(), file_name="front.png", rank=1, alt_text="Front"
+        ),
+        "get_listing_images": client.get_listing_images(listing_id),
+        "get_listing": client.get_listing(listing_id, includes=["Images", "Shop"]),
+        "update_listing": client.update_listing(
+            SHOP, listing_id, title="Retro Sunset Cat Tee II", tags=["cat", "sunset"]
+        ),
+        "activate_listing": client.activate_listing(SHOP, listing_id),
+        "deactivate_listing": client.deactivate_listing(SHOP, listing_id),
+        "delete_listing": client.delete_listing(listing_id),
+    }
+    for call in calls.values():
+        await call  # in order: each step needs the one before
+    with pytest.raises(VendorError):  # and an error answer, checked like the others
+        await client.get_listing(listing_id)
+    return {"create_draft_listing", *calls}
+
+
+async def test_every_client_call_and_emulator_answer_keeps_to_the_contract(
+    recorded: tuple[EtsyClient, RecordingTransport],
+) -> None:
+    client, transport = recorded
+    called = await call_every_method(client)
+    assert called == client_methods() - OAUTH_METHODS, "a client method has no contract check"
+
+    contract = EtsyContract.load()
+    operations = set()
+    for exchange in transport.exchanges:
+        found = contract.operation(exchange.method, exchange.url)
+        assert found is not None, f"{exchange.method} {exchange.url}"
+        operations.add(found[0].operation_id)
+        request = contract.check_request(
+            exchange.method, exchange.url, exchange.headers, exchange.body
+        )
+        answer = contract.check_response(
+            exchange.method, exchange.url, exchange.status, exchange.answer
+        )
+        assert request == [] and answer == [], (exchange.method, exchange.url)
+    assert operations >= {
+        "createDraftListing",
+        "getListingsByShop",
+        "getListing",
+        "getListingImages",
+        "uploadListingImage",
+        "updateListing",
+        "deleteListing",
+        "getShopShippingProfiles",
+        "getShopReturnPolicies",
+        "getShopReadinessStateDefinitions",
+    }
+
+
+def _with_form(exchange: Exchange, **changes: str | None) -> bytes:
+    fields = dict(parse_qsl(exchange.body.decode(), keep_blank_values=True))
+    for name, value in changes.items():
+        if value is None:
+            fields.pop(name, None)
+        else:
+            fields[name] = value
+    return urlencode(fields).encode()
+
+
+async def test_the_contract_refuses_what_etsy_refuses(
+    recorded: tuple[EtsyClient, RecordingTransport],
+) -> None:
+    client, transport = recorded
+    await call_every_method(client)
+    contract = EtsyContract.load()
+    create = next(e for e in transport.exchanges if e.method == "POST" and e.status == 201)
+
+    def problems(**changes: str | None) -> list[str]:
+        body = _with_form(create, **changes)
+        return contract.check_request(create.method, create.url, create.headers, body)
+
+    assert problems() == []
+    assert any("is_supply" in p for p in problems(is_supply=None))
+    assert any("when_made" in p for p in problems(when_made="2020_2025"))  # retired bucket
+    assert any("readiness_state_id" in p for p in problems(readiness_state_id=None))
+    assert any("legacy" in p for p in problems(legacy="true"))
+    assert any("tag" in p for p in problems(tags=",".join(f"t{i}" for i in range(14))))
+    assert any("quantity" in p for p in problems(quantity="ten"))
+    assert problems(type="download", readiness_state_id=None, shipping_profile_id=None) == []
+
+    listing_url = create.url.replace(f"shops/{SHOP}/listings", "listings/1")
+    inventory = {
+        "products": [
+            {
+                "sku": "A",
+                "property_values": [],
+                "offerings": [
+                    {"price": 20.0, "quantity": 5, "is_enabled": True, "readiness_state_id": None}
+                ],
+            }
+        ]
+    }
+    headers = {"content-type": "application/json"}
+    put = contract.check_request(
+        "PUT", f"{listing_url}/inventory", headers, json.dumps(inventory).encode()
+    )
+    assert any("offering-needs-processing-profile" in p for p in put)
+    assert contract.check_request("GET", f"{listing_url}?bogus=1", {}, b"")  # unknown query
+    assert contract.check_request("GET", create.url.replace("/listings", "/nowhere"), {}, b"")
+
+    listing = json.loads(next(e.answer for e in transport.exchanges if e.status == 201))
+    broken = json.dumps(listing | {"ending_timestamp": None, "tags": "a,b"}).encode()
+    answer = contract.check_response("POST", create.url, 201, broken)
+    assert any("ending_timestamp" in p for p in answer) and any("tags" in p for p in answer)
+    assert contract.check_response("POST", create.url, 418, b"{}")  # a status it never answers
