@@ -14,13 +14,22 @@ from temporalio import activity
 
 from core.db import SessionFactory
 from core.settings import Settings
+from domain.errors import DomainError
 from domain.niches import normalise_keyword, same_niche
 from integrations.embeddings import threshold_for_model
+from integrations.errors import VendorError
 from models import repositories
-from models.payloads import DesignToListingInput, ProductTemplate, RunKind, RunStatus, Stage
+from models.payloads import (
+    DesignToListingInput,
+    EtsyListingSetup,
+    ProductTemplate,
+    RunKind,
+    RunStatus,
+    Stage,
+)
 from models.repositories import NotFoundError
 from models.requests import body_digest, recorded_input
-from models.tables import Campaign, TrendSignal, utcnow
+from models.tables import Campaign, Integration, TrendSignal, utcnow
 from models.trends import (
     CampaignInput,
     CampaignOutcome,
@@ -30,7 +39,8 @@ from models.trends import (
     PrepareListingRunInput,
     RecordCampaignInput,
 )
-from services import billing
+from services import billing, shop_setup
+from services.vendors import VendorGateway
 from workflows.contract import PLAN_CAMPAIGN, PREPARE_LISTING_RUN, RECORD_CAMPAIGN, run_workflow_id
 
 logger = logging.getLogger(__name__)
@@ -54,9 +64,14 @@ def _similarity(a: list[float], b: list[float]) -> float:
 class CampaignActivities:
     """The database side of `CampaignWorkflow`."""
 
-    def __init__(self, sessions: SessionFactory, settings: Settings) -> None:
+    def __init__(
+        self, sessions: SessionFactory, settings: Settings, vendors: VendorGateway | None = None
+    ) -> None:
+        """`vendors` reads an Etsy shop's setup that was never read (a schedule's campaign
+        starts without a request that would have); without it such a signal is skipped."""
         self._sessions = sessions
         self._settings = settings
+        self._vendors = vendors
 
     @activity.defn(name=PLAN_CAMPAIGN.name)
     async def plan_campaign(self, request: CampaignInput) -> CampaignPlan:
@@ -172,6 +187,12 @@ class CampaignActivities:
                     return PreparedListingRun(
                         skipped_reason=f"TEMPLATE_NOT_FOUND: no template {data.template_id}"
                     )
+                except DomainError as exc:  # the Etsy shop's profiles: no choice made
+                    return PreparedListingRun(skipped_reason=f"{exc.code}: {exc.message}")
+                except VendorError as exc:
+                    if exc.retryable:
+                        raise
+                    return PreparedListingRun(skipped_reason=f"{exc.code}: {exc.message}")
                 run, _ = await repositories.runs.create_run_if_absent(
                     session,
                     tenant_id=data.tenant_id,
@@ -216,6 +237,7 @@ class CampaignActivities:
         self, session: AsyncSession, data: PrepareListingRunInput, request_key: str
     ) -> DesignToListingInput:
         integrations = {}
+        rows = {}
         for vendor in ("printify", "etsy"):
             found = await repositories.integrations.find_integration(
                 session,
@@ -224,6 +246,7 @@ class CampaignActivities:
             )
             assert found is not None
             integrations[vendor] = str(found.id)
+            rows[vendor] = found
         if data.template_id:
             saved = await repositories.templates.get_template(
                 session,
@@ -250,6 +273,20 @@ class CampaignActivities:
             template=template,
             require_approval=data.require_approval,
             trend_signal_id=data.signal_id,
+            etsy_listing=await self._listing_setup(session, rows["etsy"], template),
+        )
+
+    async def _listing_setup(
+        self, session: AsyncSession, etsy: Integration, template: ProductTemplate
+    ) -> EtsyListingSetup:
+        if self._vendors is None:
+            return shop_setup.chosen_setup(etsy, template)
+        return await shop_setup.listing_setup(
+            session,
+            self._vendors,
+            tenant_id=etsy.tenant_id,
+            integration_id=str(etsy.id),
+            template=template,
         )
 
     @activity.defn(name=RECORD_CAMPAIGN.name)

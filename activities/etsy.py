@@ -25,6 +25,7 @@ from integrations.errors import VendorError
 from integrations.etsy import EtsyClient, listing_url, price_cents
 from models.payloads import (
     CreateDraftListingInput,
+    EtsyListingSetup,
     ListingImageRef,
     ListingRef,
     ShopsInput,
@@ -109,6 +110,11 @@ class EtsyActivities:
         client = await self._clients.etsy(data.tenant_id, data.integration_id)
         brief = data.brief
         listing = await self._lost_draft(client, data)
+        # The shop's profiles chosen at the request; runs requested before per-shop setup
+        # use the settings' (the development shop's).
+        setup = data.setup or EtsyListingSetup(
+            self._shipping_profile_id, self._return_policy_id, self._readiness_state_id
+        )
         if listing is None:
             listing = await client.create_draft_listing(
                 data.shop_id,
@@ -118,9 +124,9 @@ class EtsyActivities:
                 quantity=999,
                 tags=brief.tags,
                 taxonomy_id=self._taxonomy_id,
-                shipping_profile_id=self._shipping_profile_id,
-                return_policy_id=self._return_policy_id,
-                readiness_state_id=self._readiness_state_id,
+                shipping_profile_id=setup.shipping_profile_id,
+                return_policy_id=setup.return_policy_id,
+                readiness_state_id=setup.readiness_state_id,
             )
         try:
             listing_id = await self._refs.claim(

@@ -52,6 +52,18 @@ class TemplateIn(BaseModel):
     variant_ids: list[int] = Field(min_length=1, max_length=100)
     position: Literal["front", "back"] = "front"
     pricing: PricingRuleIn = Field(default_factory=PricingRuleIn)
+    etsy_shipping_profile_id: int | None = Field(
+        default=None, gt=0, le=2**53, description="The Etsy shop's shipping profile for listings."
+    )
+    etsy_return_policy_id: int | None = Field(
+        default=None, gt=0, le=2**53, description="The Etsy shop's return policy for listings."
+    )
+    etsy_readiness_state_id: int | None = Field(
+        default=None,
+        gt=0,
+        le=2**53,
+        description="The Etsy shop's processing profile (readiness state) for listings.",
+    )
     is_default: bool = False
 
     @field_validator("variant_ids")
@@ -70,6 +82,9 @@ class TemplatePublic(BaseModel):
     variant_ids: list[int]
     position: str
     pricing: PricingRuleIn
+    etsy_shipping_profile_id: int | None = None
+    etsy_return_policy_id: int | None = None
+    etsy_readiness_state_id: int | None = None
     is_default: bool
     created_at: datetime
     updated_at: datetime
@@ -333,6 +348,52 @@ class IntegrationIn(BaseModel):
         return value
 
 
+class ShippingProfileOption(BaseModel):
+    id: int
+    title: str = ""
+    origin_country_iso: str | None = None
+
+
+class ReturnPolicyOption(BaseModel):
+    id: int
+    accepts_returns: bool = False
+    accepts_exchanges: bool = False
+    return_deadline: int | None = Field(default=None, description="Days.")
+
+
+class ProcessingProfileOption(BaseModel):
+    id: int = Field(description="Etsy's `readiness_state_id`.")
+    readiness_state: str | None = None
+    min_processing_days: int | None = None
+    max_processing_days: int | None = None
+
+
+class ShopSetup(BaseModel):
+    """What the connected Etsy shop offers a listing, as last read from Etsy."""
+
+    shop_id: int
+    shop_name: str | None = None
+    country_iso: str | None = None
+    shipping_profiles: list[ShippingProfileOption] = Field(default_factory=list)
+    return_policies: list[ReturnPolicyOption] = Field(default_factory=list)
+    readiness_states: list[ProcessingProfileOption] = Field(
+        default_factory=list, description="Processing profiles (readiness state definitions)."
+    )
+    read_at: datetime
+
+
+class ListingDefaults(BaseModel):
+    """The shop's profiles a listing names unless its template names its own."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    shipping_profile_id: int | None = Field(default=None, gt=0, le=2**53)
+    return_policy_id: int | None = Field(default=None, gt=0, le=2**53)
+    readiness_state_id: int | None = Field(
+        default=None, gt=0, le=2**53, description="A processing profile's id."
+    )
+
+
 class IntegrationPublic(BaseModel):
     """An integration as shown: never its tokens."""
 
@@ -341,6 +402,10 @@ class IntegrationPublic(BaseModel):
     status: str
     shop_id: int | None
     token_expires_at: datetime | None
+    shop_setup: ShopSetup | None = Field(
+        default=None, description="Etsy: the shop's profiles and policies (None: not read yet)."
+    )
+    listing_defaults: ListingDefaults | None = None
     created_at: datetime
     updated_at: datetime
 

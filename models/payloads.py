@@ -93,6 +93,20 @@ class ProductTemplate:
     position: str = "front"
     pricing: PricingRule | None = None
     template_id: str | None = None  # the saved template it was copied from, if any
+    # The Etsy shop's profiles for this template's listings (None: the integration's).
+    etsy_shipping_profile_id: int | None = None
+    etsy_return_policy_id: int | None = None
+    etsy_readiness_state_id: int | None = None
+
+
+@dataclass
+class EtsyListingSetup:
+    """The seller's shop's profiles a run's Etsy listing names, chosen when the run was
+    requested (template, integration default, or the shop's only one)."""
+
+    shipping_profile_id: int | None = None
+    return_policy_id: int | None = None
+    readiness_state_id: int | None = None
 
 
 @dataclass
@@ -113,6 +127,9 @@ class DesignToListingInput:
     brief: DesignBrief | None = None
     print_file: PrintFile | None = None
     trend_signal_id: str = ""  # the signal a campaign made it for (listing feedback, later)
+    # The Etsy shop's profiles for the listing (None: runs requested before, which use
+    # the settings' ETSY_*_ID).
+    etsy_listing: EtsyListingSetup | None = None
 
 
 @dataclass
@@ -255,6 +272,7 @@ class CreateDraftListingInput:
     shop_id: int
     brief: DesignBrief
     price_cents: int
+    setup: EtsyListingSetup | None = None  # None in histories from before per-shop setup
 
 
 @dataclass

@@ -60,6 +60,18 @@ class ProductTemplateIn(BaseModel):
     )
     price_cents: int = Field(default=2499, gt=0, le=1_000_000)
     position: Literal["front", "back"] = "front"
+    etsy_shipping_profile_id: int | None = Field(
+        default=None, gt=0, le=2**53, description="The Etsy shop's shipping profile for listings."
+    )
+    etsy_return_policy_id: int | None = Field(
+        default=None, gt=0, le=2**53, description="The Etsy shop's return policy for listings."
+    )
+    etsy_readiness_state_id: int | None = Field(
+        default=None,
+        gt=0,
+        le=2**53,
+        description="The Etsy shop's processing profile (readiness state) for listings.",
+    )
 
 
 class PricingRuleIn(BaseModel):

@@ -276,6 +276,10 @@ class Integration(SQLModel, table=True):
     access_token_enc: str = Field(sa_column=Column(Text, nullable=False))
     refresh_token_enc: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
     token_expires_at: datetime | None = _optional_ts()
+    # What the vendor says of the shop (Etsy: its shipping profiles, return policies and
+    # processing profiles; services.shop_setup), and the seller's defaults among them.
+    shop_setup: dict[str, Any] | None = _json()
+    listing_defaults: dict[str, Any] | None = _json()
     created_at: datetime = _ts()
     updated_at: datetime = _ts()
 
@@ -381,6 +385,11 @@ class ProductTemplateRecord(SQLModel, table=True):
     variant_ids: list[int] = Field(sa_column=Column(JSONB, nullable=False))
     position: str = Field(max_length=32)
     pricing: dict[str, Any] = Field(sa_column=Column(JSONB, nullable=False))
+    # The seller's Etsy shop's profiles for listings of this template (None: the Etsy
+    # integration's default, or the shop's only one).
+    etsy_shipping_profile_id: int | None = Field(default=None, sa_column=Column(BigInteger))
+    etsy_return_policy_id: int | None = Field(default=None, sa_column=Column(BigInteger))
+    etsy_readiness_state_id: int | None = Field(default=None, sa_column=Column(BigInteger))
     is_default: bool = False
     created_at: datetime = _ts()
     updated_at: datetime = _ts()

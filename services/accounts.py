@@ -193,7 +193,7 @@ async def ensure_dev_tenant(session: AsyncSession, settings: Settings, cipher: T
             or existing.shop_id != shop_id
             or cipher.decrypt(existing.access_token_enc) != token
         ):
-            await store_integration(
+            existing = await store_integration(
                 session,
                 cipher,
                 tenant_id=tenant_id,
@@ -201,6 +201,16 @@ async def ensure_dev_tenant(session: AsyncSession, settings: Settings, cipher: T
                 access_token=token,
                 shop_id=shop_id,
             )
+        if vendor == "etsy":
+            # The ETSY_*_ID settings choose the development shop's profiles (only its).
+            defaults = {
+                "shipping_profile_id": settings.etsy_shipping_profile,
+                "return_policy_id": settings.etsy_return_policy,
+                "readiness_state_id": settings.etsy_readiness_state,
+            }
+            if existing.listing_defaults != defaults:
+                existing.listing_defaults = defaults
+                session.add(existing)
     return plain
 
 

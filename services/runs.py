@@ -33,7 +33,8 @@ from models.payloads import (
 from models.repositories import NotFoundError
 from models.requests import DesignToListingRequest, ProductTemplateIn, body_digest, recorded_input
 from models.tables import ProductTemplateRecord, WorkflowRun
-from services import billing
+from services import billing, shop_setup
+from services.vendors import VendorGateway
 from workflows.contract import WORKFLOW_QUEUE, run_workflow_id, tenant_attributes
 from workflows.design_to_listing import DesignToListingWorkflow
 from workflows.services import BriefWorkflow, DesignWorkflow, PublishDesignWorkflow
@@ -61,14 +62,16 @@ async def start_design_to_listing(
     *,
     session: AsyncSession,
     temporal: Client,
+    vendors: VendorGateway,
     tenant_id: str,
     idempotency_key: str,
     body: DesignToListingRequest,
 ) -> tuple[WorkflowRun, bool]:
     """Record the request and start its workflow once; returns (run, created).
 
-    A new request must fit the tenant's plan (402) and needs the tenant's Printify and
-    Etsy integrations (409); a repeated one is answered from its record without either check.
+    A new request must fit the tenant's plan (402), needs the tenant's Printify and Etsy
+    integrations (409) and a decided choice of the Etsy shop's profiles (409 naming the
+    options); a repeated one is answered from its record without these checks.
     """
 
     async def make_input() -> DesignToListingInput:
@@ -76,22 +79,30 @@ async def start_design_to_listing(
             vendor: await active_integration(session, tenant_id, vendor)
             for vendor in ("printify", "etsy")
         }
+        template = await resolve_template(
+            session,
+            tenant_id,
+            template_id=body.template_id,
+            inline=body.template if "template" in body.model_fields_set else None,
+        )
         return DesignToListingInput(
             tenant_id=tenant_id,
             request_key=idempotency_key,
             keyword=" ".join(body.keyword.split()),
             printify_integration_id=integrations["printify"],
             etsy_integration_id=integrations["etsy"],
-            template=await resolve_template(
-                session,
-                tenant_id,
-                template_id=body.template_id,
-                inline=body.template if "template" in body.model_fields_set else None,
-            ),
+            template=template,
             require_approval=body.require_approval,
             approval_timeout_seconds=body.approval_timeout_seconds,
             printify_shop_id=body.printify_shop_id,
             etsy_shop_id=body.etsy_shop_id,
+            etsy_listing=await shop_setup.listing_setup(
+                session,
+                vendors,
+                tenant_id=tenant_id,
+                integration_id=integrations["etsy"],
+                template=template,
+            ),
         )
 
     return await start_run(

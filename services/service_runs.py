@@ -22,7 +22,9 @@ from models.payloads import (
 from models.repositories import NotFoundError
 from models.requests import BriefRequest, DesignRequest, PublishRequest, body_digest, recorded_input
 from models.tables import WorkflowRun
+from services import shop_setup
 from services.runs import active_integration, resolve_template, start_run
+from services.vendors import VendorGateway
 
 # Briefs a design may be made from: screened and safe (approved = already chosen once).
 DESIGNABLE = ("ready", "approved")
@@ -127,6 +129,7 @@ async def start_publish(
     session: AsyncSession,
     temporal: Client,
     tenant_id: str,
+    vendors: VendorGateway,
     design_id: uuid.UUID,
     key: str,
     body: PublishRequest,
@@ -169,6 +172,7 @@ async def start_publish(
             for vendor in ("printify", "etsy")
         }
         assert brief.data is not None
+        template = recorded_template(made_by)
         return DesignToListingInput(
             tenant_id=tenant_id,
             request_key=request_key,
@@ -176,12 +180,19 @@ async def start_publish(
             printify_integration_id=integrations["printify"],
             etsy_integration_id=integrations["etsy"],
             # The print file fits this template's print area.
-            template=recorded_template(made_by),
+            template=template,
             printify_shop_id=body.printify_shop_id,
             etsy_shop_id=body.etsy_shop_id,
             brief_id=str(brief.id),
             brief=DesignBrief(**brief.data),
             print_file=repositories.designs.print_file_of(design),
+            etsy_listing=await shop_setup.listing_setup(
+                session,
+                vendors,
+                tenant_id=tenant_id,
+                integration_id=integrations["etsy"],
+                template=template,
+            ),
         )
 
     return await start_run(

@@ -28,12 +28,13 @@ from models.trends import (
     CampaignOptions,
     TrendScrapeInput,
 )
-from services import billing
+from services import billing, shop_setup
 from services.runs import (
     QUERY_TIMEOUT,
     active_integration,
     resolve_template,
 )
+from services.vendors import VendorGateway
 from workflows.campaign import CampaignWorkflow
 from workflows.contract import (
     WORKFLOW_QUEUE,
@@ -103,14 +104,16 @@ async def start_campaign(
     *,
     session: AsyncSession,
     temporal: Client,
+    vendors: VendorGateway,
     tenant_id: str,
     key: str,
     body: CampaignOptionsIn,
 ) -> tuple[Campaign, bool]:
     """Record the campaign once per key and start its workflow once; (campaign, created).
 
-    A new one must fit the plan (402) and needs both integrations (409); the outcome of
-    each signal is decided by the workflow.
+    A new one must fit the plan (402) and needs both integrations and a decided choice of
+    the Etsy shop's profiles for its template (409); the outcome of each signal is decided
+    by the workflow.
     """
     digest = body_digest(body.model_dump(mode="json"))
     campaign_id = run_workflow_id("campaign", tenant_id, key)
@@ -121,10 +124,14 @@ async def start_campaign(
         campaign = await session.get(Campaign, campaign_id)
     if campaign is None:
         await billing.ensure_can_start_workflow(session, tenant_id=tenant_id)
+        etsy = ""
         for vendor in ("printify", "etsy"):
-            await active_integration(session, tenant_id, vendor)
-        if body.template_id is not None:  # 422 TEMPLATE_NOT_FOUND now, not per signal later
-            await resolve_template(session, tenant_id, template_id=body.template_id)
+            etsy = await active_integration(session, tenant_id, vendor)
+        # 422 TEMPLATE_NOT_FOUND and 409 on the shop's profiles now, not per signal later.
+        template = await resolve_template(session, tenant_id, template_id=body.template_id)
+        await shop_setup.listing_setup(
+            session, vendors, tenant_id=tenant_id, integration_id=etsy, template=template
+        )
         campaign = Campaign(
             id=campaign_id,
             tenant_id=tenant_id,

@@ -71,10 +71,13 @@ async def build_activities(
     stack.push_async_callback(engine.dispose)
     sessions = make_session_factory(engine)
     if queue == "records":
+        # Reads an Etsy shop's setup a scheduled campaign needs and no request read yet.
+        vendors = VendorGateway(sessions, settings, settings.cipher)
+        stack.push_async_callback(vendors.aclose)
         return [
             *activity_methods(RecordsActivities(sessions)),
             *activity_methods(TrendRecords(sessions)),
-            *activity_methods(CampaignActivities(sessions, settings)),
+            *activity_methods(CampaignActivities(sessions, settings, vendors)),
         ]
     if queue == "scrape":
         sources = build_trend_sources(settings)

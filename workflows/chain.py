@@ -295,6 +295,7 @@ class ChainRun:
                 etsy_shop,
                 brief,
                 price,
+                request.etsy_listing,
             ),
         )
         self._listing = listing

@@ -8,7 +8,7 @@ from typing import Annotated
 from fastapi import APIRouter, Path, Response, status
 
 from api.auth import CampaignsRead, CampaignsWrite
-from api.deps import SessionDep, SettingsDep, TemporalDep
+from api.deps import SessionDep, SettingsDep, TemporalDep, VendorsDep
 from api.routers.workflows import IdempotencyKey
 from api.schemas import ErrorBody
 from api.trend_schemas import (
@@ -31,7 +31,10 @@ CampaignId = Annotated[str, Path(min_length=1, max_length=200)]
     status_code=status.HTTP_202_ACCEPTED,
     response_model=CampaignView,
     responses={
-        409: {"model": ErrorBody, "description": "Integrations missing, or key reused"},
+        409: {
+            "model": ErrorBody,
+            "description": "Integrations missing, Etsy shop profiles to choose, or key reused",
+        },
     },
 )
 async def start_campaign(
@@ -39,6 +42,7 @@ async def start_campaign(
     session: SessionDep,
     temporal: TemporalDep,
     settings: SettingsDep,
+    vendors: VendorsDep,
     principal: CampaignsWrite,
     body: CampaignOptionsIn | None = None,
     idempotency_key: IdempotencyKey = None,
@@ -48,6 +52,7 @@ async def start_campaign(
     campaign, created = await trends.start_campaign(
         session=session,
         temporal=temporal,
+        vendors=vendors,
         tenant_id=principal.tenant_id,
         key=idempotency_key or f"auto-{uuid.uuid4()}",
         body=body or CampaignOptionsIn(),

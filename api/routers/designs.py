@@ -7,7 +7,7 @@ from typing import Literal
 from fastapi import APIRouter, Response, status
 
 from api.auth import DesignsRead, WorkflowsWrite
-from api.deps import SessionDep, SettingsDep, StorageDep, TemporalDep
+from api.deps import SessionDep, SettingsDep, StorageDep, TemporalDep, VendorsDep
 from api.routers.workflows import IdempotencyKey
 from api.run_views import accepted
 from api.schemas import (
@@ -96,6 +96,7 @@ async def publish_design(
     session: SessionDep,
     temporal: TemporalDep,
     settings: SettingsDep,
+    vendors: VendorsDep,
     principal: WorkflowsWrite,
     body: PublishRequest | None = None,
     idempotency_key: IdempotencyKey = None,
@@ -105,6 +106,7 @@ async def publish_design(
     run, created = await service_runs.start_publish(
         session=session,
         temporal=temporal,
+        vendors=vendors,
         tenant_id=principal.tenant_id,
         design_id=design_id,
         key=idempotency_key or "default",

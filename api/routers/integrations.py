@@ -1,4 +1,5 @@
-"""The tenant's vendor integrations: list, connect (tokens encrypted at rest), disconnect."""
+"""The tenant's vendor integrations: list, connect (tokens encrypted at rest), disconnect,
+and the connected Etsy shop's setup (its profiles, read from Etsy) and listing defaults."""
 
 from __future__ import annotations
 
@@ -15,12 +16,14 @@ from api.schemas import (
     IntegrationIn,
     IntegrationPage,
     IntegrationPublic,
+    ListingDefaults,
     Vendor,
 )
 from domain import errors
 from domain.errors import DomainError
 from models import repositories
-from services import etsy_connect
+from models.tables import Integration
+from services import etsy_connect, shop_setup
 from services.accounts import store_integration
 
 router = APIRouter(prefix="/v1/integrations", tags=["integrations"])
@@ -82,6 +85,8 @@ async def etsy_callback(
     row = await etsy_connect.finish(
         session, settings.cipher, vendors.etsy_app(), state=state, code=code
     )
+    await shop_setup.refresh_quietly(session, vendors, row)
+    await session.commit()
     return IntegrationPublic.model_validate(row, from_attributes=True)
 
 
@@ -91,12 +96,15 @@ async def put_integration(
     body: IntegrationIn,
     session: SessionDep,
     settings: SettingsDep,
+    vendors: VendorsDep,
     principal: IntegrationsWrite,
 ) -> IntegrationPublic:
     """Connect a vendor with a token (a Printify personal access token, or Etsy OAuth tokens).
 
     Replaces the tenant's earlier connection to that vendor. Runs already under way load
-    the new token on their next step.
+    the new token on their next step. An Etsy shop's setup (shipping profiles, return
+    policies, processing profiles) is read at once; should Etsy not answer, it is read
+    again when a run is requested.
     """
     row = await store_integration(
         session,
@@ -108,6 +116,63 @@ async def put_integration(
         token_expires_at=body.token_expires_at,
         shop_id=body.shop_id,
     )
+    await session.commit()  # first: the vendor gateway reads the token in its own session
+    if vendor == "etsy":
+        await shop_setup.refresh_quietly(session, vendors, row)
+        await session.commit()
+    return IntegrationPublic.model_validate(row, from_attributes=True)
+
+
+async def _etsy_integration(session: SessionDep, tenant_id: str) -> Integration:
+    row = await repositories.integrations.find_integration(
+        session, tenant_id=tenant_id, vendor="etsy"
+    )
+    if row is None or row.status != "active":
+        raise DomainError(
+            errors.INTEGRATION_REQUIRED,
+            "connect Etsy first (GET /v1/integrations/etsy/connect)",
+            {"vendor": "etsy", "status": row.status if row else "missing"},
+        )
+    return row
+
+
+SETUP_ERRORS: dict[int | str, dict[str, object]] = {
+    409: {"model": ErrorBody, "description": "No Etsy integration, or an id not of the shop"},
+    502: {"model": ErrorBody, "description": "Etsy did not answer as expected"},
+}
+
+
+@router.post(
+    "/etsy/shop-setup/refresh",
+    operation_id="refresh_etsy_shop_setup",
+    response_model=IntegrationPublic,
+    responses=SETUP_ERRORS,
+)
+async def refresh_etsy_shop_setup(
+    session: SessionDep, vendors: VendorsDep, principal: IntegrationsWrite
+) -> IntegrationPublic:
+    """Read the connected shop's shipping profiles, return policies and processing profiles
+    from Etsy again (after the seller changed them in Etsy's shop manager)."""
+    row = await _etsy_integration(session, principal.tenant_id)
+    await shop_setup.refresh(session, vendors, row)
+    await session.commit()
+    return IntegrationPublic.model_validate(row, from_attributes=True)
+
+
+@router.put(
+    "/etsy/listing-defaults",
+    operation_id="put_etsy_listing_defaults",
+    response_model=IntegrationPublic,
+    responses=SETUP_ERRORS,
+)
+async def put_etsy_listing_defaults(
+    body: ListingDefaults, session: SessionDep, vendors: VendorsDep, principal: IntegrationsWrite
+) -> IntegrationPublic:
+    """The shop's profiles a listing names unless its template names its own; each must be
+    one of the shop's (see `shop_setup`). A field left out or null has no default: a shop
+    with one option uses it, a shop with several refuses the run until one is chosen."""
+    row = await _etsy_integration(session, principal.tenant_id)
+    await shop_setup.set_defaults(session, vendors, row, body.model_dump())
     await session.commit()
     return IntegrationPublic.model_validate(row, from_attributes=True)
 

@@ -105,6 +105,9 @@ def _fields(body: TemplateIn) -> dict[str, Any]:
         "variant_ids": list(body.variant_ids),
         "position": body.position,
         "pricing": body.pricing.model_dump(),
+        "etsy_shipping_profile_id": body.etsy_shipping_profile_id,
+        "etsy_return_policy_id": body.etsy_return_policy_id,
+        "etsy_readiness_state_id": body.etsy_readiness_state_id,
         "is_default": body.is_default,
     }
 

@@ -10,7 +10,7 @@ from fastapi import APIRouter, Header, Path, Query, Response, status
 
 from api import run_views
 from api.auth import WorkflowsRead, WorkflowsWrite
-from api.deps import SessionDep, SettingsDep, TemporalDep
+from api.deps import SessionDep, SettingsDep, TemporalDep, VendorsDep
 from api.schemas import (
     ErrorBody,
     ModelCost,
@@ -61,6 +61,7 @@ async def start_design_to_listing(
     session: SessionDep,
     temporal: TemporalDep,
     settings: SettingsDep,
+    vendors: VendorsDep,
     principal: WorkflowsWrite,
     idempotency_key: IdempotencyKey = None,
 ) -> WorkflowView:
@@ -69,6 +70,7 @@ async def start_design_to_listing(
     run, created = await runs.start_design_to_listing(
         session=session,
         temporal=temporal,
+        vendors=vendors,
         tenant_id=principal.tenant_id,
         idempotency_key=key,
         body=body,

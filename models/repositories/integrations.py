@@ -75,6 +75,8 @@ async def put_integration(
         "token_expires_at": token_expires_at,
         "shop_id": shop_id,
         "external_user_id": external_user_id,
+        # What the shop offers is read again for the new connection (services.shop_setup).
+        "shop_setup": None,
         "updated_at": utcnow(),
     }
     statement = (

@@ -61,6 +61,9 @@ def template_from_record(saved: ProductTemplateRecord) -> ProductTemplate:
         position=saved.position,
         pricing=rule,
         template_id=str(saved.id),
+        etsy_shipping_profile_id=saved.etsy_shipping_profile_id,
+        etsy_return_policy_id=saved.etsy_return_policy_id,
+        etsy_readiness_state_id=saved.etsy_readiness_state_id,
     )
 
 

@@ -274,6 +274,12 @@ WALK: dict[tuple[str, str], Check] = {
     ),  # replaced below: needs A's member id in the body
     ("DELETE", "/v1/api-keys/{key_id}"): not_found("/v1/api-keys/{key_id}", "DELETE"),
     ("GET", "/v1/integrations"): reveals_nothing("/v1/integrations"),
+    ("POST", "/v1/integrations/etsy/shop-setup/refresh"): reveals_nothing(
+        "/v1/integrations/etsy/shop-setup/refresh", "POST"
+    ),
+    ("PUT", "/v1/integrations/etsy/listing-defaults"): reveals_nothing(
+        "/v1/integrations/etsy/listing-defaults", "PUT", {"shipping_profile_id": 7001}
+    ),
     ("PUT", "/v1/integrations/{vendor}"): reveals_nothing(
         "/v1/integrations/printify", "PUT", {"access_token": "b-own-printify-token"}
     ),

@@ -4,12 +4,29 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Any
 
 import httpx
 
 from activities.printify import workflow_key
+from core.db import SessionFactory
+from core.settings import Settings
 from sandbox.app import EmulatorConfig
+from services.vendors import VendorGateway
+
+
+@asynccontextmanager
+async def vendor_gateway(
+    sessions: SessionFactory, settings: Settings
+) -> AsyncIterator[VendorGateway]:
+    """The vendor clients a route would use (a run request reads the Etsy shop's setup)."""
+    gateway = VendorGateway(sessions, settings, settings.cipher)
+    try:
+        yield gateway
+    finally:
+        await gateway.aclose()
 
 
 async def wait_for_end(

@@ -24,7 +24,7 @@ from models.tables import UsageEvent
 from sandbox.app import EmulatorConfig
 from services.runs import handle, start_design_to_listing
 from tests.conftest import ISOLATED_NAMESPACE
-from tests.e2e.helpers import vendor_counts
+from tests.e2e.helpers import vendor_counts, vendor_gateway
 from tests.stack import WorkerSet, unmeasured_env
 
 
@@ -84,10 +84,11 @@ async def test_killed_image_worker_still_makes_one_listing(
     first = image_worker(settings, database_url, tmp_path / "worker-1.log")
     second: subprocess.Popen[bytes] | None = None
     try:
-        async with sessions() as session:
+        async with sessions() as session, vendor_gateway(sessions, settings) as vendors:
             run, _ = await start_design_to_listing(
                 session=session,
                 temporal=client,
+                vendors=vendors,
                 tenant_id=tenant,
                 idempotency_key="kill-image-worker",
                 body=DesignToListingRequest(keyword="mountain biking grandpa"),

@@ -25,7 +25,7 @@ from models.tables import Brief, CostLine
 from sandbox.app import EmulatorConfig
 from services.runs import handle, start_design_to_listing
 from tests.conftest import ISOLATED_NAMESPACE
-from tests.e2e.helpers import vendor_counts
+from tests.e2e.helpers import vendor_counts, vendor_gateway
 from tests.stack import WorkerSet
 
 
@@ -58,12 +58,13 @@ def openai_calls(emulator: ThreadedServer) -> Iterator[httpx.Client]:
 
 
 async def run_keyword(
-    client: Client, sessions: SessionFactory, tenant: str, keyword: str
+    client: Client, sessions: SessionFactory, settings: Settings, tenant: str, keyword: str
 ) -> tuple[str, WorkflowFailureError | None]:
-    async with sessions() as session:
+    async with sessions() as session, vendor_gateway(sessions, settings) as vendors:
         run, _ = await start_design_to_listing(
             session=session,
             temporal=client,
+            vendors=vendors,
             tenant_id=tenant,
             idempotency_key=f"openai-{uuid.uuid4()}",
             body=DesignToListingRequest(keyword=keyword),
@@ -80,11 +81,14 @@ async def test_openai_brief_and_artwork_become_one_listing_with_cost_lines(
     openai_stack: Client,
     openai_calls: httpx.Client,
     sessions: SessionFactory,
+    settings: Settings,
     tenant: str,
     emulator: ThreadedServer,
     emulator_config: EmulatorConfig,
 ) -> None:
-    workflow_id, failure = await run_keyword(openai_stack, sessions, tenant, "kayak fishing dad")
+    workflow_id, failure = await run_keyword(
+        openai_stack, sessions, settings, tenant, "kayak fishing dad"
+    )
 
     assert failure is None
     calls = openai_calls.get("/__admin/openai/calls").json()
@@ -146,12 +150,13 @@ async def test_a_refused_brief_never_reaches_the_image_endpoint(
     openai_stack: Client,
     openai_calls: httpx.Client,
     sessions: SessionFactory,
+    settings: Settings,
     tenant: str,
     keyword: str,
     category: str,
     moderation_calls: int,
 ) -> None:
-    workflow_id, failure = await run_keyword(openai_stack, sessions, tenant, keyword)
+    workflow_id, failure = await run_keyword(openai_stack, sessions, settings, tenant, keyword)
 
     assert failure is not None
     calls = openai_calls.get("/__admin/openai/calls").json()

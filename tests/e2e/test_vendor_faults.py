@@ -25,7 +25,7 @@ from models.requests import DesignToListingRequest
 from sandbox.app import EmulatorConfig, create_emulator_app
 from services.runs import handle, start_design_to_listing
 from tests.conftest import ISOLATED_NAMESPACE
-from tests.e2e.helpers import runs_vendor_counts
+from tests.e2e.helpers import runs_vendor_counts, vendor_gateway
 from tests.stack import WorkerSet
 from workers.runner import build_activities, build_worker
 
@@ -108,11 +108,12 @@ async def test_runs_complete_once_each_within_the_rates_despite_refusals(
             assert (await admin.post("/__admin/faults", json=rule)).status_code == 204
 
         ids = []
-        async with sessions() as session:
+        async with sessions() as session, vendor_gateway(sessions, settings) as vendors:
             for keyword in KEYWORDS[:RUNS]:
                 run, created = await start_design_to_listing(
                     session=session,
                     temporal=client,
+                    vendors=vendors,
                     tenant_id=tenant,
                     idempotency_key=f"vendor-faults-{keyword}",
                     body=DesignToListingRequest(keyword=keyword),

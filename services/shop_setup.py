@@ -1,0 +1,161 @@
+"""A seller's Etsy shop setup: read from Etsy when the shop is connected (or on request),
+kept on the integration, and the profiles each run's listing names chosen from it.
+
+`read` asks Etsy for the shop's shipping profiles, return policies and processing
+profiles; `refresh` stores them on the integration (`shop_setup`); `listing_setup`
+chooses a run's (`domain.shop_setup.choose`), reading the shop first when the
+integration has never been read (connected before this existed, or Etsy failed then).
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from domain import errors, shop_setup
+from domain.errors import DomainError
+from integrations.errors import VendorError
+from integrations.etsy import EtsyClient
+from models import repositories
+from models.payloads import EtsyListingSetup, ProductTemplate
+from models.tables import Integration
+from services.vendors import VendorGateway
+
+logger = logging.getLogger(__name__)
+
+
+async def read(client: EtsyClient, shop_id: int | None) -> dict[str, Any]:
+    """The shop's setup as Etsy has it now (the token owner's shop without `shop_id`)."""
+    if shop_id is None:
+        me = await client.get_me()
+        if not me.get("shop_id"):
+            raise DomainError(errors.ETSY_SETUP_MISSING, "the Etsy user has no shop")
+        shop_id = int(me["shop_id"])
+    shop = await client.get_shop(shop_id)
+    shipping = await client.get_shipping_profiles(shop_id)
+    returns = await client.get_return_policies(shop_id)
+    readiness = await client.get_readiness_state_definitions(shop_id)
+    return {
+        "shop_id": shop_id,
+        "shop_name": shop.get("shop_name"),
+        "country_iso": shop.get("shop_location_country_iso"),
+        "shipping_profiles": [
+            {
+                "id": int(p["shipping_profile_id"]),
+                "title": p.get("title") or "",
+                "origin_country_iso": p.get("origin_country_iso"),
+            }
+            for p in shipping
+            if not p.get("is_deleted")
+        ],
+        "return_policies": [
+            {
+                "id": int(p["return_policy_id"]),
+                "accepts_returns": bool(p.get("accepts_returns")),
+                "accepts_exchanges": bool(p.get("accepts_exchanges")),
+                "return_deadline": p.get("return_deadline"),
+            }
+            for p in returns
+        ],
+        "readiness_states": [
+            {
+                "id": int(p["readiness_state_id"]),
+                "readiness_state": p.get("readiness_state"),
+                "min_processing_days": p.get("min_processing_days"),
+                "max_processing_days": p.get("max_processing_days"),
+            }
+            for p in readiness
+        ],
+        "read_at": datetime.now(UTC).isoformat(),
+    }
+
+
+async def refresh(
+    session: AsyncSession, vendors: VendorGateway, row: Integration
+) -> dict[str, Any]:
+    """Read the shop's setup from Etsy and keep it on the integration (not committed)."""
+    client = await vendors.etsy(row.tenant_id, str(row.id))
+    setup = await read(client, row.shop_id)
+    row.shop_setup = setup
+    if row.shop_id is None:
+        row.shop_id = setup["shop_id"]
+    session.add(row)
+    await session.flush()
+    return setup
+
+
+async def refresh_quietly(session: AsyncSession, vendors: VendorGateway, row: Integration) -> None:
+    """`refresh` when a shop is connected: a failure is logged, and the setup is read
+    again when a run is requested (the connection itself stands)."""
+    try:
+        await refresh(session, vendors, row)
+    except (VendorError, DomainError) as exc:
+        logger.warning("could not read the Etsy shop setup of %s: %s", row.id, exc)
+
+
+async def listing_setup(
+    session: AsyncSession,
+    vendors: VendorGateway,
+    *,
+    tenant_id: str,
+    integration_id: str,
+    template: ProductTemplate,
+) -> EtsyListingSetup:
+    """The profiles a run's listing names: the template's, the integration's defaults or
+    the shop's only ones; a 409 naming the options when that does not decide it."""
+    row = await repositories.integrations.get_integration(
+        session, tenant_id=tenant_id, integration_id=uuid.UUID(integration_id)
+    )
+    if not row.shop_setup:
+        await refresh(session, vendors, row)
+    return chosen_setup(row, template)
+
+
+def chosen_setup(row: Integration, template: ProductTemplate) -> EtsyListingSetup:
+    """The profiles from the setup already read (`ETSY_SETUP_MISSING` if it never was)."""
+    if not row.shop_setup:
+        raise DomainError(
+            errors.ETSY_SETUP_MISSING,
+            "the Etsy shop's setup has not been read yet; refresh it "
+            "(POST /v1/integrations/etsy/shop-setup/refresh)",
+        )
+    chosen = shop_setup.choose(
+        row.shop_setup,
+        {
+            "shipping_profile_id": template.etsy_shipping_profile_id,
+            "return_policy_id": template.etsy_return_policy_id,
+            "readiness_state_id": template.etsy_readiness_state_id,
+        },
+        row.listing_defaults or {},
+    )
+    return EtsyListingSetup(**chosen)
+
+
+async def set_defaults(
+    session: AsyncSession,
+    vendors: VendorGateway,
+    row: Integration,
+    defaults: dict[str, int | None],
+) -> Integration:
+    """Keep the seller's default profiles; each must be one of the shop's (not committed)."""
+    setup = row.shop_setup or await refresh(session, vendors, row)
+    unknown = {
+        kind.field: {"id": defaults[kind.field], "options": setup.get(kind.options) or []}
+        for kind in shop_setup.KINDS
+        if defaults.get(kind.field) is not None
+        and defaults[kind.field] not in shop_setup.option_ids(setup, kind)
+    }
+    if unknown:
+        raise DomainError(
+            errors.ETSY_SETUP_UNKNOWN,
+            "the Etsy shop has no " + ", ".join(sorted(unknown)) + " with that id",
+            {"unknown": unknown},
+        )
+    row.listing_defaults = {field: defaults.get(field) for field in shop_setup.FIELDS}
+    session.add(row)
+    await session.flush()
+    return row
