@@ -19,18 +19,25 @@ from temporalio import activity
 from activities.refs import ExternalRefs
 from core.db import SessionFactory
 from core.settings import Settings
+from core.signed_urls import FileUrls
 from core.storage import ObjectStorage
 from domain import errors
 from domain.errors import DomainError
 from domain.pricing import PricingError
 from domain.webhooks import PRINTIFY_WEBHOOK_PATH, PUBLISH_STARTED
 from integrations.errors import VendorError
-from integrations.printify import PrintifyClient, placeholder_size
+from integrations.printify import (
+    MAX_BASE64_UPLOAD_BYTES,
+    PrintifyClient,
+    external_listing,
+    placeholder_size,
+)
 from models.payloads import (
     CreateProductInput,
     EnsureWebhookInput,
     PrintArea,
     PrintAreaInput,
+    PrintFile,
     ProductRef,
     PublishingFailedInput,
     PublishingSucceededInput,
@@ -105,11 +112,15 @@ class PrintifyActivities:
         clients: VendorGateway,
         *,
         webhook: PublishWebhook | None = None,
+        file_urls: FileUrls | None = None,
     ) -> None:
+        """`file_urls` gives Printify a URL to fetch a print file from (S3's presigned or
+        the API's signed one); without one, files go inline up to Printify's 5 MB."""
         self._refs = ExternalRefs(sessions)
         self._storage = storage
         self._clients = clients
         self._webhook = webhook
+        self._file_urls = file_urls
 
     @activity.defn(name=PRINTIFY_RESOLVE_SHOP.name)
     async def resolve_shop(self, data: ShopsInput) -> int:
@@ -134,7 +145,10 @@ class PrintifyActivities:
     async def get_print_area(self, data: PrintAreaInput) -> PrintArea:
         """Pixel size of the print area for the template's variants, from the catalog."""
         client = await self._clients.printify(data.tenant_id, data.integration_id)
-        variants = await client.get_variants(data.blueprint_id, data.print_provider_id)
+        # The whole range: an out-of-stock variant still has its print area.
+        variants = await client.get_variants(
+            data.blueprint_id, data.print_provider_id, show_out_of_stock=True
+        )
         try:
             width, height = placeholder_size(variants, data.variant_ids, data.position)
         except ValueError as exc:
@@ -150,12 +164,31 @@ class PrintifyActivities:
         file_name = f"pod-{workflow_key(data.workflow_id)}-{data.print_file.sha256[:16]}.png"
         found = await client.find_upload(file_name)
         if found is None:
-            contents = await asyncio.to_thread(self._storage.get, data.print_file.storage_key)
-            found = await client.upload_image(file_name, contents)
+            found = await self._upload(client, file_name, data.print_file)
         image_id = await self._refs.put(
             data.tenant_id, data.workflow_id, RefKind.PRINTIFY_UPLOAD, str(found["id"])
         )
         return UploadedImage(image_id=image_id)
+
+    async def _upload(
+        self, client: PrintifyClient, file_name: str, print_file: PrintFile
+    ) -> dict[str, Any]:
+        """By URL when there is one (Printify's preference, and a must above 5 MB), else
+        the bytes inline."""
+        key = print_file.storage_key
+        too_big = print_file.size_bytes > MAX_BASE64_UPLOAD_BYTES
+        url = self._file_urls.url_for(key, needed=too_big) if self._file_urls else None
+        if url is not None:
+            return await client.upload_image_url(file_name, url)
+        if too_big:
+            raise DomainError(
+                errors.PRINT_FILE_NEEDS_URL,
+                f"the print file is {print_file.size_bytes} bytes: Printify takes it only by "
+                "URL above 5 MB; configure S3 storage or PUBLIC_BASE_URL",
+                {"size_bytes": print_file.size_bytes},
+            )
+        contents = await asyncio.to_thread(self._storage.get, key)
+        return await client.upload_image(file_name, contents)
 
     @activity.defn(name=CREATE_PRODUCT.name)
     async def create_product(self, data: CreateProductInput) -> ProductRef:
@@ -166,7 +199,17 @@ class PrintifyActivities:
             known = await self._priced(client, data, known)
             return self._ref(data, recorded, known)
         template = data.template
-        skus = {vid: product_sku(data.workflow_id, vid) for vid in template.variant_ids}
+        # Out-of-stock variants are left out (the run notes them), not a reason to fail.
+        in_stock = await client.get_variants(template.blueprint_id, template.print_provider_id)
+        offered = {int(v["id"]) for v in in_stock.get("variants", [])}
+        variant_ids = [vid for vid in template.variant_ids if vid in offered]
+        if not variant_ids:
+            raise DomainError(
+                errors.VARIANTS_OUT_OF_STOCK,
+                "every variant of the template is out of stock at the print provider",
+                {"variant_ids": template.variant_ids},
+            )
+        skus = {vid: product_sku(data.workflow_id, vid) for vid in variant_ids}
         body = {
             "title": data.brief.title,
             "description": description_html(data.brief.description),
@@ -179,7 +222,7 @@ class PrintifyActivities:
             ],
             "print_areas": [
                 {
-                    "variant_ids": template.variant_ids,
+                    "variant_ids": variant_ids,
                     "placeholders": [
                         {
                             "position": template.position,
@@ -191,7 +234,7 @@ class PrintifyActivities:
                 }
             ],
         }
-        product = await client.find_product_by_sku(data.shop_id, skus[template.variant_ids[0]])
+        product = await client.find_product_by_sku(data.shop_id, skus[variant_ids[0]])
         if product is None:
             product = await client.create_product(data.shop_id, body)
         product_id = await self._refs.put(
@@ -228,9 +271,9 @@ class PrintifyActivities:
 
     @staticmethod
     def _ref(data: CreateProductInput, product_id: str, product: dict[str, Any]) -> ProductRef:
-        prices = [
-            int(v.get("price") or 0) for v in product.get("variants", []) if v.get("is_enabled")
-        ]
+        enabled = [v for v in product.get("variants", []) if v.get("is_enabled")]
+        prices = [int(v.get("price") or 0) for v in enabled]
+        enabled_ids = {int(v["id"]) for v in enabled}
         return ProductRef(
             data.tenant_id,
             data.integration_id,
@@ -239,6 +282,9 @@ class PrintifyActivities:
             unit_cost(product),
             # One price on Etsy: the highest variant price keeps every variant's margin.
             price_cents=max(prices, default=data.template.price_cents),
+            left_out_variant_ids=[
+                vid for vid in data.template.variant_ids if vid not in enabled_ids
+            ],
         )
 
     @activity.defn(name=PUBLISH_PRODUCT.name)
@@ -246,7 +292,7 @@ class PrintifyActivities:
         """Start publishing (locks the product); skipped when it already started or finished."""
         client = await self._clients.printify(product.tenant_id, product.integration_id)
         current = await client.get_product(product.shop_id, product.product_id)
-        if current.get("is_locked") or current.get("external"):
+        if current.get("is_locked") or external_listing(current):
             return
         await client.publish(product.shop_id, product.product_id)
 
@@ -282,7 +328,7 @@ class PrintifyActivities:
         """Whether publishing started: the product is locked, or already published."""
         client = await self._clients.printify(product.tenant_id, product.integration_id)
         current = await client.get_product(product.shop_id, product.product_id)
-        return bool(current.get("is_locked") or current.get("external"))
+        return bool(current.get("is_locked") or external_listing(current))
 
     @activity.defn(name=PUBLISHING_SUCCEEDED.name)
     async def publishing_succeeded(self, data: PublishingSucceededInput) -> None:
@@ -290,7 +336,7 @@ class PrintifyActivities:
         product, listing = data.product, data.listing
         client = await self._clients.printify(product.tenant_id, product.integration_id)
         current = await client.get_product(product.shop_id, product.product_id)
-        external = current.get("external") or {}
+        external = external_listing(current) or {}
         if str(external.get("id", "")) == str(listing.listing_id):
             return
         await client.publishing_succeeded(

@@ -20,6 +20,7 @@ from api.routers import (
     campaigns,
     catalog,
     designs,
+    files,
     health,
     integrations,
     keys,
@@ -106,6 +107,7 @@ def create_app(
         campaigns,
         schedules,
         webhooks,
+        files,
     )
     for module in routers:
         app.include_router(module.router)

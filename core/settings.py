@@ -9,6 +9,7 @@ from __future__ import annotations
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal
+from urllib.parse import urlsplit
 
 from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -218,6 +219,12 @@ class Settings(BaseSettings):
             raise ValueError(
                 f"set {', '.join(unset)} outside development (defaults are for local use)"
             )
+        # Etsy sends the seller back with the authorization code: never over plain http.
+        if urlsplit(self.etsy_redirect_url).scheme != "https":
+            raise ValueError(
+                "the Etsy redirect URI must be https outside development: set "
+                "PUBLIC_BASE_URL (https) or ETSY_REDIRECT_URI"
+            )
         return self
 
     @property
@@ -276,7 +283,8 @@ class Settings(BaseSettings):
     @property
     def etsy_redirect_url(self) -> str:
         """The callback Etsy redirects to (registered with the Etsy app)."""
-        return self.etsy_redirect_uri or f"{self.api_url}/v1/integrations/etsy/callback"
+        base = self.public_base_url.rstrip("/") if self.public_base_url else self.api_url
+        return self.etsy_redirect_uri or f"{base}/v1/integrations/etsy/callback"
 
     @property
     def temporal_target(self) -> str:

@@ -143,6 +143,15 @@ class S3Storage:
     def locate(self, key: str) -> str:
         return f"s3://{self.bucket}/{validate_key(key)}"
 
+    def presigned_url(self, key: str, expires_in: int) -> str:
+        """A GET URL for the object that works without credentials for `expires_in` s."""
+        url: str = self.client.generate_presigned_url(
+            "get_object",
+            Params={"Bucket": self.bucket, "Key": validate_key(key)},
+            ExpiresIn=expires_in,
+        )
+        return url
+
     def ensure_bucket(self) -> None:
         """Create the bucket if it does not exist yet (idempotent)."""
         try:

@@ -24,6 +24,8 @@ PUBLISHES_PER_30_MINUTES = 200
 UPLOADS_PAGE_LIMIT = 100
 # Printify's products list pages hold at most 50 items on the real service.
 PRODUCTS_PAGE_LIMIT = 50
+# Printify asks for a URL above 5 MB and is deprecating base64 (docs/vendors/printify.md).
+MAX_BASE64_UPLOAD_BYTES = 5_000_000
 PUBLISH_FLAGS = (
     "title",
     "description",
@@ -64,6 +66,16 @@ def parse_printify_error(response: httpx.Response) -> tuple[str, dict[str, Any]]
     if details.get("reason"):
         message = f"{message} ({details['reason']})"
     return message, details
+
+
+def external_listing(product: dict[str, Any]) -> dict[str, Any] | None:
+    """The published listing of a product (`{id, handle}`), if any.
+
+    Printify has answered `external` as one object and as a list of them; both are read.
+    """
+    external = product.get("external")
+    entries = external if isinstance(external, list) else [external]
+    return next((e for e in entries if isinstance(e, dict) and e.get("id")), None)
 
 
 def placeholder_size(
@@ -189,10 +201,18 @@ class PrintifyClient:
         result: list[dict[str, Any]] = await self._call("GET", path)
         return result
 
-    async def get_variants(self, blueprint_id: int, print_provider_id: int) -> dict[str, Any]:
-        """The `variants.json` document (variants with their placeholders) of a provider."""
+    async def get_variants(
+        self, blueprint_id: int, print_provider_id: int, *, show_out_of_stock: bool = False
+    ) -> dict[str, Any]:
+        """The `variants.json` document (variants with their placeholders) of a provider.
+
+        Printify leaves out-of-stock variants out unless `show_out_of_stock` asks for the
+        whole range (`show-out-of-stock=1`); a variant is in stock when the plain document
+        lists it.
+        """
         path = f"catalog/blueprints/{blueprint_id}/print_providers/{print_provider_id}"
-        result: dict[str, Any] = await self._call("GET", f"{path}/variants.json")
+        params = {"show-out-of-stock": 1} if show_out_of_stock else None
+        result: dict[str, Any] = await self._call("GET", f"{path}/variants.json", params=params)
         return result
 
     async def get_shipping(self, blueprint_id: int, print_provider_id: int) -> dict[str, Any]:
@@ -202,12 +222,30 @@ class PrintifyClient:
         return result
 
     async def upload_image(self, file_name: str, contents: bytes) -> dict[str, Any]:
-        """Upload image bytes (base64 in JSON); returns the upload with its 24-hex id.
+        """Upload image bytes (base64 in JSON, at most 5 MB: above, `upload_image_url`);
+        returns the upload with its 24-hex id.
 
         A POST: not retried after a 5xx; use `find_upload` before uploading again.
         """
+        if len(contents) > MAX_BASE64_UPLOAD_BYTES:
+            raise ValueError(
+                f"{len(contents)} bytes: Printify takes base64 uploads up to 5 MB; "
+                "give it a URL (upload_image_url)"
+            )
         body = {"file_name": file_name, "contents": base64.b64encode(contents).decode("ascii")}
         result: dict[str, Any] = await self._call("POST", "uploads/images.json", json=body)
+        return result
+
+    async def upload_image_url(self, file_name: str, url: str) -> dict[str, Any]:
+        """Have Printify fetch the image from `url` (a signed, expiring one); the upload.
+
+        A POST: not retried after a 5xx; use `find_upload` before uploading again. The URL
+        is redacted from errors like a token (it grants access to the file until it expires).
+        """
+        self._http.add_secret(url)
+        result: dict[str, Any] = await self._call(
+            "POST", "uploads/images.json", json={"file_name": file_name, "url": url}
+        )
         return result
 
     async def find_upload(self, file_name: str) -> dict[str, Any] | None:

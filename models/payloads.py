@@ -262,6 +262,8 @@ class ProductRef:
     product_id: str
     unit_cost_cents: int = 0  # Printify's highest production cost among enabled variants
     price_cents: int = 0  # the highest enabled variant price (0: recorded before pricing)
+    # The template's variants the product leaves out (out of stock at the provider).
+    left_out_variant_ids: list[int] = field(default_factory=list)
 
 
 @dataclass
@@ -404,6 +406,7 @@ class Artifacts:
     etsy_listing_id: int | None = None
     listing_url: str | None = None
     publish_confirmed_by: str | None = None  # a PublishConfirmation
+    notes: list[str] = field(default_factory=list)  # what the run decided for the seller
 
 
 @dataclass
@@ -442,6 +445,7 @@ class DesignToListingResult:
     title: str = ""
     brief_id: str = ""
     publish_confirmed_by: str = ""  # a PublishConfirmation; empty for runs begun before it
+    notes: list[str] = field(default_factory=list)  # e.g. variants left out of stock
 
 
 @dataclass

@@ -28,6 +28,7 @@ from activities.scrape import ScrapeActivities
 from activities.trends import TrendActivities, TrendRecords
 from core.db import make_engine, make_session_factory
 from core.settings import Settings
+from core.signed_urls import FileUrls
 from core.storage import S3Storage, build_storage
 from core.temporal import connect_temporal
 from integrations.embeddings import build_embedder, merge_threshold
@@ -114,7 +115,11 @@ async def build_activities(
         return [
             *activity_methods(
                 PrintifyActivities(
-                    sessions, storage, clients, webhook=PublishWebhook.from_settings(settings)
+                    sessions,
+                    storage,
+                    clients,
+                    webhook=PublishWebhook.from_settings(settings),
+                    file_urls=FileUrls.from_settings(storage, settings),
                 )
             ),
             *activity_methods(EtsyActivities.from_settings(sessions, storage, clients, settings)),

@@ -268,6 +268,11 @@ class ChainRun:
             ),
         )
         self._product = product
+        if product.left_out_variant_ids:
+            state.artifacts.notes.append(
+                f"variants {product.left_out_variant_ids} are out of stock at the print "
+                "provider and were left out of the product"
+            )
         # The pricing rule's price (products recorded before pricing rules carry 0).
         price = product.price_cents or template.price_cents
         await self._meter(tenant, wf_id, PRODUCTS)
@@ -349,6 +354,7 @@ class ChainRun:
             title=brief.title,
             brief_id=brief_id,
             publish_confirmed_by=state.artifacts.publish_confirmed_by or "",
+            notes=list(state.artifacts.notes),
         )
         await self._complete(request, _as_dict(result))
         return result

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Query
 
 from sandbox.printify import seed_catalog as catalog
-from sandbox.printify.vendor import VendorRoute, not_found
+from sandbox.printify.vendor import VendorRoute, invalid, not_found
 
 router = APIRouter(route_class=VendorRoute)
 
@@ -32,8 +32,14 @@ def blueprint_providers(blueprint_id: int) -> list[dict[str, Any]]:
 
 
 @router.get("/catalog/blueprints/{blueprint_id}/print_providers/{provider_id}/variants.json")
-def variants(blueprint_id: int, provider_id: int) -> dict[str, Any]:
-    doc = catalog.variant_doc(blueprint_id, provider_id)
+def variants(
+    blueprint_id: int,
+    provider_id: int,
+    show_out_of_stock: str = Query("0", alias="show-out-of-stock"),
+) -> dict[str, Any]:
+    if show_out_of_stock not in ("0", "1"):
+        raise invalid("show-out-of-stock: only 0 and 1 are accepted")
+    doc = catalog.variant_doc(blueprint_id, provider_id, show_out_of_stock=show_out_of_stock == "1")
     if doc is None:
         raise not_found(f"Print provider {provider_id} for blueprint {blueprint_id}")
     return doc

@@ -171,7 +171,7 @@ def _print_areas(
 
 @router.get("/shops/{shop_id}/products.json")
 def list_products(
-    shop_id: int, state: Printify, page: int = Query(1, ge=1), limit: int = Query(10, ge=1, le=100)
+    shop_id: int, state: Printify, page: int = Query(1, ge=1), limit: int = Query(10, ge=1, le=50)
 ) -> dict[str, Any]:
     state.check_shop(shop_id)
     with state.store.lock:
@@ -221,7 +221,7 @@ async def create_product(shop_id: int, request: Request, state: Printify) -> dic
                     "grams": cat["grams"],
                     "is_enabled": given[vid].is_enabled if vid in given else False,
                     "is_default": vid == default_id,
-                    "is_available": True,
+                    "is_available": vid not in catalog.OUT_OF_STOCK,
                     "is_printify_express_eligible": False,
                     "options": [catalog.option_value_id(v) for v in cat["options"].values()],
                 }

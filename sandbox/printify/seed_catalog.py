@@ -121,6 +121,10 @@ VARIANTS: dict[tuple[int, int], list[dict[str, Any]]] = {
     ],
 }
 
+# Variants the provider cannot make now: `variants.json` leaves them out unless asked
+# with `show-out-of-stock=1`, and products mark them `is_available: false`.
+OUT_OF_STOCK = frozenset({18112})
+
 # (blueprint id, provider id) -> (handling days, US first item, US additional, world first item)
 SHIPPING: dict[tuple[int, int], tuple[int, int, int, int]] = {
     (6, 99): (3, 475, 240, 1000),
@@ -146,15 +150,22 @@ def variants_by_id(blueprint_id: int, provider_id: int) -> dict[int, dict[str, A
     return {variant["id"]: variant for variant in VARIANTS[(blueprint_id, provider_id)]}
 
 
-def variant_doc(blueprint_id: int, provider_id: int) -> dict[str, Any] | None:
-    """The `variants.json` answer for a blueprint and provider, or None if not offered."""
+def variant_doc(
+    blueprint_id: int, provider_id: int, *, show_out_of_stock: bool = False
+) -> dict[str, Any] | None:
+    """The `variants.json` answer for a blueprint and provider, or None if not offered;
+    out-of-stock variants only with `show_out_of_stock`, as Printify answers."""
     variants = VARIANTS.get((blueprint_id, provider_id))
     if variants is None:
         return None
     return {
         "id": provider_id,
         "title": PRINT_PROVIDERS[provider_id]["title"],
-        "variants": [{k: v for k, v in variant.items() if k != "grams"} for variant in variants],
+        "variants": [
+            {k: v for k, v in variant.items() if k != "grams"}
+            for variant in variants
+            if show_out_of_stock or variant["id"] not in OUT_OF_STOCK
+        ],
     }
 
 

@@ -28,6 +28,8 @@ from sandbox.printify.vendor import (
 
 _MIME_TYPES = {"PNG": "image/png", "JPEG": "image/jpeg"}
 _LOCAL_HOSTS = frozenset({"127.0.0.1", "localhost"})
+# Printify asks for a URL above 5 MB (docs/vendors/printify.md); the emulator refuses.
+MAX_BASE64_BYTES = 5_000_000
 
 router = APIRouter(route_class=VendorRoute)
 
@@ -44,9 +46,12 @@ async def _image_bytes(body: UploadIn) -> bytes:
         raise invalid("Exactly one of contents or url is required")
     if body.contents is not None:
         try:
-            return base64.b64decode(body.contents, validate=True)
+            data = base64.b64decode(body.contents, validate=True)
         except (binascii.Error, ValueError):
             raise invalid("contents: not valid base64") from None
+        if len(data) > MAX_BASE64_BYTES:
+            raise invalid("contents: files over 5 MB must be uploaded by url")
+        return data
     url = str(body.url)
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https") or parts.hostname not in _LOCAL_HOSTS:

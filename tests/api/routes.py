@@ -42,7 +42,11 @@ class Route:
 
 
 # `/v1` routes that take no key, each with its own proof (docs/rbac.md lists them).
-PUBLIC_ROUTES = {("GET", "/v1/integrations/etsy/callback"), ("POST", "/v1/webhooks/printify")}
+PUBLIC_ROUTES = {
+    ("GET", "/v1/integrations/etsy/callback"),
+    ("POST", "/v1/webhooks/printify"),
+    ("GET", "/v1/files/{key}"),
+}
 
 
 def v1_routes(app: FastAPI, *, include_public: bool = False) -> Iterator[Route]:

@@ -60,6 +60,7 @@ async def open_app(
             "etsy_shared_secret": "staging-secret",
             "printify_webhook_secret": "staging-webhook-secret",
             "pinterest_access_token": "staging-pinterest-token",
+            "etsy_redirect_uri": "https://staging.example/v1/integrations/etsy/callback",
         }
     )
     app = create_app(

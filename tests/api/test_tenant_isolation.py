@@ -206,6 +206,19 @@ def refused_callback() -> Check:
     return check
 
 
+def refused_file_link() -> Check:
+    """A stored file without a link this service signed: nothing is served or named."""
+
+    async def check(b: httpx.AsyncClient, victim: Victim) -> None:
+        params: dict[str, str | int] = {"expires": 2**40, "signature": "0" * 64}
+        response = await b.get(f"/v1/files/designs/{victim.design_id}.png", params=params)
+        assert response.status_code == 403, response.text
+        assert response.json()["code"] == "FILE_LINK_INVALID"
+        assert [value for value in victim.ids if value in response.text] == []
+
+    return check
+
+
 def refused_webhook() -> Check:
     """The public Printify webhook without Printify's signature: B cannot tell A's run
     anything, whatever product or tenant the body names."""
@@ -231,6 +244,7 @@ WALK: dict[tuple[str, str], Check] = {
     ("GET", "/v1/integrations/etsy/connect"): reveals_nothing("/v1/integrations/etsy/connect"),
     ("GET", "/v1/integrations/etsy/callback"): refused_callback(),
     ("POST", "/v1/webhooks/printify"): refused_webhook(),
+    ("GET", "/v1/files/{key}"): refused_file_link(),
     ("GET", "/v1/me"): reveals_nothing("/v1/me"),
     ("GET", "/v1/workflows"): reveals_nothing("/v1/workflows"),
     ("POST", "/v1/workflows/design-to-listing"): reveals_nothing(

@@ -6,7 +6,7 @@ from __future__ import annotations
 import stat
 import uuid
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 import pytest
 from pydantic import SecretStr, ValidationError
@@ -177,8 +177,10 @@ def test_production_settings_with_real_secrets_are_accepted() -> None:
         etsy_keystring=SecretStr("prod-keystring"),
         etsy_shared_secret=SecretStr("prod-shared-secret"),
         printify_webhook_secret=SecretStr("prod-webhook-secret"),
+        public_base_url="https://pod.example.com",
     )
     assert settings.cipher.key_count == 1
+    assert settings.etsy_redirect_url == "https://pod.example.com/v1/integrations/etsy/callback"
     assert TokenCipher(key).decrypt(settings.cipher.encrypt("x")) == "x"
 
 
@@ -191,9 +193,27 @@ def test_production_secrets_are_read_from_the_environment(
     monkeypatch.setenv("ETSY_KEYSTRING", "env-keystring")
     monkeypatch.setenv("ETSY_SHARED_SECRET", "env-shared-secret")
     monkeypatch.setenv("PRINTIFY_WEBHOOK_SECRET", "env-webhook-secret")
+    monkeypatch.setenv("ETSY_REDIRECT_URI", "https://pod.example.com/etsy/back")
     settings = Settings()
     assert settings.environment == "production"
     assert settings.etsy_keystring.get_secret_value() == "env-keystring"
+
+
+@pytest.mark.usefixtures("clean_env")
+def test_the_etsy_redirect_must_be_https_outside_development() -> None:
+    secrets: dict[str, Any] = {
+        "POD_ENCRYPTION_KEYS": SecretStr(new_key()),
+        "etsy_keystring": SecretStr("prod-keystring"),
+        "etsy_shared_secret": SecretStr("prod-shared-secret"),
+        "printify_webhook_secret": SecretStr("prod-webhook-secret"),
+    }
+    plain: list[dict[str, Any]] = [{}, {"etsy_redirect_uri": "http://pod.example.com/cb"}]
+    for redirect in plain:
+        with pytest.raises(ValidationError, match="https"):
+            Settings(environment="production", **secrets, **redirect)
+    chosen = Settings(environment="production", **secrets, etsy_redirect_uri="https://p.test/cb")
+    assert chosen.etsy_redirect_url == "https://p.test/cb"
+    assert Settings(environment="development").etsy_redirect_url.startswith("http://")
 
 
 @pytest.mark.usefixtures("clean_env")

@@ -18,7 +18,12 @@ import integrations.printify as printify_module
 from core.http_server import ThreadedServer
 from integrations.errors import VendorError
 from integrations.http import redact
-from integrations.printify import PrintifyClient, parse_printify_error, placeholder_size
+from integrations.printify import (
+    PrintifyClient,
+    external_listing,
+    parse_printify_error,
+    placeholder_size,
+)
 from sandbox.app import EmulatorConfig
 from tests.conftest import emulator_of_its_own
 from tests.images import png
@@ -152,6 +157,43 @@ async def test_upload_find_and_get(
     assert (await client.find_upload(name)) == made
     pages = [r.url.params["page"] for r in transport.requests[before:]]
     assert pages == [str(n) for n in range(1, len(pages) + 1)] and len(pages) >= 4
+
+
+async def test_upload_by_url_is_fetched_by_printify(
+    client: PrintifyClient, emulator: ThreadedServer, transport: RecordingTransport
+) -> None:
+    made = await client.upload_image("source.png", png(120, 90))
+    missing = f"{emulator.url}/etsy/images/0"
+    with pytest.raises(VendorError) as unreachable:
+        await client.upload_image_url("missing.png", missing)
+    assert unreachable.value.status == 400 and missing not in str(unreachable.value)
+    assert made["width"] == 120
+    products = await client.create_product(
+        EmulatorConfig().printify_shop_id,
+        {
+            "title": "Fetched",
+            "description": "<p>x</p>",
+            "blueprint_id": 6,
+            "print_provider_id": 99,
+            "variants": [{"id": 12100, "price": 2000}],
+            "print_areas": [
+                {
+                    "variant_ids": [12100],
+                    "placeholders": [
+                        {
+                            "position": "front",
+                            "images": [{"id": made["id"], "x": 0.5, "y": 0.5, "scale": 1}],
+                        }
+                    ],
+                }
+            ],
+        },
+    )
+    served = products["images"][0]["src"]
+    fetched = await client.upload_image_url("by-url.png", served)
+    sent = json.loads(transport.requests[-1].content)
+    assert sent == {"file_name": "by-url.png", "url": served}
+    assert fetched["file_name"] == "by-url.png" and fetched["mime_type"] == "image/png"
 
 
 async def test_product_crud_and_sku_lookup(
@@ -417,3 +459,12 @@ async def test_the_token_never_leaves_in_an_error() -> None:
     text = f"{refused.value} {refused.value.details}"
     assert "tok-secret-1" not in text
     assert "***" in text
+
+
+def test_external_is_read_as_an_object_or_a_list() -> None:
+    listing = {"id": "424242", "handle": "https://www.etsy.com/listing/424242"}
+    assert external_listing({"external": listing}) == listing
+    assert external_listing({"external": [{"id": ""}, listing]}) == listing
+    assert external_listing({"external": []}) is None
+    assert external_listing({"external": None}) is None
+    assert external_listing({}) is None

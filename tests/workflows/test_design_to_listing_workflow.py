@@ -87,6 +87,7 @@ class Fakes:
     publish_watch: PublishWatch = field(default_factory=PublishWatch)
     polls_before_started: int | None = 0
     polls: int = 0
+    left_out: list[int] = field(default_factory=list)  # variants out of stock
 
     def _hit(self, name: str) -> None:
         self.calls.append(name)
@@ -143,7 +144,9 @@ class Fakes:
         @activity.defn(name="printify.create_product")
         async def create_product(data: CreateProductInput) -> ProductRef:
             self._hit("printify.create_product")
-            return ProductRef(data.tenant_id, data.integration_id, 1, "prod1")
+            return ProductRef(
+                data.tenant_id, data.integration_id, 1, "prod1", left_out_variant_ids=self.left_out
+            )
 
         @activity.defn(name="printify.publish")
         async def publish(data: ProductRef) -> None:
@@ -273,6 +276,17 @@ async def test_happy_path_runs_every_stage_in_order(skipping_env: WorkflowEnviro
     assert fakes.updates[-1].status == "completed"
     assert fakes.updates[-1].result is not None
     assert fakes.metered == ["briefs", "images", "products", "listings"]
+
+
+async def test_out_of_stock_variants_are_a_note_on_the_run(
+    skipping_env: WorkflowEnvironment,
+) -> None:
+    fakes = Fakes(left_out=[12103])
+    result = await run_with(skipping_env.client, fakes, request())
+    assert result.status == "completed" and fakes.calls == CHAIN
+    assert len(result.notes) == 1 and "[12103]" in result.notes[0]
+    assert fakes.updates[-1].result is not None
+    assert fakes.updates[-1].result["notes"] == result.notes
 
 
 async def test_unsafe_brief_never_reaches_the_image_stage(
