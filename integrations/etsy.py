@@ -291,6 +291,34 @@ class EtsyClient:
         params = {"includes": _form_value(includes)} if includes else None
         return await self._json("GET", f"application/listings/{listing_id}", params=params)
 
+    async def get_listing_inventory(self, listing_id: int) -> dict[str, Any]:
+        """getListingInventory: `{products: [{product_id, sku, offerings, property_values}],
+        price_on_property, quantity_on_property, sku_on_property}`."""
+        return await self._json("GET", f"application/listings/{listing_id}/inventory")
+
+    async def update_listing_inventory(
+        self,
+        listing_id: int,
+        products: list[dict[str, Any]],
+        *,
+        price_on_property: Sequence[int] = (),
+        quantity_on_property: Sequence[int] = (),
+        sku_on_property: Sequence[int] = (),
+    ) -> dict[str, Any]:
+        """updateListingInventory (PUT, JSON): the listing's products replace its old ones.
+
+        Each product is `{sku, property_values: [{property_id, property_name, value_ids,
+        values}], offerings: [{price, quantity, is_enabled, readiness_state_id}]}` with the
+        price as a decimal number; repeating the same call changes nothing.
+        """
+        body = {
+            "products": products,
+            "price_on_property": list(price_on_property),
+            "quantity_on_property": list(quantity_on_property),
+            "sku_on_property": list(sku_on_property),
+        }
+        return await self._json("PUT", f"application/listings/{listing_id}/inventory", json=body)
+
     async def get_listing_images(self, listing_id: int) -> dict[str, Any]:
         """getListingImages: `{"count", "results": [ListingImage]}`."""
         return await self._json("GET", f"application/listings/{listing_id}/images")

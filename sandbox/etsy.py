@@ -11,14 +11,12 @@ from __future__ import annotations
 
 import hashlib
 import time
-import weakref
 from collections.abc import Collection
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from fastapi import APIRouter, Request, Response
 
-from sandbox import etsy_oauth, etsy_search
+from sandbox import etsy_inventory, etsy_oauth, etsy_search
 from sandbox.etsy_oauth import Gate, RateLimiter, build_oauth_router, etsy_route_class
 from sandbox.etsy_rules import (
     PHYSICAL_FIELDS,
@@ -36,7 +34,7 @@ from sandbox.etsy_shops import (
     EtsyShops,
     page,
 )
-from sandbox.store import JsonStore
+from sandbox.store import BlobDir, JsonStore
 
 if TYPE_CHECKING:
     from sandbox.app import EmulatorConfig
@@ -52,43 +50,26 @@ SHOP_SORT_FIELDS = {
     "price": "price",
 }
 LISTING_LIFETIME = 120 * 24 * 3600  # a published listing runs about four months
-_MEMORY_BLOBS: weakref.WeakKeyDictionary[JsonStore, dict[int, bytes]] = weakref.WeakKeyDictionary()
 
 
 def _now() -> int:
     return int(time.time())
 
 
-class ImageBlobs:
+class ImageBlobs(BlobDir):
     """Image bytes: files under `<store dir>/etsy-images/`, or memory for an in-memory store."""
 
     def __init__(self, store: JsonStore) -> None:
-        path: Path | None = store.path
-        self.directory = path.parent / "etsy-images" if path is not None else None
-        self._memory = _MEMORY_BLOBS.setdefault(store, {})
+        super().__init__(store, "etsy-images")
 
-    def _file(self, image_id: int, ext: str) -> Path | None:
-        return self.directory / f"{image_id}.{ext}" if self.directory else None
+    def put_image(self, image_id: int, ext: str, data: bytes) -> None:
+        self.put(f"{image_id}.{ext}", data)
 
-    def put(self, image_id: int, ext: str, data: bytes) -> None:
-        file = self._file(image_id, ext)
-        if file is None:
-            self._memory[image_id] = data
-            return
-        file.parent.mkdir(parents=True, exist_ok=True)
-        file.write_bytes(data)
+    def get_image(self, image_id: int, ext: str) -> bytes | None:
+        return self.get(f"{image_id}.{ext}")
 
-    def get(self, image_id: int, ext: str) -> bytes | None:
-        file = self._file(image_id, ext)
-        if file is None:
-            return self._memory.get(image_id)
-        return file.read_bytes() if file.exists() else None
-
-    def delete(self, image_id: int, ext: str) -> None:
-        file = self._file(image_id, ext)
-        self._memory.pop(image_id, None)
-        if file is not None:
-            file.unlink(missing_ok=True)
+    def delete_image(self, image_id: int, ext: str) -> None:
+        self.delete(f"{image_id}.{ext}")
 
 
 class EtsyState:
@@ -101,6 +82,7 @@ class EtsyState:
         self.shops = EtsyShops(store, config)
         self.listings = store.collection("listings")
         self.images = store.collection("images")
+        self.inventories = store.collection("inventories")
 
     def shop(self, shop_id: int) -> dict[str, Any]:
         """The shop as Etsy's `Shop` resource, or a 404."""
@@ -230,16 +212,46 @@ class EtsyState:
                 "return_policy_id", "A physical listing needs a return policy to go live."
             )
 
+    def inventory(self, row: dict[str, Any]) -> dict[str, Any]:
+        """The listing's inventory as Etsy's `ListingInventory` (one product until set)."""
+        with self.store.lock:
+            stored = self.inventories.get(str(row["listing_id"]))
+            if stored is None:
+                stored = etsy_inventory.default_inventory(row)
+                etsy_inventory.number(stored, self._next_id)
+                self.inventories[str(row["listing_id"])] = stored
+                self.store.save()
+            return etsy_inventory.render(stored)
+
+    def set_inventory(
+        self, row: dict[str, Any], body: Any, max_variations: int = 2
+    ) -> dict[str, Any]:
+        """Replace the listing's products and offerings (`updateListingInventory`)."""
+        shop = self.shops.get(row["shop_id"])
+        readiness = {p["readiness_state_id"] for p in shop["readiness_states"]}
+        inventory = etsy_inventory.parse_inventory(body, readiness, max_variations)
+        with self.store.lock:
+            etsy_inventory.number(inventory, self._next_id)
+            self.inventories[str(row["listing_id"])] = inventory
+            row.update(etsy_inventory.listing_summary(inventory))
+            row["last_modified_timestamp"] = row["updated_timestamp"] = _now()
+            self.store.save()
+        return etsy_inventory.render(inventory)
+
+    def _next_id(self, counter: str) -> int:
+        return self.store.next_id(counter, 10_000_000_000)
+
     def delete(self, row: dict[str, Any]) -> None:
         with self.store.lock:
             for image in self.image_rows(row["listing_id"]):
                 self._drop_image(image)
             del self.listings[str(row["listing_id"])]
+            self.inventories.pop(str(row["listing_id"]), None)
             self.store.save()
 
     def _drop_image(self, image: dict[str, Any]) -> None:
         del self.images[str(image["listing_image_id"])]
-        self.blobs.delete(image["listing_image_id"], image["ext"])
+        self.blobs.delete_image(image["listing_image_id"], image["ext"])
 
     def add_image(self, row: dict[str, Any], form: dict[str, Any]) -> dict[str, Any]:
         """Store an upload (or a copy of a shop image) at `rank`, shifting the others."""
@@ -262,7 +274,7 @@ class EtsyState:
                 "created_timestamp": _now(),
                 "creation_tsz": _now(),
             }
-            self.blobs.put(image_id, meta["ext"], data)
+            self.blobs.put_image(image_id, meta["ext"], data)
             current.insert(min(rank, len(current) + 1) - 1, image)
             for position, item in enumerate(current, start=1):
                 item["rank"] = position
@@ -280,7 +292,7 @@ class EtsyState:
                 raise EtsyError.field("image", "Either image or listing_image_id is required.")
             if existing is None or self.record(existing["listing_id"])["shop_id"] != row["shop_id"]:
                 raise EtsyError.field("listing_image_id", "The image was not found in this shop.")
-            data = self.blobs.get(existing["listing_image_id"], existing["ext"]) or b""
+            data = self.blobs.get_image(existing["listing_image_id"], existing["ext"]) or b""
         ext, width, height, hex_code = decode_image(data)
         return data, {"ext": ext, "full_width": width, "full_height": height, "hex_code": hex_code}
 
@@ -377,6 +389,27 @@ def build_router(store: JsonStore, config: EmulatorConfig) -> APIRouter:
         raw = request.query_params.get("includes", "")
         includes = {part.strip().lower() for part in raw.split(",")}
         return state.listing(state.record(listing_id), includes)
+
+    @router.get("/application/listings/{listing_id}/inventory")
+    def get_listing_inventory(listing_id: int, request: Request) -> dict[str, Any]:
+        gate.user_id(request)
+        return state.inventory(state.record(listing_id))
+
+    @router.put("/application/listings/{listing_id}/inventory")
+    async def update_listing_inventory(listing_id: int, request: Request) -> dict[str, Any]:
+        row = state.record(listing_id)
+        owner(request, row["shop_id"])
+        supported = request.query_params.get("max_variations_supported", "2")
+        if supported not in ("2", "3"):
+            raise EtsyError.field("max_variations_supported", "Must be 2 or 3.")
+        got = request.headers.get("content-type", "").split(";")[0].strip().lower()
+        if got != "application/json":
+            raise EtsyError.plain(400, f"The request body must be application/json, not {got}.")
+        try:
+            body = await request.json()
+        except ValueError:
+            raise EtsyError.plain(400, "The request body is not valid JSON.") from None
+        return state.set_inventory(row, body, int(supported))
 
     @router.get("/application/listings/{listing_id}/images")
     def get_listing_images(listing_id: int) -> dict[str, Any]:

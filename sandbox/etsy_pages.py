@@ -70,7 +70,7 @@ def build_pages_router(store: JsonStore, config: EmulatorConfig) -> APIRouter:
     @router.get("/images/{image_id}")
     def image_file(image_id: int) -> Response:
         row = state.images.get(str(image_id))
-        data = state.blobs.get(image_id, row["ext"]) if row else None
+        data = state.blobs.get_image(image_id, row["ext"]) if row else None
         if row is None or data is None:
             return Response("image not found", status_code=404, media_type="text/plain")
         return Response(data, media_type=_CONTENT_TYPES[row["ext"]])

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import os
 import threading
+import weakref
 from pathlib import Path
 from typing import Any
 
@@ -55,3 +56,36 @@ class JsonStore:
             tmp = self._path.with_suffix(".tmp")
             tmp.write_text(json.dumps(self.data, sort_keys=True), encoding="utf-8")
             os.replace(tmp, self._path)
+
+
+_MEMORY_BLOBS: weakref.WeakKeyDictionary[JsonStore, dict[str, dict[str, bytes]]] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+class BlobDir:
+    """Bytes kept beside a store: files under `<store dir>/<name>/`, or memory for an
+    in-memory store (image files the emulators serve)."""
+
+    def __init__(self, store: JsonStore, name: str) -> None:
+        path = store.path
+        self.directory = path.parent / name if path is not None else None
+        self._memory = _MEMORY_BLOBS.setdefault(store, {}).setdefault(name, {})
+
+    def put(self, file_name: str, data: bytes) -> None:
+        if self.directory is None:
+            self._memory[file_name] = data
+            return
+        self.directory.mkdir(parents=True, exist_ok=True)
+        (self.directory / file_name).write_bytes(data)
+
+    def get(self, file_name: str) -> bytes | None:
+        if self.directory is None:
+            return self._memory.get(file_name)
+        file = self.directory / file_name
+        return file.read_bytes() if file.exists() else None
+
+    def delete(self, file_name: str) -> None:
+        self._memory.pop(file_name, None)
+        if self.directory is not None:
+            (self.directory / file_name).unlink(missing_ok=True)

@@ -1,6 +1,8 @@
 """Mock-up images of products: their `images` list and the PNG files it points to.
 
-The files are public, as Printify's CDN is: a browser shows them without a token.
+Each picture is drawn from the product's own artwork on the garment in the variant's
+colour (`garments`), so an offline listing looks like the real product. The files are
+public, as Printify's CDN is: a browser shows them without a token.
 """
 
 from __future__ import annotations
@@ -11,8 +13,9 @@ from typing import Any
 from fastapi import APIRouter, Request, Response
 from PIL import Image
 
+from sandbox.printify import garments
 from sandbox.printify import seed_catalog as catalog
-from sandbox.printify.state import Printify
+from sandbox.printify.state import Printify, PrintifyState
 from sandbox.printify.vendor import VendorRoute, not_found
 
 router = APIRouter(route_class=VendorRoute)
@@ -47,12 +50,29 @@ def mockup_images(base_url: str, product: dict[str, Any]) -> list[dict[str, Any]
     return images
 
 
-def _mockup_png(hex_color: str) -> bytes:
-    image = Image.new("RGB", (600, 600), hex_color)
-    image.paste("#9e9e9e", (180, 150, 420, 450))
-    buffer = io.BytesIO()
-    image.save(buffer, format="PNG")
-    return buffer.getvalue()
+def _artwork(
+    state: PrintifyState, product: dict[str, Any], variant_id: int, position: str
+) -> Image.Image | None:
+    """The artwork printed at `position` on `variant_id` (a small copy, made once)."""
+    for area in product["print_areas"]:
+        if variant_id not in area["variant_ids"]:
+            continue
+        for placeholder in area["placeholders"]:
+            if placeholder["position"] != position or not placeholder["images"]:
+                continue
+            upload = state.uploads.get(placeholder["images"][0]["id"])
+            if upload is None:
+                return None
+            thumb_name = f"{upload['id']}.thumb.png"
+            thumb = state.files.get(thumb_name)
+            if thumb is None:
+                original = state.files.get(upload.get("_file", ""))
+                if original is None:
+                    return None
+                thumb = garments.thumbnail(original)
+                state.files.put(thumb_name, thumb)
+            return Image.open(io.BytesIO(thumb))
+    return None
 
 
 @router.get("/mockups/{product_id}/{variant_id}/{position}.png", include_in_schema=False)
@@ -64,4 +84,7 @@ def mockup(product_id: str, variant_id: int, position: str, state: Printify) -> 
     if variant_id not in offered:
         raise not_found(f"Mock-up {product_id}/{variant_id}")
     color = offered[variant_id]["options"].get("color", "White")
-    return Response(_mockup_png(catalog.color_hex(color)), media_type="image/png")
+    kind = "tee" if product["blueprint_id"] == 6 else "poster"
+    artwork = _artwork(state, product, variant_id, position)
+    picture = garments.render(kind, catalog.color_hex(color), artwork, position)
+    return Response(picture, media_type="image/png")

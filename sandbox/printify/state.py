@@ -19,7 +19,7 @@ from fastapi import Depends, Request
 
 from sandbox.printify.vendor import PrintifyApiError, not_found
 from sandbox.printify.webhook_delivery import WebhookDispatcher
-from sandbox.store import JsonStore
+from sandbox.store import BlobDir, JsonStore
 
 RATE_LIMIT = 600
 RATE_WINDOW_SECONDS = 60.0
@@ -61,8 +61,10 @@ class PrintifyState:
     uploads: dict[str, Any] = field(init=False)
     products: dict[str, Any] = field(init=False)
     hooks: dict[str, Any] = field(init=False)
+    files: BlobDir = field(init=False)  # uploaded images, and thumbnails for mock-ups
 
     def __post_init__(self) -> None:
+        self.files = BlobDir(self.store, "printify-uploads")
         self.uploads = self.store.collection("uploads")
         self.products = self.store.collection("products")
         self.hooks = self.webhooks.subscriptions

@@ -87,6 +87,7 @@ async def upload_image(request: Request, state: Printify) -> dict[str, Any]:
     mime, width, height = _inspect_image(data)
     upload_id = secrets.token_hex(12)
     extension = ".png" if mime == "image/png" else ".jpg"
+    state.files.put(f"{upload_id}{extension}", data)  # mock-ups are drawn from it
     with state.store.lock:
         state.uploads[upload_id] = {
             "id": upload_id,
@@ -99,6 +100,7 @@ async def upload_image(request: Request, state: Printify) -> dict[str, Any]:
             "upload_time": now().strftime("%Y-%m-%d %H:%M:%S"),
             "_seq": state.store.next_id("upload_seq", 0),
             "_archived": False,
+            "_file": f"{upload_id}{extension}",
         }
         state.store.save()
         return public(state.uploads[upload_id])

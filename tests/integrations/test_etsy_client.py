@@ -19,7 +19,13 @@ import pytest
 from core.http_server import ThreadedServer
 from integrations import etsy as etsy_module
 from integrations.errors import VendorError
-from integrations.etsy import EtsyClient, listing_url, parse_etsy_error, price_string
+from integrations.etsy import (
+    EtsyClient,
+    listing_url,
+    parse_etsy_error,
+    price_cents,
+    price_string,
+)
 from integrations.http import redact
 from sandbox.app import EmulatorConfig
 from sandbox.etsy import READINESS_STATE_ID, RETURN_POLICY_ID, SHIPPING_PROFILE_ID
@@ -155,6 +161,53 @@ async def test_list_and_get_listing_and_images(client: EtsyClient) -> None:
     assert fetched["images"][0]["listing_image_id"] == image["listing_image_id"]
     plain = await client.get_listing(listing_id)
     assert plain["title"] == listing["title"] and "images" not in plain
+
+
+def variation(color: str, size: str, price: float, readiness: int = READINESS_STATE_ID) -> Any:
+    return {
+        "sku": f"POD-{color[:2]}-{size}",
+        "property_values": [
+            {"property_id": 513, "property_name": "Color", "value_ids": [], "values": [color]},
+            {"property_id": 514, "property_name": "Size", "value_ids": [], "values": [size]},
+        ],
+        "offerings": [
+            {"price": price, "quantity": 999, "is_enabled": True, "readiness_state_id": readiness}
+        ],
+    }
+
+
+async def test_inventory_with_variations(client: EtsyClient) -> None:
+    listing_id = (await new_draft(client, price_cents=2500))["listing_id"]
+    plain = await client.get_listing_inventory(listing_id)
+    assert len(plain["products"]) == 1 and plain["products"][0]["property_values"] == []
+    assert plain["products"][0]["offerings"][0]["price"]["amount"] == 2500
+
+    products = [
+        variation(color, size, price)
+        for color in ("Black", "White")
+        for size, price in (("S", 24.99), ("XL", 27.99))
+    ]
+    made = await client.update_listing_inventory(
+        listing_id, products, price_on_property=[514], sku_on_property=[513, 514]
+    )
+    assert [p["sku"] for p in made["products"]] == [p["sku"] for p in products]
+    assert made["price_on_property"] == [514] and made["sku_on_property"] == [513, 514]
+    assert all(isinstance(p["product_id"], int) for p in made["products"])
+    assert await client.get_listing_inventory(listing_id) == made  # read back as written
+    listing = await client.get_listing(listing_id)
+    assert listing["has_variations"] is True and price_cents(listing) == 2499
+
+    bad = [
+        [variation("Black", "S", 20), variation("Black", "S", 21)],  # one combination twice
+        [variation("Black", "S", 20, readiness=9999)],  # not the shop's processing profile
+        [{**variation("Black", "S", 20), "property_values": []}] * 2,  # several, no variation
+        [variation("Black", "S", 0)],  # no price
+    ]
+    for products in bad:
+        with pytest.raises(VendorError) as refused:
+            await client.update_listing_inventory(listing_id, products)
+        assert refused.value.status == 400 and not refused.value.retryable
+    assert await client.get_listing_inventory(listing_id) == made  # refusals change nothing
 
 
 async def test_update_activate_deactivate_delete(client: EtsyClient) -> None:

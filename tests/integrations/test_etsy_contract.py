@@ -92,6 +92,33 @@ async def call_every_method(client: EtsyClient) -> set[str]:
             SHOP, listing_id, image=png(), file_name="front.png", rank=1, alt_text="Front"
         ),
         "get_listing_images": client.get_listing_images(listing_id),
+        "update_listing_inventory": client.update_listing_inventory(
+            listing_id,
+            [
+                {
+                    "sku": f"POD-{size}",
+                    "property_values": [
+                        {
+                            "property_id": 514,
+                            "property_name": "Size",
+                            "value_ids": [],
+                            "values": [size],
+                        }
+                    ],
+                    "offerings": [
+                        {
+                            "price": 24.99,
+                            "quantity": 999,
+                            "is_enabled": True,
+                            "readiness_state_id": READINESS_STATE_ID,
+                        }
+                    ],
+                }
+                for size in ("S", "M")
+            ],
+            sku_on_property=[514],
+        ),
+        "get_listing_inventory": client.get_listing_inventory(listing_id),
         "get_listing": client.get_listing(listing_id, includes=["Images", "Shop"]),
         "update_listing": client.update_listing(
             SHOP, listing_id, title="Retro Sunset Cat Tee II", tags=["cat", "sunset"]
@@ -138,6 +165,8 @@ async def test_every_client_call_and_emulator_answer_keeps_to_the_contract(
         "getShopShippingProfiles",
         "getShopReturnPolicies",
         "getShopReadinessStateDefinitions",
+        "getListingInventory",
+        "updateListingInventory",
     }
 
 

@@ -20,7 +20,7 @@ from PIL import Image
 
 from core.http_server import ThreadedServer
 from sandbox.app import EmulatorConfig, create_emulator_app
-from sandbox.printify import _RateLimiter
+from sandbox.printify import _RateLimiter, garments
 
 TOKEN = EmulatorConfig().printify_token
 SHOP = EmulatorConfig().printify_shop_id
@@ -222,6 +222,52 @@ def test_catalog_variants_and_placeholders(api: httpx.Client) -> None:
     assert_error(api.get("/catalog/blueprints/6/print_providers/1/variants.json"), 404, 404)
 
 
+def test_out_of_stock_variants_only_on_request(api: httpx.Client) -> None:
+    path = "/catalog/blueprints/6/print_providers/29/variants.json"
+    in_stock = {v["id"] for v in api.get(path).json()["variants"]}
+    everything = {
+        v["id"] for v in api.get(path, params={"show-out-of-stock": 1}).json()["variants"]
+    }
+    assert everything - in_stock == {18112}
+    assert {v["id"] for v in api.get(path, params={"show-out-of-stock": 0}).json()["variants"]} == (
+        in_stock
+    )
+    assert_error(api.get(path, params={"show-out-of-stock": "true"}), 400, 8150)
+    image = upload(api)
+    body = product_body(
+        image["id"],
+        print_provider_id=29,
+        variants=[{"id": 18110, "price": 2500}, {"id": 18112, "price": 2500}],
+    )
+    body["print_areas"][0]["variant_ids"] = [18110, 18112]
+    made = api.post(f"/shops/{SHOP}/products.json", json=body).json()
+    available = {v["id"]: v["is_available"] for v in made["variants"]}
+    assert available[18110] is True and available[18112] is False
+
+
+def test_mockups_show_the_artwork_on_each_colour(api: httpx.Client) -> None:
+    image = upload(api, width=300, height=300)  # red artwork
+    body = product_body(
+        image["id"], variants=[{"id": 12100, "price": 2500}, {"id": 12110, "price": 2500}]
+    )
+    body["print_areas"][0]["variant_ids"] = [12100, 12110]
+    made = api.post(f"/shops/{SHOP}/products.json", json=body).json()
+    images = made["images"]
+    assert [(i["variant_ids"], i["is_default"]) for i in images] == [
+        ([12100], True),
+        ([12110], False),
+    ]
+    garment = {}
+    for mockup in images:
+        served = httpx.get(mockup["src"])  # public, as Printify's CDN is: no token
+        assert served.status_code == 200 and served.headers["content-type"] == "image/png"
+        with Image.open(io.BytesIO(served.content)) as picture:
+            rgb = picture.convert("RGB")
+            garment[mockup["variant_ids"][0]] = rgb.getpixel((230, 650))  # the tee's body
+            assert rgb.getpixel((400, 350)) == (200, 30, 30)  # the artwork on the chest
+    assert garment[12100] == (0, 0, 0) and garment[12110] == (255, 255, 255)
+
+
 def test_catalog_shipping(api: httpx.Client) -> None:
     doc = api.get("/catalog/blueprints/6/print_providers/99/shipping.json").json()
     assert doc["handling_time"]["unit"] == "day"
@@ -271,7 +317,7 @@ def test_upload_from_local_url(api: httpx.Client, emulator: ThreadedServer) -> N
     src = product["images"][0]["src"]
     made = api.post("/uploads/images.json", json={"file_name": "mock.png", "url": src})
     assert made.status_code == 200, made.text
-    assert (made.json()["width"], made.json()["height"]) == (600, 600)
+    assert (made.json()["width"], made.json()["height"]) == (garments.SIZE, garments.SIZE)
     missing = f"{emulator.url}/printify/v1/mockups/{'0' * 24}/12100/front.png"
     body = assert_error(
         api.post("/uploads/images.json", json={"file_name": "m", "url": missing}), 400, 8150
