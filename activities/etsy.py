@@ -10,9 +10,11 @@ from __future__ import annotations
 import asyncio
 from dataclasses import replace
 from datetime import timedelta
+from decimal import Decimal
 from functools import partial
 from typing import Any
 
+import httpx
 from temporalio import activity
 
 from activities.refs import ExternalRefs
@@ -27,9 +29,13 @@ from models.payloads import (
     CreateDraftListingInput,
     EtsyListingSetup,
     ListingImageRef,
+    ListingImages,
     ListingRef,
+    OfferVariant,
+    SetListingInventoryInput,
     ShopsInput,
     UploadListingImageInput,
+    UploadListingImagesInput,
 )
 from models.repositories.refs import ExternalRefTaken
 from models.tables import RefKind
@@ -39,11 +45,71 @@ from workflows.contract import (
     CREATE_DRAFT_LISTING,
     DELETE_LISTING,
     ETSY_RESOLVE_SHOP,
+    SET_LISTING_INVENTORY,
     UPLOAD_LISTING_IMAGE,
+    UPLOAD_LISTING_IMAGES,
 )
 
 # How far Etsy's clock may run behind Temporal's when a retry looks for its lost draft.
 ETSY_CLOCK_SKEW = timedelta(minutes=2)
+MAX_LISTING_IMAGES = 20  # Etsy's limit per listing
+# Etsy's custom variation properties (free-text values, no taxonomy ids needed).
+COLOR_PROPERTY = (513, "Color")
+SIZE_PROPERTY = (514, "Size")
+
+
+def listing_inventory(
+    variants: list[OfferVariant], readiness_state_id: int | None
+) -> dict[str, Any]:
+    """`update_listing_inventory` arguments for the variants: a colour property when they
+    come in several colours, a size property when in several sizes; prices on the
+    properties they vary by; each variant its own SKU."""
+    used = [
+        (prop, name, attr)
+        for (prop, name), attr in ((COLOR_PROPERTY, "color"), (SIZE_PROPERTY, "size"))
+        if len({getattr(v, attr) for v in variants}) > 1
+    ]
+    products = [
+        {
+            "sku": v.sku,
+            "property_values": [
+                {
+                    "property_id": prop,
+                    "property_name": name,
+                    "value_ids": [],
+                    "values": [getattr(v, attr)],
+                }
+                for prop, name, attr in used
+            ],
+            "offerings": [
+                {
+                    "price": float(Decimal(v.price_cents).scaleb(-2)),
+                    "quantity": 999,
+                    "is_enabled": True,
+                    "readiness_state_id": readiness_state_id,
+                }
+            ],
+        }
+        for v in variants
+    ]
+    return {
+        "products": products,
+        "price_on_property": _price_properties(variants, used),
+        "sku_on_property": [prop for prop, _, _ in used],
+    }
+
+
+def _price_properties(variants: list[OfferVariant], used: list[tuple[int, str, str]]) -> list[int]:
+    """The properties the price depends on: none, one of them, or both."""
+    if len({v.price_cents for v in variants}) <= 1:
+        return []
+    for prop, _, attr in used:
+        by_value: dict[str, set[int]] = {}
+        for v in variants:
+            by_value.setdefault(getattr(v, attr), set()).add(v.price_cents)
+        if all(len(prices) == 1 for prices in by_value.values()):
+            return [prop]
+    return [prop for prop, _, _ in used]
 
 
 class EtsyActivities:
@@ -197,6 +263,52 @@ class EtsyActivities:
             str(image["listing_image_id"]),
         )
         return ListingImageRef(listing_image_id=int(image_id))
+
+    @activity.defn(name=SET_LISTING_INVENTORY.name)
+    async def set_listing_inventory(self, data: SetListingInventoryInput) -> None:
+        """One Etsy product per variant: its colour and size, price, Printify SKU and the
+        shop's processing profile (a PUT: repeating it changes nothing)."""
+        listing = data.listing
+        readiness = (data.setup.readiness_state_id if data.setup else None) or (
+            self._readiness_state_id
+        )
+        inventory = listing_inventory(data.variants, readiness)
+        client = await self._clients.etsy(listing.tenant_id, listing.integration_id)
+        await client.update_listing_inventory(listing.listing_id, **inventory)
+
+    @activity.defn(name=UPLOAD_LISTING_IMAGES.name)
+    async def upload_listing_images(self, data: UploadListingImagesInput) -> ListingImages:
+        """The mock-ups (default colour first), then the artwork, up to Etsy's 20, each with
+        alt text. A retry goes on after the photos the listing already has."""
+        listing = data.listing
+        client = await self._clients.etsy(listing.tenant_id, listing.integration_id)
+        existing = (await client.get_listing_images(listing.listing_id)).get("results") or []
+        ids = [int(image["listing_image_id"]) for image in existing]
+        photos: list[tuple[str, str, str]] = [
+            ("url", m.src, f"{data.title} — {m.color or 'mock-up'}, {m.position}")
+            for m in data.mockups
+        ][: MAX_LISTING_IMAGES - 1]
+        photos.append(("key", data.artwork_key, f"{data.title} — the design"))
+        async with httpx.AsyncClient(timeout=30.0, follow_redirects=True) as web:
+            for rank in range(len(existing) + 1, len(photos) + 1):
+                kind, where, alt = photos[rank - 1]
+                if kind == "url":
+                    answer = await web.get(where)
+                    answer.raise_for_status()
+                    content = answer.content
+                else:
+                    content = await asyncio.to_thread(self._storage.get, where)
+                name = where.rsplit("/", 1)[-1].split("?", 1)[0] or f"photo-{rank}.png"
+                image = await client.upload_listing_image(
+                    listing.shop_id,
+                    listing.listing_id,
+                    image=content,
+                    file_name=f"{rank}-{name}",
+                    rank=rank,
+                    alt_text=alt[:250],
+                )
+                ids.append(int(image["listing_image_id"]))
+        return ListingImages(ids)
 
     @activity.defn(name=ACTIVATE_LISTING.name)
     async def activate_listing(self, listing: ListingRef) -> ListingRef:

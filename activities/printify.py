@@ -35,6 +35,9 @@ from integrations.printify import (
 from models.payloads import (
     CreateProductInput,
     EnsureWebhookInput,
+    ListingOffer,
+    Mockup,
+    OfferVariant,
     PrintArea,
     PrintAreaInput,
     PrintFile,
@@ -53,6 +56,7 @@ from workflows.contract import (
     CREATE_PRODUCT,
     ENSURE_WEBHOOK,
     GET_PRINT_AREA,
+    PRINTIFY_LISTING_OFFER,
     PRINTIFY_RESOLVE_SHOP,
     PUBLISH_PRODUCT,
     PUBLISHING_FAILED,
@@ -74,6 +78,41 @@ def unit_cost(product: dict[str, Any]) -> int:
     """The highest production cost (cents) among the product's enabled variants."""
     costs = [int(v.get("cost") or 0) for v in product.get("variants", []) if v.get("is_enabled")]
     return max(costs, default=0)
+
+
+def listing_offer(product: dict[str, Any]) -> ListingOffer:
+    """A Printify product's enabled variants and mock-ups, read by its option types."""
+    names = {
+        int(value["id"]): (str(option.get("type", "")), str(value.get("title", "")))
+        for option in product.get("options", [])
+        for value in option.get("values", [])
+    }
+    variants = []
+    for variant in product.get("variants", []):
+        if not variant.get("is_enabled"):
+            continue
+        kinds = dict(names[o] for o in variant.get("options", []) if o in names)
+        variants.append(
+            OfferVariant(
+                int(variant["id"]),
+                str(variant.get("sku") or ""),
+                int(variant.get("price") or 0),
+                color=kinds.get("color", ""),
+                size=kinds.get("size", ""),
+            )
+        )
+    color_of = {v.variant_id: v.color for v in variants}
+    mockups = []
+    for image in product.get("images", []):
+        shown = [int(v) for v in image.get("variant_ids", []) if int(v) in color_of]
+        if shown:
+            position = str(image.get("position", "front"))
+            default = bool(image.get("is_default"))
+            mockups.append(
+                Mockup(str(image["src"]), shown, position, default, color=color_of[shown[0]])
+            )
+    mockups.sort(key=lambda m: not m.is_default)  # the default first, the rest in order
+    return ListingOffer(variants, mockups)
 
 
 def description_html(text: str) -> str:
@@ -286,6 +325,14 @@ class PrintifyActivities:
                 vid for vid in data.template.variant_ids if vid not in enabled_ids
             ],
         )
+
+    @activity.defn(name=PRINTIFY_LISTING_OFFER.name)
+    async def listing_offer(self, product: ProductRef) -> ListingOffer:
+        """The product's enabled variants (colour, size, price, SKU) and its mock-up photos,
+        the default one first: what its Etsy listing offers and shows."""
+        client = await self._clients.printify(product.tenant_id, product.integration_id)
+        current = await client.get_product(product.shop_id, product.product_id)
+        return listing_offer(current)
 
     @activity.defn(name=PUBLISH_PRODUCT.name)
     async def publish(self, product: ProductRef) -> None:

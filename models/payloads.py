@@ -88,7 +88,10 @@ class ProductTemplate:
 
     blueprint_id: int = 6
     print_provider_id: int = 99
-    variant_ids: list[int] = field(default_factory=lambda: [12100, 12101, 12102, 12103])
+    # Black and White, S to L: a listing with colour and size choices.
+    variant_ids: list[int] = field(
+        default_factory=lambda: [12100, 12101, 12102, 12110, 12111, 12112]
+    )
     price_cents: int = 2499
     position: str = "front"
     pricing: PricingRule | None = None
@@ -298,6 +301,61 @@ class UploadListingImageInput:
 @dataclass
 class ListingImageRef:
     listing_image_id: int
+
+
+@dataclass
+class OfferVariant:
+    """One enabled Printify variant as the Etsy listing offers it."""
+
+    variant_id: int
+    sku: str
+    price_cents: int
+    color: str = ""
+    size: str = ""
+
+
+@dataclass
+class Mockup:
+    """One of Printify's product photos (a variant group in one colour, at a position)."""
+
+    src: str
+    variant_ids: list[int]
+    position: str = "front"
+    is_default: bool = False
+    color: str = ""
+
+
+@dataclass
+class ListingOffer:
+    """What the Etsy listing of a product offers: its variants and its mock-up photos,
+    default colour first."""
+
+    variants: list[OfferVariant]
+    mockups: list[Mockup]
+
+
+@dataclass
+class SetListingInventoryInput:
+    listing: ListingRef
+    variants: list[OfferVariant]
+    setup: EtsyListingSetup | None = None
+
+
+@dataclass
+class UploadListingImagesInput:
+    """The listing's photos: the mock-ups in order, then the artwork preview."""
+
+    tenant_id: str
+    workflow_id: str
+    listing: ListingRef
+    mockups: list[Mockup]
+    artwork_key: str
+    title: str
+
+
+@dataclass
+class ListingImages:
+    listing_image_ids: list[int]
 
 
 @dataclass

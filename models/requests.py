@@ -56,7 +56,9 @@ class ProductTemplateIn(BaseModel):
     blueprint_id: int = Field(default=6, gt=0)
     print_provider_id: int = Field(default=99, gt=0)
     variant_ids: list[int] = Field(
-        default_factory=lambda: [12100, 12101, 12102, 12103], min_length=1, max_length=100
+        default_factory=lambda: [12100, 12101, 12102, 12110, 12111, 12112],
+        min_length=1,
+        max_length=100,
     )
     price_cents: int = Field(default=2499, gt=0, le=1_000_000)
     position: Literal["front", "back"] = "front"

@@ -26,7 +26,25 @@ def _page(title: str, body: str, status: int = 200) -> HTMLResponse:
     return HTMLResponse(document, status_code=status)
 
 
-def _listing_body(listing: dict[str, Any]) -> str:
+def _variations(inventory: dict[str, Any]) -> str:
+    """A selector per variation property (what a buyer picks), with each choice once."""
+    choices: dict[str, list[str]] = {}
+    for product in inventory["products"]:
+        for value in product["property_values"]:
+            name = value["property_name"] or f"Property {value['property_id']}"
+            choices.setdefault(name, [])
+            if value["values"][0] not in choices[name]:
+                choices[name].append(value["values"][0])
+    selects = "".join(
+        f'<label>{html.escape(name)} <select name="{html.escape(name)}">'
+        + "".join(f"<option>{html.escape(v)}</option>" for v in values)
+        + "</select></label> "
+        for name, values in choices.items()
+    )
+    return f'<form class="variations">{selects}</form>' if selects else ""
+
+
+def _listing_body(listing: dict[str, Any], inventory: dict[str, Any]) -> str:
     price = listing["price"]
     tags = ", ".join(html.escape(tag) for tag in listing["tags"]) or "none"
     images = "".join(
@@ -39,6 +57,7 @@ def _listing_body(listing: dict[str, Any]) -> str:
         f"<h1>{html.escape(listing['title'])}</h1>"
         f"<p>State: <strong>{html.escape(listing['state'])}</strong> · "
         f"Price: {price['amount'] / price['divisor']:.2f} {html.escape(price['currency_code'])}</p>"
+        f"{_variations(inventory)}"
         f"<p>Tags: {tags}</p><div>{images}</div><p>{description}</p>"
     )
 
@@ -54,7 +73,7 @@ def build_pages_router(store: JsonStore, config: EmulatorConfig) -> APIRouter:
         if row is None:
             return _page("Not found", "<h1>This listing does not exist.</h1>", 404)
         listing = state.listing(row, {"images"})
-        return _page(listing["title"], _listing_body(listing))
+        return _page(listing["title"], _listing_body(listing, state.inventory(row)))
 
     @router.get("/shop/{shop_id}")
     def shop_page(shop_id: int) -> HTMLResponse:

@@ -98,9 +98,14 @@ class FaultInjector:
             self._arrivals.append((time.monotonic(), path))
 
     def arrival_times(self, prefix: str) -> list[float]:
-        """When the requests for paths under `prefix` arrived, in order."""
+        """When the API requests for paths under `prefix` arrived, in order (Printify's
+        mock-up files come from its CDN, which no API rate limit counts)."""
         with self._lock:
-            return [at for at, path in self._arrivals if path.startswith(prefix)]
+            return [
+                at
+                for at, path in self._arrivals
+                if path.startswith(prefix) and "/mockups/" not in path
+            ]
 
 
 def most_in_window(times: Sequence[float], window: float) -> int:

@@ -47,10 +47,12 @@ with workflow.unsafe.imports_passed_through():
         RunStatus,
         RunUpdate,
         ScreenBriefInput,
+        SetListingInventoryInput,
         ShopsInput,
         Stage,
         UploadImageInput,
         UploadListingImageInput,
+        UploadListingImagesInput,
         WorkflowError,
         WorkflowState,
     )
@@ -67,15 +69,18 @@ with workflow.unsafe.imports_passed_through():
         GET_PRINT_AREA,
         MAKE_PRINT_FILE,
         METER_USAGE,
+        PRINTIFY_LISTING_OFFER,
         PRINTIFY_RESOLVE_SHOP,
         PUBLISH_PRODUCT,
         PUBLISHING_FAILED,
         PUBLISHING_SUCCEEDED,
         RECORD_LISTING,
         SCREEN_BRIEF,
+        SET_LISTING_INVENTORY,
         UPDATE_RUN,
         UPLOAD_IMAGE,
         UPLOAD_LISTING_IMAGE,
+        UPLOAD_LISTING_IMAGES,
         call,
     )
     from workflows.failures import describe_failure
@@ -86,6 +91,8 @@ ETSY_LISTING_FEE_CENTS = 20
 
 # Runs begun before Printify webhooks replay without subscribing, waiting or polling.
 PUBLISH_WEBHOOK_PATCH = "printify-publish-webhook"
+# Runs begun before variations replay with one price and one image on Etsy.
+VARIATIONS_PATCH = "etsy-variations-and-mockups"
 # Seconds between polls of the product when no webhook came (about a minute in all);
 # then the run goes on: Printify accepted the publish call, the lock is only its echo.
 PUBLISH_POLL_DELAYS = (1, 2, 4, 8, 16, 32)
@@ -306,11 +313,28 @@ class ChainRun:
         self._listing = listing
         state.artifacts.etsy_listing_id = listing.listing_id
 
-        await self._enter(request, Stage.ETSY_IMAGES)
-        await call(
-            UPLOAD_LISTING_IMAGE,
-            UploadListingImageInput(tenant, wf_id, listing, print_file.preview_key, brief.title),
-        )
+        if workflow.patched(VARIATIONS_PATCH):
+            # What the listing offers and shows: Printify's variants and mock-ups.
+            offer = await call(PRINTIFY_LISTING_OFFER, product)
+            await call(
+                SET_LISTING_INVENTORY,
+                SetListingInventoryInput(listing, offer.variants, request.etsy_listing),
+            )
+            await self._enter(request, Stage.ETSY_IMAGES)
+            await call(
+                UPLOAD_LISTING_IMAGES,
+                UploadListingImagesInput(
+                    tenant, wf_id, listing, offer.mockups, print_file.preview_key, brief.title
+                ),
+            )
+        else:
+            await self._enter(request, Stage.ETSY_IMAGES)
+            await call(
+                UPLOAD_LISTING_IMAGE,
+                UploadListingImageInput(
+                    tenant, wf_id, listing, print_file.preview_key, brief.title
+                ),
+            )
 
         await self._enter(request, Stage.ETSY_ACTIVATE)
         listing = await call(ACTIVATE_LISTING, listing)

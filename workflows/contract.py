@@ -33,6 +33,8 @@ from models.payloads import (
     GenerateBriefInput,
     GenerateDesignInput,
     ListingImageRef,
+    ListingImages,
+    ListingOffer,
     ListingRef,
     MakePrintFileInput,
     MeterInput,
@@ -47,10 +49,12 @@ from models.payloads import (
     RunUpdate,
     ScreenBriefInput,
     ScreenResult,
+    SetListingInventoryInput,
     ShopsInput,
     UploadedImage,
     UploadImageInput,
     UploadListingImageInput,
+    UploadListingImagesInput,
 )
 from models.trends import (
     CampaignInput,
@@ -245,6 +249,19 @@ UPLOAD_LISTING_IMAGE = ActivityDef(
     "etsy.upload_listing_image",
     UploadListingImageInput,
     ListingImageRef,
+    "integration",
+    INTEGRATION,
+)
+PRINTIFY_LISTING_OFFER = ActivityDef(
+    "printify.listing_offer", ProductRef, ListingOffer, "integration", INTEGRATION
+)
+SET_LISTING_INVENTORY = ActivityDef(
+    "etsy.set_listing_inventory", SetListingInventoryInput, NONE, "integration", INTEGRATION
+)
+UPLOAD_LISTING_IMAGES = ActivityDef(
+    "etsy.upload_listing_images",
+    UploadListingImagesInput,
+    ListingImages,
     "integration",
     INTEGRATION,
 )

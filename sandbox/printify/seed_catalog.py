@@ -1,7 +1,8 @@
 """Seed catalog of the Printify emulator: blueprints, print providers, variants, shipping.
 
 A small, fixed slice of the real catalog. Blueprint 6 / provider 99 with variants
-12100-12103 (Black S-XL) is what `models.payloads.ProductTemplate` uses by default.
+12100-12102 and 12110-12112 (Black and White, S-L) are what
+`models.payloads.ProductTemplate` uses by default.
 Variant `cost` (cents) is an extra field the real `variants.json` does not carry; the
 emulator echoes it there and uses it as the product variant cost.
 """

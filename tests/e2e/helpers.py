@@ -16,6 +16,9 @@ from core.settings import Settings
 from sandbox.app import EmulatorConfig
 from services.vendors import VendorGateway
 
+# A default-template listing's photos: the mock-ups of its two colours and the artwork.
+LISTING_PHOTOS = 3
+
 
 @asynccontextmanager
 async def vendor_gateway(

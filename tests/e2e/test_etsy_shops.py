@@ -6,11 +6,13 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import io
 import secrets
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import httpx
+from PIL import Image
 
 from core.db import SessionFactory
 from core.http_server import ThreadedServer
@@ -179,3 +181,69 @@ async def test_a_shop_with_several_profiles_needs_a_choice(
     refreshed = await api.post("/v1/integrations/etsy/shop-setup/refresh")
     assert refreshed.status_code == 200
     assert refreshed.json()["shop_setup"]["shop_id"] == shop["shop_id"]
+
+
+async def test_a_custom_shop_listing_offers_every_variant_with_mockups_first(
+    api: httpx.AsyncClient,
+    workers: WorkerSet,
+    emulator: ThreadedServer,
+    emulator_config: EmulatorConfig,
+) -> None:
+    started = await api.post("/v1/workflows/design-to-listing", json={"keyword": "tide pool"})
+    view = await wait_for_end(api, started.json()["workflow_id"])
+    assert view["status"] == "completed", view
+    result = view["result"]
+    printify_headers = {
+        "authorization": f"Bearer {emulator_config.printify_token}",
+        "user-agent": "pod-automator-tests",
+    }
+    etsy_headers = {
+        "x-api-key": f"{emulator_config.etsy_keystring}:{emulator_config.etsy_shared_secret}",
+        "authorization": f"Bearer {emulator_config.etsy_access_token}",
+    }
+    listing_id = result["etsy_listing_id"]
+    async with httpx.AsyncClient(base_url=emulator.url) as vendor:
+        product = (
+            await vendor.get(
+                f"/printify/v1/shops/{result['printify_shop_id']}/products/"
+                f"{result['printify_product_id']}.json",
+                headers=printify_headers,
+            )
+        ).json()
+        inventory = (
+            await vendor.get(
+                f"/etsy/v3/application/listings/{listing_id}/inventory", headers=etsy_headers
+            )
+        ).json()
+        images = (
+            await vendor.get(
+                f"/etsy/v3/application/listings/{listing_id}/images", headers=etsy_headers
+            )
+        ).json()["results"]
+        page = (await vendor.get(f"/etsy/listing/{listing_id}")).text
+        # The emulator names its public URL in links; the file is on this test's port.
+        first = (await vendor.get(httpx.URL(images[0]["url_fullxfull"]).path)).content
+
+    enabled = {v["sku"]: v for v in product["variants"] if v["is_enabled"]}
+    titles = {v["id"]: v["title"] for v in product["variants"]}
+    assert len(enabled) == 6  # the default template: Black and White, S to L
+    offered = {}
+    for item in inventory["products"]:
+        values = {p["property_name"]: p["values"][0] for p in item["property_values"]}
+        offering = item["offerings"][0]
+        offered[item["sku"]] = (values["Color"], values["Size"], offering["price"]["amount"])
+        assert offering["readiness_state_id"] == 9001 and offering["is_enabled"] is True
+    assert set(offered) == set(enabled)
+    for sku, (color, size, price) in offered.items():
+        assert titles[enabled[sku]["id"]] == f"{color} / {size}"
+        assert price == enabled[sku]["price"]
+
+    assert len(images) >= 3
+    assert [i["rank"] for i in images] == list(range(1, len(images) + 1))
+    assert "Black" in images[0]["alt_text"] and all(i["alt_text"] for i in images)
+    with Image.open(io.BytesIO(first)) as picture:  # Printify's mock-up, not the artwork
+        assert picture.size == (800, 800)
+    assert page.count("<img ") == len(images)
+    assert '<select name="Color">' in page and '<select name="Size">' in page
+    for choice in ("Black", "White", "S", "M", "L"):
+        assert f"<option>{choice}</option>" in page

@@ -24,7 +24,7 @@ from models.tables import UsageEvent
 from sandbox.app import EmulatorConfig
 from services.runs import handle, start_design_to_listing
 from tests.conftest import ISOLATED_NAMESPACE
-from tests.e2e.helpers import vendor_counts, vendor_gateway
+from tests.e2e.helpers import LISTING_PHOTOS, vendor_counts, vendor_gateway
 from tests.stack import WorkerSet, unmeasured_env
 
 
@@ -123,7 +123,7 @@ async def test_killed_image_worker_still_makes_one_listing(
     assert design_attempts == [2], "the design must have been retried after the kill"
     assert result.status == "completed"
     counts = await vendor_counts(emulator.url, emulator_config, run.workflow_id, result.title)
-    assert counts == {"uploads": 1, "products": 1, "listings": 1, "listing_images": 1}
+    assert counts == {"uploads": 1, "products": 1, "listings": 1, "listing_images": LISTING_PHOTOS}
     # The retried design stage is billed once, like every other stage.
     async with sessions() as session:
         rows = await session.exec(

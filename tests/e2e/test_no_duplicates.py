@@ -7,7 +7,7 @@ import httpx
 
 from core.http_server import ThreadedServer
 from sandbox.app import EmulatorConfig
-from tests.e2e.helpers import vendor_counts, wait_for_end
+from tests.e2e.helpers import LISTING_PHOTOS, vendor_counts, wait_for_end
 from tests.stack import WorkerSet
 
 LOST_ANSWERS = [
@@ -50,4 +50,4 @@ async def test_lost_vendor_answers_make_no_duplicates(
     counts = await vendor_counts(
         emulator.url, emulator_config, view["workflow_id"], view["artifacts"]["title"]
     )
-    assert counts == {"uploads": 1, "products": 1, "listings": 1, "listing_images": 1}
+    assert counts == {"uploads": 1, "products": 1, "listings": 1, "listing_images": LISTING_PHOTOS}

@@ -25,7 +25,7 @@ from models.tables import Brief, CostLine
 from sandbox.app import EmulatorConfig
 from services.runs import handle, start_design_to_listing
 from tests.conftest import ISOLATED_NAMESPACE
-from tests.e2e.helpers import vendor_counts, vendor_gateway
+from tests.e2e.helpers import LISTING_PHOTOS, vendor_counts, vendor_gateway
 from tests.stack import WorkerSet
 
 
@@ -135,7 +135,7 @@ async def test_openai_brief_and_artwork_become_one_listing_with_cost_lines(
     )
     assert run.result is not None
     counts = await vendor_counts(emulator.url, emulator_config, workflow_id, run.result["title"])
-    assert counts == {"uploads": 1, "products": 1, "listings": 1, "listing_images": 1}
+    assert counts == {"uploads": 1, "products": 1, "listings": 1, "listing_images": LISTING_PHOTOS}
 
 
 @pytest.mark.parametrize(

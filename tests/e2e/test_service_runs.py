@@ -11,7 +11,7 @@ from core.db import SessionFactory
 from core.http_server import ThreadedServer
 from models.tables import TrendSignal
 from sandbox.app import EmulatorConfig
-from tests.e2e.helpers import vendor_counts, wait_for_end
+from tests.e2e.helpers import LISTING_PHOTOS, vendor_counts, wait_for_end
 from tests.stack import WorkerSet
 
 
@@ -71,7 +71,7 @@ async def test_brief_then_design_then_listing(
     counts = await vendor_counts(
         emulator.url, emulator_config, str(publish_run["workflow_id"]), brief["title"]
     )
-    assert counts == {"uploads": 1, "products": 1, "listings": 1, "listing_images": 1}
+    assert counts == {"uploads": 1, "products": 1, "listings": 1, "listing_images": LISTING_PHOTOS}
     listings = (await api.get("/v1/listings")).json()
     assert [item["design_id"] for item in listings["data"]] == [design_id]
     repeat = await api.post(f"/v1/designs/{design_id}/listings")

@@ -1,5 +1,5 @@
 """End to end: a saved template's margin rule prices each Printify variant from its
-cost, and the Etsy listing carries the highest of those prices."""
+cost, and the Etsy listing offers each variant at its own price."""
 
 from __future__ import annotations
 
@@ -42,11 +42,10 @@ async def test_the_default_templates_margin_prices_product_and_listing(
                 headers=printify_headers(emulator_config),
             )
         ).json()
-        listing = (
-            await vendor.get(
-                f"/etsy/v3/application/listings/{result['etsy_listing_id']}",
-                headers=etsy_headers(emulator_config),
-            )
+        path = f"/etsy/v3/application/listings/{result['etsy_listing_id']}"
+        listing = (await vendor.get(path, headers=etsy_headers(emulator_config))).json()
+        inventory = (
+            await vendor.get(f"{path}/inventory", headers=etsy_headers(emulator_config))
         ).json()
     rule = PricingRule(mode="margin", percent=45, ending_cents=95)
     enabled = [v for v in product["variants"] if v["is_enabled"]]
@@ -55,7 +54,9 @@ async def test_the_default_templates_margin_prices_product_and_listing(
         assert variant["price"] == rule.price(variant["cost"])
         assert variant["price"] % 100 == 95
         assert (variant["price"] - variant["cost"]) / variant["price"] >= 0.45
-    highest = max(v["price"] for v in enabled)
+    offered = {p["sku"]: p["offerings"][0]["price"]["amount"] for p in inventory["products"]}
+    assert offered == {v["sku"]: v["price"] for v in enabled}  # each variant at its price
     price = listing["price"]
-    assert round(price["amount"] / price["divisor"] * 100) == highest
-    assert result["cost_cents"]["price"] == highest
+    assert round(price["amount"] / price["divisor"] * 100) == min(offered.values())
+    # The run's margin is figured at the highest price against the highest cost.
+    assert result["cost_cents"]["price"] == max(offered.values())

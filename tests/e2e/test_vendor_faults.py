@@ -25,7 +25,7 @@ from models.requests import DesignToListingRequest
 from sandbox.app import EmulatorConfig, create_emulator_app
 from services.runs import handle, start_design_to_listing
 from tests.conftest import ISOLATED_NAMESPACE
-from tests.e2e.helpers import runs_vendor_counts, vendor_gateway
+from tests.e2e.helpers import LISTING_PHOTOS, runs_vendor_counts, vendor_gateway
 from tests.stack import WorkerSet
 from workers.runner import build_activities, build_worker
 
@@ -142,5 +142,5 @@ async def test_runs_complete_once_each_within_the_rates_despite_refusals(
     assert printify_minute["max_in_window"] <= settings.printify_max_per_minute
     titles = {workflow_id: result.title for workflow_id, result in zip(ids, results, strict=True)}
     counts = await runs_vendor_counts(own_emulator.url, emulator_config, titles)
-    once = {"uploads": 1, "products": 1, "listings": 1, "listing_images": 1}
+    once = {"uploads": 1, "products": 1, "listings": 1, "listing_images": LISTING_PHOTOS}
     assert counts == dict.fromkeys(ids, once)

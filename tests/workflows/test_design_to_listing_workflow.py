@@ -31,9 +31,13 @@ from models.payloads import (
     GenerateBriefInput,
     GenerateDesignInput,
     ListingImageRef,
+    ListingImages,
+    ListingOffer,
     ListingRef,
     MakePrintFileInput,
     MeterInput,
+    Mockup,
+    OfferVariant,
     PrintArea,
     PrintAreaInput,
     PrintFile,
@@ -46,10 +50,12 @@ from models.payloads import (
     RunUpdate,
     ScreenBriefInput,
     ScreenResult,
+    SetListingInventoryInput,
     ShopsInput,
     UploadedImage,
     UploadImageInput,
     UploadListingImageInput,
+    UploadListingImagesInput,
 )
 from workflows.contract import QUEUES
 from workflows.design_to_listing import DesignToListingWorkflow
@@ -66,7 +72,9 @@ CHAIN = [
     "printify.create_product",
     "printify.publish",
     "etsy.create_draft_listing",
-    "etsy.upload_listing_image",
+    "printify.listing_offer",
+    "etsy.set_listing_inventory",
+    "etsy.upload_listing_images",
     "etsy.activate_listing",
     "printify.publishing_succeeded",
     "records.record_listing",
@@ -88,6 +96,7 @@ class Fakes:
     polls_before_started: int | None = 0
     polls: int = 0
     left_out: list[int] = field(default_factory=list)  # variants out of stock
+    inventories: list[SetListingInventoryInput] = field(default_factory=list)
 
     def _hit(self, name: str) -> None:
         self.calls.append(name)
@@ -184,6 +193,22 @@ class Fakes:
             self._hit("etsy.upload_listing_image")
             return ListingImageRef(5)
 
+        @activity.defn(name="printify.listing_offer")
+        async def listing_offer(data: ProductRef) -> ListingOffer:
+            self._hit("printify.listing_offer")
+            variants = [OfferVariant(12100, "POD-1", 2499, "Black", "S")]
+            return ListingOffer(variants, [Mockup("https://m.test/1.png", [12100])])
+
+        @activity.defn(name="etsy.set_listing_inventory")
+        async def set_inventory(data: SetListingInventoryInput) -> None:
+            self._hit("etsy.set_listing_inventory")
+            self.inventories.append(data)
+
+        @activity.defn(name="etsy.upload_listing_images")
+        async def upload_images(data: UploadListingImagesInput) -> ListingImages:
+            self._hit("etsy.upload_listing_images")
+            return ListingImages([5, 6])
+
         @activity.defn(name="etsy.activate_listing")
         async def activate(data: ListingRef) -> ListingRef:
             self._hit("etsy.activate_listing")
@@ -223,6 +248,9 @@ class Fakes:
                 etsy_shop,
                 create_draft,
                 upload_listing_image,
+                listing_offer,
+                set_inventory,
+                upload_images,
                 activate,
                 delete_listing,
             ],
@@ -372,7 +400,7 @@ async def test_failure_after_product_takes_the_listing_down(
     error = ApplicationError(
         "image refused", {"reason": "too small"}, type="ETSY_VALIDATION", non_retryable=True
     )
-    fakes = Fakes(fail_on={"etsy.upload_listing_image": error})
+    fakes = Fakes(fail_on={"etsy.upload_listing_images": error})
     with pytest.raises(WorkflowFailureError) as failure:
         await run_with(skipping_env.client, fakes, request())
     assert isinstance(failure.value.cause, ApplicationError)
