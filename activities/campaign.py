@@ -21,7 +21,6 @@ from integrations.errors import VendorError
 from models import repositories
 from models.payloads import (
     DesignToListingInput,
-    EtsyListingSetup,
     ProductTemplate,
     RunKind,
     RunStatus,
@@ -29,7 +28,7 @@ from models.payloads import (
 )
 from models.repositories import NotFoundError
 from models.requests import body_digest, recorded_input
-from models.tables import Campaign, Integration, TrendSignal, utcnow
+from models.tables import Campaign, TrendSignal, utcnow
 from models.trends import (
     CampaignInput,
     CampaignOutcome,
@@ -40,6 +39,7 @@ from models.trends import (
     RecordCampaignInput,
 )
 from services import billing, shop_setup
+from services.runs import ListingTarget, listing_target
 from services.vendors import VendorGateway
 from workflows.contract import PLAN_CAMPAIGN, PREPARE_LISTING_RUN, RECORD_CAMPAIGN, run_workflow_id
 
@@ -223,7 +223,9 @@ class CampaignActivities:
             )
         except billing.QuotaExceeded as exc:
             return f"QUOTA_EXCEEDED: {exc}"
-        for vendor in ("printify", "etsy"):
+        # Etsy is needed only by a custom Printify shop: `_input` checks it with the target.
+        vendors = ("printify",) if self._vendors is not None else ("printify", "etsy")
+        for vendor in vendors:
             integration = await repositories.integrations.find_integration(
                 session,
                 tenant_id=tenant_id,
@@ -236,17 +238,6 @@ class CampaignActivities:
     async def _input(
         self, session: AsyncSession, data: PrepareListingRunInput, request_key: str
     ) -> DesignToListingInput:
-        integrations = {}
-        rows = {}
-        for vendor in ("printify", "etsy"):
-            found = await repositories.integrations.find_integration(
-                session,
-                tenant_id=data.tenant_id,
-                vendor=vendor,
-            )
-            assert found is not None
-            integrations[vendor] = str(found.id)
-            rows[vendor] = found
         if data.template_id:
             saved = await repositories.templates.get_template(
                 session,
@@ -264,30 +255,38 @@ class CampaignActivities:
                 if default
                 else ProductTemplate()
             )
+        target = await self._target(session, data.tenant_id, template)
         return DesignToListingInput(
             tenant_id=data.tenant_id,
             request_key=request_key,
             keyword=" ".join(data.keyword.split()),
-            printify_integration_id=integrations["printify"],
-            etsy_integration_id=integrations["etsy"],
+            printify_integration_id=target.printify_integration_id,
+            etsy_integration_id=target.etsy_integration_id,
             template=template,
             require_approval=data.require_approval,
             trend_signal_id=data.signal_id,
-            etsy_listing=await self._listing_setup(session, rows["etsy"], template),
+            etsy_listing=target.etsy_listing,
+            printify_channel=target.channel,
         )
 
-    async def _listing_setup(
-        self, session: AsyncSession, etsy: Integration, template: ProductTemplate
-    ) -> EtsyListingSetup:
-        if self._vendors is None:
-            return shop_setup.chosen_setup(etsy, template)
-        return await shop_setup.listing_setup(
-            session,
-            self._vendors,
-            tenant_id=etsy.tenant_id,
-            integration_id=str(etsy.id),
-            template=template,
-        )
+    async def _target(
+        self, session: AsyncSession, tenant_id: str, template: ProductTemplate
+    ) -> ListingTarget:
+        """Where the run lists (as an API request would be refused, when it cannot be);
+        without vendor clients, a custom shop's with the Etsy setup already read."""
+        if self._vendors is not None:
+            return await listing_target(
+                session, self._vendors, tenant_id=tenant_id, template=template
+            )
+        rows = {}
+        for vendor in ("printify", "etsy"):
+            found = await repositories.integrations.find_integration(
+                session, tenant_id=tenant_id, vendor=vendor
+            )
+            assert found is not None  # `_refusal` checked both
+            rows[vendor] = found
+        setup = shop_setup.chosen_setup(rows["etsy"], template)
+        return ListingTarget(str(rows["printify"].id), str(rows["etsy"].id), "", setup)
 
     @activity.defn(name=RECORD_CAMPAIGN.name)
     async def record_campaign(self, data: RecordCampaignInput) -> None:

@@ -33,6 +33,8 @@ from integrations.printify import (
     placeholder_size,
 )
 from models.payloads import (
+    ChannelListing,
+    ChannelState,
     CreateProductInput,
     EnsureWebhookInput,
     ListingOffer,
@@ -56,6 +58,7 @@ from workflows.contract import (
     CREATE_PRODUCT,
     ENSURE_WEBHOOK,
     GET_PRINT_AREA,
+    PRINTIFY_CHANNEL_LISTING,
     PRINTIFY_LISTING_OFFER,
     PRINTIFY_RESOLVE_SHOP,
     PUBLISH_PRODUCT,
@@ -333,6 +336,22 @@ class PrintifyActivities:
         client = await self._clients.printify(product.tenant_id, product.integration_id)
         current = await client.get_product(product.shop_id, product.product_id)
         return listing_offer(current)
+
+    @activity.defn(name=PRINTIFY_CHANNEL_LISTING.name)
+    async def channel_listing(self, product: ProductRef) -> ChannelListing:
+        """Where Printify's own Etsy channel is with the product: still publishing (locked,
+        no listing yet), published (`external` names the listing), or failed (unlocked
+        without one)."""
+        client = await self._clients.printify(product.tenant_id, product.integration_id)
+        current = await client.get_product(product.shop_id, product.product_id)
+        external = external_listing(current)
+        if external is not None:
+            return ChannelListing(
+                ChannelState.PUBLISHED, int(external["id"]), str(external.get("handle") or "")
+            )
+        if current.get("is_locked"):
+            return ChannelListing(ChannelState.PUBLISHING)
+        return ChannelListing(ChannelState.FAILED, reason="Printify unlocked it unlisted")
 
     @activity.defn(name=PUBLISH_PRODUCT.name)
     async def publish(self, product: ProductRef) -> None:

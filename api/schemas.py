@@ -368,10 +368,22 @@ class ProcessingProfileOption(BaseModel):
     max_processing_days: int | None = None
 
 
-class ShopSetup(BaseModel):
-    """What the connected Etsy shop offers a listing, as last read from Etsy."""
+class PrintifyShopOption(BaseModel):
+    id: int
+    title: str = ""
+    sales_channel: str = Field(
+        default="",
+        description="`etsy`: Printify's own Etsy channel makes the listing; "
+        "`custom_integration`: the platform makes it; others are refused.",
+    )
 
-    shop_id: int
+
+class ShopSetup(BaseModel):
+    """What the vendor says of the connected account, as last read: an Etsy shop's
+    profiles and policies, or the Printify account's shops and their sales channels."""
+
+    shop_id: int | None = None
+    shops: list[PrintifyShopOption] = Field(default_factory=list)
     shop_name: str | None = None
     country_iso: str | None = None
     shipping_profiles: list[ShippingProfileOption] = Field(default_factory=list)

@@ -29,6 +29,7 @@ class Stage(StrEnum):
     PRINTIFY_UPLOAD = "printify_upload"
     PRINTIFY_PRODUCT = "printify_create_product"
     PRINTIFY_PUBLISH = "printify_publish"
+    PRINTIFY_CHANNEL = "printify_etsy_channel"  # Printify's own Etsy channel lists it
     ETSY_DRAFT = "etsy_create_draft"
     ETSY_IMAGES = "etsy_upload_images"
     ETSY_ACTIVATE = "etsy_activate"
@@ -47,6 +48,7 @@ PROGRESS: dict[str, float] = {
     Stage.PRINTIFY_UPLOAD: 0.45,
     Stage.PRINTIFY_PRODUCT: 0.55,
     Stage.PRINTIFY_PUBLISH: 0.62,
+    Stage.PRINTIFY_CHANNEL: 0.7,
     Stage.ETSY_DRAFT: 0.68,
     Stage.ETSY_IMAGES: 0.75,
     Stage.ETSY_ACTIVATE: 0.85,
@@ -133,6 +135,9 @@ class DesignToListingInput:
     # The Etsy shop's profiles for the listing (None: runs requested before, which use
     # the settings' ETSY_*_ID).
     etsy_listing: EtsyListingSetup | None = None
+    # How the Printify shop sells on Etsy: "etsy" (Printify's own channel makes the
+    # listing) or "custom_integration" (the run makes it); "" in runs requested before.
+    printify_channel: str = ""
 
 
 @dataclass
@@ -356,6 +361,24 @@ class UploadListingImagesInput:
 @dataclass
 class ListingImages:
     listing_image_ids: list[int]
+
+
+class ChannelState(StrEnum):
+    """Where Printify's own sales channel is with a product's listing."""
+
+    PUBLISHING = "publishing"
+    PUBLISHED = "published"
+    FAILED = "failed"
+
+
+@dataclass
+class ChannelListing:
+    """The listing Printify's sales channel made for a product, once it has."""
+
+    state: str  # a ChannelState
+    listing_id: int = 0
+    url: str = ""
+    reason: str = ""
 
 
 @dataclass

@@ -64,11 +64,14 @@ def create_emulator_app(state_dir: Path | None, config: EmulatorConfig | None = 
         webhooks=printify_hooks,
     )
     app.include_router(printify.router, prefix="/printify/v1")
-    app.include_router(etsy.build_router(etsy_store, config), prefix="/etsy/v3")
+    # One Etsy state for the API and for Printify's Etsy sales channel, which lists in it.
+    app.state.etsy = etsy.EtsyState(etsy_store, config)
+    app.include_router(etsy.build_router(etsy_store, config, app.state.etsy), prefix="/etsy/v3")
     app.include_router(etsy_pages.build_pages_router(etsy_store, config), prefix="/etsy")
     app.include_router(admin_router(injector))
     app.include_router(etsy_shops.build_admin_router(etsy_shops.EtsyShops(etsy_store, config)))
     app.include_router(webhook_delivery.build_admin_router(printify_hooks))
+    app.include_router(printify.shops.build_admin_router(app.state.printify))
     openai_state = openai.OpenAIState()
     app.include_router(openai.build_router(config, openai_state), prefix="/openai/v1")
     app.include_router(openai.build_admin_router(openai_state))

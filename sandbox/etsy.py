@@ -19,6 +19,7 @@ from fastapi import APIRouter, Request, Response
 from sandbox import etsy_inventory, etsy_oauth, etsy_search
 from sandbox.etsy_oauth import Gate, RateLimiter, build_oauth_router, etsy_route_class
 from sandbox.etsy_rules import (
+    MAX_ALT_TEXT,
     PHYSICAL_FIELDS,
     EtsyError,
     decode_image,
@@ -282,6 +283,24 @@ class EtsyState:
             self.store.save()
         return image
 
+    def replace_images(self, row: dict[str, Any], photos: list[tuple[bytes, str]]) -> None:
+        """The listing's photos become `photos` (bytes, alt text), in order: what a sales
+        channel such as Printify's does when it publishes the listing again."""
+        with self.store.lock:
+            for image in self.image_rows(row["listing_id"]):
+                self._drop_image(image)
+            self.store.save()
+        for rank, (data, alt) in enumerate(photos[:MAX_IMAGES], start=1):
+            form = {
+                "image": data,
+                "rank": rank,
+                "overwrite": False,
+                "alt_text": alt[:MAX_ALT_TEXT],
+                "is_watermarked": False,
+                "listing_image_id": None,
+            }
+            self.add_image(row, form)
+
     def _image_source(
         self, row: dict[str, Any], form: dict[str, Any]
     ) -> tuple[bytes, dict[str, Any]]:
@@ -301,9 +320,11 @@ def _application_id(keystring: str) -> int:
     return int(hashlib.sha256(keystring.encode()).hexdigest()[:8], 16) % 900_000_000 + 100_000_000
 
 
-def build_router(store: JsonStore, config: EmulatorConfig) -> APIRouter:
+def build_router(
+    store: JsonStore, config: EmulatorConfig, state: EtsyState | None = None
+) -> APIRouter:
     """The Etsy v3 API routes (mount at `/etsy/v3`), including the OAuth endpoints."""
-    state = EtsyState(store, config)
+    state = state or EtsyState(store, config)
     gate = Gate(store, config, RateLimiter(etsy_oauth.DEFAULT_QPS, etsy_oauth.DEFAULT_QPD))
     router = APIRouter(route_class=etsy_route_class(gate.api_key))
     router.include_router(build_oauth_router(store, config))

@@ -8,7 +8,7 @@ import contextlib
 import logging
 import uuid
 from collections.abc import Awaitable, Callable
-from dataclasses import asdict
+from dataclasses import asdict, dataclass
 from datetime import timedelta
 from typing import Any
 
@@ -25,6 +25,7 @@ from domain.errors import DomainError
 from models import repositories
 from models.payloads import (
     DesignToListingInput,
+    EtsyListingSetup,
     ProductTemplate,
     RunKind,
     RunStatus,
@@ -75,34 +76,32 @@ async def start_design_to_listing(
     """
 
     async def make_input() -> DesignToListingInput:
-        integrations = {
-            vendor: await active_integration(session, tenant_id, vendor)
-            for vendor in ("printify", "etsy")
-        }
         template = await resolve_template(
             session,
             tenant_id,
             template_id=body.template_id,
             inline=body.template if "template" in body.model_fields_set else None,
         )
+        target = await listing_target(
+            session,
+            vendors,
+            tenant_id=tenant_id,
+            template=template,
+            printify_shop_id=body.printify_shop_id,
+        )
         return DesignToListingInput(
             tenant_id=tenant_id,
             request_key=idempotency_key,
             keyword=" ".join(body.keyword.split()),
-            printify_integration_id=integrations["printify"],
-            etsy_integration_id=integrations["etsy"],
+            printify_integration_id=target.printify_integration_id,
+            etsy_integration_id=target.etsy_integration_id,
             template=template,
             require_approval=body.require_approval,
             approval_timeout_seconds=body.approval_timeout_seconds,
             printify_shop_id=body.printify_shop_id,
             etsy_shop_id=body.etsy_shop_id,
-            etsy_listing=await shop_setup.listing_setup(
-                session,
-                vendors,
-                tenant_id=tenant_id,
-                integration_id=integrations["etsy"],
-                template=template,
-            ),
+            etsy_listing=target.etsy_listing,
+            printify_channel=target.channel,
         )
 
     return await start_run(
@@ -210,6 +209,47 @@ async def resolve_template(
         if saved is None:
             return ProductTemplate(**ProductTemplateIn().model_dump())
     return repositories.templates.template_from_record(saved)
+
+
+@dataclass(frozen=True)
+class ListingTarget:
+    """Where a run lists: its integrations, the Printify shop's sales channel and, when
+    the run makes the Etsy listing itself, the Etsy shop's profiles it names."""
+
+    printify_integration_id: str
+    etsy_integration_id: str  # "" when Printify's own Etsy channel lists and none is connected
+    channel: str
+    etsy_listing: EtsyListingSetup | None
+
+
+async def listing_target(
+    session: AsyncSession,
+    vendors: VendorGateway,
+    *,
+    tenant_id: str,
+    template: ProductTemplate,
+    printify_shop_id: int | None = None,
+) -> ListingTarget:
+    """The target of a new listing run (409s: no integration, no shop or profile chosen).
+
+    A Printify shop on Printify's own Etsy channel needs no Etsy integration: Printify
+    makes the listing. A custom (API) shop needs one, and its shop's profiles chosen.
+    """
+    printify = await active_integration(session, tenant_id, "printify")
+    channel = await shop_setup.printify_channel(
+        session, vendors, tenant_id=tenant_id, integration_id=printify, shop_id=printify_shop_id
+    )
+    if channel == "etsy":
+        found = await repositories.integrations.find_integration(
+            session, tenant_id=tenant_id, vendor="etsy"
+        )
+        etsy = str(found.id) if found is not None and found.status == "active" else ""
+        return ListingTarget(printify, etsy, channel, None)
+    etsy = await active_integration(session, tenant_id, "etsy")
+    setup = await shop_setup.listing_setup(
+        session, vendors, tenant_id=tenant_id, integration_id=etsy, template=template
+    )
+    return ListingTarget(printify, etsy, channel, setup)
 
 
 async def active_integration(session: AsyncSession, tenant_id: str, vendor: str) -> str:

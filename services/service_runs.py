@@ -22,8 +22,7 @@ from models.payloads import (
 from models.repositories import NotFoundError
 from models.requests import BriefRequest, DesignRequest, PublishRequest, body_digest, recorded_input
 from models.tables import WorkflowRun
-from services import shop_setup
-from services.runs import active_integration, resolve_template, start_run
+from services.runs import active_integration, listing_target, resolve_template, start_run
 from services.vendors import VendorGateway
 
 # Briefs a design may be made from: screened and safe (approved = already chosen once).
@@ -167,18 +166,21 @@ async def start_publish(
         made_by = await repositories.runs.get_run(
             session, tenant_id=tenant_id, workflow_id=design.workflow_id
         )
-        integrations = {
-            vendor: await active_integration(session, tenant_id, vendor)
-            for vendor in ("printify", "etsy")
-        }
         assert brief.data is not None
         template = recorded_template(made_by)
+        target = await listing_target(
+            session,
+            vendors,
+            tenant_id=tenant_id,
+            template=template,
+            printify_shop_id=body.printify_shop_id,
+        )
         return DesignToListingInput(
             tenant_id=tenant_id,
             request_key=request_key,
             keyword=brief.keyword,
-            printify_integration_id=integrations["printify"],
-            etsy_integration_id=integrations["etsy"],
+            printify_integration_id=target.printify_integration_id,
+            etsy_integration_id=target.etsy_integration_id,
             # The print file fits this template's print area.
             template=template,
             printify_shop_id=body.printify_shop_id,
@@ -186,13 +188,8 @@ async def start_publish(
             brief_id=str(brief.id),
             brief=DesignBrief(**brief.data),
             print_file=repositories.designs.print_file_of(design),
-            etsy_listing=await shop_setup.listing_setup(
-                session,
-                vendors,
-                tenant_id=tenant_id,
-                integration_id=integrations["etsy"],
-                template=template,
-            ),
+            etsy_listing=target.etsy_listing,
+            printify_channel=target.channel,
         )
 
     return await start_run(

@@ -1,5 +1,6 @@
-"""A seller's Etsy shop setup: read from Etsy when the shop is connected (or on request),
-kept on the integration, and the profiles each run's listing names chosen from it.
+"""A seller's shops as the vendors describe them, kept on the integrations: the Etsy shop's
+setup (read when the shop is connected, or on request) and the profiles each run's
+listing names; the Printify shops and how each sells on Etsy (its sales channel).
 
 `read` asks Etsy for the shop's shipping profiles, return policies and processing
 profiles; `refresh` stores them on the integration (`shop_setup`); `listing_setup`
@@ -89,12 +90,14 @@ async def refresh(
 
 
 async def refresh_quietly(session: AsyncSession, vendors: VendorGateway, row: Integration) -> None:
-    """`refresh` when a shop is connected: a failure is logged, and the setup is read
+    """Read what the vendor says of the shop when it is connected (Etsy: its profiles;
+    Printify: its shops and sales channels): a failure is logged, and the setup is read
     again when a run is requested (the connection itself stands)."""
+    read = refresh if row.vendor == "etsy" else refresh_printify
     try:
-        await refresh(session, vendors, row)
+        await read(session, vendors, row)
     except (VendorError, DomainError) as exc:
-        logger.warning("could not read the Etsy shop setup of %s: %s", row.id, exc)
+        logger.warning("could not read the %s shop setup of %s: %s", row.vendor, row.id, exc)
 
 
 async def listing_setup(
@@ -159,3 +162,82 @@ async def set_defaults(
     session.add(row)
     await session.flush()
     return row
+
+
+# Printify sales channels a run can list through (docs/vendors/printify.md, ADR 0023).
+CHANNELS = frozenset({"etsy", "custom_integration"})
+
+
+async def refresh_printify(
+    session: AsyncSession, vendors: VendorGateway, row: Integration
+) -> dict[str, Any]:
+    """Read the account's shops (`shops.json`) onto the integration (not committed)."""
+    client = await vendors.printify(row.tenant_id, str(row.id))
+    shops = await client.list_shops()
+    setup = {
+        "shops": [
+            {
+                "id": int(shop["id"]),
+                "title": str(shop.get("title") or ""),
+                "sales_channel": str(shop.get("sales_channel") or ""),
+            }
+            for shop in shops
+        ],
+        "read_at": datetime.now(UTC).isoformat(),
+    }
+    row.shop_setup = setup
+    session.add(row)
+    await session.flush()
+    return setup
+
+
+async def printify_channel(
+    session: AsyncSession,
+    vendors: VendorGateway,
+    *,
+    tenant_id: str,
+    integration_id: str,
+    shop_id: int | None,
+) -> str:
+    """How the run's Printify shop sells on Etsy: `etsy` or `custom_integration`.
+
+    The shop is the request's, the integration's, or the account's only one; the shops
+    are read from Printify when never read, or when the shop is not among them. Several
+    shops and no choice, an unknown shop or another sales channel is a 409.
+    """
+    row = await repositories.integrations.get_integration(
+        session, tenant_id=tenant_id, integration_id=uuid.UUID(integration_id)
+    )
+    setup = row.shop_setup if row.shop_setup and "shops" in row.shop_setup else None
+    wanted = shop_id or row.shop_id
+    if setup is None or (wanted is not None and wanted not in _ids(setup)):
+        setup = await refresh_printify(session, vendors, row)
+    shops = setup["shops"]
+    if wanted is None:
+        if len(shops) != 1:
+            raise DomainError(
+                errors.PRINTIFY_SHOP_CHOICE_REQUIRED,
+                f"the Printify account has {len(shops)} shops; set shop_id on the integration "
+                "(PUT /v1/integrations/printify) or in the request",
+                {"shops": shops},
+            )
+        wanted = int(shops[0]["id"])
+    shop = next((s for s in shops if s["id"] == wanted), None)
+    if shop is None:
+        raise DomainError(
+            errors.PRINTIFY_SHOP_CHOICE_REQUIRED,
+            f"the Printify account has no shop {wanted}",
+            {"shops": shops},
+        )
+    if shop["sales_channel"] not in CHANNELS:
+        raise DomainError(
+            errors.PRINTIFY_CHANNEL_UNSUPPORTED,
+            f"Printify shop {wanted} sells through {shop['sales_channel'] or 'no channel'}; "
+            "connect it to Etsy in Printify, or use a custom (API) shop",
+            {"shop_id": wanted, "sales_channel": shop["sales_channel"]},
+        )
+    return str(shop["sales_channel"])
+
+
+def _ids(setup: dict[str, Any]) -> set[int]:
+    return {int(shop["id"]) for shop in setup.get("shops", [])}

@@ -28,10 +28,10 @@ from models.trends import (
     CampaignOptions,
     TrendScrapeInput,
 )
-from services import billing, shop_setup
+from services import billing
 from services.runs import (
     QUERY_TIMEOUT,
-    active_integration,
+    listing_target,
     resolve_template,
 )
 from services.vendors import VendorGateway
@@ -124,14 +124,9 @@ async def start_campaign(
         campaign = await session.get(Campaign, campaign_id)
     if campaign is None:
         await billing.ensure_can_start_workflow(session, tenant_id=tenant_id)
-        etsy = ""
-        for vendor in ("printify", "etsy"):
-            etsy = await active_integration(session, tenant_id, vendor)
-        # 422 TEMPLATE_NOT_FOUND and 409 on the shop's profiles now, not per signal later.
+        # 422 TEMPLATE_NOT_FOUND and the 409s of the listing target now, not per signal.
         template = await resolve_template(session, tenant_id, template_id=body.template_id)
-        await shop_setup.listing_setup(
-            session, vendors, tenant_id=tenant_id, integration_id=etsy, template=template
-        )
+        await listing_target(session, vendors, tenant_id=tenant_id, template=template)
         campaign = Campaign(
             id=campaign_id,
             tenant_id=tenant_id,

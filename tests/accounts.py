@@ -57,9 +57,16 @@ async def create_account(
                 "printify": emulator_config.printify_token,
                 "etsy": emulator_config.etsy_access_token,
             }
+            # A seller names the Printify shop to use (other tests add shops to the account).
+            shops = {"printify": emulator_config.printify_shop_id, "etsy": None}
             for vendor, token in tokens.items():
                 row = await accounts.store_integration(
-                    session, cipher, tenant_id=tenant_id, vendor=vendor, access_token=token
+                    session,
+                    cipher,
+                    tenant_id=tenant_id,
+                    vendor=vendor,
+                    access_token=token,
+                    shop_id=shops[vendor],
                 )
                 integrations[vendor] = str(row.id)
         await session.commit()

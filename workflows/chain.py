@@ -23,6 +23,7 @@ with workflow.unsafe.imports_passed_through():
     from domain.plans import BRIEFS, IMAGES, LISTINGS, PRODUCTS
     from models.payloads import (
         PROGRESS,
+        ChannelState,
         CreateDraftListingInput,
         CreateProductInput,
         DesignBrief,
@@ -69,6 +70,7 @@ with workflow.unsafe.imports_passed_through():
         GET_PRINT_AREA,
         MAKE_PRINT_FILE,
         METER_USAGE,
+        PRINTIFY_CHANNEL_LISTING,
         PRINTIFY_LISTING_OFFER,
         PRINTIFY_RESOLVE_SHOP,
         PUBLISH_PRODUCT,
@@ -93,6 +95,10 @@ ETSY_LISTING_FEE_CENTS = 20
 PUBLISH_WEBHOOK_PATCH = "printify-publish-webhook"
 # Runs begun before variations replay with one price and one image on Etsy.
 VARIATIONS_PATCH = "etsy-variations-and-mockups"
+# Runs begun before Printify's Etsy channel make the Etsy listing themselves.
+ETSY_CHANNEL_PATCH = "printify-etsy-channel"
+# Seconds between checks of Printify's Etsy channel (about five minutes in all).
+CHANNEL_POLL_DELAYS = (1, 2, 4, 8, 15, 30, 60, 60, 60, 60)
 # Seconds between polls of the product when no webhook came (about a minute in all);
 # then the run goes on: Printify accepted the publish call, the lock is only its echo.
 PUBLISH_POLL_DELAYS = (1, 2, 4, 8, 16, 32)
@@ -296,6 +302,65 @@ class ChainRun:
         if watch is not None:
             state.artifacts.publish_confirmed_by = await self._confirm_publish(product, watch)
 
+        if request.printify_channel == "etsy" and workflow.patched(ETSY_CHANNEL_PATCH):
+            listing = await self._channel_listing(request, product)
+        else:
+            listing = await self._list_on_etsy(
+                request, shops_input, brief, price, product, print_file
+            )
+
+        await self._enter(request, Stage.RECORD, check_cancel=False)
+        await call(
+            RECORD_LISTING,
+            RecordListingInput(
+                tenant,
+                wf_id,
+                print_file.design_id,
+                product,
+                listing,
+                upload.image_id,
+                title=brief.title,
+            ),
+        )
+        result = DesignToListingResult(
+            workflow_id=wf_id,
+            status=RunStatus.COMPLETED,
+            listing_url=listing.url,
+            etsy_listing_id=listing.listing_id,
+            printify_product_id=product.product_id,
+            printify_shop_id=product.shop_id,
+            design_id=print_file.design_id,
+            print_file=print_file.storage_key,
+            cost_cents={
+                "price": price,
+                "printify_unit_cost": product.unit_cost_cents,
+                "etsy_listing_fee": ETSY_LISTING_FEE_CENTS,
+                "margin_before_etsy_sale_fees": price
+                - product.unit_cost_cents
+                - ETSY_LISTING_FEE_CENTS,
+            },
+            title=brief.title,
+            brief_id=brief_id,
+            publish_confirmed_by=state.artifacts.publish_confirmed_by or "",
+            notes=list(state.artifacts.notes),
+        )
+        await self._complete(request, _as_dict(result))
+        return result
+
+    async def _list_on_etsy(
+        self,
+        request: DesignToListingInput,
+        shops_input: ShopsInput,
+        brief: DesignBrief,
+        price: int,
+        product: ProductRef,
+        print_file: PrintFile,
+    ) -> ListingRef:
+        """Make the Etsy listing ourselves (a custom Printify shop): draft, variations,
+        photos, activation, then tell Printify where the product is sold."""
+        state = self._require_state()
+        wf_id = state.workflow_id
+        tenant = request.tenant_id
         etsy_shop = await call(ETSY_RESOLVE_SHOP, shops_input)
         await self._enter(request, Stage.ETSY_DRAFT)
         listing = await call(
@@ -345,43 +410,40 @@ class ChainRun:
         await self._enter(request, Stage.PUBLISH_CONFIRM)
         await call(PUBLISHING_SUCCEEDED, PublishingSucceededInput(product, listing))
 
-        await self._enter(request, Stage.RECORD, check_cancel=False)
-        await call(
-            RECORD_LISTING,
-            RecordListingInput(
-                tenant,
-                wf_id,
-                print_file.design_id,
-                product,
-                listing,
-                upload.image_id,
-                title=brief.title,
-            ),
+        return listing
+
+    async def _channel_listing(
+        self, request: DesignToListingInput, product: ProductRef
+    ) -> ListingRef:
+        """The listing Printify's own Etsy channel makes for the published product: polled
+        with backoff until Printify names it (never made by us: no Etsy call)."""
+        state = self._require_state()
+        await self._enter(request, Stage.PRINTIFY_CHANNEL)
+        for delay in (0, *CHANNEL_POLL_DELAYS):
+            if delay:
+                await workflow.sleep(timedelta(seconds=delay))
+            found = await call(PRINTIFY_CHANNEL_LISTING, product)
+            if found.state == ChannelState.PUBLISHED:
+                listing = ListingRef(
+                    request.tenant_id,
+                    request.etsy_integration_id,
+                    0,  # Printify's listing: the Etsy shop is the one Printify is connected to
+                    found.listing_id,
+                    found.url,
+                )
+                state.artifacts.etsy_listing_id = listing.listing_id
+                state.artifacts.listing_url = listing.url
+                await self._meter(request.tenant_id, state.workflow_id, LISTINGS)
+                return listing
+            if found.state == ChannelState.FAILED:
+                break
+        raise ApplicationError(
+            "Printify's Etsy channel did not list the product"
+            + (f": {found.reason}" if found.reason else f" within {sum(CHANNEL_POLL_DELAYS)} s"),
+            {"product_id": product.product_id},
+            type="PRINTIFY_CHANNEL_FAILED",
+            non_retryable=True,
         )
-        result = DesignToListingResult(
-            workflow_id=wf_id,
-            status=RunStatus.COMPLETED,
-            listing_url=listing.url,
-            etsy_listing_id=listing.listing_id,
-            printify_product_id=product.product_id,
-            printify_shop_id=product.shop_id,
-            design_id=print_file.design_id,
-            print_file=print_file.storage_key,
-            cost_cents={
-                "price": price,
-                "printify_unit_cost": product.unit_cost_cents,
-                "etsy_listing_fee": ETSY_LISTING_FEE_CENTS,
-                "margin_before_etsy_sale_fees": price
-                - product.unit_cost_cents
-                - ETSY_LISTING_FEE_CENTS,
-            },
-            title=brief.title,
-            brief_id=brief_id,
-            publish_confirmed_by=state.artifacts.publish_confirmed_by or "",
-            notes=list(state.artifacts.notes),
-        )
-        await self._complete(request, _as_dict(result))
-        return result
 
     async def _complete(self, request: DesignToListingInput, result: dict[str, Any]) -> None:
         """Record the run as completed with its result."""

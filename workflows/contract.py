@@ -27,6 +27,7 @@ from domain.errors import non_retryable_codes
 from models.payloads import (
     Artwork,
     BriefResult,
+    ChannelListing,
     CreateDraftListingInput,
     CreateProductInput,
     EnsureWebhookInput,
@@ -251,6 +252,9 @@ UPLOAD_LISTING_IMAGE = ActivityDef(
     ListingImageRef,
     "integration",
     INTEGRATION,
+)
+PRINTIFY_CHANNEL_LISTING = ActivityDef(
+    "printify.channel_listing", ProductRef, ChannelListing, "integration", INTEGRATION
 )
 PRINTIFY_LISTING_OFFER = ActivityDef(
     "printify.listing_offer", ProductRef, ListingOffer, "integration", INTEGRATION

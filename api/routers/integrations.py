@@ -117,9 +117,8 @@ async def put_integration(
         shop_id=body.shop_id,
     )
     await session.commit()  # first: the vendor gateway reads the token in its own session
-    if vendor == "etsy":
-        await shop_setup.refresh_quietly(session, vendors, row)
-        await session.commit()
+    await shop_setup.refresh_quietly(session, vendors, row)
+    await session.commit()
     return IntegrationPublic.model_validate(row, from_attributes=True)
 
 

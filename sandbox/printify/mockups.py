@@ -50,7 +50,7 @@ def mockup_images(base_url: str, product: dict[str, Any]) -> list[dict[str, Any]
     return images
 
 
-def _artwork(
+def artwork_of(
     state: PrintifyState, product: dict[str, Any], variant_id: int, position: str
 ) -> Image.Image | None:
     """The artwork printed at `position` on `variant_id` (a small copy, made once)."""
@@ -85,6 +85,6 @@ def mockup(product_id: str, variant_id: int, position: str, state: Printify) -> 
         raise not_found(f"Mock-up {product_id}/{variant_id}")
     color = offered[variant_id]["options"].get("color", "White")
     kind = "tee" if product["blueprint_id"] == 6 else "poster"
-    artwork = _artwork(state, product, variant_id, position)
+    artwork = artwork_of(state, product, variant_id, position)
     picture = garments.render(kind, catalog.color_hex(color), artwork, position)
     return Response(picture, media_type="image/png")

@@ -12,6 +12,7 @@ from typing import Any
 from fastapi import APIRouter, Request
 from pydantic import Field, StrictBool
 
+from sandbox.printify import etsy_channel
 from sandbox.printify.state import Printify
 from sandbox.printify.vendor import Body, VendorRoute, parse_body
 
@@ -47,6 +48,7 @@ async def publish(
 ) -> dict[str, Any]:
     state.product(shop_id, product_id)
     flags = await parse_body(request, PublishIn)
+    shop = state.check_shop(shop_id)
     with state.store.lock:
         product = state.product(shop_id, product_id)
         product["is_locked"] = True
@@ -64,6 +66,8 @@ async def publish(
     state.webhooks.emit(
         shop_id, "product:publish:started", {"id": product_id, "type": "product", "data": data}
     )
+    if shop["sales_channel"] == "etsy":  # Printify makes the listing itself
+        etsy_channel.publish_later(state, request.app.state.etsy, shop, product_id)
     return {}
 
 

@@ -62,17 +62,28 @@ class PrintifyState:
     products: dict[str, Any] = field(init=False)
     hooks: dict[str, Any] = field(init=False)
     files: BlobDir = field(init=False)  # uploaded images, and thumbnails for mock-ups
+    shops: dict[str, Any] = field(init=False)
 
     def __post_init__(self) -> None:
         self.files = BlobDir(self.store, "printify-uploads")
+        self.shops = self.store.collection("shops")
+        with self.store.lock:
+            if str(self.shop_id) not in self.shops:  # the account's first shop: custom
+                self.shops[str(self.shop_id)] = {
+                    "id": self.shop_id,
+                    "title": "POD Automator (local)",
+                    "sales_channel": "custom_integration",
+                }
         self.uploads = self.store.collection("uploads")
         self.products = self.store.collection("products")
         self.hooks = self.webhooks.subscriptions
 
-    def check_shop(self, shop_id: int) -> None:
-        """Refuse any shop but the account's one."""
-        if shop_id != self.shop_id:
+    def check_shop(self, shop_id: int) -> dict[str, Any]:
+        """The account's shop `shop_id`; any other is a 404."""
+        shop: dict[str, Any] | None = self.shops.get(str(shop_id))
+        if shop is None:
             raise not_found(f"Shop {shop_id}")
+        return shop
 
     def product(self, shop_id: int, product_id: str) -> dict[str, Any]:
         """The stored product `product_id` of the shop, or a 404."""

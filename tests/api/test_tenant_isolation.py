@@ -295,7 +295,13 @@ WALK: dict[tuple[str, str], Check] = {
         "/v1/integrations/etsy/listing-defaults", "PUT", {"shipping_profile_id": 7001}
     ),
     ("PUT", "/v1/integrations/{vendor}"): reveals_nothing(
-        "/v1/integrations/printify", "PUT", {"access_token": "b-own-printify-token"}
+        # B's own (valid) token and shop: B's later starts still read its shops.
+        "/v1/integrations/printify",
+        "PUT",
+        {
+            "access_token": EmulatorConfig().printify_token,
+            "shop_id": EmulatorConfig().printify_shop_id,
+        },
     ),
     ("DELETE", "/v1/integrations/{integration_id}"): not_found(
         "/v1/integrations/{printify}", "DELETE"

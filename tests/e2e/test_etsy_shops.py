@@ -7,6 +7,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import io
+import re
 import secrets
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
@@ -124,6 +125,10 @@ async def test_two_tenants_list_in_their_own_shops_with_their_own_profiles(
         assert listing["state"] == "active" and listing["shop_id"] == shop["shop_id"]
         assert {name: listing[name] for name in ids_of(shop)} == ids_of(shop)
         assert listing["is_supply"] is False and listing["when_made"] == "made_to_order"
+    # The default template's listing is complete: variations, mock-ups first, its page.
+    await assert_complete_listing(
+        emulator, emulator_config, views[0]["result"], ids_of(shops[0])["readiness_state_id"]
+    )
 
 
 async def test_a_shop_with_several_profiles_needs_a_choice(
@@ -183,16 +188,14 @@ async def test_a_shop_with_several_profiles_needs_a_choice(
     assert refreshed.json()["shop_setup"]["shop_id"] == shop["shop_id"]
 
 
-async def test_a_custom_shop_listing_offers_every_variant_with_mockups_first(
-    api: httpx.AsyncClient,
-    workers: WorkerSet,
+async def assert_complete_listing(
     emulator: ThreadedServer,
     emulator_config: EmulatorConfig,
+    result: dict[str, Any],
+    readiness: int,
 ) -> None:
-    started = await api.post("/v1/workflows/design-to-listing", json={"keyword": "tide pool"})
-    view = await wait_for_end(api, started.json()["workflow_id"])
-    assert view["status"] == "completed", view
-    result = view["result"]
+    """A custom shop's listing: one Etsy product per enabled variant (colour, size, price,
+    SKU, processing profile), Printify's mock-ups first, and a page with both choices."""
     printify_headers = {
         "authorization": f"Bearer {emulator_config.printify_token}",
         "user-agent": "pod-automator-tests",
@@ -232,7 +235,7 @@ async def test_a_custom_shop_listing_offers_every_variant_with_mockups_first(
         values = {p["property_name"]: p["values"][0] for p in item["property_values"]}
         offering = item["offerings"][0]
         offered[item["sku"]] = (values["Color"], values["Size"], offering["price"]["amount"])
-        assert offering["readiness_state_id"] == 9001 and offering["is_enabled"] is True
+        assert offering["readiness_state_id"] == readiness and offering["is_enabled"] is True
     assert set(offered) == set(enabled)
     for sku, (color, size, price) in offered.items():
         assert titles[enabled[sku]["id"]] == f"{color} / {size}"
@@ -247,3 +250,61 @@ async def test_a_custom_shop_listing_offers_every_variant_with_mockups_first(
     assert '<select name="Color">' in page and '<select name="Size">' in page
     for choice in ("Black", "White", "S", "M", "L"):
         assert f"<option>{choice}</option>" in page
+
+
+async def test_on_printifys_etsy_channel_printify_makes_the_one_listing(
+    workers: WorkerSet,
+    sessions: SessionFactory,
+    settings: Settings,
+    app: Any,
+    emulator: ThreadedServer,
+    emulator_config: EmulatorConfig,
+) -> None:
+    etsy_shop = new_etsy_shop(emulator)
+    printify_shop = httpx.post(
+        f"{emulator.url}/__admin/printify/shops",
+        json={"sales_channel": "etsy", "etsy_shop_id": etsy_shop["shop_id"]},
+    ).json()
+    # The answer to publish.json is lost once: Printify acted, the run did not hear it.
+    publish_path = f"/printify/v1/shops/{printify_shop['id']}/products/[0-9a-f]+/publish.json"
+    fault = {"method": "POST", "path_regex": publish_path, "status": 503, "mode": "after"}
+    assert httpx.post(f"{emulator.url}/__admin/faults", json=fault).status_code == 204
+    account = await create_account(sessions, settings.cipher, emulator_config, connect=False)
+    async with api_client(app, account.headers) as api:  # no Etsy integration at all
+        connected = await api.put(
+            "/v1/integrations/printify",
+            json={"access_token": emulator_config.printify_token, "shop_id": printify_shop["id"]},
+        )
+        assert connected.status_code == 200, connected.text
+        channels = {s["id"]: s["sales_channel"] for s in connected.json()["shop_setup"]["shops"]}
+        assert channels[printify_shop["id"]] == "etsy"
+        started = await api.post("/v1/workflows/design-to-listing", json={"keyword": "sea glass"})
+        assert started.status_code == 202, started.text
+        view = await wait_for_end(api, started.json()["workflow_id"])
+
+    assert view["status"] == "completed", view
+    result = view["result"]
+    log = httpx.get(f"{emulator.url}/__admin/requests").json()
+    publishes = [r["status"] for r in log if re.fullmatch(publish_path, r["path"])]
+    assert publishes[0] == 503  # the lost answer (the retry saw the product publishing)
+    in_shop = f"/etsy/v3/application/shops/{etsy_shop['shop_id']}/"
+    made_by_us = [r for r in log if r["method"] == "POST" and r["path"].startswith(in_shop)]
+    assert made_by_us == []  # no createDraftListing, no image upload: Printify listed it
+    headers = {
+        "x-api-key": f"{emulator_config.etsy_keystring}:{emulator_config.etsy_shared_secret}",
+        "authorization": f"Bearer {emulator_config.etsy_access_token}",
+    }
+    shop_listings = f"/application/shops/{etsy_shop['shop_id']}/listings"
+    async with httpx.AsyncClient(base_url=f"{emulator.url}/etsy/v3", headers=headers) as etsy:
+        active = (await etsy.get(shop_listings, params={"state": "active"})).json()
+        drafts = (await etsy.get(shop_listings, params={"state": "draft"})).json()
+        listing = active["results"][0]
+        inventory = (
+            await etsy.get(f"/application/listings/{listing['listing_id']}/inventory")
+        ).json()
+        images = (await etsy.get(f"/application/listings/{listing['listing_id']}/images")).json()
+    assert (active["count"], drafts["count"]) == (1, 0)  # exactly one listing
+    assert result["etsy_listing_id"] == listing["listing_id"]  # the run names it
+    assert result["listing_url"] == listing["url"]
+    assert listing["has_variations"] is True and len(inventory["products"]) == 6
+    assert images["count"] == 2 and "Black" in images["results"][0]["alt_text"]  # mock-ups

@@ -23,6 +23,8 @@ from integrations.safety import load_terms, load_trademarks, screen_brief
 from models.payloads import (
     Artwork,
     BriefResult,
+    ChannelListing,
+    ChannelState,
     CreateDraftListingInput,
     CreateProductInput,
     DesignToListingInput,
@@ -97,6 +99,10 @@ class Fakes:
     polls: int = 0
     left_out: list[int] = field(default_factory=list)  # variants out of stock
     inventories: list[SetListingInventoryInput] = field(default_factory=list)
+    # Printify's Etsy channel: "publishing" this many checks, then listed (or failed).
+    channel_publishing_checks: int = 2
+    channel_fails: bool = False
+    channel_checks: int = 0
 
     def _hit(self, name: str) -> None:
         self.calls.append(name)
@@ -193,6 +199,16 @@ class Fakes:
             self._hit("etsy.upload_listing_image")
             return ListingImageRef(5)
 
+        @activity.defn(name="printify.channel_listing")
+        async def channel_listing(data: ProductRef) -> ChannelListing:
+            self._hit("printify.channel_listing")
+            self.channel_checks += 1
+            if self.channel_checks <= self.channel_publishing_checks:
+                return ChannelListing(ChannelState.PUBLISHING)
+            if self.channel_fails:
+                return ChannelListing(ChannelState.FAILED, reason="Etsy refused it")
+            return ChannelListing(ChannelState.PUBLISHED, 4242, "https://etsy.test/listing/4242")
+
         @activity.defn(name="printify.listing_offer")
         async def listing_offer(data: ProductRef) -> ListingOffer:
             self._hit("printify.listing_offer")
@@ -249,6 +265,7 @@ class Fakes:
                 create_draft,
                 upload_listing_image,
                 listing_offer,
+                channel_listing,
                 set_inventory,
                 upload_images,
                 activate,
@@ -315,6 +332,33 @@ async def test_out_of_stock_variants_are_a_note_on_the_run(
     assert len(result.notes) == 1 and "[12103]" in result.notes[0]
     assert fakes.updates[-1].result is not None
     assert fakes.updates[-1].result["notes"] == result.notes
+
+
+async def test_on_printifys_etsy_channel_the_run_waits_for_its_listing(
+    skipping_env: WorkflowEnvironment,
+) -> None:
+    fakes = Fakes()
+    result = await run_with(skipping_env.client, fakes, request(printify_channel="etsy"))
+    assert result.status == "completed"
+    assert (result.etsy_listing_id, result.listing_url) == (4242, "https://etsy.test/listing/4242")
+    assert not [name for name in fakes.calls if name.startswith("etsy.")]  # no Etsy call
+    assert "printify.publishing_succeeded" not in fakes.calls
+    assert fakes.calls.count("printify.channel_listing") == 3
+    assert fakes.calls[-1] == "records.record_listing"
+    assert fakes.metered == ["briefs", "images", "products", "listings"]
+
+
+async def test_a_channel_that_fails_to_list_fails_the_run(
+    skipping_env: WorkflowEnvironment,
+) -> None:
+    fakes = Fakes(channel_publishing_checks=0, channel_fails=True)
+    with pytest.raises(WorkflowFailureError) as failure:
+        await run_with(skipping_env.client, fakes, request(printify_channel="etsy"))
+    assert isinstance(failure.value.cause, ApplicationError)
+    assert failure.value.cause.type == "PRINTIFY_CHANNEL_FAILED"
+    assert "Etsy refused it" in str(failure.value.cause)
+    assert fakes.updates[-1].error is not None
+    assert fakes.updates[-1].error["stage"] == "printify_etsy_channel"
 
 
 async def test_unsafe_brief_never_reaches_the_image_stage(
