@@ -17,7 +17,7 @@ from pydantic import (
 from api.pages import Page
 from domain.rbac import Permission, Role
 from models.payloads import RunKind, RunStatus
-from models.requests import PricingRuleIn
+from models.requests import EtsyChoicesIn, PricingRuleIn
 
 
 class ErrorBody(BaseModel):
@@ -26,7 +26,7 @@ class ErrorBody(BaseModel):
     details: dict[str, Any] | None = None
 
 
-class TemplateIn(BaseModel):
+class TemplateIn(EtsyChoicesIn):
     """A product template: blueprint, print provider, enabled variants, placement, pricing."""
 
     model_config = ConfigDict(
@@ -52,18 +52,6 @@ class TemplateIn(BaseModel):
     variant_ids: list[int] = Field(min_length=1, max_length=100)
     position: Literal["front", "back"] = "front"
     pricing: PricingRuleIn = Field(default_factory=PricingRuleIn)
-    etsy_shipping_profile_id: int | None = Field(
-        default=None, gt=0, le=2**53, description="The Etsy shop's shipping profile for listings."
-    )
-    etsy_return_policy_id: int | None = Field(
-        default=None, gt=0, le=2**53, description="The Etsy shop's return policy for listings."
-    )
-    etsy_readiness_state_id: int | None = Field(
-        default=None,
-        gt=0,
-        le=2**53,
-        description="The Etsy shop's processing profile (readiness state) for listings.",
-    )
     is_default: bool = False
 
     @field_validator("variant_ids")

@@ -50,18 +50,12 @@ SUBREDDIT = r"^[A-Za-z0-9][A-Za-z0-9_]{2,20}$"
 Subreddit = Annotated[str, StringConstraints(pattern=SUBREDDIT, max_length=21)]
 
 
-class ProductTemplateIn(BaseModel):
+class EtsyChoicesIn(BaseModel):
+    """A template's choice among the seller's Etsy shop's profiles (None: the Etsy
+    integration's default, or the shop's only one)."""
+
     model_config = ConfigDict(extra="forbid")
 
-    blueprint_id: int = Field(default=6, gt=0)
-    print_provider_id: int = Field(default=99, gt=0)
-    variant_ids: list[int] = Field(
-        default_factory=lambda: [12100, 12101, 12102, 12110, 12111, 12112],
-        min_length=1,
-        max_length=100,
-    )
-    price_cents: int = Field(default=2499, gt=0, le=1_000_000)
-    position: Literal["front", "back"] = "front"
     etsy_shipping_profile_id: int | None = Field(
         default=None, gt=0, le=2**53, description="The Etsy shop's shipping profile for listings."
     )
@@ -74,6 +68,20 @@ class ProductTemplateIn(BaseModel):
         le=2**53,
         description="The Etsy shop's processing profile (readiness state) for listings.",
     )
+
+
+class ProductTemplateIn(EtsyChoicesIn):
+    model_config = ConfigDict(extra="forbid")
+
+    blueprint_id: int = Field(default=6, gt=0)
+    print_provider_id: int = Field(default=99, gt=0)
+    variant_ids: list[int] = Field(
+        default_factory=lambda: [12100, 12101, 12102, 12110, 12111, 12112],
+        min_length=1,
+        max_length=100,
+    )
+    price_cents: int = Field(default=2499, gt=0, le=1_000_000)
+    position: Literal["front", "back"] = "front"
 
 
 class PricingRuleIn(BaseModel):

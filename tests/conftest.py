@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import os
+import socket
 import tempfile
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
@@ -75,6 +76,20 @@ def emulator_of_its_own(config: EmulatorConfig) -> Iterator[ThreadedServer]:
     the session's), state in memory."""
     server = ThreadedServer(create_emulator_app(None, config)).start()
     yield server
+    server.stop()
+
+
+@pytest.fixture(scope="module")
+def s3_endpoint() -> Iterator[str]:
+    """A moto S3 server on a free loopback port, for a module's S3 tests."""
+    from moto.server import ThreadedMotoServer
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+    server.start()
+    yield f"http://127.0.0.1:{port}"
     server.stop()
 
 

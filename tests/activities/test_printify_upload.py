@@ -13,14 +13,11 @@ import dataclasses
 import io
 import os
 import secrets
-import socket
-from collections.abc import Iterator
 
 import boto3
 import httpx
 import pytest
 from fastapi import FastAPI
-from moto.server import ThreadedMotoServer
 from PIL import Image
 from temporalio.testing import ActivityEnvironment
 
@@ -55,17 +52,6 @@ def big_png() -> bytes:
     data = buffer.getvalue()
     assert len(data) > MAX_BASE64_UPLOAD_BYTES
     return data
-
-
-@pytest.fixture(scope="module")
-def s3_endpoint() -> Iterator[str]:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
-    server.start()
-    yield f"http://127.0.0.1:{port}"
-    server.stop()
 
 
 def print_file(key: str, data: bytes) -> PrintFile:

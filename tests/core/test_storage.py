@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-import socket
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 from uuid import uuid4
@@ -13,7 +11,6 @@ import boto3
 import pytest
 from botocore.exceptions import ClientError
 from botocore.stub import Stubber
-from moto.server import ThreadedMotoServer
 from pydantic import SecretStr
 
 from core.settings import Settings
@@ -39,18 +36,6 @@ BAD_KEYS = [
     "sp ace",
     "é.png",
 ]
-
-
-@pytest.fixture(scope="module")
-def s3_endpoint() -> Iterator[str]:
-    """A moto S3 server on a free loopback port for this module."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
-    server.start()
-    yield f"http://127.0.0.1:{port}"
-    server.stop()
 
 
 def _client(endpoint: str, region: str = "us-east-1") -> Any:
