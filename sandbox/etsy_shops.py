@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 from fastapi import APIRouter
 from pydantic import BaseModel, Field
 
+from domain.shop_setup import EU_COUNTRIES
 from sandbox.etsy_rules import EtsyError
 from sandbox.store import JsonStore
 
@@ -26,10 +27,6 @@ RETURN_POLICY_ID = 8001
 READINESS_STATE_ID = 9001
 # Ids of added users, shops, profiles, policies and readiness states count up from here.
 _ID_BASE = {"user": 2000, "shop": 66600000, "shipping": 7100, "return": 8100, "readiness": 9100}
-EU_COUNTRIES = frozenset(
-    {"AT", "BE", "BG", "HR", "CY", "CZ", "DK", "EE", "FI", "FR", "DE", "GR", "HU", "IE"}
-    | {"IT", "LV", "LT", "LU", "MT", "NL", "PL", "PT", "RO", "SK", "SI", "ES", "SE"}
-)
 _CREATED = 1_700_000_000
 
 
