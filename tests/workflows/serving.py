@@ -9,6 +9,7 @@ from typing import Any
 from temporalio.client import Client
 from temporalio.worker import Interceptor, Worker
 
+from workers.runner import build_id
 from workflows.contract import QUEUES
 
 
@@ -27,11 +28,17 @@ async def serving(
                 task_queue=QUEUES["workflows"],
                 workflows=list(workflows),
                 interceptors=interceptors,
+                build_id=build_id(),
             )
         )
         for queue, activities in by_queue.items():
             await stack.enter_async_context(
-                Worker(client, task_queue=QUEUES[queue], activities=activities)
+                Worker(
+                    client,
+                    task_queue=QUEUES[queue],
+                    activities=activities,
+                    build_id=build_id(),
+                )
             )
         yield
 

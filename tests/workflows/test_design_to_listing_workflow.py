@@ -59,6 +59,7 @@ from models.payloads import (
     UploadListingImageInput,
     UploadListingImagesInput,
 )
+from workers.runner import build_id
 from workflows.contract import QUEUES
 from workflows.design_to_listing import DesignToListingWorkflow
 
@@ -278,9 +279,17 @@ class Fakes:
 async def run_with(
     client: Client, fakes: Fakes, request: DesignToListingInput, during: Any = None
 ) -> DesignToListingResult:
-    workers = [Worker(client, task_queue=QUEUES["workflows"], workflows=[DesignToListingWorkflow])]
+    build = build_id()
+    workers = [
+        Worker(
+            client,
+            task_queue=QUEUES["workflows"],
+            workflows=[DesignToListingWorkflow],
+            build_id=build,
+        )
+    ]
     workers += [
-        Worker(client, task_queue=QUEUES[queue], activities=acts)
+        Worker(client, task_queue=QUEUES[queue], activities=acts, build_id=build)
         for queue, acts in fakes.by_queue().items()
     ]
     for worker in workers:
