@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import time
 import uuid
 from typing import Any
 
@@ -26,12 +27,16 @@ START = "/v1/workflows/design-to-listing"
 
 
 async def wait_for_status(api: httpx.AsyncClient, workflow_id: str, status: str) -> dict:
-    for _ in range(300):
+    """Poll the run's view, the pause growing from 0.1 s to 1 s (as `wait_for_end`)."""
+    deadline = time.monotonic() + 60
+    pause = 0.1
+    while True:
         view = (await api.get(f"/v1/workflows/{workflow_id}")).json()
         if view["status"] == status:
             return view
-        await asyncio.sleep(0.1)
-    raise AssertionError(f"never {status}: {view}")
+        assert time.monotonic() < deadline, f"never {status}: {view}"
+        await asyncio.sleep(pause)
+        pause = min(1.0, pause * 1.25)
 
 
 async def start_awaiting_approval(api: httpx.AsyncClient, keyword: str, key: str) -> dict:

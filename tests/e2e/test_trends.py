@@ -151,7 +151,7 @@ async def wait_for_campaign(
             return view
         assert response.status_code in (200, 404), view
         assert time.monotonic() < deadline, view
-        await asyncio.sleep(0.5)
+        await asyncio.sleep(1.0)  # a campaign of ten runs takes a minute or more
 
 
 async def test_a_campaign_lists_the_top_signals_once_and_a_rerun_makes_no_duplicates(
