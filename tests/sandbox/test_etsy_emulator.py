@@ -20,6 +20,7 @@ import pytest
 from PIL import Image
 
 from core.http_server import ThreadedServer, free_port
+from sandbox import etsy as sandbox_etsy
 from sandbox import etsy_oauth
 from sandbox.app import EmulatorConfig, create_emulator_app
 from sandbox.contracts import EtsyContract
@@ -690,17 +691,35 @@ def test_expired_code_and_refresh_token(
 # --- rate limits and persistence (own apps, so the shared emulator keeps its limits) ------
 
 
+class StoppedClock:
+    """The limiter's clock, moved by the test: a loaded machine may take more than the
+    one-second window between two requests."""
+
+    def __init__(self) -> None:
+        self.now = 1_000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
 @pytest.fixture
-def limited(monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+def limited(monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[str, StoppedClock]]:
     monkeypatch.setattr(etsy_oauth, "DEFAULT_QPS", 3)
     monkeypatch.setattr(etsy_oauth, "DEFAULT_QPD", 5)
+    clock = StoppedClock()
+    monkeypatch.setattr(
+        sandbox_etsy,
+        "RateLimiter",
+        lambda per_second, per_day: RateLimiter(per_second, per_day, clock=clock),
+    )
     server = ThreadedServer(create_emulator_app(None, CONFIG)).start()
-    yield f"{server.url}/etsy/v3"
+    yield f"{server.url}/etsy/v3", clock
     server.stop()
 
 
-def test_rate_limit_headers_and_429(limited: str) -> None:
-    with httpx.Client(base_url=limited, headers=AUTH) as client:
+def test_rate_limit_headers_and_429(limited: tuple[str, StoppedClock]) -> None:
+    base_url, clock = limited
+    with httpx.Client(base_url=base_url, headers=AUTH) as client:
         answers = [client.get("/application/openapi-ping") for _ in range(3)]
         assert [a.headers["x-remaining-this-second"] for a in answers] == ["2", "1", "0"]
         assert answers[0].headers["x-limit-per-second"] == "3"
@@ -712,14 +731,14 @@ def test_rate_limit_headers_and_429(limited: str) -> None:
             name.startswith("x-limit") or name.startswith("x-remaining") for name in over.headers
         )
         assert set(over.json()) == {"error"}
-        time.sleep(1.05)
+        clock.now += 1.05
         assert client.get("/application/openapi-ping").status_code == 200
         assert client.get("/application/openapi-ping").headers["x-remaining-today"] == "0"
-        time.sleep(1.05)
+        clock.now += 1.05
         daily = client.get("/application/openapi-ping")
         assert daily.status_code == 429 and int(daily.headers["retry-after"]) > 86_000
         # The OAuth endpoints are not behind the API key and not counted.
-        assert httpx.post(f"{limited}/public/oauth/token", data={}).status_code == 400
+        assert httpx.post(f"{base_url}/public/oauth/token", data={}).status_code == 400
 
 
 def test_rate_limiter_forgets_after_a_day() -> None:
