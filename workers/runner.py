@@ -135,8 +135,11 @@ async def build_activities(
 
 
 # What workflow code replays through: its own package, the payload types and pure rules.
-_REPLAYED_SOURCES = (Path(workflows.__file__).parent, Path(models.__file__).parent / "payloads.py")
-_REPLAYED_SOURCES += (Path(domain.__file__).parent,)
+_REPLAYED_SOURCES = (
+    Path(workflows.__file__).parent,
+    Path(models.__file__).parent / "payloads.py",
+    Path(domain.__file__).parent,
+)
 
 
 @functools.cache
