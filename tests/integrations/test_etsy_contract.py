@@ -226,3 +226,18 @@ async def test_the_contract_refuses_what_etsy_refuses(
     answer = contract.check_response("POST", create.url, 201, broken)
     assert any("ending_timestamp" in p for p in answer) and any("tags" in p for p in answer)
     assert contract.check_response("POST", create.url, 418, b"{}")  # a status it never answers
+
+    # Malformed requests and answers: a body where none is taken, the wrong content type,
+    # a body or an answer that is not JSON, a tag over 20 characters.
+    as_json = {"content-type": "application/json"}
+
+    def any_says(problems: list[str], words: str) -> bool:
+        return any(words in problem for problem in problems)
+
+    assert any_says(contract.check_request("GET", listing_url, {}, b"x"), "does not take")
+    wrong_type = contract.check_request(create.method, create.url, as_json, b"{}")
+    assert any_says(wrong_type, "not ['application/x-www-form-urlencoded']")
+    not_json = contract.check_request("PUT", f"{listing_url}/inventory", as_json, b"{oops")
+    assert any_says(not_json, "not JSON")
+    assert any_says(problems(tags="a" * 21), "tag-length")
+    assert any_says(contract.check_response("POST", create.url, 201, b"<html>"), "not JSON")

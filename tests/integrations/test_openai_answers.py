@@ -1,0 +1,75 @@
+"""The OpenAI provider's pure parts: how an SDK error maps to a VendorError, how a
+Retry-After is read, and what a model's brief answer must fix before it is used."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import httpx
+import openai
+import pytest
+
+from integrations.openai_provider import _brief_from, _retry_after, vendor_error
+
+GOOD: dict[str, Any] = {
+    "concept": "A retro badge for kayak anglers",
+    "slogan": "Reel Calm",
+    "style": "vintage badge",
+    "palette": ["#1F3A5F", "#F2C14E"],
+    "audience": "dads who fish from kayaks",
+    "image_prompt": "a vintage badge with a kayak and a fishing rod",
+    "title": "Kayak Fishing Dad Shirt, Retro Angler Tee",
+    "tags": ["kayak fishing", "fishing dad", "angler gift", "retro fishing", "kayak"],
+    "description": "A retro tee for kayak anglers.",
+}
+
+
+def test_a_lost_connection_is_retryable_and_an_odd_answer_is_not() -> None:
+    request = httpx.Request("POST", "https://api.openai.com/v1/chat/completions")
+    lost = vendor_error(openai.APIConnectionError(request=request), "brief")
+    assert lost.retryable and "APIConnectionError" in lost.message
+    odd = vendor_error(openai.OpenAIError("no choices"), "brief")
+    assert (odd.retryable, odd.code) == (False, "OPENAI_INVALID_ANSWER")
+    assert "no choices" in odd.message
+
+
+@pytest.mark.parametrize(
+    ("headers", "seconds"),
+    [
+        ({"retry-after-ms": "1500", "retry-after": "9"}, 1.5),  # the finer one wins
+        ({"retry-after": "2"}, 2.0),
+        ({"retry-after": "Wed, 21 Oct 2026 07:28:00 GMT"}, None),  # a date: not ours to guess
+        ({}, None),
+    ],
+)
+def test_retry_after_in_milliseconds_or_seconds(headers: dict[str, str], seconds: float) -> None:
+    assert _retry_after(headers) == seconds
+
+
+def test_a_good_answer_is_cleaned_into_a_brief() -> None:
+    brief, problems = _brief_from("kayak fishing dad", json.dumps(GOOD))
+    assert problems == [] and brief is not None
+    assert brief.palette == ["#1F3A5F", "#F2C14E"]
+
+
+@pytest.mark.parametrize(
+    ("change", "problem"),
+    [
+        ({"tags": ["kayak"]}, "usable tags"),
+        ({"palette": ["navy", "#F2C14E"]}, "palette entries must be #RRGGBB"),
+        ({"slogan": ""}, "slogan"),
+        ({"surprise": "field"}, "surprise"),
+    ],
+)
+def test_an_answer_that_cleaning_cannot_fix_names_its_problems(
+    change: dict[str, Any], problem: str
+) -> None:
+    brief, problems = _brief_from("kayak fishing dad", json.dumps({**GOOD, **change}))
+    assert brief is None
+    assert any(problem in text for text in problems), problems
+
+
+def test_an_answer_that_is_not_json_is_a_problem_not_a_crash() -> None:
+    brief, problems = _brief_from("kayak fishing dad", "{not json")
+    assert brief is None and problems
