@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-import httpx
+import httpx2
 import openai
 import pytest
 
@@ -26,7 +26,8 @@ GOOD: dict[str, Any] = {
 
 
 def test_a_lost_connection_is_retryable_and_an_odd_answer_is_not() -> None:
-    request = httpx.Request("POST", "https://api.openai.com/v1/chat/completions")
+    # The SDK speaks httpx2 (its own fork of httpx): its errors carry its requests.
+    request = httpx2.Request("POST", "https://api.openai.com/v1/chat/completions")
     lost = vendor_error(openai.APIConnectionError(request=request), "brief")
     assert lost.retryable and "APIConnectionError" in lost.message
     odd = vendor_error(openai.OpenAIError("no choices"), "brief")
