@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
-import time
 import uuid
 from typing import Any
 
@@ -19,7 +17,7 @@ from models.requests import DesignToListingRequest
 from services.runs import request_hash
 from tests.accounts import Account
 from tests.conftest import ISOLATED_NAMESPACE, api_client
-from tests.e2e.helpers import wait_for_end
+from tests.e2e.helpers import poll_run, wait_for_end
 from tests.stack import WorkerSet
 from workflows.contract import run_workflow_id
 
@@ -27,16 +25,9 @@ START = "/v1/workflows/design-to-listing"
 
 
 async def wait_for_status(api: httpx.AsyncClient, workflow_id: str, status: str) -> dict:
-    """Poll the run's view, the pause growing from 0.1 s to 1 s (as `wait_for_end`)."""
-    deadline = time.monotonic() + 60
-    pause = 0.1
-    while True:
-        view = (await api.get(f"/v1/workflows/{workflow_id}")).json()
-        if view["status"] == status:
-            return view
-        assert time.monotonic() < deadline, f"never {status}: {view}"
-        await asyncio.sleep(pause)
-        pause = min(1.0, pause * 1.25)
+    return await poll_run(
+        api, workflow_id, lambda view: view["status"] == status, timeout=60, pause=0.1
+    )
 
 
 async def start_awaiting_approval(api: httpx.AsyncClient, keyword: str, key: str) -> dict:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from typing import Any
 
@@ -32,23 +32,37 @@ async def vendor_gateway(
         await gateway.aclose()
 
 
+async def poll_run(
+    api: httpx.AsyncClient,
+    workflow_id: str,
+    done: Callable[[dict[str, Any]], bool],
+    *,
+    timeout: float = 120,
+    pause: float = 0.2,
+) -> dict[str, Any]:
+    """Poll `GET /v1/workflows/{id}` until `done(view)`, the pause growing to 1 s as a
+    client's should: a run takes ten seconds or more, and polling every 0.2 s was a fifth
+    of an end-to-end test's CPU under py-spy (auth, run and cost-line reads, fifty a run)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        view: dict[str, Any] = (await api.get(f"/v1/workflows/{workflow_id}")).json()
+        if done(view):
+            return view
+        assert time.monotonic() < deadline, f"still {view.get('stage')} after {timeout}s: {view}"
+        await asyncio.sleep(pause)
+        pause = min(1.0, pause * 1.25)
+
+
 async def wait_for_end(
     api: httpx.AsyncClient, workflow_id: str, timeout: float = 120
 ) -> dict[str, Any]:
-    """Poll `GET /v1/workflows/{id}` until the run leaves running/awaiting_approval.
-
-    The pause grows from 0.2 s to 1 s, as a client's should: a run takes ten seconds or
-    more, and polling every 0.2 s was a fifth of an end-to-end test's CPU under py-spy
-    (the API's auth, run and cost-line reads, fifty times a run)."""
-    deadline = time.monotonic() + timeout
-    pause = 0.2
-    while True:
-        view: dict[str, Any] = (await api.get(f"/v1/workflows/{workflow_id}")).json()
-        if view["status"] not in ("running", "awaiting_approval"):
-            return view
-        assert time.monotonic() < deadline, f"still {view['stage']} after {timeout}s"
-        await asyncio.sleep(pause)
-        pause = min(1.0, pause * 1.25)
+    """The run's view once it leaves running/awaiting_approval."""
+    return await poll_run(
+        api,
+        workflow_id,
+        lambda view: view["status"] not in ("running", "awaiting_approval"),
+        timeout=timeout,
+    )
 
 
 def etsy_headers(config: EmulatorConfig) -> dict[str, str]:
