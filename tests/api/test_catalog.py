@@ -70,10 +70,12 @@ async def test_without_printify_connected_it_is_409(
 
 
 async def test_a_token_printify_refuses_is_409_not_a_gateway_error(
-    api: httpx.AsyncClient,
+    app: FastAPI, api: httpx.AsyncClient
 ) -> None:
     replaced = await api.put("/v1/integrations/printify", json={"access_token": "revoked-token"})
     assert replaced.status_code == 200
+    # The catalog cache is the process's, for every account: empty, the call reaches Printify.
+    app.state.catalog_cache.clear()
 
     response = await api.get("/v1/catalog/blueprints")
 
