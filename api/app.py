@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from temporalio.client import Client
 
 from api.errors import install_error_handlers
+from api.hygiene import InputHygieneMiddleware
 from api.middleware import BodySizeLimitMiddleware, RequestRateLimiter, SecurityHeadersMiddleware
 from api.routers import (
     billing,
@@ -112,7 +113,8 @@ def create_app(
     for module in routers:
         app.include_router(module.router)
     # Last added runs first: security headers (on every answer, 413 included), the body
-    # size limit, then CORS (closed unless configured).
+    # size limit, input hygiene (control characters, non-JSON bodies), then CORS (closed
+    # unless configured).
     if settings.cors_origins:
         app.add_middleware(
             CORSMiddleware,
@@ -122,6 +124,7 @@ def create_app(
             expose_headers=["Location", "Retry-After", "Idempotent-Replayed"],
             max_age=600,
         )
+    app.add_middleware(InputHygieneMiddleware)
     app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.api_max_body_bytes)
     app.add_middleware(SecurityHeadersMiddleware, hsts=settings.environment != "development")
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
@@ -169,8 +172,8 @@ def _openapi(app: FastAPI) -> dict[str, Any]:
     for path in schema.get("paths", {}).values():
         for operation in path.values():
             responses = operation.setdefault("responses", {})
-            if "422" in responses:
-                responses["422"] = _error("Validation error")
+            # Any operation: control characters in the path or query (api/hygiene.py).
+            responses["422"] = _error("Validation error")
             if operation.get("security"):
                 for code, text in COMMON_AUTH_ERRORS.items():
                     responses.setdefault(code, _error(text))
@@ -179,5 +182,6 @@ def _openapi(app: FastAPI) -> dict[str, Any]:
             if "requestBody" in operation:
                 responses.setdefault("400", _error("The body is not parseable JSON"))
                 responses.setdefault("413", _error("The request body is too large"))
+                responses.setdefault("415", _error("The body is not JSON (UNSUPPORTED_MEDIA_TYPE)"))
     app.openapi_schema = schema
     return schema

@@ -22,10 +22,11 @@ __all__ = [
     "BodySizeLimitMiddleware",
     "RequestRateLimiter",
     "SecurityHeadersMiddleware",
+    "send_error",
 ]
 
 
-async def _send_error(
+async def send_error(
     send: Send, status: int, code: str, message: str, details: dict[str, Any] | None = None
 ) -> None:
     payload: dict[str, Any] = {"code": code, "message": message}
@@ -77,7 +78,7 @@ class BodySizeLimitMiddleware:
         try:
             declared = _declared_length(scope)
         except _BadContentLength:
-            await _send_error(send, 400, "BAD_REQUEST", "the Content-Length header is not valid")
+            await send_error(send, 400, "BAD_REQUEST", "the Content-Length header is not valid")
             return
         if declared is not None and declared > self.max_bytes:
             await self._send_too_large(send)
@@ -118,7 +119,7 @@ class BodySizeLimitMiddleware:
             await self._send_too_large(send)
 
     async def _send_too_large(self, send: Send) -> None:
-        await _send_error(
+        await send_error(
             send,
             413,
             "PAYLOAD_TOO_LARGE",

@@ -17,7 +17,7 @@ async def list_listings(
     session: SessionDep,
     principal: ListingsRead,
     limit: Annotated[int, Query(ge=1, le=100)] = 20,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
 ) -> ListingPage:
     """The tenant's listings (Printify product + Etsy listing), newest first."""
     rows, count = await repositories.listings.list_listings(

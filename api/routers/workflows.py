@@ -85,7 +85,7 @@ async def list_workflows(
     principal: WorkflowsRead,
     status_filter: Annotated[RunStatus | None, Query(alias="status")] = None,
     limit: Annotated[int, Query(ge=1, le=100)] = 20,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
 ) -> WorkflowPage:
     """The tenant's runs, newest first (recorded state; no live queries)."""
     runs, count = await repositories.runs.list_runs(

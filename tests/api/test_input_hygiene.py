@@ -1,0 +1,121 @@
+"""What no field may hold is refused at the edge, typed, before any query (issue 14):
+control characters and lone surrogates in the path, the query or a JSON body, bodies that
+are not JSON, and offsets past what a page can reach. Each of these answered 500 before
+(Postgres cannot store a NUL or a surrogate; an offset past 2^63 overflowed the query)."""
+
+from __future__ import annotations
+
+import json
+
+import httpx
+import pytest
+
+START = "/v1/workflows/design-to-listing"
+
+
+def assert_refused(response: httpx.Response, status: int, code: str) -> dict[str, object]:
+    assert response.status_code == status, response.text
+    body: dict[str, object] = response.json()
+    assert body["code"] == code
+    assert isinstance(body["message"], str) and body["message"]
+    return body
+
+
+@pytest.mark.parametrize(
+    "keyword", ["cat\x00dad", "cat\x01dad", "cat\x7fdad", "cat\x9bdad", "cat\ud800dad"]
+)
+async def test_control_characters_in_a_body_are_422_and_start_nothing(
+    api: httpx.AsyncClient, keyword: str
+) -> None:
+    # json.dumps escapes them (\u0000 ...), as any client's JSON encoder does.
+    body = json.dumps({"keyword": keyword})
+    response = await api.post(
+        START,
+        content=body,
+        headers={"Content-Type": "application/json", "Idempotency-Key": "hygiene"},
+    )
+    refused = assert_refused(response, 422, "VALIDATION_ERROR")
+    assert refused["details"] == {
+        "errors": [
+            {
+                "loc": ["body", "keyword"],
+                "message": "control characters (NUL among them) are not allowed here",
+                "type": "control_character",
+            }
+        ]
+    }
+    assert (await api.get("/v1/workflows")).json()["count"] == 0
+
+
+async def test_nul_in_nested_fields_keys_and_reasons_is_named(api: httpx.AsyncClient) -> None:
+    response = await api.post(
+        "/v1/keys", json={"name": "ok", "scopes": ["runs:read\x00"], "bad\x00key": 1}
+    )
+    errors = assert_refused(response, 422, "VALIDATION_ERROR")["details"]["errors"]  # type: ignore[index]
+    assert [error["loc"] for error in errors] == [["body", "scopes", "0"], ["body"]]
+
+    reason = await api.post("/v1/workflows/dtl-x/reject", json={"reason": "too\x00busy"})
+    assert_refused(reason, 422, "VALIDATION_ERROR")
+
+
+async def test_text_may_hold_tabs_and_newlines(api: httpx.AsyncClient) -> None:
+    """A body's text may span lines: only the route's own rules apply to it."""
+    response = await api.post("/v1/workflows/dtl-none/reject", json={"reason": "too\tbusy\n"})
+    assert response.status_code == 404, response.text
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/v1/workflows/dtl-a%00b",
+        "/v1/listings?cursor=x&status=a%00",
+        "/v1/workflows?status=%0a",
+        "/v1/workflows?x=%ff",
+    ],
+)
+async def test_control_characters_in_the_path_or_query_are_422(
+    api: httpx.AsyncClient, path: str
+) -> None:
+    assert_refused(await api.get(path), 422, "VALIDATION_ERROR")
+
+
+@pytest.mark.parametrize("content_type", ["text/plain", "application/x-www-form-urlencoded", None])
+async def test_a_body_that_is_not_json_is_415(
+    api: httpx.AsyncClient, content_type: str | None
+) -> None:
+    headers = {"Idempotency-Key": "hygiene-415"}
+    if content_type is not None:
+        headers["Content-Type"] = content_type
+    response = await api.post(START, content=b'{"keyword": "cat dad"}', headers=headers)
+    refused = assert_refused(response, 415, "UNSUPPORTED_MEDIA_TYPE")
+    assert refused["details"] == {"accepted": ["application/json"]}
+    assert (await api.get("/v1/workflows")).json()["count"] == 0
+
+
+async def test_json_with_a_charset_or_a_json_suffix_is_accepted(api: httpx.AsyncClient) -> None:
+    for content_type in ("application/json; charset=utf-8", "application/merge-patch+json"):
+        response = await api.post(
+            "/v1/workflows/dtl-none/reject",
+            content=b'{"reason": "no"}',
+            headers={"Content-Type": content_type},
+        )
+        assert response.status_code == 404, (content_type, response.text)
+
+
+async def test_a_body_that_is_not_valid_json_is_still_the_routes_422(
+    api: httpx.AsyncClient,
+) -> None:
+    response = await api.post(
+        START,
+        content=b'{"keyword": ',
+        headers={"Content-Type": "application/json", "Idempotency-Key": "hygiene-bad"},
+    )
+    assert response.status_code == 422
+    assert response.json()["code"] == "VALIDATION_ERROR"
+
+
+@pytest.mark.parametrize("route", ["/v1/workflows", "/v1/listings"])
+async def test_an_offset_past_any_page_is_422(api: httpx.AsyncClient, route: str) -> None:
+    response = await api.get(route, params={"offset": 2**63})
+    refused = assert_refused(response, 422, "VALIDATION_ERROR")
+    assert refused["details"]["errors"][0]["loc"] == ["query", "offset"]  # type: ignore[index]
