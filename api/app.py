@@ -14,7 +14,12 @@ from temporalio.client import Client
 
 from api.errors import install_error_handlers
 from api.hygiene import InputHygieneMiddleware
-from api.middleware import BodySizeLimitMiddleware, RequestRateLimiter, SecurityHeadersMiddleware
+from api.middleware import (
+    BodySizeLimitMiddleware,
+    RequestRateLimiter,
+    SecurityHeadersMiddleware,
+    UnexpectedErrorMiddleware,
+)
 from api.routers import (
     billing,
     briefs,
@@ -113,8 +118,9 @@ def create_app(
     for module in routers:
         app.include_router(module.router)
     # Last added runs first: security headers (on every answer, 413 included), the body
-    # size limit, input hygiene (control characters, non-JSON bodies), then CORS (closed
-    # unless configured).
+    # size limit, input hygiene (control characters, non-JSON bodies), CORS (closed
+    # unless configured), then the 500 for an error nothing handled.
+    app.add_middleware(UnexpectedErrorMiddleware)
     if settings.cors_origins:
         app.add_middleware(
             CORSMiddleware,

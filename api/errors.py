@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import math
+import re
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -70,6 +71,33 @@ def domain_error_headers(exc: DomainError) -> dict[str, str] | None:
     return None
 
 
+def allowed_methods(app: FastAPI, path: str) -> list[str]:
+    """Every method the API serves at `path`, from its OpenAPI document. Starlette's 405
+    names the methods of the first route whose path matched, and a path served by
+    several routes (`GET` and `POST /v1/templates`) has one route per method."""
+    matchers: list[tuple[re.Pattern[str], frozenset[str]]] | None = getattr(
+        app.state, "method_matchers", None
+    )
+    if matchers is None:
+        matchers = [
+            (_template_pattern(template), frozenset(m.upper() for m in operations))
+            for template, operations in app.openapi().get("paths", {}).items()
+        ]
+        app.state.method_matchers = matchers
+    allowed: set[str] = set()
+    for pattern, methods in matchers:
+        if pattern.fullmatch(path):
+            allowed |= methods
+    return sorted(allowed)
+
+
+def _template_pattern(template: str) -> re.Pattern[str]:
+    parts = re.split(r"(\{[^}]+\})", template)
+    return re.compile(
+        "".join("[^/]+" if part.startswith("{") else re.escape(part) for part in parts if part)
+    )
+
+
 def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(DomainError)
     async def domain_error(_: Request, exc: DomainError) -> JSONResponse:
@@ -95,8 +123,20 @@ def install_error_handlers(app: FastAPI) -> None:
         )
 
     @app.exception_handler(StarletteHTTPException)
-    async def http_error(_: Request, exc: StarletteHTTPException) -> JSONResponse:
+    async def http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
         code = _HTTP_CODES.get(exc.status_code, "HTTP_ERROR")
+        if exc.status_code == 405:
+            allowed = allowed_methods(app, request.url.path)
+            if allowed:
+                return JSONResponse(
+                    error_body(
+                        code,
+                        f"{request.method} is not allowed here",
+                        {"allowed": allowed},
+                    ),
+                    status_code=405,
+                    headers={"Allow": ", ".join(allowed)},
+                )
         return JSONResponse(
             error_body(code, str(exc.detail)), status_code=exc.status_code, headers=exc.headers
         )

@@ -9,6 +9,7 @@ request. Error bodies follow the API's `{code, message, details?}` shape.
 from __future__ import annotations
 
 import json
+import logging
 import threading
 import time
 from collections.abc import Callable, Collection
@@ -22,6 +23,7 @@ __all__ = [
     "BodySizeLimitMiddleware",
     "RequestRateLimiter",
     "SecurityHeadersMiddleware",
+    "UnexpectedErrorMiddleware",
     "send_error",
 ]
 
@@ -44,6 +46,42 @@ async def send_error(
         }
     )
     await send({"type": "http.response.body", "body": body})
+
+
+logger = logging.getLogger("api.errors")
+
+
+class UnexpectedErrorMiddleware:
+    """The 500 for an error nothing else handled, answered here rather than by Starlette's
+    outermost `ServerErrorMiddleware`. That one sends its answer and raises the error
+    again, and uvicorn then closes the connection: a client on keep-alive saw its next
+    request reset. Here the error is logged and answered, and the connection stays open.
+    An error after the answer started can only be logged; the server closes that one."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = False
+
+        async def watched_send(message: Message) -> None:
+            nonlocal started
+            if message["type"] == "http.response.start":
+                started = True
+            await send(message)
+
+        try:
+            await self.app(scope, receive, watched_send)
+        except Exception:
+            if started:
+                raise
+            logger.exception("unhandled error on %s %s", scope["method"], scope["path"])
+            await send_error(
+                send, 500, "INTERNAL", "an unexpected error occurred; it has been logged"
+            )
 
 
 class _BodyTooLarge(Exception):

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import http.client
+import json
 from collections.abc import AsyncIterator
 
 import httpx
@@ -11,6 +13,7 @@ from temporalio.client import Client
 
 from api.app import create_app
 from core.crypto import new_key
+from core.http_server import ThreadedServer
 from core.settings import Settings
 from core.storage import LocalStorage
 from tests.accounts import Account
@@ -97,3 +100,33 @@ async def test_an_unexpected_error_keeps_the_error_shape_and_headers(
     assert response.headers["x-content-type-options"] == "nosniff"
     assert response.headers["cache-control"] == "no-store"
     assert "boom" not in response.text
+
+
+def test_after_an_unexpected_error_the_connection_serves_the_next_request(
+    settings: Settings, database_url: str, storage: LocalStorage
+) -> None:
+    """Over real HTTP on one keep-alive connection: a 500, then the next request answered
+    on the same connection. Starlette's own 500 raised the error again and uvicorn closed
+    the connection, so the second request met a closed socket."""
+    app = create_app(settings, database_url=database_url, storage=storage)
+
+    @app.get("/v1/boom", include_in_schema=False)
+    async def boom() -> None:
+        raise RuntimeError("boom")
+
+    server = ThreadedServer(app).start()
+    connection = http.client.HTTPConnection(server.host, server.port, timeout=10)
+    try:
+        connection.request("GET", "/v1/boom")
+        failed = connection.getresponse()
+        assert failed.status == 500
+        assert json.loads(failed.read())["code"] == "INTERNAL"
+        assert failed.getheader("cache-control") == "no-store"
+        socket_before = connection.sock
+        connection.request("GET", "/healthz")
+        healthy = connection.getresponse()
+        assert healthy.status == 200, healthy.read()
+        assert connection.sock is socket_before  # no reconnect was needed
+    finally:
+        connection.close()
+        server.stop()

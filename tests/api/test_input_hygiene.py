@@ -119,3 +119,21 @@ async def test_an_offset_past_any_page_is_422(api: httpx.AsyncClient, route: str
     response = await api.get(route, params={"offset": 2**63})
     refused = assert_refused(response, 422, "VALIDATION_ERROR")
     assert refused["details"]["errors"][0]["loc"] == ["query", "offset"]  # type: ignore[index]
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "allowed"),
+    [
+        ("PUT", "/v1/templates", ["GET", "POST"]),
+        ("PATCH", "/v1/templates/some-id", ["DELETE", "GET", "PUT"]),
+        ("DELETE", "/v1/workflows", ["GET"]),
+    ],
+)
+async def test_405_names_every_method_of_the_path(
+    api: httpx.AsyncClient, method: str, path: str, allowed: list[str]
+) -> None:
+    """Starlette named the methods of the first route that matched the path only."""
+    response = await api.request(method, path)
+    refused = assert_refused(response, 405, "METHOD_NOT_ALLOWED")
+    assert response.headers["allow"] == ", ".join(allowed)
+    assert refused["details"] == {"allowed": allowed}
