@@ -11,6 +11,7 @@ from typing import Annotated, Any, Literal, get_args
 
 from pydantic import (
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Field,
     StringConstraints,
@@ -118,13 +119,24 @@ class PricingRuleIn(BaseModel):
         )
 
 
+def _single_spaced(value: object) -> object:
+    """Runs of whitespace (tabs, newlines) as one space and none at either end, so a
+    keyword of spaces alone is too short rather than a run that fails later."""
+    return " ".join(value.split()) if isinstance(value, str) else value
+
+
+Keyword = Annotated[
+    str, BeforeValidator(_single_spaced), StringConstraints(min_length=2, max_length=80)
+]
+
+
 class DesignToListingRequest(BaseModel):
     model_config = ConfigDict(
         extra="forbid",
         json_schema_extra={"examples": [{"keyword": "retro hiking dog dad"}]},
     )
 
-    keyword: str = Field(min_length=2, max_length=80, examples=["retro hiking dog dad"])
+    keyword: Keyword = Field(examples=["retro hiking dog dad"])
     template: ProductTemplateIn = Field(
         default_factory=ProductTemplateIn,
         description="An inline template with one fixed price. Without it (and without "
@@ -152,7 +164,7 @@ class BriefRequest(BaseModel):
         extra="forbid", json_schema_extra={"examples": [{"keyword": "retro hiking dog dad"}]}
     )
 
-    keyword: str | None = Field(default=None, min_length=2, max_length=80)
+    keyword: Keyword | None = None
     trend_signal_id: uuid.UUID | None = None
 
     @model_validator(mode="after")

@@ -178,18 +178,19 @@ async def approve_workflow(
 )
 async def reject_workflow(
     workflow_id: WorkflowId,
-    body: RejectRequest,
     session: SessionDep,
     temporal: TemporalDep,
     settings: SettingsDep,
     principal: WorkflowsWrite,
+    body: RejectRequest | None = None,
 ) -> WorkflowView:
-    """Reject the brief of a run that waits for approval; the run ends, nothing is listed."""
+    """Reject the brief of a run that waits for approval; the run ends, nothing is listed.
+    The body (a reason) is optional."""
     run = await _signal_target(
         session, principal.tenant_id, workflow_id, {RunStatus.AWAITING_APPROVAL}
     )
     await runs.handle(temporal, workflow_id).signal(
-        DesignToListingWorkflow.reject, RejectSignal(reason=body.reason)
+        DesignToListingWorkflow.reject, RejectSignal(reason=body.reason if body else "")
     )
     return await run_views.describe_run(run, temporal=temporal, settings=settings)
 

@@ -10,6 +10,8 @@ import json
 import httpx
 import pytest
 
+from models.requests import DesignToListingRequest
+
 START = "/v1/workflows/design-to-listing"
 
 
@@ -137,3 +139,24 @@ async def test_405_names_every_method_of_the_path(
     refused = assert_refused(response, 405, "METHOD_NOT_ALLOWED")
     assert response.headers["allow"] == ", ".join(allowed)
     assert refused["details"] == {"allowed": allowed}
+
+
+@pytest.mark.parametrize("keyword", ["   ", "\t\n", " a "])
+async def test_a_keyword_of_spaces_is_too_short(api: httpx.AsyncClient, keyword: str) -> None:
+    response = await api.post(
+        START, json={"keyword": keyword}, headers={"Idempotency-Key": "hygiene-spaces"}
+    )
+    errors = assert_refused(response, 422, "VALIDATION_ERROR")["details"]["errors"]  # type: ignore[index]
+    assert errors[0]["loc"] == ["body", "keyword"]
+    brief = await api.post("/v1/briefs", json={"keyword": keyword})
+    assert_refused(brief, 422, "VALIDATION_ERROR")
+
+
+def test_a_keyword_is_single_spaced() -> None:
+    assert DesignToListingRequest(keyword="  cat \t dad\n").keyword == "cat dad"
+
+
+async def test_reject_needs_no_body(api: httpx.AsyncClient) -> None:
+    """Without a body the route looks for the run (404 here), rather than a 422."""
+    response = await api.post("/v1/workflows/dtl-none/reject")
+    assert_refused(response, 404, "NOT_FOUND")
