@@ -9,6 +9,7 @@ from typing import Any
 from cachetools import TTLCache
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
+from fastapi_offline import FastAPIOffline
 from sqlalchemy.ext.asyncio import AsyncEngine
 from temporalio.client import Client
 
@@ -47,6 +48,8 @@ from core.temporal import connect_temporal
 from services.vendors import VendorGateway
 
 API_VERSION = "0.1.0"
+# Swagger UI's and ReDoc's scripts and styles, served from fastapi-offline's package.
+DOCS_ASSETS = "/docs/assets"
 
 
 def create_app(
@@ -74,7 +77,9 @@ def create_app(
             await app.state.vendors.aclose()
             await engine.dispose()
 
-    app = FastAPI(
+    # Swagger UI and ReDoc from the installed package, not a CDN: the docs work offline.
+    app = FastAPIOffline(
+        static_url=DOCS_ASSETS,
         title="POD Automator API",
         version=API_VERSION,
         description="Turns trends into print-on-demand listings (Printify + Etsy).",

@@ -188,11 +188,12 @@ API_CSP = "default-src 'none'; frame-ancestors 'none'"
 DOCS_CSP = "; ".join(
     [
         "default-src 'self'",
-        # Swagger UI / ReDoc bundles from jsDelivr plus FastAPI's inline init script.
-        "script-src 'self' 'unsafe-inline' https://cdn.jsdelivr.net",
-        "style-src 'self' 'unsafe-inline' https://cdn.jsdelivr.net https://fonts.googleapis.com",
-        "font-src 'self' https://fonts.gstatic.com",
-        "img-src 'self' data: https://fastapi.tiangolo.com",
+        # Swagger UI / ReDoc bundles served by the API itself (fastapi-offline), plus
+        # FastAPI's inline init script: nothing is loaded from another origin.
+        "script-src 'self' 'unsafe-inline'",
+        "style-src 'self' 'unsafe-inline'",
+        "font-src 'self'",
+        "img-src 'self' data:",
         "worker-src 'self' blob:",  # ReDoc's search worker
         "connect-src 'self'",
         "object-src 'none'",
