@@ -78,3 +78,7 @@ class CampaignView(BaseModel):
     created_at: datetime
     updated_at: datetime
     temporal_ui: str
+
+
+class CampaignPage(Page[CampaignView]):
+    pass

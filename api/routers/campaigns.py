@@ -3,26 +3,26 @@
 from __future__ import annotations
 
 import uuid
-from typing import Annotated
+from typing import Annotated, Literal
 
-from fastapi import APIRouter, Path, Response, status
+from fastapi import APIRouter, Path, Query, Response, status
 
 from api.auth import CampaignsRead, CampaignsWrite
 from api.deps import SessionDep, SettingsDep, TemporalDep, VendorsDep
 from api.routers.workflows import IdempotencyKey
 from api.schemas import ErrorBody
-from api.trend_schemas import (
-    CampaignView,
-)
+from api.trend_schemas import CampaignPage, CampaignView
 from api.trend_views import describe_campaign, recorded_campaign_view
 from domain import errors
 from domain.errors import DomainError
+from models import repositories
 from models.requests import CampaignOptionsIn
 from models.tables import Campaign
 from services import trends
 
 router = APIRouter(prefix="/v1/campaigns", tags=["campaigns"])
 CampaignId = Annotated[str, Path(min_length=1, max_length=200)]
+CampaignStatus = Literal["running", "completed", "failed", "cancelled"]
 
 
 @router.post(
@@ -61,6 +61,25 @@ async def start_campaign(
     if not created:
         response.headers["Idempotent-Replayed"] = "true"
     return recorded_campaign_view(campaign, settings=settings)
+
+
+@router.get("", operation_id="list_campaigns", response_model=CampaignPage)
+async def list_campaigns(
+    session: SessionDep,
+    settings: SettingsDep,
+    principal: CampaignsRead,
+    status: CampaignStatus | None = None,
+    limit: Annotated[int, Query(ge=1, le=100)] = 20,
+    offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
+) -> CampaignPage:
+    """The tenant's campaigns, newest first, as recorded (`GET /v1/campaigns/{id}` asks
+    a running one's workflow for its latest outcomes)."""
+    rows, count = await repositories.campaigns.list_campaigns(
+        session, tenant_id=principal.tenant_id, status=status, limit=limit, offset=offset
+    )
+    return CampaignPage(
+        data=[recorded_campaign_view(row, settings=settings) for row in rows], count=count
+    )
 
 
 @router.get(

@@ -9,6 +9,7 @@ from __future__ import annotations
 from models.repositories import (
     accounts,
     briefs,
+    campaigns,
     designs,
     integrations,
     listings,
@@ -26,6 +27,7 @@ __all__ = [
     "NotFoundError",
     "accounts",
     "briefs",
+    "campaigns",
     "designs",
     "integrations",
     "listings",

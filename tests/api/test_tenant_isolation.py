@@ -356,6 +356,7 @@ WALK: dict[tuple[str, str], Check] = {
     ("POST", "/v1/trends/scrape"): reveals_nothing(
         "/v1/trends/scrape", "POST", {"sources": ["google_trends"]}, ok=202
     ),
+    ("GET", "/v1/campaigns"): reveals_nothing("/v1/campaigns"),
     ("POST", "/v1/campaigns"): reveals_nothing("/v1/campaigns", "POST", {"top_k": 1}, ok=202),
     ("GET", "/v1/campaigns/{campaign_id}"): not_found(
         "/v1/campaigns/{campaign_id}", code="CAMPAIGN_NOT_FOUND"
