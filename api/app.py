@@ -147,6 +147,8 @@ COMMON_AUTH_ERRORS = {
     "403": "The key's role or scopes do not allow this (FORBIDDEN)",
     "429": "Too many requests with this key (RATE_LIMITED); see Retry-After",
 }
+# Starts of a run (services.runs.start_run): 503 when Temporal cannot be reached.
+RUN_STARTS = {"start_design_to_listing", "request_brief", "request_design", "publish_design"}
 QUOTA_OPERATIONS = {
     "start_design_to_listing",
     "request_brief",
@@ -188,6 +190,11 @@ def _openapi(app: FastAPI) -> dict[str, Any]:
             if operation.get("security"):
                 for code, text in COMMON_AUTH_ERRORS.items():
                     responses.setdefault(code, _error(text))
+            if operation.get("operationId") in RUN_STARTS:
+                responses.setdefault(
+                    "503",
+                    _error("Temporal cannot be reached (TEMPORAL_UNAVAILABLE); see Retry-After"),
+                )
             if operation.get("operationId") in QUOTA_OPERATIONS:
                 responses.setdefault("402", _error("A plan limit is reached (QUOTA_EXCEEDED)"))
             if "requestBody" in operation:

@@ -19,6 +19,7 @@ from temporalio.common import (
     WorkflowIDReusePolicy,
 )
 from temporalio.exceptions import WorkflowAlreadyStartedError
+from temporalio.service import RPCError, RPCStatusCode
 
 from domain import errors
 from domain.errors import DomainError
@@ -43,6 +44,8 @@ from workflows.services import BriefWorkflow, DesignWorkflow, PublishDesignWorkf
 logger = logging.getLogger(__name__)
 # A live query needs a workflow worker; without one, answer from the record quickly.
 QUERY_TIMEOUT = timedelta(seconds=3)
+# When a client should try a start again after Temporal could not be reached.
+TEMPORAL_RETRY_AFTER_SECONDS = 15
 # The workflow of each kind of run (its run method).
 WORKFLOWS: dict[RunKind, Callable[[Any, DesignToListingInput], Awaitable[Any]]] = {
     RunKind.DESIGN_TO_LISTING: DesignToListingWorkflow.run,
@@ -166,18 +169,35 @@ async def start_run(
             "this Idempotency-Key was used with a different request body",
             {"workflow_id": run.workflow_id},
         )
-    with contextlib.suppress(WorkflowAlreadyStartedError):
-        # Safe to repeat: a run recorded but never started (a crash in between) starts now,
-        # a running one is reused, a finished one is never started again.
-        await temporal.start_workflow(
-            WORKFLOWS[RunKind(run.kind)],
-            workflow_input,
-            id=run.workflow_id,
-            task_queue=WORKFLOW_QUEUE,
-            id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
-            id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
-            search_attributes=tenant_attributes(tenant_id),
-        )
+    try:
+        with contextlib.suppress(WorkflowAlreadyStartedError):
+            # Safe to repeat: a run recorded but never started (a crash in between) starts
+            # now, a running one is reused, a finished one is never started again.
+            await temporal.start_workflow(
+                WORKFLOWS[RunKind(run.kind)],
+                workflow_input,
+                id=run.workflow_id,
+                task_queue=WORKFLOW_QUEUE,
+                id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
+                id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
+                search_attributes=tenant_attributes(tenant_id),
+            )
+    except RPCError as exc:
+        if exc.status != RPCStatusCode.UNAVAILABLE:
+            raise
+        if created:
+            # Unreachable: the start never got to Temporal. The record this request made
+            # goes, so nothing half-made is listed or counted against the plan.
+            await repositories.runs.delete_run(
+                session, tenant_id=tenant_id, workflow_id=run.workflow_id
+            )
+            await session.commit()
+        logger.warning("temporal unreachable; run %s not started: %s", run.workflow_id, exc)
+        raise DomainError(
+            errors.TEMPORAL_UNAVAILABLE,
+            "the workflow service cannot be reached; nothing was started, try again",
+            retry_after=TEMPORAL_RETRY_AFTER_SECONDS,
+        ) from None
     return run, created
 
 

@@ -60,6 +60,13 @@ async def create_run_if_absent(
     return run, created
 
 
+async def delete_run(session: AsyncSession, *, tenant_id: str, workflow_id: str) -> None:
+    """Remove a run's record (one whose workflow could not be started)."""
+    run = await get_run(session, tenant_id=tenant_id, workflow_id=workflow_id)
+    if run is not None:
+        await session.delete(run)
+
+
 async def get_run_by_request_key(
     session: AsyncSession, *, tenant_id: str, request_key: str
 ) -> WorkflowRun | None:
