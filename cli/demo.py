@@ -97,7 +97,10 @@ def run_demo(
             headers={"Idempotency-Key": key},
         )
         if response.status_code >= 400:
-            console.print(f"[red]{response.status_code}[/red] {response.text}")
+            console.print(
+                f"[red]refused ({response.status_code})[/red] {describe_error(response)}",
+                highlight=False,
+            )
             return 1
         workflow_id = response.json()["workflow_id"]
         replayed = response.headers.get("Idempotent-Replayed") == "true"
@@ -133,6 +136,29 @@ def run_demo(
     return 0 if listing.get("state") == "active" else 1
 
 
+def describe_error(response: httpx.Response) -> str:
+    """An error answer as a person reads it: `CODE: message`, then each field's problem."""
+    try:
+        body = response.json()
+    except ValueError:
+        return response.text[:500]
+    if not isinstance(body, dict) or "code" not in body:
+        return response.text[:500]
+    lines = [error_line(body)]
+    details = body.get("details")
+    for problem in details.get("errors", []) if isinstance(details, dict) else []:
+        where = ".".join(str(part) for part in problem.get("loc", []))
+        lines.append(f"  {where}: {problem.get('message', '')}")
+    return "\n".join(lines)
+
+
+def error_line(error: object) -> str:
+    """A run's or an answer's `{code, message}` as `CODE: message`."""
+    if isinstance(error, dict):
+        return f"{error.get('code', 'ERROR')}: {error.get('message', '')}"
+    return str(error)
+
+
 def _report(console: Console, summary: dict[str, Any], as_json: bool, started: bool) -> None:
     labels = {
         "status": "Status",
@@ -146,7 +172,8 @@ def _report(console: Console, summary: dict[str, Any], as_json: bool, started: b
     }
     for field, label in labels.items():
         if field in summary:
-            console.print(f"{label + ':':<18} {summary[field]}", highlight=False, soft_wrap=True)
+            value = error_line(summary[field]) if field == "error" else summary[field]
+            console.print(f"{label + ':':<18} {value}", highlight=False, soft_wrap=True)
     if started:
         console.print("The stack keeps running in the background; `pod down` stops it.")
     if as_json:

@@ -22,34 +22,60 @@ TENANT_ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="pod", description="POD Automator")
+    parser = argparse.ArgumentParser(
+        prog="pod",
+        description="POD Automator: trends into print-on-demand listings. `pod up -d` starts"
+        " the embedded stack in the background, `pod demo` turns one keyword into a live"
+        " listing through it, `pod status` shows what runs and `pod down` stops it.",
+        epilog="Settings are environment variables (or .env); see the README.",
+    )
     sub = parser.add_subparsers(dest="command", required=True)
     up = sub.add_parser("up", help="start the embedded stack (foreground; -d to detach)")
-    up.add_argument("-d", "--detach", action="store_true")
-    sub.add_parser("down", help="stop a detached stack")
-    sub.add_parser("status", help="show what runs")
+    up.add_argument(
+        "-d",
+        "--detach",
+        action="store_true",
+        help="run the stack in the background and return once the API answers",
+    )
+    sub.add_parser("down", help="stop the stack (and its Postgres if it was left running)")
+    sub.add_parser("status", help="JSON: the API, Postgres, Temporal, the emulators and each child")
     demo = sub.add_parser("demo", help="run one keyword → listing chain through the API")
-    demo.add_argument("keyword", nargs="?", default=None)
+    demo.add_argument(
+        "keyword", nargs="?", default=None, help="what the design is about (a default if left out)"
+    )
     demo.add_argument("--json", action="store_true", help="end with one JSON line on stdout")
     demo.add_argument("--new", action="store_true", help="force a new run for the keyword")
     sub.add_parser("api", help="serve the HTTP API")
     worker = sub.add_parser("worker", help="serve one task queue")
-    worker.add_argument("--queue", required=True, choices=sorted(QUEUES))
+    worker.add_argument(
+        "--queue", required=True, choices=sorted(QUEUES), help="the task queue this worker serves"
+    )
     sub.add_parser("emulators", help="serve the Printify and Etsy emulators")
     sub.add_parser("migrate", help="apply database migrations")
     tenants = sub.add_parser("tenant", help="operator: create a tenant and its owner key")
     tenants.add_argument("tenant_id", help="a short id: letters, digits, - and _")
-    tenants.add_argument("--name", required=True)
-    tenants.add_argument("--owner-email", required=True)
-    tenants.add_argument("--plan", default="pro", choices=sorted(PLANS))
+    tenants.add_argument("--name", required=True, help="the seller's display name")
+    tenants.add_argument("--owner-email", required=True, help="the owner's e-mail address")
+    tenants.add_argument(
+        "--plan", default="pro", choices=sorted(PLANS), help="the plan (default: pro)"
+    )
     plan = sub.add_parser("plan", help="operator: move a tenant to another plan")
-    plan.add_argument("tenant_id")
-    plan.add_argument("plan", choices=sorted(PLANS))
+    plan.add_argument("tenant_id", help="the tenant to move")
+    plan.add_argument("plan", choices=sorted(PLANS), help="its new plan")
     secrets = sub.add_parser("secrets", help="operator: encryption keys for stored tokens")
-    secrets.add_argument("action", choices=["new-key", "rotate"])
+    secrets.add_argument(
+        "action",
+        choices=["new-key", "rotate"],
+        help="new-key: print a new key for POD_ENCRYPTION_KEYS; rotate: re-encrypt every"
+        " stored token with the first key",
+    )
     openapi = sub.add_parser("openapi", help="write (or --check) openapi.yaml")
-    openapi.add_argument("--check", action="store_true")
-    openapi.add_argument("--output", type=Path, default=Path("openapi.yaml"))
+    openapi.add_argument(
+        "--check", action="store_true", help="fail if the file differs from the app's contract"
+    )
+    openapi.add_argument(
+        "--output", type=Path, default=Path("openapi.yaml"), help="default: openapi.yaml"
+    )
     return parser
 
 

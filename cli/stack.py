@@ -23,7 +23,14 @@ import httpx
 from temporalio.service import RPCError
 
 from core.db import migrate
-from core.embedded import port_open, start_postgres, start_temporal, stop_postgres, wait_for_port
+from core.embedded import (
+    port_open,
+    postgres_pid,
+    start_postgres,
+    start_temporal,
+    stop_postgres,
+    wait_for_port,
+)
 from core.settings import Settings
 from core.temporal import connect_temporal
 from services.accounts import bootstrap_development, dev_key_path
@@ -122,6 +129,8 @@ class Stack:
         self.paths = paths(settings)
         self.children: list[Child] = []
         self.temporal: subprocess.Popen[bytes] | None = None
+        self.temporal_restarts = 0
+        self.temporal_started_at = 0.0
         self.database_url = settings.database_url or ""
         self._stopping = False
 
@@ -138,14 +147,7 @@ class Stack:
             logger.info("development owner key in %s (mode 600)", dev_key_path(settings))
         if settings.uses_embedded_temporal and not port_open("127.0.0.1", settings.temporal_port):
             logger.info("starting Temporal dev server on %s", settings.temporal_target)
-            self.temporal = start_temporal(
-                p["temporal_db"],
-                port=settings.temporal_port,
-                ui_port=settings.temporal_ui_port,
-                namespace=settings.temporal_namespace,
-                log_file=p["logs"] / "temporal.log",
-                search_attributes=DEV_SERVER_SEARCH_ATTRIBUTES,
-            )
+            self._start_temporal()
         env = {**os.environ, "DATABASE_URL": self.database_url, "POD_HOME": str(p["home"])}
         if settings.uses_emulators:
             self._add("emulators", pod_argv("emulators"), env)
@@ -196,14 +198,23 @@ class Stack:
         data = {
             "pid": os.getpid(),
             "database_url": self.database_url,
-            "children": {c.name: c.process.pid for c in self.children if c.process},
-            "temporal_pid": self.temporal.pid if self.temporal else None,
+            "children": {
+                c.name: {"pid": c.process.pid, "restarts": c.restarts}
+                for c in self.children
+                if c.process
+            },
+            "temporal": {"pid": self.temporal.pid, "restarts": self.temporal_restarts}
+            if self.temporal
+            else None,
         }
         file.write_text(json.dumps(data, indent=2))
 
     def watch(self) -> None:
-        """Restart children that die (with backoff) until asked to stop."""
+        """Restart children that die (with backoff) until asked to stop; the Temporal dev
+        server too, when this stack started it."""
         while not self._stopping:
+            if self.temporal is not None and self.temporal.poll() is not None:
+                self._restart_temporal()
             for child in self.children:
                 if not child.alive() and not self._stopping:
                     wait = min(30.0, 2.0**child.restarts)
@@ -213,6 +224,32 @@ class Stack:
                         child.start()
                         self._write_supervisor()
             time.sleep(0.5)
+
+    def _start_temporal(self) -> None:
+        settings, p = self.settings, self.paths
+        self.temporal = start_temporal(
+            p["temporal_db"],
+            port=settings.temporal_port,
+            ui_port=settings.temporal_ui_port,
+            namespace=settings.temporal_namespace,
+            log_file=p["logs"] / "temporal.log",
+            search_attributes=DEV_SERVER_SEARCH_ATTRIBUTES,
+        )
+        self.temporal_started_at = time.monotonic()
+
+    def _restart_temporal(self) -> None:
+        wait = min(30.0, 2.0**self.temporal_restarts)
+        if time.monotonic() - self.temporal_started_at < wait or self._stopping:
+            return
+        logger.warning("the Temporal dev server exited; restarting (see temporal.log)")
+        self.temporal_restarts += 1
+        try:
+            self._start_temporal()
+        except (OSError, TimeoutError) as exc:
+            logger.error("the Temporal dev server did not come back: %s", exc)
+            self.temporal_started_at = time.monotonic()
+            return
+        self._write_supervisor()
 
     def request_stop(self, *_: object) -> None:
         self._stopping = True
@@ -262,8 +299,10 @@ def run_foreground(settings: Settings) -> int:
 def start_detached(settings: Settings, timeout: float = STARTUP_SECONDS + 60) -> int:
     """`pod up -d`: run the supervisor in the background and wait until the API answers."""
     if read_supervisor(settings) is not None and api_healthy(settings):
+        print(f"the stack already runs: API {settings.api_url}")
         return 0
     log = paths(settings)["logs"] / "up.log"
+    print(f"starting the stack in the background (log: {log}); this takes up to a minute")
     log.parent.mkdir(parents=True, exist_ok=True)
     with log.open("ab") as out:
         process = subprocess.Popen(  # noqa: S603 - our own argv
@@ -280,6 +319,10 @@ def start_detached(settings: Settings, timeout: float = STARTUP_SECONDS + 60) ->
             logger.error("the stack failed to start; see %s", log)
             return 1
         if api_healthy(settings) and read_supervisor(settings) is not None:
+            print(
+                f"the stack is up: API {settings.api_url}, Temporal UI"
+                f" {settings.temporal_web_url}; `pod status` shows it, `pod down` stops it"
+            )
             return 0
         time.sleep(0.3)
     logger.error("the stack did not come up within %.0f s; see %s", timeout, log)
@@ -290,35 +333,68 @@ def stop_detached(settings: Settings, timeout: float = 60.0) -> int:
     """`pod down`: ask the supervisor to stop and wait until it has."""
     data = read_supervisor(settings)
     if data is None:
-        stop_postgres(paths(settings)["postgres"])  # a crashed supervisor may leave it running
+        postgres = paths(settings)["postgres"]
+        if postgres_pid(postgres) is not None:
+            stop_postgres(postgres)  # a crashed supervisor may leave it running
+            print(f"no stack was running in {settings.home}; stopped its Postgres")
+        else:
+            print(f"no stack was running in {settings.home}")
         return 0
     pid = int(str(data["pid"]))
+    print(f"stopping the stack in {settings.home} (supervisor pid {pid})", flush=True)
     os.kill(pid, signal.SIGTERM)
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline and _pid_alive(pid):
         time.sleep(0.2)
     if _pid_alive(pid):
         os.kill(pid, signal.SIGKILL)
+        print(f"the supervisor did not stop within {timeout:.0f} s: killed")
+    print("stopped")
     return 0
 
 
 def status(settings: Settings) -> dict[str, object]:
-    """What runs: supervisor, children, and whether each endpoint answers."""
+    """What runs: the supervisor, Postgres, Temporal, each child (alive, restarts), and
+    whether each endpoint answers."""
     data = read_supervisor(settings) or {}
+    temporal = data.get("temporal")
+    temporal_state = _process_state(temporal) if isinstance(temporal, dict) else {}
+    postgres_dir = paths(settings)["postgres"]
     return {
         "running": bool(data),
         "home": str(settings.home),
         "api": {"url": settings.api_url, "healthy": api_healthy(settings)},
+        "postgres": {
+            "embedded": True,
+            "data_dir": str(postgres_dir),
+            "pid": postgres_pid(postgres_dir),
+            "up": postgres_pid(postgres_dir) is not None,
+        }
+        if settings.uses_embedded_database
+        else {"embedded": False},
         "temporal": {
             "address": settings.temporal_target,
             "ui": settings.temporal_web_url,
             "up": port_open("127.0.0.1", settings.temporal_port)
             if settings.uses_embedded_temporal
             else None,
+            **temporal_state,
         },
         "emulators": {
             "url": settings.emulator_url,
             "up": port_open("127.0.0.1", settings.emulator_port),
         },
-        "children": data.get("children", {}),
+        "children": {
+            name: _process_state(entry)
+            for name, entry in dict(data.get("children") or {}).items()  # type: ignore[call-overload]
+        },
     }
+
+
+def _process_state(entry: object) -> dict[str, object]:
+    """A supervised process as the supervisor file names it: pid, alive, restarts."""
+    pid, restarts = (entry, 0) if isinstance(entry, int) else (None, 0)
+    if isinstance(entry, dict):
+        pid, restarts = entry.get("pid"), entry.get("restarts", 0)
+    alive = isinstance(pid, int) and _pid_alive(pid)
+    return {"pid": pid, "alive": alive, "restarts": restarts}

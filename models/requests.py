@@ -126,7 +126,7 @@ def _single_spaced(value: object) -> object:
 
 
 Keyword = Annotated[
-    str, BeforeValidator(_single_spaced), StringConstraints(min_length=2, max_length=80)
+    str, StringConstraints(min_length=2, max_length=80), BeforeValidator(_single_spaced)
 ]
 
 

@@ -21,6 +21,7 @@ import stat
 import subprocess
 import sys
 import threading
+import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -162,10 +163,19 @@ def test_demo_rerun_and_restart(
     assert rerun["workflow_id"] == result["workflow_id"]
     assert rerun["etsy_listing_id"] == result["etsy_listing_id"]
 
+    code, out, err = pod_here("demo", "x")  # too short: the API's refusal, as words
+    assert code == 1
+    assert "refused (422) VALIDATION_ERROR: the request is not valid" in out + err
+    assert "body.keyword: String should have at least 2 characters" in out + err
+    assert '{"code"' not in out + err
+
     status = json.loads(pod_here("status")[1])
     assert status["running"] is True
     assert status["api"]["healthy"] is True
     assert set(status["children"]) >= {"api", "emulators", "worker-image", "worker-workflows"}
+    assert all(c["alive"] and c["restarts"] == 0 for c in status["children"].values()), status
+    assert status["postgres"]["up"] is True and status["postgres"]["pid"] > 0
+    assert status["temporal"]["up"] is True and status["temporal"]["alive"] is True
     ui = httpx.get(result["temporal_ui_url"], timeout=10)
     assert ui.status_code == 200
     # The Web UI's own backend serves the run that page shows.
@@ -186,8 +196,10 @@ def test_demo_rerun_and_restart(
     paused = httpx.post(f"{default}/pause", json={"note": "keep"}, headers=dev, timeout=10)
     assert paused.status_code == 200, paused.text
 
-    assert pod_here("down")[0] == 0
-    assert json.loads(pod_here("status")[1])["running"] is False
+    code, out, _ = pod_here("down")
+    assert code == 0 and "stopped" in out, out
+    down = json.loads(pod_here("status")[1])
+    assert down["running"] is False and down["postgres"]["up"] is False
 
     # `pod up` again, its supervisor in this process: the records and the schedule stay.
     # (`main` put its own handler on the root logger: caplog's listens to the supervisor.)
@@ -198,6 +210,17 @@ def test_demo_rerun_and_restart(
     finally:
         supervisor_log.removeHandler(caplog.handler)
     assert json.loads(pod_here("status")[1])["running"] is True
+    # The supervisor restarts the Temporal dev server like its other children; the scrape
+    # below then runs through the restarted server.
+    assert stack_here.stack is not None and stack_here.stack.temporal is not None
+    stack_here.stack.temporal.kill()
+    deadline = time.monotonic() + 60
+    while True:
+        temporal = json.loads(pod_here("status")[1])["temporal"]
+        if temporal["restarts"] == 1 and temporal["alive"] and temporal["up"]:
+            break
+        assert time.monotonic() < deadline, temporal
+        time.sleep(0.5)
     key_file = Path(pod_env["POD_HOME"]) / "dev-api-key"
     assert stat.S_IMODE(key_file.stat().st_mode) == 0o600
     api_key = key_file.read_text().strip()
