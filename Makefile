@@ -64,7 +64,7 @@ lint: $(VENV)/.installed-dev
 	$(BIN)/bandit -c pyproject.toml -r . -ll -q
 	$(BIN)/pod openapi --check
 
-## chaos: the fault tests at full size (twenty runs under vendor faults); `make test` runs them small
+## chaos: the fault tests at full size (twenty runs under vendor faults, an image worker killed mid-design)
 chaos: $(VENV)/.installed-dev
 	$(BIN)/pytest -o addopts="-q -n 2 --dist loadscope -p no:cacheprovider" -m chaos
 
