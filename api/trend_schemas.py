@@ -18,6 +18,23 @@ class ScrapeStarted(BaseModel):
     run_id: str | None = None
     started: bool  # false: a scrape of this tenant was already running and is returned
     temporal_ui: str
+    self_url: str = Field(description="Where to follow it: `GET /v1/trends/scrapes/{id}`")
+
+
+class ScrapeView(BaseModel):
+    """A scrape: running, or how it ended and, once completed, what it stored."""
+
+    workflow_id: str
+    run_id: str | None = None
+    status: Literal["running", "completed", "failed", "cancelled", "terminated", "timed_out"]
+    started_at: datetime | None = None
+    closed_at: datetime | None = None
+    result: dict[str, Any] | None = Field(
+        default=None,
+        description="Once completed: each source's outcome, signals created and merged, "
+        "and the campaign it asked for (if any)",
+    )
+    temporal_ui: str
 
 
 class TrendSignalPublic(BaseModel):

@@ -27,6 +27,7 @@ from models.trends import (
     CampaignInput,
     CampaignOptions,
     TrendScrapeInput,
+    TrendScrapeResult,
 )
 from services import billing
 from services.runs import (
@@ -37,6 +38,7 @@ from services.runs import (
 from services.vendors import VendorGateway
 from workflows.campaign import CampaignWorkflow
 from workflows.contract import (
+    TENANT_ATTRIBUTE,
     WORKFLOW_QUEUE,
     on_demand_scrape_id,
     run_workflow_id,
@@ -78,6 +80,61 @@ async def start_scrape(
     except WorkflowAlreadyStartedError as running:
         run_id, started = running.run_id, False
     return StartedScrape(workflow_id, run_id, started)
+
+
+@dataclass(frozen=True)
+class ScrapeState:
+    """A scrape as Temporal knows it: its status and, once it completed, its report."""
+
+    workflow_id: str
+    run_id: str | None
+    status: str  # running, completed, failed, cancelled, terminated, timed_out
+    started_at: datetime | None
+    closed_at: datetime | None
+    result: TrendScrapeResult | None
+
+
+_SCRAPE_STATUS = {
+    WorkflowExecutionStatus.RUNNING: "running",
+    WorkflowExecutionStatus.COMPLETED: "completed",
+    WorkflowExecutionStatus.FAILED: "failed",
+    WorkflowExecutionStatus.CANCELED: "cancelled",
+    WorkflowExecutionStatus.TERMINATED: "terminated",
+    WorkflowExecutionStatus.TIMED_OUT: "timed_out",
+    WorkflowExecutionStatus.CONTINUED_AS_NEW: "running",
+}
+
+
+async def scrape_state(
+    *, temporal: Client, tenant_id: str, workflow_id: str, run_id: str | None = None
+) -> ScrapeState:
+    """One of the tenant's scrapes (on demand or scheduled), by the workflow id its start
+    or schedule named; 404 `SCRAPE_NOT_FOUND` for another tenant's or another workflow."""
+    handle = temporal.get_workflow_handle(workflow_id, run_id=run_id, result_type=TrendScrapeResult)
+    try:
+        described = await handle.describe()
+    except RPCError:
+        described = None
+    if (
+        described is None
+        or described.workflow_type != TrendScrapeWorkflow.__name__
+        or described.typed_search_attributes.get(TENANT_ATTRIBUTE) != tenant_id
+    ):
+        raise DomainError(errors.SCRAPE_NOT_FOUND, "no such scrape in this tenant")
+    status = _SCRAPE_STATUS.get(described.status, "running") if described.status else "running"
+    result = None
+    if status == "completed":
+        result = await temporal.get_workflow_handle(
+            workflow_id, run_id=described.run_id, result_type=TrendScrapeResult
+        ).result()
+    return ScrapeState(
+        workflow_id=workflow_id,
+        run_id=described.run_id,
+        status=status,
+        started_at=described.start_time,
+        closed_at=described.close_time,
+        result=result,
+    )
 
 
 async def _ensure_cooled_down(temporal: Client, workflow_id: str, cooldown: int) -> None:

@@ -4,16 +4,18 @@ neighbours, and a scrape on demand."""
 from __future__ import annotations
 
 import uuid
+from dataclasses import asdict
 from datetime import datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Query, status
+from fastapi import APIRouter, Path, Query, status
 
 from api.auth import TrendsRead, TrendsWrite
 from api.deps import SessionDep, SettingsDep, TemporalDep
 from api.schemas import ErrorBody
 from api.trend_schemas import (
     ScrapeStarted,
+    ScrapeView,
     SimilarTrend,
     SimilarTrends,
     TrendPage,
@@ -136,4 +138,34 @@ async def scrape_trends(
         run_id=scrape.run_id,
         started=scrape.started,
         temporal_ui=workflow_ui_url(settings, scrape.workflow_id),
+        self_url=f"/v1/trends/scrapes/{scrape.workflow_id}",
+    )
+
+
+@router.get(
+    "/scrapes/{workflow_id}",
+    operation_id="get_scrape",
+    response_model=ScrapeView,
+    responses={404: {"model": ErrorBody, "description": "No such scrape in this tenant"}},
+)
+async def get_scrape(
+    workflow_id: Annotated[str, Path(min_length=1, max_length=200)],
+    temporal: TemporalDep,
+    settings: SettingsDep,
+    principal: TrendsRead,
+    run_id: Annotated[str | None, Query(max_length=64)] = None,
+) -> ScrapeView:
+    """A scrape, on demand or scheduled, by its workflow id (the latest run, or `run_id`):
+    its status and, once completed, its report."""
+    state = await trends.scrape_state(
+        temporal=temporal, tenant_id=principal.tenant_id, workflow_id=workflow_id, run_id=run_id
+    )
+    return ScrapeView(
+        workflow_id=state.workflow_id,
+        run_id=state.run_id,
+        status=state.status,  # type: ignore[arg-type]  # one of the Literal's values
+        started_at=state.started_at,
+        closed_at=state.closed_at,
+        result=asdict(state.result) if state.result else None,
+        temporal_ui=workflow_ui_url(settings, state.workflow_id),
     )

@@ -353,6 +353,10 @@ WALK: dict[tuple[str, str], Check] = {
     ("GET", "/v1/trends/{signal_id}"): not_found("/v1/trends/{signal_id}"),
     ("GET", "/v1/trends/{signal_id}/similar"): not_found("/v1/trends/{signal_id}/similar"),
     # B's own scrape and campaign: they see B's signals only.
+    # A's run id as a scrape id: another tenant's workflow, and not a scrape.
+    ("GET", "/v1/trends/scrapes/{workflow_id}"): not_found(
+        "/v1/trends/scrapes/{workflow_id}", code="SCRAPE_NOT_FOUND"
+    ),
     ("POST", "/v1/trends/scrape"): reveals_nothing(
         "/v1/trends/scrape", "POST", {"sources": ["google_trends"]}, ok=202
     ),

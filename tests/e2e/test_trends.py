@@ -34,6 +34,12 @@ async def scrape(
         started["workflow_id"], run_id=started["run_id"], result_type=TrendScrapeResult
     )
     result: TrendScrapeResult = await handle.result()
+    # The seller follows it through the API, at the address the 202 named.
+    view = (await api.get(started["self_url"], params={"run_id": started["run_id"]})).json()
+    assert started["self_url"] == f"/v1/trends/scrapes/{started['workflow_id']}"
+    assert view["status"] == "completed", view
+    assert (view["result"]["created"], view["result"]["merged"]) == (result.created, result.merged)
+    assert view["closed_at"] >= view["started_at"]
     return result
 
 
