@@ -74,9 +74,10 @@ def _url_problems(scope: Scope) -> list[dict[str, Any]]:
         except UnicodeDecodeError:
             return [*problems, _problem(["query"], "the query string is not UTF-8")]
         for name, value in pairs:
-            if _ANYWHERE.search(name) or _ANYWHERE.search(value):
-                loc = ["query", name] if not _ANYWHERE.search(name) else ["query"]
-                problems.append(_problem(loc))
+            if _ANYWHERE.search(name):
+                problems.append(_problem(["query"]))
+            elif _ANYWHERE.search(value):
+                problems.append(_problem(["query", name]))
     return problems
 
 

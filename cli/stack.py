@@ -360,6 +360,7 @@ def status(settings: Settings) -> dict[str, object]:
     temporal = data.get("temporal")
     temporal_state = _process_state(temporal) if isinstance(temporal, dict) else {}
     postgres_dir = paths(settings)["postgres"]
+    postgres = postgres_pid(postgres_dir) if settings.uses_embedded_database else None
     return {
         "running": bool(data),
         "home": str(settings.home),
@@ -367,8 +368,8 @@ def status(settings: Settings) -> dict[str, object]:
         "postgres": {
             "embedded": True,
             "data_dir": str(postgres_dir),
-            "pid": postgres_pid(postgres_dir),
-            "up": postgres_pid(postgres_dir) is not None,
+            "pid": postgres,
+            "up": postgres is not None,
         }
         if settings.uses_embedded_database
         else {"embedded": False},
@@ -393,8 +394,8 @@ def status(settings: Settings) -> dict[str, object]:
 
 def _process_state(entry: object) -> dict[str, object]:
     """A supervised process as the supervisor file names it: pid, alive, restarts."""
-    pid, restarts = (entry, 0) if isinstance(entry, int) else (None, 0)
-    if isinstance(entry, dict):
-        pid, restarts = entry.get("pid"), entry.get("restarts", 0)
+    # The earlier file format named each child's pid alone.
+    state = entry if isinstance(entry, dict) else {"pid": entry}
+    pid, restarts = state.get("pid"), state.get("restarts", 0)
     alive = isinstance(pid, int) and _pid_alive(pid)
     return {"pid": pid, "alive": alive, "restarts": restarts}

@@ -95,7 +95,7 @@ async def start_design_to_listing(
         return DesignToListingInput(
             tenant_id=tenant_id,
             request_key=idempotency_key,
-            keyword=" ".join(body.keyword.split()),
+            keyword=body.keyword,  # single-spaced by its type (models.requests.Keyword)
             printify_integration_id=target.printify_integration_id,
             etsy_integration_id=target.etsy_integration_id,
             template=template,

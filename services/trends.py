@@ -110,9 +110,8 @@ async def scrape_state(
 ) -> ScrapeState:
     """One of the tenant's scrapes (on demand or scheduled), by the workflow id its start
     or schedule named; 404 `SCRAPE_NOT_FOUND` for another tenant's or another workflow."""
-    handle = temporal.get_workflow_handle(workflow_id, run_id=run_id, result_type=TrendScrapeResult)
     try:
-        described = await handle.describe()
+        described = await temporal.get_workflow_handle(workflow_id, run_id=run_id).describe()
     except RPCError:
         described = None
     if (
