@@ -8,7 +8,9 @@ subset strict structured outputs use: objects (`properties`, `required`,
 `format`s, simple `pattern`s), integers and numbers with bounds, booleans, null, arrays
 (`items`, `minItems`, `maxItems`, distinct items), `anyOf`/`oneOf`/`allOf`, type lists and
 local `$ref`s. A few field names get fitting values (colours, tags, URLs) before the
-generic rule applies.
+generic rule applies. Like a model, it keeps to a length a description states ("at most
+32 chars"), and writes titles from the message's quoted subject (`Keyword: "cat mom"`)
+rather than repeating the whole message.
 """
 
 from __future__ import annotations
@@ -82,6 +84,8 @@ class _Generator:
     def __init__(self, root: Mapping[str, Any], text: str) -> None:
         self.root = root
         self.text = " ".join(text.split())
+        # What the message is about: its quoted parts when it has some.
+        self.subject = " ".join(re.findall(r'"([^"]+)"', self.text)) or self.text
         found = [word.lower() for word in re.findall(r"[A-Za-z][A-Za-z0-9]*", text)]
         own = list(dict.fromkeys(w for w in found if len(w) >= 3 and w not in _STOP_WORDS))
         self.words = own + [word for word in FILLER_WORDS if word not in own]
@@ -195,7 +199,7 @@ class _Generator:
         elif name.endswith("url") or name.endswith("uri"):
             base = f"https://example.com/{word}"
         elif name in ("title", "name", "headline", "slogan", "phrase") and index == 0:
-            base = self.text.title() or word.title()
+            base = self.subject.title() or word.title()
         elif name in ("description", "summary", "text", "content", "reason", "rationale"):
             base = self.text or word
         elif name in ("tags", "tag", "keywords", "keyword"):
@@ -206,7 +210,7 @@ class _Generator:
         if isinstance(pattern, str):
             candidates = (base, colour, word, word.upper(), str(index + 1), "a" * 8)
             base = next((c for c in candidates if re.search(pattern, c)), base)
-        return _fit(base, schema, self.words)
+        return _fit(base, _with_stated_limit(schema), self.words)
 
     def _number(self, schema: Mapping[str, Any], kind: str, path: str) -> int | float:
         step = 1 if kind == "integer" else 0.01
@@ -230,6 +234,21 @@ class _Generator:
 def _field_name(path: str) -> str:
     """The property name at the end of `path` (`.listing.tags[2]` -> `tags`)."""
     return re.sub(r"(\[\d+\])+$", "", path.rsplit(".", 1)[-1]).lower()
+
+
+_STATED_LIMIT = re.compile(r"at most (\d+) (?:chars|characters)\b", re.IGNORECASE)
+
+
+def _with_stated_limit(schema: Mapping[str, Any]) -> Mapping[str, Any]:
+    """`schema` with a length its description states as its `maxLength` (strict mode
+    drops `maxLength`, so clients say it in words; a model follows them)."""
+    stated = _STATED_LIMIT.search(str(schema.get("description", "")))
+    if stated is None:
+        return schema
+    limit = int(stated.group(1))
+    if "maxLength" in schema:
+        limit = min(limit, int(schema["maxLength"]))
+    return {**schema, "maxLength": limit}
 
 
 def _fit(text: str, schema: Mapping[str, Any], words: list[str]) -> str:

@@ -446,3 +446,18 @@ class Node(pydantic.BaseModel):
 def test_recursive_schemas_end() -> None:
     schema = openai.pydantic_function_tool(Node)["function"].get("parameters", {})
     Node.model_validate(example(schema, "family tree"))
+
+
+def test_a_slogan_keeps_to_the_length_its_description_states_and_to_the_quoted_subject() -> None:
+    schema: dict[str, Any] = {
+        "type": "object",
+        "properties": {
+            "slogan": {"type": "string", "description": "The words, at most 32 chars."},
+            "title": {"type": "string"},
+        },
+    }
+    keyword = "grandpa fishing club since nineteen eighty"  # 42 characters
+    value = example(schema, f"Keyword: {json.dumps(keyword)}")
+    assert len(value["slogan"]) <= 32 and value["slogan"].startswith("Grandpa Fishing")
+    assert value["title"] == keyword.title()  # the subject, not "Keyword: ..."
+    assert "Keyword" not in value["slogan"]
