@@ -12,12 +12,15 @@ from datetime import timedelta
 from sqlmodel.ext.asyncio.session import AsyncSession
 from temporalio import activity
 
+from activities.providers import build_local_screen, tenant_names
 from core.db import SessionFactory
 from core.settings import Settings
 from domain.errors import DomainError
 from domain.niches import normalise_keyword, same_niche
 from integrations.embeddings import threshold_for_model
 from integrations.errors import VendorError
+from integrations.ip_screen import IpMatcher
+from integrations.safety import ContentScreen
 from models import repositories
 from models.payloads import (
     DesignToListingInput,
@@ -46,6 +49,8 @@ from workflows.contract import PLAN_CAMPAIGN, PREPARE_LISTING_RUN, RECORD_CAMPAI
 logger = logging.getLogger(__name__)
 # Briefs compared with each chosen signal (nearest first).
 BRIEF_NEIGHBOURS = 5
+# A campaign reads at most this many times `top_k` signals looking for listable ones.
+SCAN_FACTOR = 5
 
 
 def signal_request_key(signal_id: str) -> str:
@@ -72,40 +77,65 @@ class CampaignActivities:
         self._sessions = sessions
         self._settings = settings
         self._vendors = vendors
+        self._screen: ContentScreen | None = None  # built at first use (a worker's lists)
 
     @activity.defn(name=PLAN_CAMPAIGN.name)
     async def plan_campaign(self, request: CampaignInput) -> CampaignPlan:
-        """The top K fresh signals, each pending or skipped with the reason."""
+        """The best fresh signals until `top_k` of them are chosen for a listing, each
+        signal passed over on the way recorded as skipped with the reason (its niche has a
+        brief, it names a protected name, ...). At most `SCAN_FACTOR` times `top_k`
+        signals are read, so a tenant whose best signals are all covered still gets a
+        quick answer."""
         options = request.options
         now = utcnow()
+        own_names = await tenant_names(self._sessions, request.tenant_id)
+        chosen: list[TrendSignal] = []
+        outcomes: list[CampaignOutcome] = []
         async with self._sessions() as session:
             await self._record_start(session, request)
-            signals, _ = await repositories.trends.list_signals(
-                session,
-                tenant_id=request.tenant_id,
-                min_score=options.min_score,
-                since=now - timedelta(hours=options.fresh_hours),
-                limit=options.top_k,
-                offset=0,
-                with_vectors=True,  # compared with the briefs' and each other's
-            )
-            chosen: list[TrendSignal] = []
-            outcomes = []
-            for signal in signals:
-                reason = await self._duplicate_of(session, request.tenant_id, signal, chosen)
-                outcomes.append(
-                    CampaignOutcome(
-                        signal_id=str(signal.id),
-                        keyword=signal.keyword,
-                        score=round(signal.score, 2),
-                        status=OutcomeStatus.SKIPPED if reason else OutcomeStatus.PENDING,
-                        reason=reason,
-                    )
+            offset, budget = 0, options.top_k * SCAN_FACTOR
+            while len(chosen) < options.top_k and offset < budget:
+                page = min(options.top_k * 2, budget - offset)
+                signals, _ = await repositories.trends.list_signals(
+                    session,
+                    tenant_id=request.tenant_id,
+                    min_score=options.min_score,
+                    since=now - timedelta(hours=options.fresh_hours),
+                    limit=page,
+                    offset=offset,
+                    with_vectors=True,  # compared with the briefs' and each other's
                 )
-                if reason is None:
-                    chosen.append(signal)
+                offset += len(signals)
+                for signal in signals:
+                    if len(chosen) == options.top_k:
+                        break
+                    reason = await self._screened_out(signal, own_names)
+                    if reason is None:
+                        reason = await self._duplicate_of(
+                            session, request.tenant_id, signal, chosen
+                        )
+                    outcomes.append(
+                        CampaignOutcome(
+                            signal_id=str(signal.id),
+                            keyword=signal.keyword,
+                            score=round(signal.score, 2),
+                            status=OutcomeStatus.SKIPPED if reason else OutcomeStatus.PENDING,
+                            reason=reason,
+                        )
+                    )
+                    if reason is None:
+                        chosen.append(signal)
+                if len(signals) < page:
+                    break  # no more fresh signals
             await session.commit()
         return CampaignPlan(outcomes)
+
+    async def _screened_out(self, signal: TrendSignal, own_names: IpMatcher | None) -> str | None:
+        """Why the signal's keyword may not become a listing: the local lists refuse it."""
+        if self._screen is None:
+            self._screen = build_local_screen(self._settings)
+        verdict = await self._screen.check({"keyword": signal.keyword}, own_names, moderate=False)
+        return None if verdict.safe else f"UNSAFE_CONTENT: {verdict.summary()}"
 
     async def _duplicate_of(
         self, session: AsyncSession, tenant_id: str, signal: TrendSignal, chosen: list[TrendSignal]

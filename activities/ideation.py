@@ -7,7 +7,7 @@ from dataclasses import asdict
 from temporalio import activity
 
 from activities.heartbeat import heartbeating
-from activities.providers import Providers, record_cost
+from activities.providers import Providers, record_cost, tenant_names
 from core.db import SessionFactory
 from domain import errors, niches
 from domain.errors import DomainError
@@ -27,12 +27,16 @@ from models.payloads import (
 from models.tables import Brief
 from workflows.contract import GENERATE_BRIEF, SCREEN_BRIEF
 
+# Attempts at an OpenAI brief before the run fails: at most 2 x BRIEF_ANSWERS chat calls
+# (it was 5 x 3 = 15 when a model kept breaking the rules).
+BRIEF_ATTEMPTS = 2
 
-def unsafe_content(verdict: Verdict) -> DomainError:
+
+def unsafe_content(verdict: Verdict, what: str = "brief") -> DomainError:
     """The non-retryable failure of a refused text, with every reason in `details`."""
     return DomainError(
         errors.UNSAFE_CONTENT,
-        f"the brief was refused by content screening: {verdict.summary()}",
+        f"the {what} was refused by content screening: {verdict.summary()}",
         verdict.details,
     )
 
@@ -66,6 +70,16 @@ class IdeationActivities:
             keyword = normalise_keyword(data.keyword)
         except BriefInputError as exc:
             raise DomainError(errors.INVALID_INPUT, str(exc)) from exc
+        # The keyword meets the local lists before any model: a protected name or a slur
+        # is refused for free and never sent out.
+        # The keyword as sent too: cleaning drops the `$` of "$tar war$".
+        verdict = await self._providers.screen.check(
+            {"keyword": data.keyword, "plain keyword": keyword},
+            await tenant_names(self._sessions, data.tenant_id),
+            moderate=False,
+        )
+        if not verdict.safe:
+            raise unsafe_content(verdict, "keyword")
         writer = self._providers.brief_writer
         if writer is None:
             brief = write_brief(keyword)
@@ -115,12 +129,21 @@ class IdeationActivities:
             )
         except BriefRejected as exc:
             if exc.refused:
-                raise DomainError(
-                    errors.UNSAFE_CONTENT, str(exc), {"problems": exc.problems}
-                ) from exc
-            # The model may well do better on the next attempt; the invalid brief is dropped.
+                details: dict[str, object] = {"problems": exc.problems}
+                if exc.ip_risk:
+                    details["categories"] = ["ip_risk"]
+                    details["ip_risk"] = exc.ip_risk
+                raise DomainError(errors.UNSAFE_CONTENT, str(exc), details) from exc
+            # The model may well do better on the next attempt (the invalid brief is
+            # dropped), but not forever: each attempt is up to BRIEF_ANSWERS paid calls.
+            attempt = activity.info().attempt
+            code = (
+                errors.OPENAI_INVALID_BRIEF
+                if attempt < BRIEF_ATTEMPTS
+                else errors.OPENAI_BRIEF_UNUSABLE
+            )
             raise DomainError(
-                errors.OPENAI_INVALID_BRIEF, str(exc), {"problems": exc.problems}
+                code, f"{exc} (attempt {attempt} of {BRIEF_ATTEMPTS})", {"problems": exc.problems}
             ) from exc
         finally:
             await record_cost(
@@ -137,8 +160,9 @@ class IdeationActivities:
     @activity.defn(name=SCREEN_BRIEF.name)
     async def screen_brief(self, data: ScreenBriefInput) -> ScreenResult:
         """Refuse unsafe or trademarked copy before any image is made (non-retryable)."""
+        own = await tenant_names(self._sessions, data.tenant_id)
         verdict = await heartbeating(
-            self._providers.screen.check(brief_fields(data.brief)), "screening the brief"
+            self._providers.screen.check(brief_fields(data.brief), own), "screening the brief"
         )
         if data.workflow_id:
             async with self._sessions() as session:

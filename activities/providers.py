@@ -16,8 +16,9 @@ from temporalio import activity
 
 from core.db import SessionFactory
 from core.settings import Settings
+from integrations.ip_screen import IpMatcher, ProtectedName, load_protected_names
 from integrations.openai_provider import OpenAIConfig, OpenAIProvider, Usage, build_client
-from integrations.safety import ContentScreen, load_terms, load_trademarks
+from integrations.safety import ContentScreen, ProfanityScreen, load_terms
 from models import repositories
 from models.tables import CostLine
 
@@ -71,6 +72,22 @@ class Providers:
             await self.openai.aclose()
 
 
+def build_local_screen(settings: Settings) -> ContentScreen:
+    """The screen's local lists (profanity, the platform's protected names and the
+    operator's extra files), without a moderation endpoint."""
+    profanity = ProfanityScreen(load_terms(settings.blocklist_file))
+    return ContentScreen(profanity, IpMatcher(load_protected_names(settings.trademark_file)))
+
+
+async def tenant_names(sessions: SessionFactory, tenant_id: str) -> IpMatcher | None:
+    """The tenant's own protected names as a matcher (None when it has none)."""
+    async with sessions() as session:
+        rows = await repositories.protected_names.all_names(session, tenant_id=tenant_id)
+    if not rows:
+        return None
+    return IpMatcher(ProtectedName(row.name, "custom", tuple(row.context)) for row in rows)
+
+
 def build_providers(settings: Settings) -> Providers:
     """The providers the settings ask for; one OpenAI client serves all OpenAI calls."""
     prices = PriceCard(
@@ -80,10 +97,8 @@ def build_providers(settings: Settings) -> Providers:
         image_output=settings.openai_image_output_usd_per_mtok,
         embedding=settings.openai_embedding_usd_per_mtok,
     )
-    blocked = load_terms(settings.blocklist_file)
-    trademarks = load_trademarks(settings.trademark_file)
     if not settings.uses_openai:
-        return Providers(screen=ContentScreen(blocked, trademarks), prices=prices)
+        return Providers(screen=build_local_screen(settings), prices=prices)
     client = build_client(
         api_key=settings.openai_api_key.get_secret_value(),
         base_url=settings.openai_base_url,
@@ -102,7 +117,7 @@ def build_providers(settings: Settings) -> Providers:
         ),
     )
     return Providers(
-        screen=ContentScreen(blocked, trademarks, provider.moderate),
+        screen=build_local_screen(settings).with_moderator(provider.moderate),
         prices=prices,
         openai=provider,
         openai_briefs=settings.ideation_provider == "openai",

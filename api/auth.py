@@ -182,5 +182,7 @@ CampaignsWrite = Annotated[Principal, _needs(Permission.CAMPAIGNS_WRITE)]
 TemplatesWrite = Annotated[Principal, _needs(Permission.TEMPLATES_WRITE)]
 SchedulesRead = Annotated[Principal, _needs(Permission.SCHEDULES_READ)]
 SchedulesWrite = Annotated[Principal, _needs(Permission.SCHEDULES_WRITE)]
+ProtectedNamesRead = Annotated[Principal, _needs(Permission.PROTECTED_NAMES_READ)]
+ProtectedNamesWrite = Annotated[Principal, _needs(Permission.PROTECTED_NAMES_WRITE)]
 # Any valid key (every role may read who it is).
 Authenticated = Annotated[Principal, Security(authorize)]

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import uuid
 from datetime import UTC, datetime, timedelta
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import (
     AwareDatetime,
     BaseModel,
     ConfigDict,
     Field,
+    StringConstraints,
     field_validator,
 )
 
@@ -79,6 +80,47 @@ class TemplatePublic(BaseModel):
 
 
 class TemplatePage(Page[TemplatePublic]):
+    pass
+
+
+ProtectedNameText = Annotated[
+    str, StringConstraints(min_length=2, max_length=100, strip_whitespace=True)
+]
+ContextWord = Annotated[str, StringConstraints(min_length=2, max_length=40, strip_whitespace=True)]
+
+
+class ProtectedNameIn(BaseModel):
+    """A name the tenant protects, matched like the platform's list: case, accents,
+    punctuation, spacing, plurals and simple leetspeak do not matter."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {"name": "Trailhead Co", "note": "a client's brand"},
+                {"name": "summit", "context": ["logo", "apparel"]},
+            ]
+        },
+    )
+
+    name: ProtectedNameText
+    context: list[ContextWord] = Field(
+        default_factory=list,
+        max_length=20,
+        description="For an everyday word: it is refused only beside one of these words.",
+    )
+    note: str | None = Field(default=None, max_length=500)
+
+
+class ProtectedNamePublic(BaseModel):
+    id: uuid.UUID
+    name: str
+    context: list[str]
+    note: str | None = None
+    created_at: datetime
+
+
+class ProtectedNamePage(Page[ProtectedNamePublic]):
     pass
 
 

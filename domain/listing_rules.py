@@ -6,19 +6,25 @@ copy is cleaned here before it ever reaches the API, and the same rules are chec
 
 Rules (docs/external-apis.md, "Text constraints"):
 - Title: at most 140 characters of letters, numbers, punctuation, math symbols, whitespace
-  and ™ © ®; `%`, `:`, `&` and `+` at most once each. Accented letters have been rejected
-  by Etsy's validator before, so titles are folded to unaccented letters.
+  and ™ © ®; `%`, `:`, `&` and `+` at most once each; at most three words in capitals
+  (Etsy's seller rule). Accented letters have been rejected by Etsy's validator before,
+  so titles are folded to unaccented letters.
+- Any text for a listing (title, tags, description, the keyword it came from) is plain
+  text first (`plain_text`): markup, entities, control and invisible characters go.
 - Tags: at most 13, each at most 20 characters of letters, numbers, whitespace, `-`, `'`
   and ™ © ®; no duplicates.
 """
 
 from __future__ import annotations
 
+import html
 import re
 import unicodedata
 from collections.abc import Iterable
 
 TITLE_MAX_CHARS = 140
+TITLE_MAX_CAPS_WORDS = 3
+DESCRIPTION_MAX_CHARS = 5000
 TAG_MAX_CHARS = 20
 MAX_TAGS = 13
 
@@ -27,6 +33,9 @@ TITLE_ONCE_ONLY = "%:&+"
 TAG_EXTRA_CHARS = frozenset("-'")
 
 _WHITESPACE = re.compile(r"\s+")
+# A tag of markup: `<b>`, `</a>`, `<img src=x onerror=...>`, `<!-- ... -->`.
+_MARKUP = re.compile(r"<!--.*?-->|<\s*/?\s*[A-Za-z!?][^<>]*>", re.DOTALL)
+_BLANK_LINES = re.compile(r"\n{3,}")
 # Characters left dangling at the end of a title after cutting it at a word boundary.
 _TRAILING_JOINERS = " ,;-/|&+:\u2013\u2014"  # incl. en and em dash
 
@@ -40,6 +49,49 @@ def fold_accents(text: str) -> str:
     decomposed = unicodedata.normalize("NFD", text)
     stripped = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
     return unicodedata.normalize("NFC", stripped)
+
+
+def plain_text(text: str, *, keep_newlines: bool = False) -> str:
+    """`text` as plain words: markup tags and entities removed (`<b>Cat</b>` -> "Cat",
+    `&amp;` -> "&"), control and invisible format characters dropped, whitespace collapsed
+    (newlines kept, two at most in a row, when `keep_newlines`)."""
+    text = _MARKUP.sub(" ", html.unescape(_MARKUP.sub(" ", text)))
+    kept = "".join(
+        ch
+        for ch in unicodedata.normalize("NFC", text)
+        if (keep_newlines and ch == "\n")
+        or ch.isspace()
+        or unicodedata.category(ch) not in ("Cc", "Cf", "Co", "Cs", "Cn")
+    )
+    if not keep_newlines:
+        return _collapse(kept)
+    lines = [_collapse(line) for line in kept.replace("\r\n", "\n").split("\n")]
+    return _BLANK_LINES.sub("\n\n", "\n".join(lines)).strip()
+
+
+def capital_words(title: str) -> list[str]:
+    """The words of `title` written in capitals (two letters or more, none lower case)."""
+    words = ("".join(ch for ch in word if ch.isalpha()) for word in title.split())
+    return [word for word in words if len(word) >= 2 and word.isupper()]
+
+
+def _limit_capitals(title: str) -> str:
+    """`title` with words in capitals after the third written in title case."""
+    seen = 0
+    words = []
+    for word in title.split(" "):
+        letters = "".join(ch for ch in word if ch.isalpha())
+        if len(letters) >= 2 and letters.isupper():
+            seen += 1
+            if seen > TITLE_MAX_CAPS_WORDS:
+                word = word.capitalize()
+        words.append(word)
+    return " ".join(words)
+
+
+def clean_description(text: str) -> str:
+    """A listing description: plain text, paragraphs kept, at most 5000 characters."""
+    return _cut_at_word(plain_text(text, keep_newlines=True), DESCRIPTION_MAX_CHARS).strip()
 
 
 def _is_title_char(ch: str) -> bool:
@@ -73,12 +125,13 @@ def _cut_at_word(text: str, limit: int, trailing: str = " ") -> str:
 def clean_title(text: str) -> str:
     """A title Etsy accepts, made from `text` with as little change as possible.
 
-    Folds accents, drops characters Etsy refuses, keeps only the first of each of
-    `% : & +`, collapses whitespace and trims to 140 characters at a word boundary.
+    Removes markup, folds accents, drops characters Etsy refuses, keeps only the first of
+    each of `% : & +`, writes capitals past the third word in title case, collapses
+    whitespace and trims to 140 characters at a word boundary.
     """
     kept: list[str] = []
     seen_once: set[str] = set()
-    for ch in fold_accents(text):
+    for ch in fold_accents(plain_text(text)):
         if not _is_title_char(ch):
             continue
         if ch in TITLE_ONCE_ONLY:
@@ -86,13 +139,13 @@ def clean_title(text: str) -> str:
                 continue
             seen_once.add(ch)
         kept.append(ch)
-    title = _collapse("".join(kept))
+    title = _limit_capitals(_collapse("".join(kept)))
     return _cut_at_word(title, TITLE_MAX_CHARS, _TRAILING_JOINERS).strip()
 
 
 def tag_text(text: str) -> str:
     """`text` in tag form (lower case, refused characters as spaces) but of any length."""
-    normalised = unicodedata.normalize("NFC", text).lower()
+    normalised = plain_text(text).lower()
     spaced = "".join(ch if _is_tag_char(ch) else " " for ch in normalised)
     return _collapse(spaced).strip("-' ")
 
@@ -151,6 +204,14 @@ def validate_title(title: str) -> list[str]:
         problems.append("title contains accented letters, which Etsy has rejected")
     if title != title.strip() or "  " in title:
         problems.append("title has leading, trailing or repeated spaces")
+    capitals = capital_words(title)
+    if len(capitals) > TITLE_MAX_CAPS_WORDS:
+        problems.append(
+            f"title has {len(capitals)} words in capitals ({', '.join(capitals)}); "
+            f"Etsy allows {TITLE_MAX_CAPS_WORDS}"
+        )
+    if plain_text(title) != title:
+        problems.append("title contains markup or invisible characters")
     return problems
 
 

@@ -39,6 +39,8 @@ class Permission(StrEnum):
     SCHEDULES_WRITE = "schedules:write"
     CAMPAIGNS_READ = "campaigns:read"
     CAMPAIGNS_WRITE = "campaigns:write"
+    PROTECTED_NAMES_READ = "protected_names:read"
+    PROTECTED_NAMES_WRITE = "protected_names:write"
 
 
 _VIEWER = frozenset(
@@ -55,6 +57,7 @@ _VIEWER = frozenset(
         Permission.TRENDS_READ,
         Permission.SCHEDULES_READ,
         Permission.CAMPAIGNS_READ,
+        Permission.PROTECTED_NAMES_READ,
     }
 )
 _EDITOR = _VIEWER | {
@@ -63,6 +66,7 @@ _EDITOR = _VIEWER | {
     Permission.TRENDS_WRITE,
     Permission.SCHEDULES_WRITE,
     Permission.CAMPAIGNS_WRITE,
+    Permission.PROTECTED_NAMES_WRITE,
 }
 _ADMIN = _EDITOR | {
     Permission.INTEGRATIONS_WRITE,

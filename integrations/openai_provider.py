@@ -36,8 +36,10 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from core.lazy import lazy_module
 from domain.listing_rules import (
     MAX_TAGS,
+    clean_description,
     clean_tags,
     clean_title,
+    plain_text,
     validate_tags,
     validate_title,
 )
@@ -64,6 +66,8 @@ BRIEF_TOOL = "submit_design_brief"
 BRIEF_ANSWERS = 3
 MIN_TAGS = 5
 SLOGAN_MAX_CHARS = 32
+# The model's IP-risk levels, lowest first; the last is refused.
+IP_RISKS = ("low", "medium", "high")
 
 _TEXT = {"type": "string"}
 
@@ -87,6 +91,8 @@ BRIEF_SCHEMA: dict[str, Any] = {
         "title",
         "tags",
         "description",
+        "ip_risk",
+        "ip_risk_reason",
     ],
     "properties": {
         "concept": _strings("One or two sentences: the idea of the design and who it is for."),
@@ -114,6 +120,14 @@ BRIEF_SCHEMA: dict[str, Any] = {
             "maxItems": MAX_TAGS,
         },
         "description": _strings("The Etsy listing description, 2 to 4 short paragraphs."),
+        "ip_risk": {
+            "type": "string",
+            "enum": list(IP_RISKS),
+            "description": "How likely the keyword or the design is to infringe a trademark, "
+            "copyright or a person's likeness (a brand, franchise, character, team, artist, "
+            "their slogans or nicknames): high when it names or evokes one.",
+        },
+        "ip_risk_reason": _strings("Why, in one sentence, naming the protected work if any."),
     },
 }
 
@@ -140,6 +154,8 @@ class BriefAnswer(BaseModel):
     title: str = Field(min_length=1, max_length=300)
     tags: list[str] = Field(min_length=1, max_length=40)
     description: str = Field(min_length=1, max_length=5000)
+    ip_risk: Literal["low", "medium", "high"]
+    ip_risk_reason: str = Field(max_length=1000)
 
 
 @dataclass
@@ -261,10 +277,13 @@ def _retry_after(headers: Mapping[str, str]) -> float | None:
 class BriefRejected(Exception):
     """The model gave no usable brief after its corrections (or refused)."""
 
-    def __init__(self, message: str, problems: list[str], *, refused: bool = False) -> None:
+    def __init__(
+        self, message: str, problems: list[str], *, refused: bool = False, ip_risk: str = ""
+    ) -> None:
         super().__init__(message)
         self.problems = problems
         self.refused = refused
+        self.ip_risk = ip_risk  # "high" when the refusal is the model's IP judgement
 
 
 class OpenAIProvider:
@@ -336,6 +355,10 @@ class OpenAIProvider:
             calls = [call for call in message.tool_calls or [] if call.type == "function"]
             arguments = calls[0].function.arguments if calls else (message.content or "")
             brief, problems = _brief_from(keyword, arguments)
+            if brief is not None and brief.ip_risk == IP_RISKS[-1]:
+                # The model's own judgement, on top of the local lists: not asked again.
+                reason = f"the model rates the IP risk high: {brief.ip_risk_reason}"
+                raise BriefRejected(reason, [reason], refused=True, ip_risk=brief.ip_risk)
             if brief is not None:
                 return WrittenBrief(brief=brief, usage=usage, corrections=answer)
             said = message.model_dump(exclude_none=True)
@@ -456,10 +479,14 @@ def _brief_from(keyword: str, arguments: str) -> tuple[DesignBrief | None, list[
             for error in exc.errors()
         ]
         return None, problems
-    # Repair what the rules can repair: the same cleaning a local brief gets.
+    # Repair what the rules can repair: the same cleaning a local brief gets, and no
+    # markup or invisible characters anywhere (a keyword's `<b>` must not reach Etsy).
     title = clean_title(answer.title)
     tags = clean_tags(answer.tags)
+    slogan = plain_text(answer.slogan)
     problems = validate_title(title) + validate_tags(tags)
+    if not slogan:
+        problems.append("slogan: no words left once markup is removed")
     if len(tags) < MIN_TAGS:
         problems.append(f"only {len(tags)} usable tags; give at least {MIN_TAGS} valid ones")
     palette = [colour.upper() for colour in answer.palette]
@@ -471,15 +498,17 @@ def _brief_from(keyword: str, arguments: str) -> tuple[DesignBrief | None, list[
     return (
         DesignBrief(
             keyword=keyword,
-            concept=answer.concept.strip(),
-            slogan=answer.slogan.strip(),
-            style=answer.style.strip(),
+            concept=plain_text(answer.concept),
+            slogan=slogan,
+            style=plain_text(answer.style),
             palette=palette,
-            audience=answer.audience.strip(),
-            image_prompt=answer.image_prompt.strip(),
+            audience=plain_text(answer.audience),
+            image_prompt=plain_text(answer.image_prompt),
             title=title,
             tags=tags,
-            description=answer.description.strip(),
+            description=clean_description(answer.description),
+            ip_risk=answer.ip_risk,
+            ip_risk_reason=plain_text(answer.ip_risk_reason),
         ),
         [],
     )

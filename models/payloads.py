@@ -152,6 +152,10 @@ class DesignBrief:
     title: str
     tags: list[str]
     description: str
+    # A language model's judgement of the brief's IP risk ("low", "medium"; "high" is
+    # refused) and why; "" where no model wrote the brief.
+    ip_risk: str = ""
+    ip_risk_reason: str = ""
 
 
 @dataclass

@@ -393,3 +393,21 @@ class ProductTemplateRecord(SQLModel, table=True):
     is_default: bool = False
     created_at: datetime = _ts()
     updated_at: datetime = _ts()
+
+
+class ProtectedNameRecord(SQLModel, table=True):
+    """A name a tenant protects on top of the platform's list (brands it licenses away,
+    a client's marks): briefs and campaign signals naming it are refused like any other
+    protected name. `key` is its normalised form, so spellings of one name are one row."""
+
+    __tablename__ = "protected_names"
+    __table_args__ = (UniqueConstraint("tenant_id", "key", name="uq_protected_name"),)
+
+    id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
+    tenant_id: str = Field(foreign_key="tenants.id", index=True, max_length=64)
+    name: str = Field(max_length=100)
+    key: str = Field(max_length=200)
+    # Ambiguous everyday words match only beside one of these (as in the platform list).
+    context: list[str] = Field(sa_column=Column(JSONB, nullable=False))
+    note: str | None = Field(default=None, max_length=500)
+    created_at: datetime = _ts()

@@ -2,8 +2,9 @@
 
 The rules follow Etsy's `ShopIdListingsBody` (createDraftListing) and seller rules:
 title <= 140 characters of letters, numbers, punctuation, math symbols, whitespace and
-™©®, with `% : & +` at most once each; tags as one comma-separated string, <= 13 tags
-of <= 20 characters (letters, numbers, whitespace, `-`, `'`, ™©®), no duplicates.
+™©®, with `% : & +` at most once each and at most three words in capitals; tags as one
+comma-separated string, <= 13 tags of <= 20 characters (letters, numbers, whitespace,
+`-`, `'`, ™©®), no duplicates.
 """
 
 from __future__ import annotations
@@ -72,6 +73,14 @@ MAX_TAG_LENGTH = 20
 MAX_QUANTITY = 999
 _MARKS = frozenset("™©®")
 _ONCE_IN_TITLE = "%:&+"
+# Etsy's seller rule: "no more than three words in all capital letters" in a title.
+MAX_CAPS_WORDS = 3
+
+
+def capital_words(title: str) -> list[str]:
+    """The words of `title` written in capitals (two letters or more, none lower case)."""
+    words = ("".join(ch for ch in word if ch.isalpha()) for word in title.split())
+    return [word for word in words if len(word) >= 2 and word.isupper()]
 
 
 def _allowed_title_char(char: str) -> bool:
@@ -93,6 +102,12 @@ def validate_title(value: str) -> str:
     if repeated:
         once = "".join(repeated)
         raise ValueError(f"Title may contain each of % : & + only once (repeated: {once}).")
+    capitals = capital_words(title)
+    if len(capitals) > MAX_CAPS_WORDS:
+        raise ValueError(
+            f"Title may contain at most {MAX_CAPS_WORDS} words in all capital letters "
+            f"(found {len(capitals)}: {', '.join(capitals)})."
+        )
     return title
 
 

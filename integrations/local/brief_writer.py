@@ -18,6 +18,7 @@ from domain.listing_rules import (
     clean_tag,
     clean_tags,
     clean_title,
+    plain_text,
     tag_text,
 )
 from models.payloads import DesignBrief
@@ -91,15 +92,30 @@ class BriefInputError(ValueError):
 
 
 def normalise_keyword(keyword: str) -> str:
-    """The keyword in NFC form with whitespace collapsed; raises BriefInputError if unusable."""
-    normalised = _WHITESPACE.sub(" ", unicodedata.normalize("NFC", keyword)).strip()
+    """The keyword as plain words and emoji (markup, control characters and punctuation
+    other than `' & + # . - ! ?` removed, those only inside words), NFC, whitespace
+    collapsed; raises BriefInputError if unusable."""
+    words = "".join(ch if _keyword_char(ch) else " " for ch in plain_text(keyword))
+    normalised = _WHITESPACE.sub(" ", _LOOSE_PUNCTUATION.sub(" ", words)).strip()
+    if words.strip() and not any(ch.isalpha() for ch in normalised):
+        raise BriefInputError("keyword must contain at least one letter")
     if len(normalised) < KEYWORD_MIN_CHARS:
         raise BriefInputError(f"keyword must have at least {KEYWORD_MIN_CHARS} characters")
     if len(normalised) > KEYWORD_MAX_CHARS:
         raise BriefInputError(f"keyword must have at most {KEYWORD_MAX_CHARS} characters")
-    if not any(ch.isalpha() for ch in normalised):
-        raise BriefInputError("keyword must contain at least one letter")
     return normalised
+
+
+# The punctuation a keyword keeps ("mom's", "t-shirt", "c++", "rock & roll", "#1 dad");
+# quotes, dots and dashes only inside words, so `'; DROP TABLE x;--` is its words.
+_KEYWORD_PUNCTUATION = "'&+#.-!?"
+_LOOSE_PUNCTUATION = re.compile(r"(?:(?<=\s)|^)['.\-!?]+|['.\-]+(?=\s|$)")
+
+
+def _keyword_char(ch: str) -> bool:
+    category = unicodedata.category(ch)
+    # Letters, digits, marks and emoji (the renderer leaves emoji out of the artwork).
+    return ch.isspace() or ch in _KEYWORD_PUNCTUATION or category[0] in "LNM" or category == "So"
 
 
 def write_brief(keyword: str) -> DesignBrief:

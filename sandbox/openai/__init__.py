@@ -26,7 +26,7 @@ from fastapi.routing import APIRoute
 
 from sandbox.openai import chat, embeddings, images, moderations
 from sandbox.openai.base import SHUT_DOWN_MODELS, OpenAIError, check_model
-from sandbox.openai.chat import INVALID_JSON_MARKER
+from sandbox.openai.chat import ALWAYS_INVALID_MARKER, INVALID_JSON_MARKER
 from sandbox.openai.moderations import MODERATION_CATEGORIES
 from sandbox.openai.state import ENDPOINTS, OpenAIState, build_admin_router
 
@@ -34,6 +34,7 @@ if TYPE_CHECKING:
     from sandbox.app import EmulatorConfig
 
 __all__ = [
+    "ALWAYS_INVALID_MARKER",
     "INVALID_JSON_MARKER",
     "MODERATION_CATEGORIES",
     "SHUT_DOWN_MODELS",

@@ -3,7 +3,8 @@ entry, a `json_schema` response format with JSON content, both fitting their sch
 
 Answers are built from the last user message. When it contains `INVALID_JSON_MARKER`,
 the first answer to it breaks the schema and later ones do not, so clients can test
-their repair and retry paths.
+their repair and retry paths; with `ALWAYS_INVALID_MARKER` (plain words, so it survives a
+keyword's cleaning) every answer breaks it, a model that never follows the rules.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from sandbox.openai.base import ModelRequest, OpenAIError, count_tokens
 from sandbox.openai.state import OpenAIState
 
 INVALID_JSON_MARKER = "[emulator:invalid-json]"
+ALWAYS_INVALID_MARKER = "emulator-always-invalid"
 SYSTEM_FINGERPRINT = "fp_emulator"
 
 
@@ -49,12 +51,15 @@ def completion(request: ChatRequest, state: OpenAIState) -> dict[str, Any]:
     """The `chat.completion` answer to `request`."""
     prompt = next((_message_text(m) for m in reversed(request.messages) if m.role == "user"), "")
     text = " ".join(prompt.replace(INVALID_JSON_MARKER, " ").split())
-    broken = INVALID_JSON_MARKER in prompt and state.first_answer(prompt)
+    broken = ALWAYS_INVALID_MARKER in prompt or (
+        INVALID_JSON_MARKER in prompt and state.first_answer(prompt)
+    )
     message: dict[str, Any] = {"role": "assistant", "content": None, "refusal": None}
     tool = _forced_tool(request.tools, request.tool_choice)
     if tool is not None:
         schema = tool.get("parameters") or {"type": "object", "properties": {}}
-        output = json.dumps(violating_example(schema, text) if broken else example(schema, text))
+        value = violating_example(schema, text) if broken else example(schema, text)
+        output = json.dumps(_judge_ip_risk(value, schema, text))
         call = {"name": tool.get("name", ""), "arguments": output}
         message["tool_calls"] = [
             {"id": f"call_{secrets.token_hex(12)}", "type": "function", "function": call}
@@ -82,6 +87,30 @@ def completion(request: ChatRequest, state: OpenAIState) -> dict[str, Any]:
         "system_fingerprint": SYSTEM_FINGERPRINT,
         "service_tier": "default",
     }
+
+
+# What the emulated model recognises as protected work when asked for an `ip_risk`: a
+# few famous names, so a client's refusal path can be rehearsed offline. (A real model
+# knows far more; the platform's own list screens keywords before any model sees them.)
+FAMOUS_WORKS = ("star wars", "disney", "pokemon", "harry potter", "taylor swift", "nike")
+
+
+def _judge_ip_risk(value: Any, schema: dict[str, Any], text: str) -> Any:
+    """`value` with its `ip_risk` (an enum, lowest first) set as a model would judge it:
+    the highest level when the message names a famous work, else the lowest."""
+    risk = (schema.get("properties") or {}).get("ip_risk")
+    if not isinstance(value, dict) or "ip_risk" not in value or not isinstance(risk, dict):
+        return value
+    levels = risk.get("enum") or []
+    if not levels:
+        return value
+    named = [work for work in FAMOUS_WORKS if work in text.lower()]
+    value["ip_risk"] = levels[-1] if named else levels[0]
+    if "ip_risk_reason" in value:
+        value["ip_risk_reason"] = (
+            f"it names {named[0]}, a protected work" if named else "no protected work named"
+        )
+    return value
 
 
 def _forced_tool(

@@ -42,6 +42,7 @@ class Victim:
     schedule_id: str = ""
     signal_id: str = ""
     campaign_id: str = ""
+    name_id: str = ""
     ids: set[str] = field(default_factory=set)
 
 
@@ -60,6 +61,8 @@ async def _seed(app: FastAPI, sessions: SessionFactory, account: Account) -> Vic
         assert template.status_code == 201, template.text
         schedule = await a.post("/v1/schedules", json=SCHEDULE)
         assert schedule.status_code == 201, schedule.text
+        name = await a.post("/v1/protected-names", json={"name": "Isolated Brand Co"})
+        assert name.status_code == 201, name.text
     tenant = account.tenant_id
     async with sessions() as session:
         brief = await repositories.briefs.save_brief(
@@ -135,8 +138,10 @@ async def _seed(app: FastAPI, sessions: SessionFactory, account: Account) -> Vic
         schedule_id=schedule.json()["id"],
         signal_id=str(signal.id),
         campaign_id=campaign.id,
+        name_id=name.json()["id"],
     )
     victim.ids = {
+        victim.name_id,
         victim.template_id,
         victim.brief_id,
         victim.schedule_id,
@@ -325,6 +330,13 @@ WALK: dict[tuple[str, str], Check] = {
         "/v1/templates/{template_id}", "PUT", TEMPLATE
     ),
     ("DELETE", "/v1/templates/{template_id}"): not_found("/v1/templates/{template_id}", "DELETE"),
+    ("GET", "/v1/protected-names"): reveals_nothing("/v1/protected-names"),
+    ("POST", "/v1/protected-names"): reveals_nothing(
+        "/v1/protected-names", "POST", {"name": "Isolated Brand Co"}, ok=201
+    ),
+    ("DELETE", "/v1/protected-names/{name_id}"): not_found(
+        "/v1/protected-names/{name_id}", "DELETE"
+    ),
     ("GET", "/v1/schedules"): reveals_nothing("/v1/schedules"),
     # B may use the same name: schedule ids are per tenant.
     ("POST", "/v1/schedules"): reveals_nothing("/v1/schedules", "POST", SCHEDULE, ok=201),

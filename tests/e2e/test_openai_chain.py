@@ -139,11 +139,13 @@ async def test_openai_brief_and_artwork_become_one_listing_with_cost_lines(
 
 
 @pytest.mark.parametrize(
-    ("keyword", "category", "moderation_calls"),
+    ("keyword", "category", "stage"),
     [
-        ("gore fest fan", "violence/graphic", 1),  # flagged by the moderation endpoint
-        ("disney princess", "trademark", 0),  # refused locally, never sent out
-        ("nazi hunter", "blocklist", 0),
+        # The brief is written (and paid for), then the moderation endpoint flags it.
+        ("gore fest fan", "violence/graphic", "screen_brief"),
+        # Refused by the local lists as a keyword: no model ever sees it.
+        ("disney princess", "trademark", "generate_brief"),
+        ("nazi hunter", "blocklist", "generate_brief"),
     ],
 )
 async def test_a_refused_brief_never_reaches_the_image_endpoint(
@@ -154,14 +156,15 @@ async def test_a_refused_brief_never_reaches_the_image_endpoint(
     tenant: str,
     keyword: str,
     category: str,
-    moderation_calls: int,
+    stage: str,
 ) -> None:
     workflow_id, failure = await run_keyword(openai_stack, sessions, settings, tenant, keyword)
 
     assert failure is not None
     calls = openai_calls.get("/__admin/openai/calls").json()
     assert calls["images.generations"] == 0
-    assert calls["moderations"] == moderation_calls
+    written = stage == "screen_brief"
+    assert calls["moderations"] == calls["chat.completions"] == int(written)
     async with sessions() as session:
         run = await repositories.runs.get_run(session, tenant_id=tenant, workflow_id=workflow_id)
         lines = (
@@ -170,7 +173,7 @@ async def test_a_refused_brief_never_reaches_the_image_endpoint(
     assert run is not None and run.status == "failed"
     assert run.error is not None
     assert run.error["code"] == "UNSAFE_CONTENT"
-    assert run.error["stage"] == "screen_brief"
+    assert run.error["stage"] == stage
     assert category in run.error["details"]["categories"]
-    # The brief itself was paid for, and shows as such.
-    assert {line.stage for line in lines} == {"generate_brief"}
+    # A brief written was paid for, and shows as such; a refused keyword cost nothing.
+    assert {line.stage for line in lines} == ({"generate_brief"} if written else set())

@@ -86,14 +86,39 @@ async def test_brief_then_design_then_listing(
     assert (usage["briefs"], usage["images"], usage["products"], usage["listings"]) == (1, 1, 1, 1)
 
 
-async def test_a_refused_brief_gets_no_design(api: httpx.AsyncClient, workers: WorkerSet) -> None:
-    run = await finished(api, await api.post("/v1/briefs", json={"keyword": "disney princess"}))
+async def test_a_protected_keyword_gets_no_brief(
+    api: httpx.AsyncClient, workers: WorkerSet
+) -> None:
+    run = await finished(api, await api.post("/v1/briefs", json={"keyword": "Disney Princess"}))
 
     assert run["status"] == "failed"
-    assert run["error"]["code"] == "UNSAFE_CONTENT"  # type: ignore[index]
+    error = run["error"]
+    assert isinstance(error, dict)
+    assert (error["code"], error["stage"]) == ("UNSAFE_CONTENT", "generate_brief")
+    assert error["details"]["protected_names"] == {
+        "disney": {"list": "platform", "category": "entertainment"},
+        "disney princess": {"list": "platform", "category": "entertainment"},
+    }
+    assert (await api.get("/v1/briefs")).json()["count"] == 0
+    assert (await api.get("/v1/workflows")).json()["count"] == 1
+
+
+async def test_a_refused_brief_gets_no_design(api: httpx.AsyncClient, workers: WorkerSet) -> None:
+    # The keyword passes; the copy the brief writer adds names what the tenant protects.
+    protected = await api.post("/v1/protected-names", json={"name": "typographic tee"})
+    assert protected.status_code == 201, protected.text
+    run = await finished(api, await api.post("/v1/briefs", json={"keyword": "river otter"}))
+
+    assert run["status"] == "failed"
+    error = run["error"]
+    assert isinstance(error, dict)
+    assert (error["code"], error["stage"]) == ("UNSAFE_CONTENT", "screen_brief")
     [brief] = (await api.get("/v1/briefs", params={"status": "refused"})).json()["data"]
     assert brief["workflow_id"] == run["workflow_id"]
     assert brief["screening"]["categories"] == ["trademark"]
+    assert brief["screening"]["protected_names"] == {
+        "typographic tee": {"list": "tenant", "category": "custom"}
+    }
     refused = await api.post(f"/v1/briefs/{brief['id']}/designs")
     assert refused.status_code == 409
     assert refused.json()["code"] == "BRIEF_NOT_READY"

@@ -160,7 +160,7 @@ async def wait_for_campaign(
         await asyncio.sleep(1.0)  # a campaign of ten runs takes a minute or more
 
 
-async def test_a_campaign_lists_the_top_signals_once_and_a_rerun_makes_no_duplicates(
+async def test_a_campaign_lists_top_k_signals_once_and_a_rerun_makes_no_duplicates(
     api: httpx.AsyncClient,
     workers: WorkerSet,
     temporal_client: Client,
@@ -177,11 +177,11 @@ async def test_a_campaign_lists_the_top_signals_once_and_a_rerun_makes_no_duplic
     assert started.status_code == 202, started.text
     campaign = await wait_for_campaign(api, started.json()["id"])
     outcomes = campaign["outcomes"]
-    assert len(outcomes) == 10
     listed = [o for o in outcomes if o["status"] == "completed"]
     assert all(o["status"] in ("completed", "skipped") for o in outcomes), outcomes
     assert all(o["reason"] for o in outcomes if o["status"] == "skipped")
-    assert campaign["listings"] == len(listed) >= 8
+    # `top_k` counts listings: signals passed over on the way do not use it up.
+    assert campaign["listings"] == len(listed) == 10, outcomes
     for outcome in listed:
         assert outcome["listing_url"] and outcome["workflow_id"]
         run = (await api.get(f"/v1/workflows/{outcome['workflow_id']}")).json()
@@ -190,15 +190,23 @@ async def test_a_campaign_lists_the_top_signals_once_and_a_rerun_makes_no_duplic
     assert sorted(listings) == sorted(o["etsy_listing_id"] for o in listed)
     await assert_on_etsy(emulator.url, emulator_config, listings)
 
-    # The same request is the same campaign; a new one on the same signals lists nothing.
+    # The same request is the same campaign; a new one passes over every signal already
+    # listed (its niche has a brief) and lists only signals of other niches.
     repeat = await api.post("/v1/campaigns", json=body, headers={"Idempotency-Key": "camp-1"})
     assert repeat.json()["id"] == campaign["id"]
     assert repeat.headers["Idempotent-Replayed"] == "true"
-    second = await api.post("/v1/campaigns", json=body, headers={"Idempotency-Key": "camp-2"})
+    more = {"top_k": 2, "concurrency": 2}
+    second = await api.post("/v1/campaigns", json=more, headers={"Idempotency-Key": "camp-2"})
     rerun = await wait_for_campaign(api, second.json()["id"])
-    assert rerun["listings"] == 0
-    assert all(o["status"] == "skipped" and o["reason"] for o in rerun["outcomes"])
-    assert sorted(await tenant_listings(api)) == sorted(listings)
+    first = {o["signal_id"] for o in listed}
+    again = [o for o in rerun["outcomes"] if o["signal_id"] in first]
+    assert again and all(o["status"] == "skipped" and o["reason"] for o in again)
+    new = [o for o in rerun["outcomes"] if o["status"] == "completed"]
+    assert rerun["listings"] == len(new) <= 2
+    assert not {o["keyword"] for o in new} & {o["keyword"] for o in listed}
+    assert sorted(await tenant_listings(api)) == sorted(
+        listings + [o["etsy_listing_id"] for o in new]
+    )
 
 
 async def test_a_cancelled_campaign_says_so_and_skips_what_it_had_not_started(

@@ -187,3 +187,25 @@ def test_unusable_keywords_are_rejected(keyword: str, reason: str) -> None:
 
 def test_brief_input_error_is_a_value_error() -> None:
     assert issubclass(BriefInputError, ValueError)
+
+
+LEFTOVERS = ("<", ">", "&lt", "';", ";--", "\u200b", "\x07")
+
+
+@pytest.mark.parametrize(
+    ("keyword", "expected"),
+    [
+        ("<b>cat</b> mom", "cat mom"),
+        ("'; DROP TABLE listings;--", "DROP TABLE listings"),
+        ("cat\u200b mom\x07", "cat mom"),
+        ("mom's 40th birthday", "mom's 40th birthday"),
+        ("rock & roll", "rock & roll"),
+        ("c++ coder", "c++ coder"),
+        ("&lt;i&gt;dog dad&lt;/i&gt;", "dog dad"),
+    ],
+)
+def test_keywords_are_plain_words(keyword: str, expected: str) -> None:
+    assert normalise_keyword(keyword) == expected
+    brief = write_brief(keyword)
+    for text in (brief.title, brief.description, brief.slogan, *brief.tags):
+        assert not [part for part in LEFTOVERS if part in text], text

@@ -8,10 +8,13 @@ from domain.listing_rules import (
     MAX_TAGS,
     TAG_MAX_CHARS,
     TITLE_MAX_CHARS,
+    capital_words,
+    clean_description,
     clean_tag,
     clean_tags,
     clean_title,
     fold_accents,
+    plain_text,
     tag_text,
     validate_tags,
     validate_title,
@@ -146,3 +149,26 @@ def test_validate_tags_reports_each_problem(tags: list[str], fragment: str) -> N
 def test_validate_tags_accepts_valid_tags() -> None:
     tags = ["cat mom", "mom's t-shirt", "café olé", "brand™", "x" * TAG_MAX_CHARS]
     assert validate_tags(tags) == []
+
+
+def test_plain_text_drops_markup_entities_and_invisible_characters() -> None:
+    assert plain_text("<b>Cat</b> mom &amp; <i>dad</i>") == "Cat mom & dad"
+    assert plain_text("&lt;script&gt;alert(1)&lt;/script&gt; hi") == "alert(1) hi"
+    assert plain_text("cat\u200b\u202e mom\x00\x1b") == "cat mom"
+    assert plain_text("3 < 4 and 5 > 2") == "3 < 4 and 5 > 2"  # not markup: kept
+    assert plain_text("a\n\n\n\nb\r\nc <br> d", keep_newlines=True) == "a\n\nb\nc d"
+    assert clean_description("<p>Soft tee.</p>\n\n<p>Machine wash.</p>") == (
+        "Soft tee.\n\nMachine wash."
+    )
+
+
+def test_at_most_three_words_in_capitals() -> None:
+    assert validate_title("BEST CAT MOM Ever") == []
+    assert validate_title("BEST CAT MOM EVER") == [
+        "title has 4 words in capitals (BEST, CAT, MOM, EVER); Etsy allows 3"
+    ]
+    assert clean_title("FUNNY CAT MOM SHIRT GIFT") == "FUNNY CAT MOM Shirt Gift"
+    assert validate_title(clean_title("FUNNY CAT MOM SHIRT GIFT")) == []
+    assert capital_words("NASA Space Camp, 2XL, I") == ["NASA", "XL"]
+    assert validate_title(clean_title("<b>Retro</b> Cat")) == []
+    assert validate_title("<b>Retro</b> Cat") == ["title contains markup or invisible characters"]

@@ -22,6 +22,8 @@ GOOD: dict[str, Any] = {
     "title": "Kayak Fishing Dad Shirt, Retro Angler Tee",
     "tags": ["kayak fishing", "fishing dad", "angler gift", "retro fishing", "kayak"],
     "description": "A retro tee for kayak anglers.",
+    "ip_risk": "low",
+    "ip_risk_reason": "no brand, character or team is named",
 }
 
 
@@ -52,6 +54,22 @@ def test_a_good_answer_is_cleaned_into_a_brief() -> None:
     brief, problems = _brief_from("kayak fishing dad", json.dumps(GOOD))
     assert problems == [] and brief is not None
     assert brief.palette == ["#1F3A5F", "#F2C14E"]
+    assert (brief.ip_risk, brief.ip_risk_reason) == ("low", GOOD["ip_risk_reason"])
+
+
+def test_markup_and_invisible_characters_are_taken_out_of_every_field() -> None:
+    marked = {
+        **GOOD,
+        "slogan": "<b>Reel</b> Calm\u200b",
+        "title": "<i>Kayak</i> Fishing Dad Shirt &amp; Tee",
+        "description": "<p>A retro tee.</p>\n\n<p>For <script>x</script> anglers.</p>",
+        "tags": ["<b>kayak</b> fishing", "fishing dad", "angler gift", "retro fishing", "kayak"],
+    }
+    brief, problems = _brief_from("kayak fishing dad", json.dumps(marked))
+    assert problems == [] and brief is not None
+    assert (brief.slogan, brief.title) == ("Reel Calm", "Kayak Fishing Dad Shirt & Tee")
+    assert brief.description == "A retro tee.\n\nFor x anglers."
+    assert brief.tags[0] == "kayak fishing"
 
 
 @pytest.mark.parametrize(
@@ -61,6 +79,7 @@ def test_a_good_answer_is_cleaned_into_a_brief() -> None:
         ({"palette": ["navy", "#F2C14E"]}, "palette entries must be #RRGGBB"),
         ({"slogan": ""}, "slogan"),
         ({"surprise": "field"}, "surprise"),
+        ({"ip_risk": "unknown"}, "ip_risk"),
     ],
 )
 def test_an_answer_that_cleaning_cannot_fix_names_its_problems(

@@ -13,14 +13,16 @@ from PIL import Image
 from core.http_server import ThreadedServer
 from domain.listing_rules import validate_tags, validate_title
 from integrations.errors import VendorError
+from integrations.ip_screen import IpMatcher, load_protected_names
 from integrations.openai_provider import (
     BRIEF_TOOL,
     EMBEDDING_DIMENSIONS,
+    BriefRejected,
     OpenAIConfig,
     OpenAIProvider,
     build_client,
 )
-from integrations.safety import ContentScreen, load_terms, load_trademarks
+from integrations.safety import ContentScreen, ProfanityScreen, load_terms
 from sandbox.openai import INVALID_JSON_MARKER
 
 KEY = "local-openai-key"
@@ -191,7 +193,9 @@ async def test_the_sdk_waits_out_a_short_rate_limit_itself(emulator: ThreadedSer
 async def test_screen_refuses_a_trademark_without_asking_the_moderation_endpoint(
     provider: OpenAIProvider, admin: httpx.Client
 ) -> None:
-    screen = ContentScreen(load_terms(), load_trademarks(), provider.moderate)
+    screen = ContentScreen(
+        ProfanityScreen(load_terms()), IpMatcher(load_protected_names()), provider.moderate
+    )
 
     trademark = await screen.check({"slogan": "Just Do It Nike Style"})
     flagged = await screen.check({"slogan": "Gore Fest"})
@@ -200,8 +204,24 @@ async def test_screen_refuses_a_trademark_without_asking_the_moderation_endpoint
     assert not trademark.safe
     assert trademark.moderation is None
     assert trademark.details["categories"] == ["trademark"]
-    assert trademark.details["matches"] == {"nike": ["slogan"]}
+    assert trademark.details["matches"] == {"just do it": ["slogan"], "nike": ["slogan"]}
     assert not flagged.safe
     assert flagged.details["categories"] == ["violence/graphic"]
     assert clean.safe and clean.moderation is not None
     assert calls(admin)["moderations"] == 2
+
+
+async def test_the_brief_carries_the_models_ip_judgement_and_high_risk_is_refused(
+    provider: OpenAIProvider, admin: httpx.Client
+) -> None:
+    written = await provider.write_brief("sourdough baker")
+    assert (written.brief.ip_risk, written.brief.ip_risk_reason) == (
+        "low",
+        "no protected work named",
+    )
+
+    with pytest.raises(BriefRejected) as refused:
+        await provider.write_brief("retro star wars tee")
+    assert refused.value.refused and refused.value.ip_risk == "high"
+    assert "star wars" in str(refused.value)
+    assert calls(admin)["chat.completions"] == 2  # a refusal is not asked again

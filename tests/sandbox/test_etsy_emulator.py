@@ -311,6 +311,20 @@ def test_title_rule_messages_name_the_problem(api: httpx.Client) -> None:
         data=draft_form(tags=",".join(f"t{i}" for i in range(14))),
     )
     assert "at most 13 tags" in many.json()["error"]
+    shouting = api.post(
+        f"/application/shops/{SHOP}/listings", data=draft_form(title="BEST CAT MOM EVER Shirt")
+    )
+    assert shouting.status_code == 400
+    assert "at most 3 words in all capital letters" in shouting.json()["error"]
+    three = api.post(
+        f"/application/shops/{SHOP}/listings", data=draft_form(title="BEST CAT MOM Ever, 2XL")
+    )
+    assert three.status_code == 400  # "2XL" is a word in capitals too
+    assert "found 4: BEST, CAT, MOM, XL" in three.json()["error"]
+    allowed = api.post(
+        f"/application/shops/{SHOP}/listings", data=draft_form(title="BEST CAT MOM Ever, I")
+    )
+    assert allowed.status_code == 201, allowed.text
 
 
 def test_json_body_is_refused(api: httpx.Client) -> None:

@@ -18,8 +18,9 @@ from temporalio.exceptions import ApplicationError
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
+from integrations.ip_screen import IpMatcher, load_protected_names
 from integrations.local.brief_writer import write_brief
-from integrations.safety import load_terms, load_trademarks, screen_brief
+from integrations.safety import ContentScreen, ProfanityScreen, brief_fields, load_terms
 from models.payloads import (
     Artwork,
     BriefResult,
@@ -121,11 +122,12 @@ class Fakes:
         @activity.defn(name="ideation.screen_brief")
         async def screen(data: ScreenBriefInput) -> ScreenResult:
             self._hit("ideation.screen_brief")
-            result = screen_brief(data.brief, load_terms() + load_trademarks())
+            screen = ContentScreen(ProfanityScreen(load_terms()), IpMatcher(load_protected_names()))
+            result = await screen.check(brief_fields(data.brief))
             if not result.safe:
                 raise ApplicationError(
                     "blocked",
-                    {"matches": result.matches},
+                    {"matches": result.details["matches"]},
                     type="UNSAFE_CONTENT",
                     non_retryable=True,
                 )
