@@ -150,7 +150,16 @@ COMMON_AUTH_ERRORS = {
     "429": "Too many requests with this key (RATE_LIMITED); see Retry-After",
 }
 # Starts of a run (services.runs.start_run): 503 when Temporal cannot be reached.
-RUN_STARTS = {"start_design_to_listing", "request_brief", "request_design", "publish_design"}
+# Operations that start or read a workflow: 503 `TEMPORAL_UNAVAILABLE` when it is down.
+RUN_STARTS = {
+    "start_design_to_listing",
+    "request_brief",
+    "request_design",
+    "publish_design",
+    "start_campaign",
+    "scrape_trends",
+    "get_scrape",
+}
 QUOTA_OPERATIONS = {
     "start_design_to_listing",
     "request_brief",

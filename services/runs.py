@@ -193,12 +193,17 @@ async def start_run(
             )
             await session.commit()
         logger.warning("temporal unreachable; run %s not started: %s", run.workflow_id, exc)
-        raise DomainError(
-            errors.TEMPORAL_UNAVAILABLE,
-            "the workflow service cannot be reached; nothing was started, try again",
-            retry_after=TEMPORAL_RETRY_AFTER_SECONDS,
-        ) from None
+        raise temporal_unavailable() from None
     return run, created
+
+
+def temporal_unavailable(what: str = "nothing was started") -> DomainError:
+    """503 `TEMPORAL_UNAVAILABLE` with `Retry-After`: Temporal did not answer."""
+    return DomainError(
+        errors.TEMPORAL_UNAVAILABLE,
+        f"the workflow service cannot be reached; {what}, try again",
+        retry_after=TEMPORAL_RETRY_AFTER_SECONDS,
+    )
 
 
 async def resolve_template(

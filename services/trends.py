@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import logging
 import math
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
@@ -15,7 +16,7 @@ from temporalio.common import (
     WorkflowIDReusePolicy,
 )
 from temporalio.exceptions import WorkflowAlreadyStartedError
-from temporalio.service import RPCError
+from temporalio.service import RPCError, RPCStatusCode
 
 from core.settings import Settings
 from domain import errors
@@ -34,6 +35,7 @@ from services.runs import (
     QUERY_TIMEOUT,
     listing_target,
     resolve_template,
+    temporal_unavailable,
 )
 from services.vendors import VendorGateway
 from workflows.campaign import CampaignWorkflow
@@ -45,6 +47,8 @@ from workflows.contract import (
     tenant_attributes,
 )
 from workflows.trend_scrape import TrendScrapeWorkflow
+
+logger = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -79,6 +83,10 @@ async def start_scrape(
         run_id, started = handle.result_run_id, True
     except WorkflowAlreadyStartedError as running:
         run_id, started = running.run_id, False
+    except RPCError as exc:
+        if exc.status != RPCStatusCode.UNAVAILABLE:
+            raise
+        raise temporal_unavailable() from None
     return StartedScrape(workflow_id, run_id, started)
 
 
@@ -112,7 +120,9 @@ async def scrape_state(
     or schedule named; 404 `SCRAPE_NOT_FOUND` for another tenant's or another workflow."""
     try:
         described = await temporal.get_workflow_handle(workflow_id, run_id=run_id).describe()
-    except RPCError:
+    except RPCError as exc:
+        if exc.status == RPCStatusCode.UNAVAILABLE:
+            raise temporal_unavailable("the scrape's state is unknown for now") from None
         described = None
     if (
         described is None
@@ -141,7 +151,9 @@ async def _ensure_cooled_down(temporal: Client, workflow_id: str, cooldown: int)
     less than `cooldown` seconds ago; a running one is joined, not refused."""
     try:
         described = await temporal.get_workflow_handle(workflow_id).describe()
-    except RPCError:
+    except RPCError as exc:
+        if exc.status == RPCStatusCode.UNAVAILABLE:
+            raise temporal_unavailable() from None
         return  # never scraped on demand
     if described.status == WorkflowExecutionStatus.RUNNING or cooldown == 0:
         return
@@ -201,16 +213,25 @@ async def start_campaign(
             {"campaign_id": campaign_id},
         )
     options = CampaignOptions(**(campaign.options or {}))
-    with contextlib.suppress(WorkflowAlreadyStartedError):
-        await temporal.start_workflow(
-            CampaignWorkflow.run,
-            CampaignInput(tenant_id, campaign_id, key, options),
-            id=campaign_id,
-            task_queue=WORKFLOW_QUEUE,
-            id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
-            id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
-            search_attributes=tenant_attributes(tenant_id),
-        )
+    try:
+        with contextlib.suppress(WorkflowAlreadyStartedError):
+            await temporal.start_workflow(
+                CampaignWorkflow.run,
+                CampaignInput(tenant_id, campaign_id, key, options),
+                id=campaign_id,
+                task_queue=WORKFLOW_QUEUE,
+                id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
+                id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
+                search_attributes=tenant_attributes(tenant_id),
+            )
+    except RPCError as exc:
+        if exc.status != RPCStatusCode.UNAVAILABLE:
+            raise
+        if created:  # the start never reached Temporal: no record of a campaign that isn't
+            await session.delete(campaign)
+            await session.commit()
+        logger.warning("temporal unreachable; campaign %s not started: %s", campaign_id, exc)
+        raise temporal_unavailable() from None
     return campaign, created
 
 

@@ -23,9 +23,10 @@ from core.settings import Settings
 from core.storage import LocalStorage
 from domain.plans import current_period
 from models import repositories
-from models.tables import WorkflowRun
+from models.tables import Campaign, WorkflowRun
 from tests.accounts import Account
 from tests.conftest import api_client
+from workflows.contract import on_demand_scrape_id
 
 
 @pytest.fixture(scope="module")
@@ -97,3 +98,29 @@ async def test_a_start_is_503_and_leaves_no_record_or_quota(
             session, tenant_id=account.tenant_id, period=current_period()
         )
     assert rows == [] and started == 0
+
+
+async def test_campaign_and_scrape_starts_are_503_and_leave_no_campaign(
+    cut_off: FastAPI, account: Account, sessions: SessionFactory
+) -> None:
+    async with api_client(cut_off, account.headers) as api:
+        for _ in range(2):  # the same key again: refused the same way, nothing recorded
+            campaign = await api.post(
+                "/v1/campaigns", json={"top_k": 2}, headers={"Idempotency-Key": "down"}
+            )
+            assert campaign.status_code == 503, campaign.text
+            assert campaign.json()["code"] == "TEMPORAL_UNAVAILABLE"
+            assert campaign.headers["Retry-After"] == "15"
+        assert (await api.get("/v1/campaigns")).json()["count"] == 0
+
+        scrape = await api.post("/v1/trends/scrape", json={})
+        assert scrape.status_code == 503, scrape.text
+        assert scrape.json()["code"] == "TEMPORAL_UNAVAILABLE"
+        state = await api.get(f"/v1/trends/scrapes/{on_demand_scrape_id(account.tenant_id)}")
+        assert state.status_code == 503 and state.headers["Retry-After"] == "15"
+
+    async with sessions() as session:
+        rows = (
+            await session.exec(select(Campaign).where(Campaign.tenant_id == account.tenant_id))
+        ).all()
+    assert rows == []
