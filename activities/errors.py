@@ -3,7 +3,8 @@
 Activities (and the services and clients they call) raise `DomainError`s from the
 catalogue (`domain.errors`); the worker's interceptor turns each into an
 `ApplicationError` whose type is the error's code: non-retryable when no retry can fix it,
-retried no sooner than a vendor's `Retry-After` when it can.
+retried no sooner than a vendor's `Retry-After` when it can. A database that cannot be
+reached is `DATABASE_UNAVAILABLE`, retryable.
 """
 
 from __future__ import annotations
@@ -18,7 +19,8 @@ from temporalio.worker import (
     Interceptor,
 )
 
-from domain.errors import DomainError
+from core.db import DATABASE_DOWN
+from domain.errors import DATABASE_UNAVAILABLE, DomainError
 from integrations.errors import VendorError
 
 
@@ -48,3 +50,11 @@ class _DomainErrors(ActivityInboundInterceptor):
             return await super().execute_activity(input)
         except DomainError as exc:
             raise activity_failure(exc) from exc
+        except DATABASE_DOWN as exc:
+            # Retried like any outage; when the retries give up, the run's error says
+            # DATABASE_UNAVAILABLE rather than an untyped OperationalError.
+            raise activity_failure(
+                DomainError(
+                    DATABASE_UNAVAILABLE, f"the database cannot be reached: {type(exc).__name__}"
+                )
+            ) from exc

@@ -13,9 +13,12 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from api.middleware import API_CSP
-from domain.errors import UNAUTHENTICATED, DomainError, ErrorKind
+from core.db import DATABASE_DOWN
+from domain.errors import DATABASE_UNAVAILABLE, UNAUTHENTICATED, DomainError, ErrorKind
 
 logger = logging.getLogger(__name__)
+# When to try again after the database could not be reached.
+DATABASE_RETRY_AFTER_SECONDS = 5
 ERROR_HEADERS = {
     "Content-Security-Policy": API_CSP,
     "X-Content-Type-Options": "nosniff",
@@ -140,6 +143,22 @@ def install_error_handlers(app: FastAPI) -> None:
         return JSONResponse(
             error_body(code, str(exc.detail)), status_code=exc.status_code, headers=exc.headers
         )
+
+    async def database_down(request: Request, exc: Exception) -> JSONResponse:
+        # A connection that cannot be made or was lost: an outage, not a bug (the error
+        # text names no secret; the URL's password never reaches it).
+        logger.warning("database unreachable on %s %s: %s", request.method, request.url.path, exc)
+        return JSONResponse(
+            error_body(
+                DATABASE_UNAVAILABLE.code,
+                "the database cannot be reached just now; nothing was changed, try again",
+            ),
+            status_code=503,
+            headers={"Retry-After": str(DATABASE_RETRY_AFTER_SECONDS)},
+        )
+
+    for error in DATABASE_DOWN:
+        app.add_exception_handler(error, database_down)
 
     @app.exception_handler(Exception)
     async def unexpected(request: Request, exc: Exception) -> JSONResponse:

@@ -6,6 +6,8 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+import psycopg
+from sqlalchemy import exc as sa_exc
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -15,6 +17,22 @@ if TYPE_CHECKING:
     from alembic.config import Config
 
 SessionFactory = async_sessionmaker[AsyncSession]
+
+
+# What an unreachable or lost database raises (an outage, not a bug): connections refused
+# or dropped (`OperationalError`, `InterfaceError`) and a pool with none to give.
+DATABASE_DOWN: tuple[type[Exception], ...] = (
+    sa_exc.OperationalError,
+    sa_exc.InterfaceError,
+    sa_exc.TimeoutError,
+    psycopg.OperationalError,
+    psycopg.InterfaceError,
+)
+
+
+def database_down(exc: BaseException) -> bool:
+    """Whether `exc` says the database cannot be reached, rather than a query is wrong."""
+    return isinstance(exc, DATABASE_DOWN)
 
 
 def sqlalchemy_url(url: str) -> str:

@@ -1,0 +1,68 @@
+"""While the database cannot be reached, reads and writes answer 503
+`DATABASE_UNAVAILABLE` with `Retry-After` (issue 14: they answered 500), over a real
+connection refused by a port nothing listens on; and activities report the outage typed."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import Any
+
+import pytest
+from fastapi import FastAPI
+from sqlalchemy import exc as sa_exc
+from temporalio.client import Client
+from temporalio.exceptions import ApplicationError
+
+from activities.errors import DomainErrorInterceptor
+from api.app import create_app
+from core.http_server import free_port
+from core.settings import Settings
+from core.storage import LocalStorage
+from tests.accounts import Account
+from tests.conftest import api_client
+
+PASSWORD = "s3cret-db-password"
+
+
+@pytest.fixture
+async def no_database(
+    settings: Settings, storage: LocalStorage, temporal_client: Client
+) -> AsyncIterator[FastAPI]:
+    dead = f"postgresql://pod:{PASSWORD}@127.0.0.1:{free_port()}/pod"
+    app = create_app(settings, database_url=dead, temporal=temporal_client, storage=storage)
+    async with app.router.lifespan_context(app):
+        yield app
+
+
+async def test_reads_and_writes_answer_503_and_name_no_secret(
+    no_database: FastAPI, account: Account
+) -> None:
+    async with api_client(no_database, account.headers) as api:
+        for method, path, body in (
+            ("GET", "/v1/workflows", None),
+            ("GET", "/v1/me", None),
+            ("POST", "/v1/protected-names", {"name": "Trailhead Co"}),
+        ):
+            response = await api.request(method, path, json=body)
+            assert response.status_code == 503, (path, response.text)
+            assert response.json()["code"] == "DATABASE_UNAVAILABLE"
+            assert response.headers["Retry-After"] == "5"
+            assert PASSWORD not in response.text
+        # What needs no database still answers.
+        assert (await api.get("/healthz")).status_code == 200
+
+
+class _Refused:
+    """The next interceptor: the activity's first query found no database."""
+
+    async def execute_activity(self, input: Any) -> Any:
+        raise sa_exc.OperationalError("SELECT 1", {}, ConnectionRefusedError("refused"))
+
+
+async def test_an_activity_reports_the_outage_typed_and_retryable() -> None:
+    interceptor = DomainErrorInterceptor().intercept_activity(_Refused())  # type: ignore[arg-type]
+    with pytest.raises(ApplicationError) as raised:
+        await interceptor.execute_activity(None)  # type: ignore[arg-type]
+    assert raised.value.type == "DATABASE_UNAVAILABLE"
+    assert raised.value.non_retryable is False
+    assert "OperationalError" in raised.value.message
