@@ -4,14 +4,17 @@ Activities (and the services and clients they call) raise `DomainError`s from th
 catalogue (`domain.errors`); the worker's interceptor turns each into an
 `ApplicationError` whose type is the error's code: non-retryable when no retry can fix it,
 retried no sooner than a vendor's `Retry-After` when it can. A database that cannot be
-reached is `DATABASE_UNAVAILABLE`, retryable.
+reached is waited for within the attempt, then `DATABASE_UNAVAILABLE`, retryable.
 """
 
 from __future__ import annotations
 
-from datetime import timedelta
+import asyncio
+import logging
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from temporalio import activity
 from temporalio.exceptions import ApplicationError
 from temporalio.worker import (
     ActivityInboundInterceptor,
@@ -19,9 +22,17 @@ from temporalio.worker import (
     Interceptor,
 )
 
+from activities.heartbeat import heartbeating
 from core.db import DATABASE_DOWN
 from domain.errors import DATABASE_UNAVAILABLE, DomainError
 from integrations.errors import VendorError
+
+logger = logging.getLogger(__name__)
+# Waits (seconds) between runs of an activity while the database cannot be reached,
+# doubling to the maximum; an attempt gives up this long before its timeout.
+DATABASE_FIRST_WAIT = 0.5
+DATABASE_MAX_WAIT = 15.0
+DATABASE_WAIT_MARGIN = 2.0
 
 
 def activity_failure(exc: DomainError) -> ApplicationError:
@@ -46,15 +57,39 @@ class DomainErrorInterceptor(Interceptor):
 
 class _DomainErrors(ActivityInboundInterceptor):
     async def execute_activity(self, input: ExecuteActivityInput) -> Any:
-        try:
-            return await super().execute_activity(input)
-        except DomainError as exc:
-            raise activity_failure(exc) from exc
-        except DATABASE_DOWN as exc:
-            # Retried like any outage; when the retries give up, the run's error says
-            # DATABASE_UNAVAILABLE rather than an untyped OperationalError.
-            raise activity_failure(
-                DomainError(
-                    DATABASE_UNAVAILABLE, f"the database cannot be reached: {type(exc).__name__}"
+        delay = DATABASE_FIRST_WAIT
+        while True:
+            try:
+                return await super().execute_activity(input)
+            except DomainError as exc:
+                raise activity_failure(exc) from exc
+            except DATABASE_DOWN as exc:
+                # An outage, not a bug: the attempt waits for the database (heartbeating)
+                # and runs the activity again, as long as its time allows; activities are
+                # idempotent, so a second run of the body is what a retry would do. Image
+                # and ideation steps allow few attempts, and a one-minute outage used to
+                # use them all up. When time runs out, a retryable DATABASE_UNAVAILABLE.
+                if _seconds_left() < delay + DATABASE_WAIT_MARGIN:
+                    raise activity_failure(
+                        DomainError(
+                            DATABASE_UNAVAILABLE,
+                            f"the database cannot be reached: {type(exc).__name__}",
+                        )
+                    ) from exc
+                logger.warning(
+                    "database unreachable in %s; trying again", activity.info().activity_type
                 )
-            ) from exc
+                await heartbeating(asyncio.sleep(delay), "waiting for the database")
+                delay = min(delay * 2, DATABASE_MAX_WAIT)
+
+
+def _seconds_left() -> float:
+    """Seconds until this attempt's start-to-close timeout (or the schedule-to-close one)."""
+    info = activity.info()
+    now = datetime.now(UTC)
+    ends = []
+    if info.start_to_close_timeout:
+        ends.append(info.started_time + info.start_to_close_timeout)
+    if info.schedule_to_close_timeout:
+        ends.append(info.scheduled_time + info.schedule_to_close_timeout)
+    return min((end - now).total_seconds() for end in ends) if ends else DATABASE_MAX_WAIT

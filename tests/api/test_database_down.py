@@ -4,14 +4,18 @@ connection refused by a port nothing listens on; and activities report the outag
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import AsyncIterator
-from typing import Any
+from datetime import UTC, datetime, timedelta
+from typing import Any, cast
 
 import pytest
 from fastapi import FastAPI
 from sqlalchemy import exc as sa_exc
 from temporalio.client import Client
 from temporalio.exceptions import ApplicationError
+from temporalio.testing import ActivityEnvironment
+from temporalio.worker import ExecuteActivityInput
 
 from activities.errors import DomainErrorInterceptor
 from api.app import create_app
@@ -22,6 +26,8 @@ from tests.accounts import Account
 from tests.conftest import api_client
 
 PASSWORD = "s3cret-db-password"
+# The stand-in activity reads no input.
+NO_INPUT = cast(ExecuteActivityInput, None)
 
 
 @pytest.fixture
@@ -52,17 +58,51 @@ async def test_reads_and_writes_answer_503_and_name_no_secret(
         assert (await api.get("/healthz")).status_code == 200
 
 
-class _Refused:
-    """The next interceptor: the activity's first query found no database."""
+class _DatabaseBackAfter:
+    """The activity behind the interceptor: its query finds no database `outages` times."""
+
+    def __init__(self, outages: int) -> None:
+        self.outages = outages
+        self.runs = 0
 
     async def execute_activity(self, input: Any) -> Any:
-        raise sa_exc.OperationalError("SELECT 1", {}, ConnectionRefusedError("refused"))
+        self.runs += 1
+        if self.runs <= self.outages:
+            raise sa_exc.OperationalError("SELECT 1", {}, ConnectionRefusedError("refused"))
+        return "done"
 
 
-async def test_an_activity_reports_the_outage_typed_and_retryable() -> None:
-    interceptor = DomainErrorInterceptor().intercept_activity(_Refused())  # type: ignore[arg-type]
+def _attempt(seconds: float) -> ActivityEnvironment:
+    env = ActivityEnvironment()
+    now = datetime.now(UTC)
+    env.info = dataclasses.replace(
+        env.info,
+        started_time=now,
+        scheduled_time=now,
+        start_to_close_timeout=timedelta(seconds=seconds),
+        schedule_to_close_timeout=None,
+    )
+    return env
+
+
+async def test_an_activity_waits_for_the_database_within_its_attempt() -> None:
+    activity_body = _DatabaseBackAfter(outages=2)
+    interceptor = DomainErrorInterceptor().intercept_activity(activity_body)  # type: ignore[arg-type]
+    env = _attempt(seconds=30)
+    beats: list[Any] = []
+    env.on_heartbeat = lambda *details: beats.append(details)
+
+    assert await env.run(interceptor.execute_activity, NO_INPUT) == "done"
+    assert activity_body.runs == 3
+    assert ("waiting for the database",) in beats
+
+
+async def test_an_activity_out_of_time_reports_the_outage_typed_and_retryable() -> None:
+    activity_body = _DatabaseBackAfter(outages=100)
+    interceptor = DomainErrorInterceptor().intercept_activity(activity_body)  # type: ignore[arg-type]
     with pytest.raises(ApplicationError) as raised:
-        await interceptor.execute_activity(None)  # type: ignore[arg-type]
+        await _attempt(seconds=4).run(interceptor.execute_activity, NO_INPUT)
     assert raised.value.type == "DATABASE_UNAVAILABLE"
     assert raised.value.non_retryable is False
     assert "OperationalError" in raised.value.message
+    assert 1 < activity_body.runs < 5
