@@ -9,9 +9,20 @@ from temporalio import activity
 from core.db import SessionFactory
 from domain.plans import current_period
 from models import repositories
-from models.payloads import MeterInput, RecordListingInput, RunUpdate
+from models.payloads import MeterInput, RecordListingInput, RunStatus, RunUpdate, Stage
 from models.tables import Listing
 from workflows.contract import METER_USAGE, RECORD_LISTING, UPDATE_RUN
+
+
+def _brief_status(update: RunUpdate) -> str | None:
+    """What the run's step says of its brief: a design asked for, or the run stopped."""
+    if update.status == RunStatus.RUNNING and update.stage == Stage.DESIGN:
+        return "approved"
+    if update.status == RunStatus.REJECTED:
+        return "rejected"
+    if update.status == RunStatus.CANCELLED:
+        return "cancelled"
+    return None
 
 
 class RecordsActivities:
@@ -32,6 +43,14 @@ class RecordsActivities:
                 error=update.error,
                 result=update.result,
             )
+            brief_status = _brief_status(update)
+            if brief_status is not None:
+                await repositories.briefs.follow_run(
+                    session,
+                    tenant_id=update.tenant_id,
+                    workflow_id=update.workflow_id,
+                    status=brief_status,
+                )
             await session.commit()
 
     @activity.defn(name=METER_USAGE.name)

@@ -198,9 +198,11 @@ class BriefPublic(BaseModel):
     workflow_id: str
     keyword: str
     title: str
-    status: Literal["pending", "ready", "refused", "approved"] = Field(
+    status: Literal["pending", "ready", "refused", "approved", "rejected", "cancelled"] = Field(
         description="pending: not screened yet; ready: passed content screening; refused: "
-        "failed it (reasons in `screening`); approved: a design was asked for."
+        "failed it (reasons in `screening`); approved: a design was asked for (the seller "
+        "approved it, or its run needed no approval); rejected: the seller rejected it, or "
+        "no approval came in time; cancelled: its run was cancelled before a design."
     )
     brief: dict[str, Any]
     screening: dict[str, Any] | None = None

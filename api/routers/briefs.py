@@ -29,7 +29,8 @@ NOT_FOUND: dict[int | str, dict[str, object]] = {
     404: {"model": ErrorBody, "description": "No such brief for this tenant"}
 }
 BriefStatus = Annotated[
-    Literal["pending", "ready", "refused", "approved"] | None, Query(alias="status")
+    Literal["pending", "ready", "refused", "approved", "rejected", "cancelled"] | None,
+    Query(alias="status"),
 ]
 
 

@@ -90,6 +90,26 @@ async def approve_brief(session: AsyncSession, *, brief: Brief) -> None:
     await session.flush()
 
 
+async def follow_run(
+    session: AsyncSession, *, tenant_id: str, workflow_id: str, status: str
+) -> None:
+    """The run's brief takes the seller's decision: `approved` when the run goes on to
+    make a design (an approval, or a run that needed none), `rejected` or `cancelled`
+    when it stops first. A brief already approved keeps that (its design exists)."""
+    values: dict[str, Any] = {"status": status}
+    if status == "approved":
+        values["approved_at"] = utcnow()
+    await session.exec(
+        update(Brief)
+        .where(
+            col(Brief.tenant_id) == tenant_id,
+            col(Brief.workflow_id) == workflow_id,
+            col(Brief.status).in_(("pending", "ready")),
+        )
+        .values(**values)
+    )
+
+
 async def set_brief_screening(
     session: AsyncSession,
     *,

@@ -166,11 +166,21 @@ async def test_approval_flow_through_the_api(api: httpx.AsyncClient, workers: Wo
     workflow_id = waiting["workflow_id"]
     assert waiting["stage"] == "awaiting_approval"
     assert waiting["artifacts"]["title"]
+    assert await brief_status(api, workflow_id) == "ready"
     approved = await api.post(f"/v1/workflows/{workflow_id}/approve")
     assert approved.status_code == 202
     done = await wait_for_end(api, workflow_id)
     assert done["status"] == "completed"
     assert done["result"]["listing_url"]
+    assert await brief_status(api, workflow_id) == "approved"
+
+
+async def brief_status(api: httpx.AsyncClient, workflow_id: str) -> str:
+    """The status of the run's brief, as `GET /v1/briefs` shows it."""
+    briefs = (await api.get("/v1/briefs", params={"limit": 100})).json()["data"]
+    [brief] = [b for b in briefs if b["workflow_id"] == workflow_id]
+    status: str = brief["status"]
+    return status
 
 
 async def test_reject_through_the_api(api: httpx.AsyncClient, workers: WorkerSet) -> None:
@@ -183,6 +193,11 @@ async def test_reject_through_the_api(api: httpx.AsyncClient, workers: WorkerSet
     assert done["status"] == "rejected"
     assert done["error"]["code"] == "BRIEF_REJECTED"
     assert "too busy" in done["error"]["message"]
+    # The rejected brief can get no design: it was ready, it is rejected.
+    assert await brief_status(api, workflow_id) == "rejected"
+    [brief] = (await api.get("/v1/briefs", params={"status": "rejected"})).json()["data"]
+    design = await api.post(f"/v1/briefs/{brief['id']}/designs")
+    assert design.status_code == 409 and design.json()["code"] == "BRIEF_NOT_READY"
 
 
 async def test_cancel_through_the_api(api: httpx.AsyncClient, workers: WorkerSet) -> None:
@@ -191,6 +206,7 @@ async def test_cancel_through_the_api(api: httpx.AsyncClient, workers: WorkerSet
     done = await wait_for_end(api, workflow_id)
     assert done["status"] == "cancelled"
     assert done["error"]["code"] == "CANCELLED"
+    assert await brief_status(api, workflow_id) == "cancelled"
 
 
 async def test_unsafe_keyword_fails_with_reason(api: httpx.AsyncClient, workers: WorkerSet) -> None:
