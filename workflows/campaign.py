@@ -20,7 +20,7 @@ from temporalio.exceptions import ChildWorkflowError, FailureError, WorkflowAlre
 from temporalio.workflow import ParentClosePolicy
 
 with workflow.unsafe.imports_passed_through():
-    from models.payloads import DesignToListingResult
+    from models.payloads import DesignToListingResult, RunStatus
     from models.trends import (
         CampaignInput,
         CampaignOutcome,
@@ -159,9 +159,13 @@ class CampaignWorkflow:
                 outcome.status = OutcomeStatus.SKIPPED
                 outcome.reason = "a run for this signal is already under way"
             else:
-                outcome.status = OutcomeStatus.COMPLETED
-                outcome.listing_url = result.listing_url
-                outcome.etsy_listing_id = result.etsy_listing_id
+                if result.status == RunStatus.REJECTED:  # the seller's decision: no listing
+                    outcome.status = OutcomeStatus.SKIPPED
+                    outcome.reason = "its brief was rejected"
+                else:
+                    outcome.status = OutcomeStatus.COMPLETED
+                    outcome.listing_url = result.listing_url
+                    outcome.etsy_listing_id = result.etsy_listing_id
             await self._record(request)
 
     async def _record(self, request: CampaignInput) -> None:

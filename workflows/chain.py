@@ -104,6 +104,11 @@ CHANNEL_POLL_DELAYS = (1, 2, 4, 8, 15, 30, 60, 60, 60, 60)
 PUBLISH_POLL_DELAYS = (1, 2, 4, 8, 16, 32)
 
 
+# Histories from before a rejected run completed (with a "rejected" result) rather than
+# failed: Temporal showed the seller's decision as a failure.
+REJECTED_COMPLETES = "rejected-run-completes"
+
+
 class _Stopped(Exception):
     """The seller rejected the brief or cancelled the run."""
 
@@ -165,8 +170,11 @@ class ChainRun:
         self,
         request: DesignToListingInput,
         stages: Callable[[DesignToListingInput], Awaitable[R]],
+        rejected: Callable[[], R] | None = None,
     ) -> R:
-        """Run `stages`; a failure, rejection or cancel is compensated and recorded."""
+        """Run `stages`; a failure, rejection or cancel is compensated and recorded. A
+        rejection is the seller's decision, not a failure: with `rejected`, the run
+        completes with that result (its status "rejected") instead of failing."""
         info = workflow.info()
         self._state = WorkflowState(
             workflow_id=info.workflow_id, tenant_id=request.tenant_id, keyword=request.keyword
@@ -176,6 +184,12 @@ class ChainRun:
         except _Stopped as stop:
             await self._compensate(request, stop.message)
             await self._finish(request, stop.status, stop.code, stop.message, None)
+            if (
+                stop.status == RunStatus.REJECTED
+                and rejected is not None
+                and workflow.patched(REJECTED_COMPLETES)
+            ):
+                return rejected()
             raise ApplicationError(stop.message, type=stop.code, non_retryable=True) from None
         except (ActivityError, ApplicationError) as exc:
             code, message, details = describe_failure(exc)

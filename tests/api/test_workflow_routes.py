@@ -6,13 +6,20 @@ import uuid
 from typing import Any
 
 import httpx
-from temporalio.client import Client, Interceptor, OutboundInterceptor, QueryWorkflowInput
+from temporalio.client import (
+    Client,
+    Interceptor,
+    OutboundInterceptor,
+    QueryWorkflowInput,
+    WorkflowExecutionStatus,
+)
 
 from api.app import create_app
 from core.db import SessionFactory
 from core.settings import Settings
 from core.storage import LocalStorage
 from models import repositories
+from models.payloads import DesignToListingResult
 from models.requests import DesignToListingRequest
 from services.runs import request_hash
 from tests.accounts import Account
@@ -183,7 +190,9 @@ async def brief_status(api: httpx.AsyncClient, workflow_id: str) -> str:
     return status
 
 
-async def test_reject_through_the_api(api: httpx.AsyncClient, workers: WorkerSet) -> None:
+async def test_reject_through_the_api(
+    api: httpx.AsyncClient, workers: WorkerSet, temporal_client: Client
+) -> None:
     workflow_id = (await start_awaiting_approval(api, "retro surf club", "reject-me"))[
         "workflow_id"
     ]
@@ -193,6 +202,10 @@ async def test_reject_through_the_api(api: httpx.AsyncClient, workers: WorkerSet
     assert done["status"] == "rejected"
     assert done["error"]["code"] == "BRIEF_REJECTED"
     assert "too busy" in done["error"]["message"]
+    # The seller's decision is no failure in Temporal either: the run completed, rejected.
+    handle = temporal_client.get_workflow_handle(workflow_id, result_type=DesignToListingResult)
+    assert (await handle.result()).status == "rejected"
+    assert (await handle.describe()).status == WorkflowExecutionStatus.COMPLETED
     # The rejected brief can get no design: it was ready, it is rejected.
     assert await brief_status(api, workflow_id) == "rejected"
     [brief] = (await api.get("/v1/briefs", params={"status": "rejected"})).json()["data"]

@@ -388,16 +388,17 @@ async def test_unsafe_brief_never_reaches_the_image_stage(
 
 async def test_approval_timeout_ends_the_run(skipping_env: WorkflowEnvironment) -> None:
     fakes = Fakes()
-    with pytest.raises(WorkflowFailureError) as failure:
-        await run_with(
-            skipping_env.client,
-            fakes,
-            request(require_approval=True, approval_timeout_seconds=3600),
-        )
-    assert isinstance(failure.value.cause, ApplicationError)
-    assert failure.value.cause.type == "APPROVAL_TIMEOUT"
+    result = await run_with(
+        skipping_env.client,
+        fakes,
+        request(require_approval=True, approval_timeout_seconds=3600),
+    )
+    # No decision in time is a rejection: the run completes, rejected, not failed.
+    assert (result.status, result.listing_url) == ("rejected", "")
     assert "image.generate_design" not in fakes.calls
     assert fakes.updates[-1].status == "rejected"
+    assert fakes.updates[-1].error is not None
+    assert fakes.updates[-1].error["code"] == "APPROVAL_TIMEOUT"
 
 
 async def _wait_for_approval_stage(handle: Any) -> None:
@@ -428,12 +429,14 @@ async def test_reject_signal_stops_before_any_design(skipping_env: WorkflowEnvir
         await handle.signal(DesignToListingWorkflow.reject, RejectSignal(reason="off-brand"))
 
     fakes = Fakes()
-    with pytest.raises(WorkflowFailureError) as failure:
-        await run_with(skipping_env.client, fakes, request(require_approval=True), during=reject)
-    assert isinstance(failure.value.cause, ApplicationError)
-    assert failure.value.cause.type == "BRIEF_REJECTED"
-    assert "off-brand" in failure.value.cause.message
+    result = await run_with(
+        skipping_env.client, fakes, request(require_approval=True), during=reject
+    )
+    assert result.status == "rejected" and result.brief_id and result.title
     assert "image.generate_design" not in fakes.calls
+    error = fakes.updates[-1].error
+    assert error is not None and error["code"] == "BRIEF_REJECTED"
+    assert "off-brand" in error["message"]
 
 
 async def test_cancel_signal_while_waiting(skipping_env: WorkflowEnvironment) -> None:
