@@ -70,7 +70,7 @@ chaos: $(VENV)/.installed-dev
 
 ## fuzz: the schemathesis contract run with many more examples per operation
 fuzz: $(VENV)/.installed-dev
-	POD_FUZZ_EXAMPLES=$${POD_FUZZ_EXAMPLES:-200} $(BIN)/pytest -o addopts="-q -p no:cacheprovider" tests/api/test_contract_fuzz.py
+	POD_FUZZ_EXAMPLES=$${POD_FUZZ_EXAMPLES:-100} $(BIN)/pytest -o addopts="-q -p no:cacheprovider" tests/api/test_contract_fuzz.py
 
 ## bench: every benchmark below, one after another
 bench: bench-etsy bench-trends bench-print-file
