@@ -169,14 +169,44 @@ async def start_run(
             "this Idempotency-Key was used with a different request body",
             {"workflow_id": run.workflow_id},
         )
+
+    async def forget() -> None:
+        # The record this request made goes, so nothing half-made is listed or counted.
+        await repositories.runs.delete_run(
+            session, tenant_id=tenant_id, workflow_id=run.workflow_id
+        )
+        await session.commit()
+
+    await start_once(
+        temporal,
+        WORKFLOWS[RunKind(run.kind)],
+        workflow_input,
+        workflow_id=run.workflow_id,
+        tenant_id=tenant_id,
+        forget=forget if created else None,
+    )
+    return run, created
+
+
+async def start_once(
+    temporal: Client,
+    workflow: Any,
+    arg: Any,
+    *,
+    workflow_id: str,
+    tenant_id: str,
+    forget: Callable[[], Awaitable[None]] | None = None,
+) -> None:
+    """Start the workflow of a recorded request, once: safe to repeat (a record whose
+    start never happened starts now, a running one is reused, a finished one is never
+    started again). When Temporal cannot be reached, `forget` removes what this request
+    recorded and the answer is 503 `TEMPORAL_UNAVAILABLE`."""
     try:
         with contextlib.suppress(WorkflowAlreadyStartedError):
-            # Safe to repeat: a run recorded but never started (a crash in between) starts
-            # now, a running one is reused, a finished one is never started again.
             await temporal.start_workflow(
-                WORKFLOWS[RunKind(run.kind)],
-                workflow_input,
-                id=run.workflow_id,
+                workflow,
+                arg,
+                id=workflow_id,
                 task_queue=WORKFLOW_QUEUE,
                 id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
                 id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
@@ -185,16 +215,10 @@ async def start_run(
     except RPCError as exc:
         if exc.status != RPCStatusCode.UNAVAILABLE:
             raise
-        if created:
-            # Unreachable: the start never got to Temporal. The record this request made
-            # goes, so nothing half-made is listed or counted against the plan.
-            await repositories.runs.delete_run(
-                session, tenant_id=tenant_id, workflow_id=run.workflow_id
-            )
-            await session.commit()
-        logger.warning("temporal unreachable; run %s not started: %s", run.workflow_id, exc)
+        if forget is not None:  # the start never got to Temporal
+            await forget()
+        logger.warning("temporal unreachable; %s not started: %s", workflow_id, exc)
         raise temporal_unavailable() from None
-    return run, created
 
 
 def temporal_unavailable(what: str = "nothing was started") -> DomainError:

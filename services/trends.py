@@ -35,6 +35,7 @@ from services.runs import (
     QUERY_TIMEOUT,
     listing_target,
     resolve_template,
+    start_once,
     temporal_unavailable,
 )
 from services.vendors import VendorGateway
@@ -213,25 +214,19 @@ async def start_campaign(
             {"campaign_id": campaign_id},
         )
     options = CampaignOptions(**(campaign.options or {}))
-    try:
-        with contextlib.suppress(WorkflowAlreadyStartedError):
-            await temporal.start_workflow(
-                CampaignWorkflow.run,
-                CampaignInput(tenant_id, campaign_id, key, options),
-                id=campaign_id,
-                task_queue=WORKFLOW_QUEUE,
-                id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
-                id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
-                search_attributes=tenant_attributes(tenant_id),
-            )
-    except RPCError as exc:
-        if exc.status != RPCStatusCode.UNAVAILABLE:
-            raise
-        if created:  # the start never reached Temporal: no record of a campaign that isn't
-            await session.delete(campaign)
-            await session.commit()
-        logger.warning("temporal unreachable; campaign %s not started: %s", campaign_id, exc)
-        raise temporal_unavailable() from None
+
+    async def forget() -> None:
+        await session.delete(campaign)
+        await session.commit()
+
+    await start_once(
+        temporal,
+        CampaignWorkflow.run,
+        CampaignInput(tenant_id, campaign_id, key, options),
+        workflow_id=campaign_id,
+        tenant_id=tenant_id,
+        forget=forget if created else None,
+    )
     return campaign, created
 
 
