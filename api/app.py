@@ -159,6 +159,9 @@ RUN_STARTS = {
     "start_campaign",
     "scrape_trends",
     "get_scrape",
+    "approve_workflow",
+    "reject_workflow",
+    "cancel_workflow",
 }
 QUOTA_OPERATIONS = {
     "start_design_to_listing",

@@ -16,7 +16,12 @@ from temporalio import workflow
 from temporalio.common import (
     WorkflowIDReusePolicy,
 )
-from temporalio.exceptions import ChildWorkflowError, FailureError, WorkflowAlreadyStartedError
+from temporalio.exceptions import (
+    CancelledError,
+    ChildWorkflowError,
+    FailureError,
+    WorkflowAlreadyStartedError,
+)
 from temporalio.workflow import ParentClosePolicy
 
 with workflow.unsafe.imports_passed_through():
@@ -153,8 +158,12 @@ class CampaignWorkflow:
                 shielded = workflow.patched(CHILDREN_OUTLIVE_CANCELLATION)
                 result = await (asyncio.shield(child) if shielded else child)
             except ChildWorkflowError as exc:
-                outcome.status = OutcomeStatus.FAILED
-                outcome.reason = failure_text(exc)
+                if isinstance(exc.cause, CancelledError):  # the seller's cancel: no listing
+                    outcome.status = OutcomeStatus.SKIPPED
+                    outcome.reason = "its run was cancelled"
+                else:
+                    outcome.status = OutcomeStatus.FAILED
+                    outcome.reason = failure_text(exc)
             except WorkflowAlreadyStartedError:
                 outcome.status = OutcomeStatus.SKIPPED
                 outcome.reason = "a run for this signal is already under way"

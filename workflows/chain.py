@@ -107,6 +107,10 @@ PUBLISH_POLL_DELAYS = (1, 2, 4, 8, 16, 32)
 # Histories from before a rejected run completed (with a "rejected" result) rather than
 # failed: Temporal showed the seller's decision as a failure.
 REJECTED_COMPLETES = "rejected-run-completes"
+# Histories from before a Temporal cancel request stopped the run at a stage boundary (as
+# the `cancel` signal does) and closed it CANCELED: the request cancelled the step under
+# way, so a product being created could outlive the clean-up.
+GRACEFUL_CANCEL = "graceful-temporal-cancel"
 
 
 class _Stopped(Exception):
@@ -132,6 +136,7 @@ class ChainRun:
         self._decision: str | None = None
         self._decision_reason = ""
         self._cancel_requested = False
+        self._cancelled_by_temporal = False
         self._publish_started = False
         self._product: ProductRef | None = None
         self._listing: ListingRef | None = None
@@ -174,13 +179,41 @@ class ChainRun:
     ) -> R:
         """Run `stages`; a failure, rejection or cancel is compensated and recorded. A
         rejection is the seller's decision, not a failure: with `rejected`, the run
-        completes with that result (its status "rejected") instead of failing."""
+        completes with that result (its status "rejected") instead of failing. A cancel
+        (Temporal's request) closes the run CANCELED once it is cleaned up."""
         info = workflow.info()
         self._state = WorkflowState(
             workflow_id=info.workflow_id, tenant_id=request.tenant_id, keyword=request.keyword
         )
+        settled = self._settle(request, stages, rejected)
+        if workflow.patched(GRACEFUL_CANCEL):
+            return await self._through_cancel(settled)
+        return await settled
+
+    async def _through_cancel[R](self, run: Awaitable[R]) -> R:
+        """Await `run` through Temporal cancel requests. A request is taken as the
+        `cancel` signal is: the step under way finishes (a product it is creating gets
+        known, so it is taken down), the run stops at the next stage boundary, and its
+        clean-up is not interrupted either."""
+        task = asyncio.ensure_future(run)
+        while True:
+            try:
+                return await asyncio.shield(task)
+            except asyncio.CancelledError:
+                if task.done():
+                    raise
+                workflow.logger.info("cancel requested: stopping at the next stage boundary")
+                self._cancel_requested = True
+                self._cancelled_by_temporal = True
+
+    async def _settle[R](
+        self,
+        request: DesignToListingInput,
+        stages: Callable[[DesignToListingInput], Awaitable[R]],
+        rejected: Callable[[], R] | None,
+    ) -> R:
         try:
-            result = await stages(request)
+            return await stages(request)
         except _Stopped as stop:
             await self._compensate(request, stop.message)
             await self._finish(request, stop.status, stop.code, stop.message, None)
@@ -190,6 +223,9 @@ class ChainRun:
                 and workflow.patched(REJECTED_COMPLETES)
             ):
                 return rejected()
+            if stop.status == RunStatus.CANCELLED and self._cancelled_by_temporal:
+                # Cleaned up and recorded: the run closes CANCELED in Temporal.
+                raise asyncio.CancelledError(stop.message) from None
             raise ApplicationError(stop.message, type=stop.code, non_retryable=True) from None
         except (ActivityError, ApplicationError) as exc:
             code, message, details = describe_failure(exc)
@@ -197,10 +233,10 @@ class ChainRun:
             await self._finish(request, RunStatus.FAILED, code, message, details)
             raise ApplicationError(message, details or {}, type=code, non_retryable=True) from exc
         except asyncio.CancelledError:
-            # Cancelled through Temporal: clean up in a shielded scope, then stop.
+            # Histories from before GRACEFUL_CANCEL: Temporal's cancel interrupted the
+            # step under way; clean up in a shielded scope, then stop.
             await asyncio.shield(self._cleanup_after_cancel(request))
             raise
-        return result
 
     async def _ideate(self, request: DesignToListingInput) -> tuple[str, DesignBrief]:
         """Write the brief for the keyword and screen it: (brief id, brief)."""

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Awaitable
 from collections.abc import Set as AbstractSet
 from typing import Annotated
 
 from fastapi import APIRouter, Header, Path, Query, Response, status
+from temporalio.service import RPCError, RPCStatusCode
 
 from api import run_views
 from api.auth import WorkflowsRead, WorkflowsWrite
@@ -147,6 +149,21 @@ async def _signal_target(
     return run
 
 
+async def _deliver(run: WorkflowRun, sent: Awaitable[None]) -> None:
+    """Send a signal or cancel request: 409 when the run closed meanwhile (the record
+    lags the workflow by a moment), 503 when Temporal cannot be reached."""
+    try:
+        await sent
+    except RPCError as exc:
+        if exc.status == RPCStatusCode.NOT_FOUND:
+            raise DomainError(
+                errors.INVALID_STATE,
+                "the workflow has ended",
+                {"status": run.status, "ended": True},
+            ) from None
+        raise runs.temporal_unavailable("nothing was sent") from None
+
+
 @router.post(
     "/{workflow_id}/approve",
     operation_id="approve_workflow",
@@ -165,7 +182,7 @@ async def approve_workflow(
     run = await _signal_target(
         session, principal.tenant_id, workflow_id, {RunStatus.AWAITING_APPROVAL}
     )
-    await runs.handle(temporal, workflow_id).signal(DesignToListingWorkflow.approve)
+    await _deliver(run, runs.handle(temporal, workflow_id).signal(DesignToListingWorkflow.approve))
     return await run_views.describe_run(run, temporal=temporal, settings=settings)
 
 
@@ -189,8 +206,9 @@ async def reject_workflow(
     run = await _signal_target(
         session, principal.tenant_id, workflow_id, {RunStatus.AWAITING_APPROVAL}
     )
-    await runs.handle(temporal, workflow_id).signal(
-        DesignToListingWorkflow.reject, RejectSignal(reason=body.reason if body else "")
+    reason = RejectSignal(reason=body.reason if body else "")
+    await _deliver(
+        run, runs.handle(temporal, workflow_id).signal(DesignToListingWorkflow.reject, reason)
     )
     return await run_views.describe_run(run, temporal=temporal, settings=settings)
 
@@ -209,7 +227,10 @@ async def cancel_workflow(
     settings: SettingsDep,
     principal: WorkflowsWrite,
 ) -> WorkflowView:
-    """Stop a running run at the next stage boundary; what it made is taken down."""
+    """Stop a running run at the next stage boundary; what it made is taken down, and
+    the run closes as cancelled (CANCELED in Temporal)."""
     run = await _signal_target(session, principal.tenant_id, workflow_id, LIVE_STATUSES)
-    await runs.handle(temporal, workflow_id).signal(DesignToListingWorkflow.cancel)
+    # Temporal's cancel request, which the workflow takes gracefully (ADR 0007): the
+    # step under way finishes, so nothing it makes is left behind.
+    await _deliver(run, runs.handle(temporal, workflow_id).cancel())
     return await run_views.describe_run(run, temporal=temporal, settings=settings)

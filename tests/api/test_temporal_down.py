@@ -124,3 +124,28 @@ async def test_campaign_and_scrape_starts_are_503_and_leave_no_campaign(
             await session.exec(select(Campaign).where(Campaign.tenant_id == account.tenant_id))
         ).all()
     assert rows == []
+
+
+async def test_approve_reject_cancel_are_503_while_temporal_is_down(
+    cut_off: FastAPI, account: Account, sessions: SessionFactory
+) -> None:
+    workflow_id = "waiting-while-temporal-is-down"
+    async with sessions() as session:
+        await repositories.runs.create_run_if_absent(
+            session,
+            tenant_id=account.tenant_id,
+            workflow_id=workflow_id,
+            request_key=workflow_id,
+            request_hash="x",
+            keyword="otter kayaking",
+            input={},
+            status="awaiting_approval",
+            stage="awaiting_approval",
+        )
+        await session.commit()
+    async with api_client(cut_off, account.headers) as api:
+        for action in ("approve", "reject", "cancel"):
+            answer = await api.post(f"/v1/workflows/{workflow_id}/{action}")
+            assert answer.status_code == 503, (action, answer.text)
+            assert answer.json()["code"] == "TEMPORAL_UNAVAILABLE"
+            assert answer.headers["Retry-After"] == "15"

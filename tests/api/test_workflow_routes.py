@@ -6,13 +6,16 @@ import uuid
 from typing import Any
 
 import httpx
+import pytest
 from temporalio.client import (
     Client,
     Interceptor,
     OutboundInterceptor,
     QueryWorkflowInput,
     WorkflowExecutionStatus,
+    WorkflowFailureError,
 )
+from temporalio.exceptions import CancelledError
 
 from api.app import create_app
 from core.db import SessionFactory
@@ -213,13 +216,22 @@ async def test_reject_through_the_api(
     assert design.status_code == 409 and design.json()["code"] == "BRIEF_NOT_READY"
 
 
-async def test_cancel_through_the_api(api: httpx.AsyncClient, workers: WorkerSet) -> None:
+async def test_cancel_through_the_api(
+    api: httpx.AsyncClient, workers: WorkerSet, temporal_client: Client
+) -> None:
     workflow_id = (await start_awaiting_approval(api, "chess club dad", "cancel-me"))["workflow_id"]
     assert (await api.post(f"/v1/workflows/{workflow_id}/cancel")).status_code == 202
     done = await wait_for_end(api, workflow_id)
     assert done["status"] == "cancelled"
     assert done["error"]["code"] == "CANCELLED"
     assert await brief_status(api, workflow_id) == "cancelled"
+    # Temporal shows the seller's cancel as CANCELED, not as a failure.
+    # (The run records its end, then closes.)
+    handle = temporal_client.get_workflow_handle(workflow_id)
+    with pytest.raises(WorkflowFailureError) as closed:
+        await handle.result()
+    assert isinstance(closed.value.cause, CancelledError)
+    assert (await handle.describe()).status == WorkflowExecutionStatus.CANCELED
 
 
 async def test_unsafe_keyword_fails_with_reason(api: httpx.AsyncClient, workers: WorkerSet) -> None:
@@ -262,3 +274,29 @@ async def test_a_run_recorded_before_integrations_is_still_answered(
     assert again.status_code == 202, again.text
     assert again.json()["workflow_id"] == workflow_id
     assert again.headers["Idempotent-Replayed"] == "true"
+
+
+async def test_a_signal_to_a_run_that_has_ended_answers_409(
+    api: httpx.AsyncClient, sessions: SessionFactory, account: Account
+) -> None:
+    """The record still says the run waits (it lags the workflow by a moment), but the
+    workflow is gone: approve, reject and cancel answer 409, not 500."""
+    workflow_id = f"ended-{uuid.uuid4()}"
+    async with sessions() as session:
+        await repositories.runs.create_run_if_absent(
+            session,
+            tenant_id=account.tenant_id,
+            workflow_id=workflow_id,
+            request_key=workflow_id,
+            request_hash="x",
+            keyword="ended run",
+            input={},
+            status="awaiting_approval",
+            stage="awaiting_approval",
+        )
+        await session.commit()
+    for action in ("approve", "reject", "cancel"):
+        answer = await api.post(f"/v1/workflows/{workflow_id}/{action}")
+        assert answer.status_code == 409, (action, answer.text)
+        assert answer.json()["code"] == "INVALID_STATE"
+        assert answer.json()["details"]["ended"] is True

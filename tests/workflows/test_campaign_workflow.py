@@ -181,6 +181,23 @@ async def test_a_failed_listing_run_is_reported_and_the_campaign_completes(
     assert fakes.records[-1].status == "completed"
 
 
+async def test_a_listing_run_the_seller_cancels_is_skipped_not_failed(
+    skipping_env: WorkflowEnvironment,
+) -> None:
+    plan = pending(1)
+    fakes = CampaignFakes(plan=plan, gate=asyncio.Event())
+    client = skipping_env.client
+    async with serving(client, [CampaignWorkflow, DesignToListingWorkflow], fakes.by_queue()):
+        handle = await start(client, campaign_input(top_k=1, concurrency=1))
+        await asyncio.wait_for(fakes.briefs_asked.wait(), timeout=30)  # the run is under way
+        await client.get_workflow_handle(f"dtl-t1-{plan[0].signal_id}").cancel()
+        fakes.gate.set()  # type: ignore[union-attr]
+        result: CampaignResult = await handle.result()
+    assert result.status == "completed" and result.listings == 0
+    [outcome] = result.outcomes
+    assert (outcome.status, outcome.reason) == ("skipped", "its run was cancelled")
+
+
 async def test_a_cancelled_campaign_says_so_and_skips_what_it_had_not_started(
     own_skipping_env: WorkflowEnvironment,
 ) -> None:

@@ -6,6 +6,8 @@ test can show which stages ran and which compensation happened.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
@@ -13,8 +15,9 @@ from typing import Any
 
 import pytest
 from temporalio import activity
-from temporalio.client import Client, WorkflowFailureError
-from temporalio.exceptions import ApplicationError
+from temporalio.api.enums.v1 import EventType
+from temporalio.client import Client, WorkflowExecutionStatus, WorkflowFailureError
+from temporalio.exceptions import ApplicationError, CancelledError
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
@@ -105,11 +108,21 @@ class Fakes:
     channel_publishing_checks: int = 2
     channel_fails: bool = False
     channel_checks: int = 0
+    # An activity that waits, once entered, until the test releases it.
+    hold_in: str | None = None
+    entered: asyncio.Event = field(default_factory=asyncio.Event)
+    release: asyncio.Event = field(default_factory=asyncio.Event)
 
     def _hit(self, name: str) -> None:
         self.calls.append(name)
         if name in self.fail_on:
             raise self.fail_on[name]
+
+    async def _held(self, name: str) -> None:
+        self._hit(name)
+        if name == self.hold_in:
+            self.entered.set()
+            await self.release.wait()
 
     def by_queue(self) -> dict[str, list[Callable[..., Any]]]:
         @activity.defn(name="ideation.generate_brief")
@@ -161,7 +174,7 @@ class Fakes:
 
         @activity.defn(name="printify.create_product")
         async def create_product(data: CreateProductInput) -> ProductRef:
-            self._hit("printify.create_product")
+            await self._held("printify.create_product")
             return ProductRef(
                 data.tenant_id, data.integration_id, 1, "prod1", left_out_variant_ids=self.left_out
             )
@@ -437,6 +450,63 @@ async def test_reject_signal_stops_before_any_design(skipping_env: WorkflowEnvir
     error = fakes.updates[-1].error
     assert error is not None and error["code"] == "BRIEF_REJECTED"
     assert "off-brand" in error["message"]
+
+
+async def _cancel_taken(handle: Any) -> None:
+    """Once the workflow has handled Temporal's cancel request (a task completed after it)."""
+    for _ in range(200):
+        events = [e.event_type for e in (await handle.fetch_history()).events]
+        requested = EventType.EVENT_TYPE_WORKFLOW_EXECUTION_CANCEL_REQUESTED
+        if requested in events and (
+            EventType.EVENT_TYPE_WORKFLOW_TASK_COMPLETED in events[events.index(requested) :]
+        ):
+            return
+        await asyncio.sleep(0.05)
+    raise AssertionError("the cancel request was never handled")
+
+
+async def test_temporal_cancel_while_waiting_closes_canceled(
+    skipping_env: WorkflowEnvironment,
+) -> None:
+    async def cancel(handle: Any) -> None:
+        await _wait_for_approval_stage(handle)
+        await handle.cancel()
+
+    fakes = Fakes()
+    with pytest.raises(WorkflowFailureError) as failure:
+        await run_with(skipping_env.client, fakes, request(require_approval=True), during=cancel)
+    # CANCELED in Temporal, not a failure; the record says cancelled.
+    assert isinstance(failure.value.cause, CancelledError)
+    assert fakes.updates[-1].status == "cancelled"
+    assert fakes.updates[-1].error is not None
+    assert fakes.updates[-1].error["code"] == "CANCELLED"
+    assert "image.generate_design" not in fakes.calls
+
+
+async def test_temporal_cancel_lets_the_step_under_way_finish_and_takes_it_down(
+    skipping_env: WorkflowEnvironment,
+) -> None:
+    """A cancel while the product is being created does not leave the product behind."""
+    fakes = Fakes(hold_in="printify.create_product")
+    closed: list[WorkflowExecutionStatus | None] = []
+
+    async def cancel(handle: Any) -> None:
+        await fakes.entered.wait()
+        await handle.cancel()
+        await _cancel_taken(handle)
+        fakes.release.set()
+        with contextlib.suppress(WorkflowFailureError):
+            await handle.result()
+        closed.append((await handle.describe()).status)
+
+    with pytest.raises(WorkflowFailureError) as failure:
+        await run_with(skipping_env.client, fakes, request(), during=cancel)
+    assert isinstance(failure.value.cause, CancelledError)
+    assert closed == [WorkflowExecutionStatus.CANCELED]
+    # The product was made, then Printify was told it failed; nothing after it ran.
+    assert fakes.calls[-2:] == ["printify.create_product", "printify.publishing_failed"]
+    assert "printify.publish" not in fakes.calls
+    assert fakes.updates[-1].status == "cancelled"
 
 
 async def test_cancel_signal_while_waiting(skipping_env: WorkflowEnvironment) -> None:
