@@ -1,15 +1,20 @@
 """Image activities (`pod-image` queue): make the artwork, then the print-ready file.
 
 The CPU-heavy work runs on a thread while the activity heartbeats, so a killed worker
-is noticed within the heartbeat timeout and the attempt moves to another worker.
+is noticed within the heartbeat timeout and the attempt moves to another worker. At most
+`POD_IMAGE_CPU_SLOTS` (one per core by default) such threads run at once per worker:
+more only slowed each other until heartbeats were missed (issue 14), and storage I/O,
+on the default thread pool, does not wait behind them.
 """
 
 from __future__ import annotations
 
 import asyncio
 import io
+import os
 import time
 import uuid
+from collections.abc import Callable
 
 from PIL import Image
 from temporalio import activity
@@ -45,12 +50,23 @@ class ImageActivities:
         providers: Providers,
         *,
         provider_delay: float = 0.0,
+        cpu_slots: int = 0,
     ) -> None:
         self._sessions = sessions
         self._storage = storage
         self._providers = providers
+        self._cpu = asyncio.Semaphore(cpu_slots or os.cpu_count() or 1)
         # Simulates a slow image model (seconds) for demos and worker-failure tests.
         self._provider_delay = provider_delay
+
+    async def _crunch[T](self, work: Callable[[], T], note: str) -> T:
+        """CPU-bound `work` on a thread once a slot is free, heartbeating meanwhile."""
+
+        async def in_a_slot() -> T:
+            async with self._cpu:
+                return await asyncio.to_thread(work)
+
+        return await heartbeating(in_a_slot(), note)
 
     @activity.defn(name=GENERATE_DESIGN.name)
     async def generate_design(self, data: GenerateDesignInput) -> Artwork:
@@ -65,7 +81,7 @@ class ImageActivities:
         maker = self._providers.image_maker
         if maker is None:
             width, height = ARTWORK_SIZE
-            png = await on_thread(
+            png = await self._crunch(
                 lambda: render_design(data.brief, width=width, height=height), "rendering"
             )
         else:
@@ -115,13 +131,13 @@ class ImageActivities:
         stored = await asyncio.to_thread(self._storage.get, data.artwork.storage_key)
         # Decoded once for both files: py-spy had decoding at 5 % of the test suite's
         # busy samples, each artwork decoded twice.
-        artwork = await on_thread(lambda: open_artwork(stored), "reading artwork")
+        artwork = await self._crunch(lambda: open_artwork(stored), "reading artwork")
         area = data.print_area
-        prepared = await on_thread(
+        prepared = await self._crunch(
             lambda: make_print_file(artwork, width=area.width, height=area.height, dpi=data.dpi),
             "making print file",
         )
-        preview = await on_thread(lambda: make_preview(artwork), "making preview")
+        preview = await self._crunch(lambda: make_preview(artwork), "making preview")
         print_key = run_key(data.tenant_id, data.workflow_id, f"print-{prepared.sha256[:12]}.png")
         preview_key = run_key(data.tenant_id, data.workflow_id, "preview.jpg")
         await asyncio.to_thread(self._storage.put, print_key, prepared.data, "image/png")

@@ -145,6 +145,8 @@ class Settings(BaseSettings):
     blocklist_file: Path | None = Field(default=None, alias="POD_BLOCKLIST_FILE")
     trademark_file: Path | None = Field(default=None, alias="POD_TRADEMARK_FILE")
     image_provider_delay: float = Field(default=0.0, alias="POD_IMAGE_PROVIDER_DELAY")
+    # Image renders and print files at once per image worker (CPU-bound); 0: one per core.
+    image_cpu_slots: int = Field(default=0, ge=0, le=64, alias="POD_IMAGE_CPU_SLOTS")
     default_tenant: str = "dev"
     dev_owner_email: str = "owner@localhost"
 

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from temporalio.client import Client
-from temporalio.worker import Worker
+from temporalio.worker import Interceptor, Worker
 
 import domain
 import models
@@ -26,6 +26,7 @@ import workflows
 from activities.campaign import CampaignActivities
 from activities.errors import DomainErrorInterceptor
 from activities.etsy import EtsyActivities
+from activities.heartbeat import HeartbeatInterceptor
 from activities.ideation import IdeationActivities
 from activities.image import ImageActivities
 from activities.printify import PrintifyActivities, PublishWebhook
@@ -107,7 +108,11 @@ async def build_activities(
         await asyncio.to_thread(storage.ensure_bucket)
     if queue == "image":
         image = ImageActivities(
-            sessions, storage, providers, provider_delay=settings.image_provider_delay
+            sessions,
+            storage,
+            providers,
+            provider_delay=settings.image_provider_delay,
+            cpu_slots=settings.image_cpu_slots,
         )
         return activity_methods(image)
     if queue == "integration":
@@ -183,7 +188,10 @@ def build_worker(
         options.setdefault(
             "max_task_queue_activities_per_second", settings.integration_activities_per_second
         )
-    options["interceptors"] = [DomainErrorInterceptor(), *options.get("interceptors", ())]
+    own: list[Interceptor] = [DomainErrorInterceptor()]
+    if queue == "integration":
+        own.append(HeartbeatInterceptor())  # vendor calls send no heartbeats of their own
+    options["interceptors"] = [*own, *options.get("interceptors", ())]
     return Worker(client, task_queue=QUEUES[queue], activities=activities, **options)
 
 

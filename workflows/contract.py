@@ -171,9 +171,14 @@ def _retry(initial: float, maximum: float, attempts: int) -> RetryPolicy:
 IDEATION = CallPolicy(timedelta(minutes=15), _retry(1, 30, 5), heartbeat=timedelta(seconds=60))
 # Image work is slow and heavy: heartbeats detect a dead worker within seconds.
 IMAGE = CallPolicy(timedelta(minutes=10), _retry(2, 60, 5), heartbeat=timedelta(seconds=10))
-# Vendor calls: rate limits and outages pass; keep trying for up to an hour.
+# Vendor calls: rate limits and outages pass; keep trying for up to an hour. The worker
+# heartbeats for them (activities.heartbeat.HeartbeatInterceptor), so a dead worker's
+# attempt is retried after 20 s rather than two minutes.
 INTEGRATION = CallPolicy(
-    timedelta(minutes=2), _retry(1, 60, 0), schedule_to_close=timedelta(hours=1)
+    timedelta(minutes=2),
+    _retry(1, 60, 0),
+    heartbeat=timedelta(seconds=20),
+    schedule_to_close=timedelta(hours=1),
 )
 # Our own database writes.
 RECORDS = CallPolicy(
