@@ -64,7 +64,7 @@ lint: $(VENV)/.installed-dev
 	$(BIN)/bandit -c pyproject.toml -r . -ll -q
 	$(BIN)/pod openapi --check
 
-## chaos: the fault tests at full size (twenty runs under vendor faults, an image worker killed mid-design)
+## chaos: the fault tests at full size (twenty runs under vendor faults, an image worker killed mid-design, Temporal killed and Postgres stopped for a minute under ten runs)
 chaos: $(VENV)/.installed-dev
 	$(BIN)/pytest -o addopts="-q -n 2 --dist loadscope -p no:cacheprovider" -m chaos
 
