@@ -68,7 +68,7 @@ lint: $(VENV)/.installed-dev
 chaos: $(VENV)/.installed-dev
 	$(BIN)/pytest -o addopts="-q -n 2 --dist loadscope -p no:cacheprovider" -m chaos
 
-## fuzz: the schemathesis contract run with many more examples per operation
+## fuzz: the schemathesis contract run with many more examples per operation, valid data accepted and invalid refused
 fuzz: $(VENV)/.installed-dev
 	POD_FUZZ_EXAMPLES=$${POD_FUZZ_EXAMPLES:-100} $(BIN)/pytest -o addopts="-q -p no:cacheprovider" tests/api/test_contract_fuzz.py
 

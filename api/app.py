@@ -7,14 +7,14 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 from cachetools import TTLCache
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi_offline import FastAPIOffline
 from sqlalchemy.ext.asyncio import AsyncEngine
 from temporalio.client import Client
 
 from api.errors import install_error_handlers
-from api.hygiene import InputHygieneMiddleware
+from api.hygiene import InputHygieneMiddleware, known_query_only
 from api.middleware import (
     BodySizeLimitMiddleware,
     RequestRateLimiter,
@@ -85,6 +85,7 @@ def create_app(
         version=API_VERSION,
         description="Turns trends into print-on-demand listings (Printify + Etsy).",
         lifespan=lifespan,
+        dependencies=[Depends(known_query_only)],
     )
     app.state.settings = settings
     app.state.oidc = (
@@ -196,6 +197,7 @@ def _openapi(app: FastAPI) -> dict[str, Any]:
         ref_template="#/components/schemas/{model}"
     )
     components.update(webhooks.event_schemas())
+    _forbid_control_characters(schema)
     for path in schema.get("paths", {}).values():
         for operation in path.values():
             responses = operation.setdefault("responses", {})
@@ -217,3 +219,54 @@ def _openapi(app: FastAPI) -> dict[str, Any]:
                 responses.setdefault("415", _error("The body is not JSON (UNSUPPORTED_MEDIA_TYPE)"))
     app.openapi_schema = schema
     return schema
+
+
+# What `api.hygiene` refuses, said in the schema: a free-text string holds no control
+# character (tab, newline and carriage return aside in a body). Lone surrogates, refused
+# too, are left out: regex engines that work on UTF-8 (Rust's) cannot name them.
+_BODY_TEXT = r"[^\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f-\u009f]"
+_PARAMETER_TEXT = r"[^\u0000-\u001f\u007f-\u009f]"
+# Formats whose text cannot hold a control character anyway (an e-mail address can).
+_EXACT_FORMATS = frozenset({"uuid", "date-time", "date", "time", "duration", "binary", "byte"})
+
+
+def _forbid_control_characters(schema: dict[str, Any]) -> None:
+    """A `pattern` on every request string that has none (nor a format or enum): the
+    parameters' schemas and those the request bodies use. Lengths go into the pattern
+    too, so a generator need not filter (schemathesis's positive data, issue 14)."""
+    components = schema.get("components", {}).get("schemas", {})
+    bodies: set[str] = set()
+    for path in schema.get("paths", {}).values():
+        for operation in path.values():
+            for parameter in operation.get("parameters", []):
+                _text_pattern(parameter.get("schema", {}), _PARAMETER_TEXT, components, set())
+            for media in operation.get("requestBody", {}).get("content", {}).values():
+                _text_pattern(media.get("schema", {}), _BODY_TEXT, components, bodies)
+
+
+def _text_pattern(node: Any, allowed: str, components: dict[str, Any], visited: set[str]) -> None:
+    if isinstance(node, list):
+        for item in node:
+            _text_pattern(item, allowed, components, visited)
+        return
+    if not isinstance(node, dict):
+        return
+    ref = node.get("$ref")
+    if isinstance(ref, str) and ref.startswith("#/components/schemas/"):
+        name = ref.rsplit("/", 1)[1]
+        if name not in visited:
+            visited.add(name)
+            _text_pattern(components.get(name), allowed, components, visited)
+        return
+    if (
+        node.get("type") == "string"
+        and not {"pattern", "enum", "const"} & set(node)
+        and node.get("format") not in _EXACT_FORMATS
+    ):
+        low, high = node.get("minLength", 0), node.get("maxLength")
+        node["pattern"] = f"^{allowed}{{{low},{'' if high is None else high}}}$"
+    if node.get("type") == "object" and node.get("additionalProperties") not in (None, False):
+        node.setdefault("propertyNames", {"pattern": f"^{allowed}*$"})
+    for key, value in node.items():
+        if key not in ("examples", "example", "default", "const", "enum"):
+            _text_pattern(value, allowed, components, visited)

@@ -9,6 +9,9 @@ validation or query sees it (issue 14, ADR 0024).
   that takes a body takes `application/json` (or a `+json` type).
 
 A body that is not valid JSON is left to the route, which answers 422 as before.
+
+- A query parameter the operation does not declare answers 422 (`known_query_only`),
+  except on the operations vendors call (the Etsy OAuth callback, Printify's webhook).
 """
 
 from __future__ import annotations
@@ -18,6 +21,11 @@ import re
 from typing import Any
 from urllib.parse import parse_qsl
 
+from fastapi import Request
+from fastapi.dependencies.utils import get_flat_params
+from fastapi.exceptions import RequestValidationError
+from fastapi.params import ParamTypes
+from fastapi.routing import APIRoute
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api.middleware import send_error
@@ -171,3 +179,40 @@ def _replay(body: bytes, rest: list[Message], original: Receive) -> Receive:
         return await original()
 
     return receive
+
+
+# Operations a vendor calls: what else it sends is not ours to refuse.
+VENDOR_CALLED = frozenset({"etsy_callback", "printify_webhook"})
+
+
+async def known_query_only(request: Request) -> None:
+    """A query parameter the operation does not declare answers 422 (a typo such as
+    `limt=5` was silently ignored). An app-wide dependency."""
+    route = request.scope.get("route")
+    if not isinstance(route, APIRoute) or route.operation_id in VENDOR_CALLED:
+        return
+    unknown = sorted(set(request.query_params) - _declared_query(route))
+    if unknown:
+        raise RequestValidationError(
+            [
+                {
+                    "loc": ("query", name),
+                    "msg": "not a parameter of this operation",
+                    "type": "unknown_parameter",
+                }
+                for name in unknown[:_MAX_REPORTED]
+            ]
+        )
+
+
+def _declared_query(route: APIRoute) -> frozenset[str]:
+    """The query parameters `route` declares, kept on the route (it is not hashable)."""
+    declared: frozenset[str] | None = getattr(route, "_declared_query", None)
+    if declared is None:
+        declared = frozenset(
+            field.alias
+            for field in get_flat_params(route.dependant)
+            if getattr(field.field_info, "in_", None) == ParamTypes.query
+        )
+        route._declared_query = declared  # type: ignore[attr-defined]
+    return declared

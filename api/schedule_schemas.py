@@ -9,7 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 
 from api.pages import Page
 from domain.trends import SourceName
-from models.requests import CampaignOptionsIn, SourceOptionsIn
+from models.requests import CampaignOptionsIn, JsonBody, SourceOptionsIn, exactly_one
 from services.schedule_types import ScheduledRun, ScheduleView, Timing
 
 ScheduleName = Annotated[
@@ -42,16 +42,18 @@ def _unique(sources: list[SourceName]) -> list[SourceName]:
     return list(dict.fromkeys(sources))
 
 
-class ScheduleCreate(BaseModel):
+class ScheduleCreate(JsonBody):
     """A scrape schedule: `cron` or `interval_minutes` (exactly one), and what to scrape."""
 
     model_config = ConfigDict(
         extra="forbid",
+        strict=True,
         json_schema_extra={
             "examples": [
                 {"name": "weekday-mornings", "cron": "0 7 * * mon-fri", "sources": ["reddit"]},
                 {"name": "every-6h", "interval_minutes": 360},
-            ]
+            ],
+            "oneOf": exactly_one({"cron": "string", "interval_minutes": "integer"}),
         },
     )
 
@@ -81,12 +83,19 @@ class ScheduleCreate(BaseModel):
         return Timing(cron=self.cron, interval_minutes=self.interval_minutes)
 
 
-class SchedulePatch(BaseModel):
+class SchedulePatch(JsonBody):
     """Fields to change; those left out stay. `campaign: null` stops campaigns."""
 
     model_config = ConfigDict(
         extra="forbid",
-        json_schema_extra={"examples": [{"cron": "30 6 * * *", "note": "earlier"}]},
+        strict=True,
+        json_schema_extra={
+            "examples": [{"cron": "30 6 * * *", "note": "earlier"}],
+            "not": {
+                "required": ["cron", "interval_minutes"],
+                "properties": {"cron": {"type": "string"}, "interval_minutes": {"type": "integer"}},
+            },
+        },
     )
 
     cron: Cron | None = None
@@ -113,10 +122,10 @@ class SchedulePatch(BaseModel):
         return Timing(cron=self.cron, interval_minutes=self.interval_minutes)
 
 
-class ScheduleNoteIn(BaseModel):
+class ScheduleNoteIn(JsonBody):
     """An optional note on a pause or unpause (it replaces the schedule's note)."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", strict=True)
 
     note: Note | None = None
 

@@ -9,6 +9,7 @@ from typing import Annotated, Any, Literal
 from pydantic import (
     AwareDatetime,
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Field,
     StringConstraints,
@@ -18,7 +19,20 @@ from pydantic import (
 from api.pages import Page
 from domain.rbac import Permission, Role
 from models.payloads import RunKind, RunStatus
-from models.requests import EtsyChoicesIn, PricingRuleIn
+from models.requests import EtsyChoicesIn, JsonBody, PricingRuleIn, VariantIds
+
+
+def _iso_8601_only(value: object) -> object:
+    """Pydantic reads a number as a Unix time; the contract says ISO 8601 text."""
+    if isinstance(value, int | float) or (
+        isinstance(value, str) and value.strip().lstrip("+-").replace(".", "", 1).isdigit()
+    ):
+        raise ValueError("give a date and time in ISO 8601 (2026-12-01T00:00:00Z)")
+    return value
+
+
+# A date and time as ISO 8601 text, never a Unix time (schemathesis's negative data).
+IsoDateTime = Annotated[datetime, BeforeValidator(_iso_8601_only)]
 
 
 class ErrorBody(BaseModel):
@@ -32,6 +46,7 @@ class TemplateIn(EtsyChoicesIn):
 
     model_config = ConfigDict(
         extra="forbid",
+        strict=True,
         json_schema_extra={
             "examples": [
                 {
@@ -50,17 +65,10 @@ class TemplateIn(EtsyChoicesIn):
     name: str = Field(min_length=1, max_length=100)
     blueprint_id: int = Field(gt=0, le=2**31)
     print_provider_id: int = Field(gt=0, le=2**31)
-    variant_ids: list[int] = Field(min_length=1, max_length=100)
+    variant_ids: VariantIds = Field(min_length=1, max_length=100)
     position: Literal["front", "back"] = "front"
     pricing: PricingRuleIn = Field(default_factory=PricingRuleIn)
     is_default: bool = False
-
-    @field_validator("variant_ids")
-    @classmethod
-    def _distinct_positive(cls, value: list[int]) -> list[int]:
-        if any(v <= 0 or v > 2**31 for v in value) or len(set(value)) != len(value):
-            raise ValueError("variant ids must be distinct positive integers")
-        return value
 
 
 class TemplatePublic(BaseModel):
@@ -89,12 +97,13 @@ ProtectedNameText = Annotated[
 ContextWord = Annotated[str, StringConstraints(min_length=2, max_length=40, strip_whitespace=True)]
 
 
-class ProtectedNameIn(BaseModel):
+class ProtectedNameIn(JsonBody):
     """A name the tenant protects, matched like the platform's list: case, accents,
     punctuation, spacing, plurals and simple leetspeak do not matter."""
 
     model_config = ConfigDict(
         extra="forbid",
+        strict=True,
         json_schema_extra={
             "examples": [
                 {"name": "Trailhead Co", "note": "a client's brand"},
@@ -124,8 +133,8 @@ class ProtectedNamePage(Page[ProtectedNamePublic]):
     pass
 
 
-class RejectRequest(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class RejectRequest(JsonBody):
+    model_config = ConfigDict(extra="forbid", strict=True)
 
     reason: str = Field(default="", max_length=500)
 
@@ -280,7 +289,7 @@ class Health(BaseModel):
 
 # --- accounts: who am I, members, API keys, integrations, billing ----------------------------
 
-EMAIL_PATTERN = r"^[^@\s]{1,64}@[^@\s]{1,189}$"
+EMAIL_PATTERN = r"^[^@\s\x00-\x1f\x7f-\x9f]{1,64}@[^@\s\x00-\x1f\x7f-\x9f]{1,189}$"
 Vendor = Literal["printify", "etsy"]
 
 
@@ -292,17 +301,17 @@ class MePublic(BaseModel):
     permissions: list[Permission]
 
 
-class MemberIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class MemberIn(JsonBody):
+    model_config = ConfigDict(extra="forbid", strict=True)
 
     email: str = Field(min_length=3, max_length=254, pattern=EMAIL_PATTERN)
-    role: Role = Role.VIEWER
+    role: Role = Field(default=Role.VIEWER, strict=False)  # a string in JSON
 
 
-class MemberRoleIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class MemberRoleIn(JsonBody):
+    model_config = ConfigDict(extra="forbid", strict=True)
 
-    role: Role
+    role: Role = Field(strict=False)  # a string in JSON
 
 
 class MemberPublic(BaseModel):
@@ -316,14 +325,16 @@ class MemberPage(Page[MemberPublic]):
     pass
 
 
-class ApiKeyIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class ApiKeyIn(JsonBody):
+    model_config = ConfigDict(extra="forbid", strict=True)
 
     name: str = Field(min_length=1, max_length=100)
     member_id: uuid.UUID | None = Field(
-        default=None, description="Whose key it is; the caller's own when omitted."
+        default=None,
+        strict=False,  # a string in JSON
+        description="Whose key it is; the caller's own when omitted.",
     )
-    scopes: list[Permission] | None = Field(
+    scopes: list[Annotated[Permission, Field(strict=False)]] | None = Field(  # strings in JSON
         default=None,
         max_length=len(Permission),
         description="A subset of the member's permissions; all of them when omitted.",
@@ -351,15 +362,17 @@ class ApiKeyPage(Page[ApiKeyPublic]):
     pass
 
 
-class IntegrationIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class IntegrationIn(JsonBody):
+    model_config = ConfigDict(extra="forbid", strict=True)
 
     access_token: str = Field(min_length=8, max_length=4096, pattern=r"^[\x21-\x7e]+$")
     refresh_token: str | None = Field(
         default=None, min_length=8, max_length=4096, pattern=r"^[\x21-\x7e]+$"
     )
     token_expires_at: AwareDatetime | None = Field(
-        default=None, description="When the access token expires (with a UTC offset)."
+        default=None,
+        strict=False,  # a string in JSON
+        description="When the access token expires (with a UTC offset).",
     )
     shop_id: int | None = Field(default=None, gt=0, le=2**53)
 
@@ -426,10 +439,10 @@ class ShopSetup(BaseModel):
     read_at: datetime
 
 
-class ListingDefaults(BaseModel):
+class ListingDefaults(JsonBody):
     """The shop's profiles a listing names unless its template names its own."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", strict=True)
 
     shipping_profile_id: int | None = Field(default=None, gt=0, le=2**53)
     return_policy_id: int | None = Field(default=None, gt=0, le=2**53)

@@ -10,17 +10,19 @@ import uuid
 from typing import Annotated, Any, Literal, get_args
 
 from pydantic import (
+    AfterValidator,
     BaseModel,
     BeforeValidator,
     ConfigDict,
     Field,
+    JsonValue,
     StringConstraints,
     field_validator,
     model_validator,
 )
 from temporalio.converter import value_to_type
 
-from domain.pricing import PricingError, PricingRule
+from domain.pricing import MAX_MARGIN_PERCENT, MAX_MARKUP_PERCENT, PricingError, PricingRule
 from domain.trends import Region, SourceName, TrendType
 from models.payloads import DesignToListingInput
 from models.tables import WorkflowRun
@@ -51,11 +53,34 @@ SUBREDDIT = r"^[A-Za-z0-9][A-Za-z0-9_]{2,20}$"
 Subreddit = Annotated[str, StringConstraints(pattern=SUBREDDIT, max_length=21)]
 
 
-class EtsyChoicesIn(BaseModel):
+def _integral_floats(data: object) -> object:
+    """`1.0` as `1`: JSON Schema counts it an integer, and strict validation would not."""
+    if isinstance(data, float) and data.is_integer() and abs(data) < 2**63:
+        return int(data)
+    if isinstance(data, dict):
+        return {key: _integral_floats(value) for key, value in data.items()}
+    if isinstance(data, list):
+        return [_integral_floats(value) for value in data]
+    return data
+
+
+class JsonBody(BaseModel):
+    """A request body, validated as the JSON types its schema states (`strict=True` in
+    each model's config): `0` is no boolean, `"5"` no integer, `true` no number (they
+    were coerced). Ids, times and enums are strings in JSON, so those fields say
+    `strict=False` (issue 14: schemathesis's negative data)."""
+
+    @model_validator(mode="before")
+    @classmethod
+    def _json_numbers(cls, data: object) -> object:
+        return _integral_floats(data)
+
+
+class EtsyChoicesIn(JsonBody):
     """A template's choice among the seller's Etsy shop's profiles (None: the Etsy
     integration's default, or the shop's only one)."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", strict=True)
 
     etsy_shipping_profile_id: int | None = Field(
         default=None, gt=0, le=2**53, description="The Etsy shop's shipping profile for listings."
@@ -71,12 +96,34 @@ class EtsyChoicesIn(BaseModel):
     )
 
 
+def exactly_one(fields: dict[str, str]) -> list[JsonValue]:
+    """JSON Schema's `oneOf` for "exactly one of these fields is given, not null"
+    (field name → its JSON type)."""
+    return [
+        {"required": [name], "properties": {name: {"type": kind}}} for name, kind in fields.items()
+    ]
+
+
+def _distinct(ids: list[int]) -> list[int]:
+    if len(set(ids)) != len(ids):
+        raise ValueError("variant ids must be distinct")
+    return ids
+
+
+# Printify variant ids: distinct positive integers.
+VariantIds = Annotated[
+    list[Annotated[int, Field(gt=0, le=2**31)]],
+    AfterValidator(_distinct),
+    Field(json_schema_extra={"uniqueItems": True}),
+]
+
+
 class ProductTemplateIn(EtsyChoicesIn):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", strict=True)
 
     blueprint_id: int = Field(default=6, gt=0)
     print_provider_id: int = Field(default=99, gt=0)
-    variant_ids: list[int] = Field(
+    variant_ids: VariantIds = Field(
         default_factory=lambda: [12100, 12101, 12102, 12110, 12111, 12112],
         min_length=1,
         max_length=100,
@@ -85,12 +132,26 @@ class ProductTemplateIn(EtsyChoicesIn):
     position: Literal["front", "back"] = "front"
 
 
-class PricingRuleIn(BaseModel):
+class PricingRuleIn(JsonBody):
     """How each variant is priced from its production cost (see `domain.pricing`)."""
 
     model_config = ConfigDict(
         extra="forbid",
-        json_schema_extra={"examples": [{"mode": "margin", "percent": 40, "ending_cents": 99}]},
+        strict=True,
+        json_schema_extra={
+            "examples": [{"mode": "margin", "percent": 40, "ending_cents": 99}],
+            # `domain.pricing`'s bounds per mode, in the schema too.
+            "allOf": [
+                {
+                    "if": {"properties": {"mode": {"const": mode}}, "required": ["mode"]},
+                    "then": {
+                        "properties": {"percent": {"exclusiveMinimum": 0, "maximum": most}},
+                        "required": ["percent"],
+                    },
+                }
+                for mode, most in (("margin", MAX_MARGIN_PERCENT), ("markup", MAX_MARKUP_PERCENT))
+            ],
+        },
     )
 
     mode: Literal["fixed", "margin", "markup"] = "fixed"
@@ -119,21 +180,45 @@ class PricingRuleIn(BaseModel):
         )
 
 
+KEYWORD_MAX = 80
+
+
 def _single_spaced(value: object) -> object:
     """Runs of whitespace (tabs, newlines) as one space and none at either end, so a
-    keyword of spaces alone is too short rather than a run that fails later."""
-    return " ".join(value.split()) if isinstance(value, str) else value
+    keyword of spaces alone is too short rather than a run that fails later. The length
+    as sent is bounded too, as the schema says."""
+    if not isinstance(value, str):
+        return value
+    if len(value) > KEYWORD_MAX:
+        raise ValueError(f"at most {KEYWORD_MAX} characters")
+    return " ".join(value.split())
 
+
+# Two visible characters at least (what is left once spaces are single), and no control
+# character (tab, newline and carriage return are spaces here): the schema says both.
+_TEXT = r"[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]"
+_VISIBLE = r"[^\s\x00-\x1f\x7f-\x9f]"
+KEYWORD_PATTERN = f"^{_TEXT}*{_VISIBLE}{_TEXT}*{_VISIBLE}{_TEXT}*$"
 
 Keyword = Annotated[
-    str, StringConstraints(min_length=2, max_length=80), BeforeValidator(_single_spaced)
+    str,
+    StringConstraints(min_length=2, max_length=KEYWORD_MAX, pattern=KEYWORD_PATTERN),
+    BeforeValidator(_single_spaced),
 ]
 
 
-class DesignToListingRequest(BaseModel):
+class DesignToListingRequest(JsonBody):
     model_config = ConfigDict(
         extra="forbid",
-        json_schema_extra={"examples": [{"keyword": "retro hiking dog dad"}]},
+        strict=True,
+        json_schema_extra={
+            "examples": [{"keyword": "retro hiking dog dad"}],
+            # `_one_template`, in the schema too.
+            "not": {
+                "required": ["template", "template_id"],
+                "properties": {"template_id": {"type": "string"}},
+            },
+        },
     )
 
     keyword: Keyword = Field(examples=["retro hiking dog dad"])
@@ -143,7 +228,9 @@ class DesignToListingRequest(BaseModel):
         "`template_id`) the tenant's default template is used, else this default.",
     )
     template_id: uuid.UUID | None = Field(
-        default=None, description="A saved template (`/v1/templates`) instead of `template`."
+        default=None,
+        strict=False,  # a string in JSON
+        description="A saved template (`/v1/templates`) instead of `template`.",
     )
     require_approval: bool = False
     approval_timeout_seconds: int = Field(default=86_400, ge=60, le=30 * 86_400)
@@ -157,15 +244,20 @@ class DesignToListingRequest(BaseModel):
         return self
 
 
-class BriefRequest(BaseModel):
+class BriefRequest(JsonBody):
     """Ask for a design brief for a keyword, or for a stored trend signal's keyword."""
 
     model_config = ConfigDict(
-        extra="forbid", json_schema_extra={"examples": [{"keyword": "retro hiking dog dad"}]}
+        extra="forbid",
+        strict=True,
+        json_schema_extra={
+            "examples": [{"keyword": "retro hiking dog dad"}],
+            "oneOf": exactly_one({"keyword": "string", "trend_signal_id": "string"}),
+        },
     )
 
     keyword: Keyword | None = None
-    trend_signal_id: uuid.UUID | None = None
+    trend_signal_id: uuid.UUID | None = Field(default=None, strict=False)  # a string in JSON
 
     @model_validator(mode="after")
     def _one_source(self) -> BriefRequest:
@@ -174,29 +266,31 @@ class BriefRequest(BaseModel):
         return self
 
 
-class DesignRequest(BaseModel):
+class DesignRequest(JsonBody):
     """Make a print-ready design for a brief, sized for a template's print area."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", strict=True)
 
     template_id: uuid.UUID | None = Field(
-        default=None, description="A saved template; without one, the tenant's default."
+        default=None,
+        strict=False,  # a string in JSON
+        description="A saved template; without one, the tenant's default.",
     )
 
 
-class PublishRequest(BaseModel):
+class PublishRequest(JsonBody):
     """Publish a design: Printify product, then the Etsy listing."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", strict=True)
 
     printify_shop_id: int | None = Field(default=None, gt=0)
     etsy_shop_id: int | None = Field(default=None, gt=0)
 
 
-class SourceOptionsIn(BaseModel):
+class SourceOptionsIn(JsonBody):
     """What to ask each source for; every field bounded (each call spends a quota)."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", strict=True)
 
     google_geo: str = Field(default="US", pattern=r"^[A-Z]{2}$", max_length=2)
     reddit_subreddits: list[Subreddit] = Field(
@@ -212,21 +306,21 @@ class SourceOptionsIn(BaseModel):
     etsy_keywords: int = Field(default=20, ge=0, le=50)
 
 
-class CampaignOptionsIn(BaseModel):
+class CampaignOptionsIn(JsonBody):
     """Which fresh signals become listings, and how many run at once."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", strict=True)
 
     top_k: int = Field(default=10, ge=1, le=50)
     concurrency: int = Field(default=3, ge=1, le=10)
     min_score: float = Field(default=0.0, ge=0, le=100)
     fresh_hours: int = Field(default=72, ge=1, le=24 * 30)
-    template_id: uuid.UUID | None = None
+    template_id: uuid.UUID | None = Field(default=None, strict=False)  # a string in JSON
     require_approval: bool = False
 
 
-class ScrapeRequest(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class ScrapeRequest(JsonBody):
+    model_config = ConfigDict(extra="forbid", strict=True)
 
     sources: list[SourceName] = Field(
         default_factory=lambda: list(get_args(SourceName)),

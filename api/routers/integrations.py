@@ -136,6 +136,7 @@ async def _etsy_integration(session: SessionDep, tenant_id: str) -> Integration:
 
 
 SETUP_ERRORS: dict[int | str, dict[str, object]] = {
+    404: {"model": ErrorBody, "description": "Etsy does not know the shop (ETSY_NOT_FOUND)"},
     409: {"model": ErrorBody, "description": "No Etsy integration, or an id not of the shop"},
     502: {"model": ErrorBody, "description": "Etsy did not answer as expected"},
 }

@@ -5,14 +5,13 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import asdict
-from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Path, Query, status
 
 from api.auth import TrendsRead, TrendsWrite
 from api.deps import SessionDep, SettingsDep, TemporalDep
-from api.schemas import ErrorBody
+from api.schemas import ErrorBody, IsoDateTime
 from api.trend_schemas import (
     ScrapeStarted,
     ScrapeView,
@@ -42,7 +41,7 @@ async def list_trends(
     principal: TrendsRead,
     source: Annotated[SourceName | None, Query()] = None,
     min_score: Annotated[float | None, Query(ge=0, le=100)] = None,
-    since: Annotated[datetime | None, Query(description="Seen at or after (ISO 8601)")] = None,
+    since: Annotated[IsoDateTime | None, Query(description="Seen at or after (ISO 8601)")] = None,
     q: Annotated[str | None, Query(min_length=1, max_length=100)] = None,
     limit: Annotated[int, Query(ge=1, le=100)] = 20,
     offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,

@@ -160,3 +160,55 @@ async def test_reject_needs_no_body(api: httpx.AsyncClient) -> None:
     """Without a body the route looks for the run (404 here), rather than a 422."""
     response = await api.post("/v1/workflows/dtl-none/reject")
     assert_refused(response, 404, "NOT_FOUND")
+
+
+async def test_a_query_parameter_the_operation_does_not_declare_is_422(
+    api: httpx.AsyncClient,
+) -> None:
+    typo = await api.get("/v1/workflows", params={"limt": "5", "status": "running"})
+    errors = assert_refused(typo, 422, "VALIDATION_ERROR")["details"]["errors"]  # type: ignore[index]
+    assert errors == [
+        {
+            "loc": ["query", "limt"],
+            "message": "not a parameter of this operation",
+            "type": "unknown_parameter",
+        }
+    ]
+    assert (await api.get("/v1/workflows", params={"limit": "5"})).status_code == 200
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [
+        ("require_approval", 0),  # a number is no boolean
+        ("require_approval", "true"),
+        ("approval_timeout_seconds", "3600"),  # a string is no integer
+        ("approval_timeout_seconds", True),  # nor a boolean
+        ("approval_timeout_seconds", 3600.5),
+    ],
+)
+async def test_a_body_is_read_as_the_json_types_its_schema_states(
+    api: httpx.AsyncClient, field: str, value: object
+) -> None:
+    response = await api.post(START, json={"keyword": "otter dad", field: value})
+    errors = assert_refused(response, 422, "VALIDATION_ERROR")["details"]["errors"]  # type: ignore[index]
+    assert [error["loc"] for error in errors] == [["body", field]]
+    assert (await api.get("/v1/workflows")).json()["count"] == 0
+
+
+def test_an_integral_number_is_an_integer_as_json_schema_says() -> None:
+    body = DesignToListingRequest.model_validate(
+        {
+            "keyword": "otter dad",
+            "approval_timeout_seconds": 3600.0,
+            "template": {"price_cents": 2500.0},
+        }
+    )
+    assert body.approval_timeout_seconds == 3600 and body.template.price_cents == 2500
+
+
+@pytest.mark.parametrize("since", ["0", "0.5", "1764547200"])
+async def test_a_time_is_iso_8601_never_a_unix_time(api: httpx.AsyncClient, since: str) -> None:
+    assert_refused(await api.get("/v1/trends", params={"since": since}), 422, "VALIDATION_ERROR")
+    ok = await api.get("/v1/trends", params={"since": "2026-12-01T00:00:00Z"})
+    assert ok.status_code == 200, ok.text
