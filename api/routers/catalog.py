@@ -10,6 +10,7 @@ does reach Printify passes the account's limits in this API process
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Awaitable, Callable
 from typing import Annotated, Any
 
@@ -41,6 +42,19 @@ ERRORS: dict[int | str, dict[str, object]] = {
 Id = Annotated[int, Path(gt=0, le=2**31)]
 
 
+CATALOG_WAIT_SECONDS = 5.0
+
+
+def _catalog_busy(retry_after: float | None) -> DomainError:
+    """429 `PRINTIFY_RATE_LIMITED` with `Retry-After`: Printify's catalog allowance is
+    used up for now (a vendor's 429, or our own pacing of it)."""
+    return DomainError(
+        errors.CATALOGUE["PRINTIFY_RATE_LIMITED"],
+        "Printify's catalog allowance is used up for the moment; try again shortly",
+        retry_after=max(1.0, retry_after or CATALOG_WAIT_SECONDS),
+    )
+
+
 async def _cached(
     request: Request,
     vendors: VendorGateway,
@@ -53,9 +67,16 @@ async def _cached(
     if key in cache:
         return cache[key]
     try:
-        async with vendors.tenant_printify(tenant_id) as client:
-            value = await load(client)
+        # The catalog's allowance (100 a minute) is waited for in the client; a route
+        # does not hold its caller for long: past a few seconds it says when to return.
+        async with asyncio.timeout(CATALOG_WAIT_SECONDS):
+            async with vendors.tenant_printify(tenant_id) as client:
+                value = await load(client)
+    except TimeoutError:
+        raise _catalog_busy(None) from None
     except VendorError as exc:
+        if exc.status == 429:
+            raise _catalog_busy(exc.retry_after) from None
         if exc.status == 404:
             raise DomainError(errors.NOT_FOUND, exc.message) from None
         if exc.status in (401, 403):

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import httpx
 from fastapi import FastAPI
+from pytest import MonkeyPatch
 
+from api.routers import catalog
 from core.db import SessionFactory
 from core.http_server import ThreadedServer
 from core.settings import Settings
@@ -82,3 +84,30 @@ async def test_a_token_printify_refuses_is_409_not_a_gateway_error(
     assert response.status_code == 409
     assert response.json()["code"] == "INTEGRATION_REJECTED"
     assert "revoked-token" not in response.text
+
+
+async def test_a_catalog_read_waits_seconds_at_most_then_says_when_to_return(
+    app: FastAPI, api: httpx.AsyncClient, emulator: ThreadedServer, monkeypatch: MonkeyPatch
+) -> None:
+    """Printify's catalog allowance used up (its 429, 30 s to wait): the route answers 429
+    with `Retry-After` within its wait rather than holding the caller (the fuzz run's
+    template saves timed out)."""
+    monkeypatch.setattr(catalog, "CATALOG_WAIT_SECONDS", 0.5)
+    app.state.catalog_cache.clear()
+    rule = {
+        "method": "GET",
+        "path_regex": r"^/printify/v1/catalog/",
+        "mode": "before",
+        "times": 5,
+        "status": 429,
+        "retry_after": 30,
+    }
+    async with httpx.AsyncClient(base_url=emulator.url) as admin:
+        assert (await admin.post("/__admin/faults", json=rule)).status_code == 204
+        try:
+            response = await api.get("/v1/catalog/blueprints/6/providers/99/variants")
+        finally:
+            assert (await admin.delete("/__admin/faults")).status_code == 204
+    assert response.status_code == 429, response.text
+    assert response.json()["code"] == "PRINTIFY_RATE_LIMITED"
+    assert response.headers["Retry-After"] == "1"

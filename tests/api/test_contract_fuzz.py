@@ -83,6 +83,9 @@ SCHEMA_CANNOT_SAY: dict[str, Explains] = {
         op == "POST /v1/webhooks/printify"
         and _only(errors, lambda e: e.get("type") == "control_character")
     ),
+    "A protected name's letters": lambda op, status, code, errors, case: (
+        op == "POST /v1/protected-names" and status == 422 and code == "INVALID_INPUT"
+    ),
     "Lone surrogates": lambda op, status, code, errors, case: (
         _only(errors, lambda e: e.get("type") == "control_character") and _holds_surrogate(case)
     ),
