@@ -4,7 +4,8 @@ Activities (and the services and clients they call) raise `DomainError`s from th
 catalogue (`domain.errors`); the worker's interceptor turns each into an
 `ApplicationError` whose type is the error's code: non-retryable when no retry can fix it,
 retried no sooner than a vendor's `Retry-After` when it can. A database that cannot be
-reached is waited for within the attempt, then `DATABASE_UNAVAILABLE`, retryable.
+reached is waited for within the attempt, then `DATABASE_UNAVAILABLE`, retryable; data
+the database refuses (`DATABASE_REFUSED`) fails at once, as no retry can store it.
 """
 
 from __future__ import annotations
@@ -23,8 +24,8 @@ from temporalio.worker import (
 )
 
 from activities.heartbeat import heartbeating
-from core.db import DATABASE_DOWN
-from domain.errors import DATABASE_UNAVAILABLE, DomainError
+from core.db import DATA_REFUSED, DATABASE_DOWN
+from domain.errors import DATABASE_REFUSED, DATABASE_UNAVAILABLE, DomainError
 from integrations.errors import VendorError
 
 logger = logging.getLogger(__name__)
@@ -63,6 +64,16 @@ class _DomainErrors(ActivityInboundInterceptor):
                 return await super().execute_activity(input)
             except DomainError as exc:
                 raise activity_failure(exc) from exc
+            except DATA_REFUSED as exc:
+                # A NUL in a reason kept `records.update_run` retrying for its whole 30
+                # minutes, then failing untyped (issue 14): no retry stores it.
+                cause = getattr(exc, "orig", None) or exc
+                raise activity_failure(
+                    DomainError(
+                        DATABASE_REFUSED,
+                        f"the database refused the data: {str(cause).splitlines()[0][:200]}",
+                    )
+                ) from exc
             except DATABASE_DOWN as exc:
                 # An outage, not a bug: the attempt waits for the database (heartbeating)
                 # and runs the activity again, as long as its time allows; activities are

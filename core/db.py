@@ -30,6 +30,11 @@ DATABASE_DOWN: tuple[type[Exception], ...] = (
 )
 
 
+# What the database refuses for the data itself (a NUL in text, a number out of range,
+# a value too long): the same query fails again however often it is retried.
+DATA_REFUSED: tuple[type[Exception], ...] = (sa_exc.DataError, psycopg.DataError)
+
+
 def database_down(exc: BaseException) -> bool:
     """Whether `exc` says the database cannot be reached, rather than a query is wrong."""
     return isinstance(exc, DATABASE_DOWN)

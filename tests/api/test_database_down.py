@@ -12,6 +12,7 @@ from typing import Any, cast
 import pytest
 from fastapi import FastAPI
 from sqlalchemy import exc as sa_exc
+from sqlalchemy import text
 from temporalio.client import Client
 from temporalio.exceptions import ApplicationError
 from temporalio.testing import ActivityEnvironment
@@ -19,11 +20,13 @@ from temporalio.worker import ExecuteActivityInput
 
 from activities.errors import DomainErrorInterceptor
 from api.app import create_app
+from core.db import SessionFactory
 from core.http_server import free_port
 from core.settings import Settings
 from core.storage import LocalStorage
 from tests.accounts import Account
 from tests.conftest import api_client
+from workflows.contract import NON_RETRYABLE
 
 PASSWORD = "s3cret-db-password"
 # The stand-in activity reads no input.
@@ -106,3 +109,32 @@ async def test_an_activity_out_of_time_reports_the_outage_typed_and_retryable() 
     assert raised.value.non_retryable is False
     assert "OperationalError" in raised.value.message
     assert 1 < activity_body.runs < 5
+
+
+class _StoresANul:
+    """An activity whose write the database refuses for its data: Postgres's own error."""
+
+    def __init__(self, sessions: SessionFactory) -> None:
+        self.sessions = sessions
+        self.runs = 0
+
+    async def execute_activity(self, input: Any) -> Any:
+        self.runs += 1
+        async with self.sessions() as session:
+            await session.execute(text("SELECT CAST(:reason AS text)"), {"reason": "too\x00busy"})
+        return "stored"
+
+
+async def test_data_the_database_refuses_fails_at_once_typed_and_not_retryable(
+    sessions: SessionFactory,
+) -> None:
+    """A NUL in a reject reason kept `records.update_run` retrying its whole 30 minutes,
+    then failing untyped (issue 14)."""
+    body = _StoresANul(sessions)
+    interceptor = DomainErrorInterceptor().intercept_activity(body)  # type: ignore[arg-type]
+    with pytest.raises(ApplicationError) as raised:
+        await _attempt(seconds=30).run(interceptor.execute_activity, NO_INPUT)
+    assert raised.value.type == "DATABASE_REFUSED"
+    assert raised.value.non_retryable is True
+    assert body.runs == 1
+    assert "DATABASE_REFUSED" in NON_RETRYABLE  # the workflows' retry policies agree
