@@ -15,6 +15,7 @@ import pytest
 from core.http_server import ThreadedServer
 from integrations.errors import VendorError
 from integrations.etsy import EtsyClient
+from integrations.http import Limit, steady_rate
 from sandbox.app import EmulatorConfig
 from sandbox.contracts import EtsyContract
 from sandbox.etsy import READINESS_STATE_ID, RETURN_POLICY_ID, SHIPPING_PROFILE_ID
@@ -37,8 +38,18 @@ def emulator(emulator_config: EmulatorConfig) -> Iterator[ThreadedServer]:
 Recorded = tuple[EtsyClient, RecordingTransport]
 
 
+@pytest.fixture(scope="module")
+def app_limits() -> tuple[Limit, ...]:
+    """The application's rate, shared by the module's clients as by a process's: a
+    client of its own would start a fresh second while the emulator still counts the
+    last test's calls, and (one attempt each) fail on its 429."""
+    return steady_rate(10.0)
+
+
 @pytest.fixture
-async def recorded(emulator: ThreadedServer) -> AsyncIterator[Recorded]:
+async def recorded(
+    emulator: ThreadedServer, app_limits: tuple[Limit, ...]
+) -> AsyncIterator[Recorded]:
     transport = RecordingTransport()
     client = EtsyClient(
         base_url=f"{emulator.url}/etsy/v3",
@@ -47,6 +58,7 @@ async def recorded(emulator: ThreadedServer) -> AsyncIterator[Recorded]:
         access_token=CONFIG.etsy_access_token,
         transport=transport,
         max_attempts=1,
+        limits=app_limits,
     )
     yield client, transport
     await client.aclose()
