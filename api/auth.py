@@ -83,16 +83,18 @@ async def authorize(
     permissions = effective_permissions(role, key.scopes)
     _require(security_scopes, permissions, role)
     if key.last_used_at is None or now - key.last_used_at > LAST_USED_RESOLUTION:
-        # Its own short transaction: the route's session stays untouched.
-        async with request.app.state.sessions() as own:
-            await repositories.accounts.touch_api_key(
-                own,
-                tenant_id=key.tenant_id,
-                key_id=key.id,
-                at=now,
-                older_than=now - LAST_USED_RESOLUTION,
-            )
-            await own.commit()
+        # In the request's own session, committed at once: a session of its own needed a
+        # second connection while this one held the first, and once a minute every
+        # request in flight with the key asked for one together, so under load the pool
+        # ran dry and the API froze (issue 15). The route goes on in a new transaction.
+        await repositories.accounts.touch_api_key(
+            session,
+            tenant_id=key.tenant_id,
+            key_id=key.id,
+            at=now,
+            older_than=now - LAST_USED_RESOLUTION,
+        )
+        await session.commit()
     return Principal(
         tenant_id=key.tenant_id,
         member_id=member.id,
