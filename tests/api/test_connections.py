@@ -34,3 +34,44 @@ async def test_a_burst_with_a_key_never_used_gets_every_answer(
         keys = (await api.get("/v1/api-keys")).json()["data"]
     [key] = [key for key in keys if key["id"] == used]
     assert key["last_used_at"] is not None  # the use is still recorded
+
+
+READS = ("/v1/me", "/v1/workflows?limit=20", "/v1/listings", "/v1/trends?limit=20", "/v1/briefs")
+CLIENTS = 20
+SECONDS = 3.0
+# A stall is a read that takes longer than this (the benchmark's definition); the guard
+# fails on a stall or an error, never on a throughput or a latency percentile.
+STALL_SECONDS = 5.0
+
+
+async def test_twenty_clients_reading_for_seconds_see_no_error_and_no_stall(
+    app: FastAPI, sessions: SessionFactory, settings: Settings, emulator_config: EmulatorConfig
+) -> None:
+    """The regression guard of issue 15: a small sustained load of authenticated reads."""
+    account = await create_account(sessions, settings.cipher, emulator_config)
+    failures: list[str] = []
+    slowest = 0.0
+    done = 0
+    loop = asyncio.get_running_loop()
+    until = loop.time() + SECONDS
+
+    async def client(number: int) -> None:
+        nonlocal slowest, done
+        async with api_client(app, account.headers) as api:
+            turn = number
+            while loop.time() < until:
+                path = READS[turn % len(READS)]
+                turn += 1
+                started = loop.time()
+                answer = await api.get(path)
+                slowest = max(slowest, loop.time() - started)
+                done += 1
+                if answer.status_code != 200:
+                    failures.append(f"{path}: {answer.status_code} {answer.text[:200]}")
+
+    await asyncio.wait_for(
+        asyncio.gather(*(client(n) for n in range(CLIENTS))), timeout=SECONDS + 60
+    )
+    assert failures == []
+    assert slowest < STALL_SECONDS, f"a read took {slowest:.1f} s"
+    assert done >= CLIENTS  # every client got answers
