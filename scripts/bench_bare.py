@@ -1,0 +1,48 @@
+"""The bare references of `make bench-api` (issue 15), served as the API is served
+(`core.http_server.serve`: the same uvicorn settings): `GET /hello` answers at once, and
+`GET /select1` runs one `SELECT 1` through a psycopg pool of 10 on the same Postgres.
+
+    DATABASE_URL=postgresql://… python scripts/bench_bare.py PORT
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+from psycopg_pool import AsyncConnectionPool
+
+from core.http_server import serve
+
+
+def bare_app(database_url: str) -> FastAPI:
+    pool = AsyncConnectionPool(database_url, min_size=10, max_size=10, open=False)
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        await pool.open(wait=True)
+        try:
+            yield
+        finally:
+            await pool.close()
+
+    app = FastAPI(lifespan=lifespan)
+
+    @app.get("/hello")
+    async def hello() -> dict[str, str]:
+        return {"hello": "world"}
+
+    @app.get("/select1")
+    async def select1() -> dict[str, int]:
+        async with pool.connection() as conn:
+            row = await (await conn.execute("SELECT 1")).fetchone()
+        return {"one": int(row[0]) if row else 0}
+
+    return app
+
+
+if __name__ == "__main__":
+    sys.exit(serve(bare_app(os.environ["DATABASE_URL"]), "127.0.0.1", int(sys.argv[1])))
