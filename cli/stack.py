@@ -133,6 +133,7 @@ class Stack:
         self.temporal_started_at = 0.0
         self.postgres_restarts = 0
         self.postgres_checked_at = 0.0
+        self.keeps_postgres = False  # only a Postgres this stack started
         self.database_url = settings.database_url or ""
         self._stopping = False
 
@@ -140,8 +141,7 @@ class Stack:
         settings, p = self.settings, self.paths
         p["logs"].mkdir(parents=True, exist_ok=True)
         if settings.uses_embedded_database:
-            logger.info("starting Postgres 18 + pgvector in %s", p["postgres"])
-            self.database_url = start_postgres(p["postgres"])
+            self.start_database()
         logger.info("applying migrations")
         migrate(self.database_url)
         if settings.environment == "development":
@@ -166,6 +166,12 @@ class Stack:
         if settings.environment == "development":
             self._ensure_default_schedule()
         self._write_supervisor()
+
+    def start_database(self) -> None:
+        """Start the embedded Postgres, which this stack then keeps (restarts) and stops."""
+        logger.info("starting Postgres 18 + pgvector in %s", self.paths["postgres"])
+        self.database_url = start_postgres(self.paths["postgres"])
+        self.keeps_postgres = True
 
     def _ensure_default_schedule(self) -> None:
         """The development tenant's `default` scrape schedule: made once, then left alone."""
@@ -216,7 +222,7 @@ class Stack:
         """Restart children that die (with backoff) until asked to stop; the Temporal dev
         server too, when this stack started it."""
         while not self._stopping:
-            if self.settings.uses_embedded_database:
+            if self.keeps_postgres:
                 self._keep_postgres()
             if self.temporal is not None and self.temporal.poll() is not None:
                 self._restart_temporal()

@@ -23,7 +23,7 @@ from cli.stack import (
     status,
     stop_detached,
 )
-from core.embedded import postgres_pid, start_postgres, stop_postgres
+from core.embedded import postgres_pid, stop_postgres
 from core.settings import load_settings
 
 
@@ -66,13 +66,16 @@ def test_a_child_that_exits_is_started_again(home: Path) -> None:
     assert not watcher.is_alive()
     assert "children" in json.loads((home / "run" / "supervisor.json").read_text())
     child.stop()
+    # A stack that started no Postgres starts none (one was left running per test run).
+    assert postgres_pid(stack.paths["postgres"]) is None
 
 
 def test_postgres_killed_is_started_again_with_its_records(home: Path) -> None:
     """The embedded Postgres is supervised like the other children (issue 14): killed,
     it is started again on the same data, and `pod status` counts the restart."""
     stack = Stack(load_settings())
-    url = start_postgres(stack.paths["postgres"])
+    stack.start_database()
+    url = stack.database_url
     with psycopg.connect(url, autocommit=True) as conn:
         conn.execute("CREATE TABLE kept (n int)")
         conn.execute("INSERT INTO kept VALUES (7)")
