@@ -216,7 +216,10 @@ class Stack:
             if self.settings.uses_embedded_database
             else None,
         }
-        file.write_text(json.dumps(data, indent=2))
+        # Whole or not at all: `pod status` reads it while a restart rewrites it.
+        partial = file.with_suffix(".tmp")
+        partial.write_text(json.dumps(data, indent=2))
+        partial.replace(file)
 
     def watch(self) -> None:
         """Restart children that die (with backoff) until asked to stop; the Temporal dev
