@@ -13,8 +13,10 @@ from fastapi_offline import FastAPIOffline
 from sqlalchemy.ext.asyncio import AsyncEngine
 from temporalio.client import Client
 
+from api.auth import KeyCache
 from api.errors import install_error_handlers
 from api.hygiene import InputHygieneMiddleware, known_query_only
+from api.live_state import LiveStates
 from api.middleware import (
     BodySizeLimitMiddleware,
     RequestRateLimiter,
@@ -41,9 +43,10 @@ from api.routers import (
     workflows,
 )
 from api.schemas import ErrorBody
-from core.db import make_engine, make_session_factory
+from core.db import make_engine, make_read_pool, make_session_factory
 from core.oidc import OidcVerifier
 from core.settings import Settings
+from core.shared_counter import LocalCounter, SharedCounter
 from core.storage import ObjectStorage, build_storage
 from core.temporal import connect_temporal
 from services.vendors import VendorGateway
@@ -69,6 +72,11 @@ def create_app(
             raise RuntimeError("DATABASE_URL is not set")
         engine: AsyncEngine = make_engine(url)
         app.state.sessions = make_session_factory(engine)
+        app.state.reads = make_read_pool(
+            url, size=settings.api_read_pool_size, wait_seconds=settings.api_read_pool_wait_seconds
+        )
+        # Not waiting: the API starts while Postgres is down and answers 503 meanwhile.
+        await app.state.reads.open(wait=False)
         app.state.temporal = temporal or await connect_temporal(settings)
         app.state.storage = storage or build_storage(settings)
         app.state.vendors = VendorGateway(app.state.sessions, settings, settings.cipher)
@@ -76,6 +84,7 @@ def create_app(
             yield
         finally:
             await app.state.vendors.aclose()
+            await app.state.reads.close()
             await engine.dispose()
 
     # Swagger UI and ReDoc from the installed package, not a CDN: the docs work offline.
@@ -101,6 +110,12 @@ def create_app(
     )
     app.state.rate_limiter = RequestRateLimiter(
         rate_per_second=settings.api_rate_per_second, burst=settings.api_rate_burst
+    )
+    app.state.key_cache = KeyCache(
+        settings.api_key_cache_seconds, _shared_counter(settings, "credentials")
+    )
+    app.state.live_states = LiveStates(
+        settings.api_live_state_seconds, _shared_counter(settings, "run-signals")
     )
     install_error_handlers(app)
     app.state.catalog_cache = TTLCache(maxsize=1024, ttl=settings.catalog_cache_seconds)
@@ -270,3 +285,12 @@ def _text_pattern(node: Any, allowed: str, components: dict[str, Any], visited: 
     for key, value in node.items():
         if key not in ("examples", "example", "default", "const", "enum"):
             _text_pattern(value, allowed, components, visited)
+
+
+def _shared_counter(settings: Settings, name: str) -> SharedCounter | LocalCounter:
+    """A counter the host's API processes share to forget cached answers together; one
+    of this process alone when the state directory cannot be written."""
+    try:
+        return SharedCounter(settings.home / "run" / f"{name}.counter")
+    except OSError:
+        return LocalCounter()

@@ -12,22 +12,25 @@ from __future__ import annotations
 
 import math
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import timedelta
 from typing import Annotated, Any
 
+from cachetools import TTLCache
 from fastapi import Depends, Request, Security
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer, SecurityScopes
-from sqlmodel.ext.asyncio.session import AsyncSession
+from psycopg_pool import AsyncConnectionPool
 
-from api.deps import SessionDep
+from api.deps import ReadsDep
 from api.middleware import RequestRateLimiter
 from core.apikeys import key_prefix, matches
 from core.oidc import InvalidIdentityToken, OidcVerifier, looks_like_jwt
+from core.shared_counter import LocalCounter, SharedCounter
 from domain import errors
 from domain.errors import DomainError
 from domain.rbac import Permission, Role, effective_permissions
 from models import repositories
+from models.repositories.reads import KeyRecord
 from models.tables import utcnow
 
 # Writing `last_used_at` on every request would turn each read into a write.
@@ -55,10 +58,50 @@ def _unauthenticated(message: str) -> DomainError:
     return DomainError(errors.UNAUTHENTICATED, message)
 
 
+class KeyCache:
+    """Keys read from Postgres, trusted for `ttl` seconds (issue 15): a read then costs
+    no query. What is cached is the row, not a verdict: the secret's hash, revocation and
+    expiry are checked on every request, so only a change made in the database by
+    something other than the API (a script, another host's API without a shared counter)
+    waits up to `ttl`. The API's own changes bump `generation`, a counter every API
+    process reads from shared memory, and a process that sees it move forgets its keys.
+    Unknown prefixes are not cached (a flood of made-up keys must not fill it)."""
+
+    def __init__(
+        self, ttl: float, generation: SharedCounter | LocalCounter, maxsize: int = 10_000
+    ) -> None:
+        self.ttl = ttl
+        self.generation = generation
+        self._keys: TTLCache[str, KeyRecord] = TTLCache(maxsize=maxsize, ttl=max(ttl, 1e-9))
+        self._seen = generation.value()
+
+    def get(self, prefix: str) -> KeyRecord | None:
+        current = self.generation.value()
+        if current != self._seen:
+            self._keys.clear()
+            self._seen = current
+        return self._keys.get(prefix)
+
+    def put(self, prefix: str, key: KeyRecord) -> None:
+        if self.ttl > 0:
+            self._keys[prefix] = key
+
+    def forget_all(self) -> None:
+        """A credential changed: every process reads its keys again."""
+        self._seen = self.generation.bump()
+        self._keys.clear()
+
+
+def forget_cached_keys(request: Request) -> None:
+    """Call after a change to keys or members commits (revoke, role, removal)."""
+    cache: KeyCache = request.app.state.key_cache
+    cache.forget_all()
+
+
 async def authorize(
     request: Request,
     security_scopes: SecurityScopes,
-    session: SessionDep,
+    reads: ReadsDep,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
 ) -> Principal:
     if credentials is None:
@@ -66,12 +109,16 @@ async def authorize(
     presented = credentials.credentials
     verifier: OidcVerifier | None = request.app.state.oidc
     if verifier is not None and looks_like_jwt(presented):
-        return await _authorize_token(request, security_scopes, session, verifier, presented)
+        return await _authorize_token(request, security_scopes, reads, verifier, presented)
     prefix = key_prefix(presented)
-    found = await repositories.accounts.find_api_key(session, prefix=prefix) if prefix else None
-    if found is None or not matches(presented, found[0].secret_hash):
+    cache: KeyCache = request.app.state.key_cache
+    key = cache.get(prefix) if prefix else None
+    if key is None and prefix:
+        key = await repositories.reads.api_key(reads, prefix=prefix)
+        if key is not None:
+            cache.put(prefix, key)
+    if key is None or not matches(presented, key.secret_hash):
         raise _unauthenticated("the API key is not valid")
-    key, member = found
     now = utcnow()
     if key.revoked_at is not None:
         raise _unauthenticated("the API key has been revoked")
@@ -79,25 +126,24 @@ async def authorize(
         raise _unauthenticated("the API key has expired")
 
     _rate_limit(request, str(key.id))
-    role = Role(member.role)
+    role = Role(key.role)
     permissions = effective_permissions(role, key.scopes)
     _require(security_scopes, permissions, role)
     if key.last_used_at is None or now - key.last_used_at > LAST_USED_RESOLUTION:
-        # In the request's own session, committed at once: a session of its own needed a
-        # second connection while this one held the first, and once a minute every
-        # request in flight with the key asked for one together, so under load the pool
-        # ran dry and the API froze (issue 15). The route goes on in a new transaction.
-        await repositories.accounts.touch_api_key(
-            session,
+        # Autocommitted on a pooled connection returned before the route runs: no
+        # request holds two connections (two at once froze the API under load, issue
+        # 15). Each process records a key's use at most once a minute.
+        await repositories.reads.touch_api_key(
+            reads,
             tenant_id=key.tenant_id,
             key_id=key.id,
             at=now,
             older_than=now - LAST_USED_RESOLUTION,
         )
-        await session.commit()
+        cache.put(prefix, replace(key, last_used_at=now))  # type: ignore[arg-type]
     return Principal(
         tenant_id=key.tenant_id,
-        member_id=member.id,
+        member_id=key.member_id,
         role=role,
         key_id=key.id,
         permissions=permissions,
@@ -107,7 +153,7 @@ async def authorize(
 async def _authorize_token(
     request: Request,
     security_scopes: SecurityScopes,
-    session: AsyncSession,
+    reads: AsyncConnectionPool,
     verifier: OidcVerifier,
     token: str,
 ) -> Principal:
@@ -116,18 +162,19 @@ async def _authorize_token(
         identity = verifier.verify(token)
     except InvalidIdentityToken as exc:
         raise _unauthenticated(str(exc)) from None
-    member = await repositories.accounts.find_member_by_email(
-        session, tenant_id=identity.tenant_id, email=identity.email
+    member = await repositories.reads.member_by_email(
+        reads, tenant_id=identity.tenant_id, email=identity.email
     )
     if member is None:
         raise _unauthenticated("the token's user is not a member of its tenant")
-    _rate_limit(request, f"oidc:{member.id}")
-    role = Role(member.role)
+    member_id, member_role = member
+    _rate_limit(request, f"oidc:{member_id}")
+    role = Role(member_role)
     permissions = effective_permissions(role, None)
     _require(security_scopes, permissions, role)
     return Principal(
-        tenant_id=member.tenant_id,
-        member_id=member.id,
+        tenant_id=identity.tenant_id,
+        member_id=member_id,
         role=role,
         key_id=None,
         permissions=permissions,

@@ -6,6 +6,7 @@ from collections.abc import AsyncIterator
 from typing import Annotated
 
 from fastapi import Depends, Request
+from psycopg_pool import AsyncConnectionPool
 from sqlmodel.ext.asyncio.session import AsyncSession
 from temporalio.client import Client
 
@@ -36,6 +37,11 @@ async def get_vendors(request: Request) -> VendorGateway:
     return vendors
 
 
+async def get_reads(request: Request) -> AsyncConnectionPool:
+    pool: AsyncConnectionPool = request.app.state.reads
+    return pool
+
+
 async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
     async with request.app.state.sessions() as session:
         yield session
@@ -45,4 +51,6 @@ SettingsDep = Annotated[Settings, Depends(get_settings)]
 TemporalDep = Annotated[Client, Depends(get_temporal)]
 StorageDep = Annotated[ObjectStorage, Depends(get_storage)]
 SessionDep = Annotated[AsyncSession, Depends(get_session)]
+# The pool of `models.repositories.reads`: a route that only reads takes no session.
+ReadsDep = Annotated[AsyncConnectionPool, Depends(get_reads)]
 VendorsDep = Annotated[VendorGateway, Depends(get_vendors)]

@@ -5,16 +5,18 @@ from __future__ import annotations
 
 import logging
 from dataclasses import asdict
+from datetime import datetime
+from typing import Any, Protocol
 
 from fastapi import Response
 from temporalio.client import Client, WorkflowQueryFailedError
 from temporalio.service import RPCError
 
+from api.live_state import LiveStates
 from api.schemas import WorkflowLinks, WorkflowView
 from core.settings import Settings
 from core.temporal import workflow_ui_url
 from models.payloads import LIVE_STATUSES, PROGRESS, RunKind, RunStatus, Stage, WorkflowState
-from models.tables import WorkflowRun
 from services.runs import QUERY_TIMEOUT, handle
 from workflows.design_to_listing import DesignToListingWorkflow
 
@@ -22,7 +24,22 @@ logger = logging.getLogger(__name__)
 STAGES = {stage.value for stage in Stage}
 
 
-def recorded_view(run: WorkflowRun, *, settings: Settings) -> WorkflowView:
+class RunRecord(Protocol):
+    """What the views read of a run's record: a `WorkflowRun`, or a row of
+    `repositories.reads`."""
+
+    workflow_id: str
+    kind: str
+    status: str
+    stage: str
+    keyword: str
+    result: dict[str, Any] | None
+    error: dict[str, Any] | None
+    created_at: datetime
+    updated_at: datetime
+
+
+def recorded_view(run: RunRecord, *, settings: Settings) -> WorkflowView:
     """The run as recorded in Postgres."""
     status = RunStatus(run.status)
     progress = PROGRESS.get(Stage(run.stage), 0.0) if run.stage in STAGES else 0.0
@@ -48,7 +65,7 @@ def recorded_view(run: WorkflowRun, *, settings: Settings) -> WorkflowView:
 
 
 def accepted(
-    run: WorkflowRun, created: bool, response: Response, *, settings: Settings
+    run: RunRecord, created: bool, response: Response, *, settings: Settings
 ) -> WorkflowView:
     """The 202 answer to a start: the run as recorded, where to follow it, and whether it
     is a repeat. No `state` query: a run just started has nothing newer to tell, and
@@ -59,15 +76,26 @@ def accepted(
     return recorded_view(run, settings=settings)
 
 
-async def describe_run(run: WorkflowRun, *, temporal: Client, settings: Settings) -> WorkflowView:
-    """The run's view: the workflow's `state` query while it runs, the record after."""
+async def describe_run(
+    run: RunRecord, *, temporal: Client, settings: Settings, live: LiveStates | None = None
+) -> WorkflowView:
+    """The run's view: the workflow's `state` query while it runs, the record after.
+    With `live`, reads of the run share the query's answer for a moment (a read; an
+    answer to a signal asks afresh)."""
     view = recorded_view(run, settings=settings)
     if view.status not in LIVE_STATUSES:
         return view
-    try:
-        state = await handle(temporal, run.workflow_id).query(
+
+    async def query() -> WorkflowState:
+        return await handle(temporal, run.workflow_id).query(
             DesignToListingWorkflow.state, rpc_timeout=QUERY_TIMEOUT
         )
+
+    try:
+        if live is None:
+            state = await query()
+        else:
+            state = await live.get((run.workflow_id, run.status, run.updated_at), query)
     except (RPCError, WorkflowQueryFailedError) as exc:
         # Not started yet, or just finished: the record is the best answer we have.
         logger.info("state query of %s unavailable: %s", run.workflow_id, exc)

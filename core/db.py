@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import psycopg
+from psycopg_pool import AsyncConnectionPool
 from sqlalchemy import exc as sa_exc
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -66,6 +67,28 @@ def make_engine(url: str, *, pool_size: int = 5) -> AsyncEngine:
         max_overflow=5,
         pool_pre_ping=True,
         connect_args={"options": CONNECTION_OPTIONS},
+    )
+
+
+def libpq_url(url: str) -> str:
+    """`postgresql+psycopg://…` → `postgresql://…`, as psycopg itself takes it."""
+    return "postgresql://" + sqlalchemy_url(url).removeprefix("postgresql+psycopg://")
+
+
+def make_read_pool(url: str, *, size: int, wait_seconds: float) -> AsyncConnectionPool:
+    """The API's pool for its hot reads (`models.repositories.reads`): plain psycopg in
+    autocommit, so a read is one round trip (no pre-ping, BEGIN or ROLLBACK). A broken
+    connection is dropped when it comes back and replaced in the background; a request
+    that waits `wait_seconds` for one gets `PoolTimeout`, an `OperationalError`: 503.
+    Opened by the caller (`await pool.open()`)."""
+    return AsyncConnectionPool(
+        libpq_url(url),
+        min_size=size,
+        max_size=size,
+        timeout=wait_seconds,
+        kwargs={"autocommit": True, "options": CONNECTION_OPTIONS},
+        open=False,
+        name="api-reads",
     )
 
 

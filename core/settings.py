@@ -165,6 +165,15 @@ class Settings(BaseSettings):
     api_rate_per_second: float = 20.0
     api_rate_burst: int = 40
     api_max_body_bytes: int = 1_048_576
+    # The API's reads (issue 15): a psycopg pool of this many connections per API
+    # process beside the ORM's, a request waits this long for one before a 503, and a
+    # verified API key is trusted this long before it is read again (a change the API
+    # itself makes — revoke, role, removal — applies at once in every process).
+    api_read_pool_size: int = Field(default=10, ge=1, le=100)
+    api_read_pool_wait_seconds: float = Field(default=5.0, gt=0, le=60)
+    api_key_cache_seconds: float = Field(default=5.0, ge=0, le=300)
+    # Reads of one live run share its `state` query this long (api/live_state.py).
+    api_live_state_seconds: float = Field(default=1.0, ge=0, le=60)
     cors_allow_origins: str = ""  # comma-separated; empty = no cross-origin access
 
     # Scrape schedules (ADR 0019): the most often one may fire, how many a tenant may

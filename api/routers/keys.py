@@ -5,9 +5,9 @@ from __future__ import annotations
 import uuid
 from datetime import timedelta
 
-from fastapi import APIRouter, status
+from fastapi import APIRouter, Request, status
 
-from api.auth import KeysRead, KeysWrite
+from api.auth import KeysRead, KeysWrite, forget_cached_keys
 from api.deps import SessionDep
 from api.schemas import ApiKeyCreated, ApiKeyIn, ApiKeyPage, ApiKeyPublic, ErrorBody
 from domain import errors
@@ -85,7 +85,7 @@ async def create_api_key(
     "/{key_id}", operation_id="revoke_api_key", response_model=ApiKeyPublic, responses=NOT_FOUND
 )
 async def revoke_api_key(
-    key_id: uuid.UUID, session: SessionDep, principal: KeysWrite
+    key_id: uuid.UUID, session: SessionDep, request: Request, principal: KeysWrite
 ) -> ApiKeyPublic:
     """Revoke a key at once (repeating it changes nothing)."""
     key = await repositories.accounts.get_api_key(
@@ -103,4 +103,5 @@ async def revoke_api_key(
         session, tenant_id=principal.tenant_id, key_id=key_id
     )
     await session.commit()
+    forget_cached_keys(request)
     return ApiKeyPublic.model_validate(key, from_attributes=True)

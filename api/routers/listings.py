@@ -5,7 +5,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 
 from api.auth import ListingsRead
-from api.deps import SessionDep
+from api.deps import ReadsDep
 from api.schemas import ListingPage, ListingPublic
 from models import repositories
 
@@ -14,14 +14,14 @@ router = APIRouter(prefix="/v1/listings", tags=["listings"])
 
 @router.get("", operation_id="list_listings", response_model=ListingPage)
 async def list_listings(
-    session: SessionDep,
+    reads: ReadsDep,
     principal: ListingsRead,
     limit: Annotated[int, Query(ge=1, le=100)] = 20,
     offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
 ) -> ListingPage:
     """The tenant's listings (Printify product + Etsy listing), newest first."""
-    rows, count = await repositories.listings.list_listings(
-        session, tenant_id=principal.tenant_id, limit=limit, offset=offset
+    rows, count = await repositories.reads.listings_page(
+        reads, tenant_id=principal.tenant_id, limit=limit, offset=offset
     )
     return ListingPage(
         data=[ListingPublic.model_validate(row, from_attributes=True) for row in rows], count=count

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import uuid
 
-from fastapi import APIRouter, Response, status
+from fastapi import APIRouter, Request, Response, status
 
-from api.auth import Authenticated, MembersRead, MembersWrite
+from api.auth import Authenticated, MembersRead, MembersWrite, forget_cached_keys
 from api.deps import SessionDep
 from api.schemas import ErrorBody, MemberIn, MemberPage, MemberPublic, MemberRoleIn, MePublic
 from domain import errors
@@ -72,7 +72,11 @@ async def add_member(body: MemberIn, session: SessionDep, principal: MembersWrit
     responses={**NOT_FOUND, 409: {"model": ErrorBody, "description": "The last owner"}},
 )
 async def change_member_role(
-    member_id: uuid.UUID, body: MemberRoleIn, session: SessionDep, principal: MembersWrite
+    member_id: uuid.UUID,
+    body: MemberRoleIn,
+    session: SessionDep,
+    request: Request,
+    principal: MembersWrite,
 ) -> MemberPublic:
     """Give a member another role; their keys follow the new role at once."""
     await repositories.accounts.lock_tenant(session, tenant_id=principal.tenant_id)
@@ -92,6 +96,7 @@ async def change_member_role(
     member.role = body.role
     session.add(member)
     await session.commit()
+    forget_cached_keys(request)
     return MemberPublic.model_validate(member, from_attributes=True)
 
 
@@ -103,7 +108,7 @@ async def change_member_role(
     responses={**NOT_FOUND, 409: {"model": ErrorBody, "description": "The last owner"}},
 )
 async def remove_member(
-    member_id: uuid.UUID, session: SessionDep, principal: MembersWrite
+    member_id: uuid.UUID, session: SessionDep, request: Request, principal: MembersWrite
 ) -> Response:
     """Free the seat; every API key of the member is revoked with it."""
     # Serialises removals of one tenant, so two owners cannot remove each other at once.
@@ -123,4 +128,5 @@ async def remove_member(
         session, tenant_id=principal.tenant_id, member_id=member_id
     )
     await session.commit()
+    forget_cached_keys(request)
     return Response(status_code=status.HTTP_204_NO_CONTENT)

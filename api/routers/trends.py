@@ -10,7 +10,7 @@ from typing import Annotated
 from fastapi import APIRouter, Path, Query, status
 
 from api.auth import TrendsRead, TrendsWrite
-from api.deps import SessionDep, SettingsDep, TemporalDep
+from api.deps import ReadsDep, SessionDep, SettingsDep, TemporalDep
 from api.schemas import ErrorBody, IsoDateTime
 from api.trend_schemas import (
     ScrapeStarted,
@@ -37,7 +37,7 @@ NOT_FOUND: dict[int | str, dict[str, object]] = {
 
 @router.get("", operation_id="list_trends", response_model=TrendPage)
 async def list_trends(
-    session: SessionDep,
+    reads: ReadsDep,
     principal: TrendsRead,
     source: Annotated[SourceName | None, Query()] = None,
     min_score: Annotated[float | None, Query(ge=0, le=100)] = None,
@@ -48,8 +48,8 @@ async def list_trends(
 ) -> TrendPage:
     """The tenant's trend signals, best score first; filter by source, score, recency
     and keyword text (also matches the other names a signal was seen under)."""
-    rows, count = await repositories.trends.list_signals(
-        session,
+    rows, count = await repositories.reads.signals_page(
+        reads,
         tenant_id=principal.tenant_id,
         source=source,
         min_score=min_score,
@@ -85,15 +85,15 @@ async def get_trend(
 )
 async def similar_trends(
     signal_id: uuid.UUID,
-    session: SessionDep,
+    reads: ReadsDep,
     settings: SettingsDep,
     principal: TrendsRead,
     limit: Annotated[int, Query(ge=1, le=50)] = 10,
 ) -> SimilarTrends:
     """The nearest signals by embedding (HNSW index), with whether the merge rule would
     take each for the same niche and why."""
-    signal, neighbours = await repositories.trends.similar_signals(
-        session, tenant_id=principal.tenant_id, signal_id=signal_id, limit=limit
+    signal, neighbours = await repositories.reads.similar_signals(
+        reads, tenant_id=principal.tenant_id, signal_id=signal_id, limit=limit
     )
     threshold = threshold_for_model(settings, signal.embedding_model)
     data = []

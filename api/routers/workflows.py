@@ -7,12 +7,12 @@ from collections.abc import Awaitable
 from collections.abc import Set as AbstractSet
 from typing import Annotated
 
-from fastapi import APIRouter, Header, Path, Query, Response, status
+from fastapi import APIRouter, Header, Path, Query, Request, Response, status
 from temporalio.service import RPCError, RPCStatusCode
 
 from api import run_views
 from api.auth import WorkflowsRead, WorkflowsWrite
-from api.deps import SessionDep, SettingsDep, TemporalDep, VendorsDep
+from api.deps import ReadsDep, SessionDep, SettingsDep, TemporalDep, VendorsDep
 from api.schemas import (
     ErrorBody,
     ModelCost,
@@ -82,7 +82,7 @@ async def start_design_to_listing(
 
 @router.get("", operation_id="list_workflows", response_model=WorkflowPage)
 async def list_workflows(
-    session: SessionDep,
+    reads: ReadsDep,
     settings: SettingsDep,
     principal: WorkflowsRead,
     status_filter: Annotated[RunStatus | None, Query(alias="status")] = None,
@@ -90,8 +90,8 @@ async def list_workflows(
     offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
 ) -> WorkflowPage:
     """The tenant's runs, newest first (recorded state; no live queries)."""
-    runs, count = await repositories.runs.list_runs(
-        session, tenant_id=principal.tenant_id, status=status_filter, limit=limit, offset=offset
+    runs, count = await repositories.reads.runs_page(
+        reads, tenant_id=principal.tenant_id, status=status_filter, limit=limit, offset=offset
     )
     return WorkflowPage(
         data=[run_views.recorded_view(run, settings=settings) for run in runs], count=count
@@ -103,18 +103,18 @@ async def list_workflows(
 )
 async def get_workflow(
     workflow_id: WorkflowId,
-    session: SessionDep,
+    request: Request,
+    reads: ReadsDep,
     temporal: TemporalDep,
     settings: SettingsDep,
     principal: WorkflowsRead,
 ) -> WorkflowView:
     """One run: stage, progress, artifacts, result or error, and what its models cost."""
-    run = await repositories.runs.get_run_or_raise(
-        session, tenant_id=principal.tenant_id, workflow_id=workflow_id
+    run, lines = await repositories.reads.run_with_costs(
+        reads, tenant_id=principal.tenant_id, workflow_id=workflow_id
     )
-    view = await run_views.describe_run(run, temporal=temporal, settings=settings)
-    lines = await repositories.runs.list_cost_lines(
-        session, tenant_id=principal.tenant_id, workflow_id=workflow_id
+    view = await run_views.describe_run(
+        run, temporal=temporal, settings=settings, live=request.app.state.live_states
     )
     view.model_costs = [
         ModelCost(
@@ -173,6 +173,7 @@ async def _deliver(run: WorkflowRun, sent: Awaitable[None]) -> None:
 )
 async def approve_workflow(
     workflow_id: WorkflowId,
+    request: Request,
     session: SessionDep,
     temporal: TemporalDep,
     settings: SettingsDep,
@@ -183,6 +184,7 @@ async def approve_workflow(
         session, principal.tenant_id, workflow_id, {RunStatus.AWAITING_APPROVAL}
     )
     await _deliver(run, runs.handle(temporal, workflow_id).signal(DesignToListingWorkflow.approve))
+    request.app.state.live_states.forget()
     return await run_views.describe_run(run, temporal=temporal, settings=settings)
 
 
@@ -195,6 +197,7 @@ async def approve_workflow(
 )
 async def reject_workflow(
     workflow_id: WorkflowId,
+    request: Request,
     session: SessionDep,
     temporal: TemporalDep,
     settings: SettingsDep,
@@ -210,6 +213,7 @@ async def reject_workflow(
     await _deliver(
         run, runs.handle(temporal, workflow_id).signal(DesignToListingWorkflow.reject, reason)
     )
+    request.app.state.live_states.forget()
     return await run_views.describe_run(run, temporal=temporal, settings=settings)
 
 
@@ -222,6 +226,7 @@ async def reject_workflow(
 )
 async def cancel_workflow(
     workflow_id: WorkflowId,
+    request: Request,
     session: SessionDep,
     temporal: TemporalDep,
     settings: SettingsDep,
@@ -233,4 +238,5 @@ async def cancel_workflow(
     # Temporal's cancel request, which the workflow takes gracefully (ADR 0007): the
     # step under way finishes, so nothing it makes is left behind.
     await _deliver(run, runs.handle(temporal, workflow_id).cancel())
+    request.app.state.live_states.forget()
     return await run_views.describe_run(run, temporal=temporal, settings=settings)

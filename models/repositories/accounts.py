@@ -7,11 +7,10 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
-from datetime import datetime
 from functools import cache
 from typing import Any
 
-from sqlalchemy import bindparam, func, or_, update
+from sqlalchemy import bindparam, func, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -167,18 +166,3 @@ async def revoke_api_key(session: AsyncSession, *, tenant_id: str, key_id: uuid.
         key.revoked_at = utcnow()
         session.add(key)
     return key
-
-
-async def touch_api_key(
-    session: AsyncSession, *, tenant_id: str, key_id: uuid.UUID, at: datetime, older_than: datetime
-) -> None:
-    """Record use of the key, unless a request already did since `older_than`."""
-    await session.exec(
-        update(ApiKey)
-        .where(
-            col(ApiKey.tenant_id) == tenant_id,
-            col(ApiKey.id) == key_id,
-            or_(col(ApiKey.last_used_at).is_(None), col(ApiKey.last_used_at) < older_than),
-        )
-        .values(last_used_at=at)
-    )

@@ -8,7 +8,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 
-from sqlalchemy import and_, func, or_
+from sqlalchemy import and_, or_
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -64,19 +64,3 @@ async def upsert_listing(session: AsyncSession, *, tenant_id: str, listing: List
     existing.updated_at = utcnow()
     session.add(existing)
     return existing
-
-
-async def list_listings(
-    session: AsyncSession, *, tenant_id: str, limit: int, offset: int
-) -> tuple[Sequence[Listing], int]:
-    where = Listing.tenant_id == tenant_id
-    query = (
-        select(Listing)
-        .where(where)
-        .order_by(col(Listing.created_at).desc(), col(Listing.id))
-        .limit(limit)
-        .offset(offset)
-    )
-    rows = (await session.exec(query)).all()
-    total = (await session.exec(select(func.count()).select_from(Listing).where(where))).one()
-    return rows, int(total)

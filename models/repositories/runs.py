@@ -8,7 +8,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import func
 from sqlalchemy.dialects.postgresql import insert
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -90,26 +89,6 @@ async def get_run_or_raise(
     if run is None:
         raise NotFoundError("workflow", workflow_id)
     return run
-
-
-async def list_runs(
-    session: AsyncSession, *, tenant_id: str, status: str | None, limit: int, offset: int
-) -> tuple[Sequence[WorkflowRun], int]:
-    """A page of the tenant's runs, newest first, and the total count."""
-    where = [WorkflowRun.tenant_id == tenant_id]
-    if status is not None:
-        where.append(WorkflowRun.status == status)
-    query = (
-        select(WorkflowRun)
-        .where(*where)
-        .order_by(col(WorkflowRun.created_at).desc(), col(WorkflowRun.workflow_id))
-        .limit(limit)
-        .offset(offset)
-    )
-    rows = (await session.exec(query)).all()
-    count_query = select(func.count()).select_from(WorkflowRun).where(*where)
-    total = (await session.exec(count_query)).one()
-    return rows, int(total)
 
 
 async def update_run(

@@ -229,7 +229,7 @@ async def list_signals(
     if query_text is not None:
         # Keywords are stored normalised; text with no letters or digits matches nothing.
         words = normalise_keyword(query_text)
-        pattern = f"%{_escape_like(words)}%"
+        pattern = f"%{escape_like(words)}%"
         where.append(
             or_(
                 col(TrendSignal.normalized_keyword).ilike(pattern, escape="\\"),
@@ -253,7 +253,7 @@ async def list_signals(
     return rows, int(total)
 
 
-def _escape_like(value: str) -> str:
+def escape_like(value: str) -> str:
     return value.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 

@@ -1,0 +1,258 @@
+"""The API's hot reads: one round trip each, the columns the answer needs, plain rows.
+
+Every authenticated read ran through the ORM: a pre-ping, a transaction, its query and a
+count, each through SQLAlchemy's greenlet bridge, and a `WorkflowRun` or `TrendSignal`
+built per row. On `make bench-api` that was 37 % of the API's CPU for `GET /v1/listings`
+(SQLAlchemy's own frames; psycopg 13 % more), against 5 % for the route's code (py-spy,
+docs/performance.md). These functions take a connection from a plain psycopg pool in
+autocommit mode (`api.app`), send one statement (psycopg prepares it after a few uses),
+count the whole list in the same statement (`count(*) OVER ()`) and return named tuples
+that the views read like the ORM objects.
+
+Like every repository, they take the tenant keyword-only; writes stay in the ORM.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from functools import cache
+from typing import Any, NamedTuple
+
+from psycopg.rows import namedtuple_row
+from psycopg_pool import AsyncConnectionPool
+from sqlalchemy.dialects import postgresql
+
+from domain.niches import normalise_keyword
+from models.repositories.errors import NotFoundError
+from models.repositories.trends import cosine, escape_like, similar_params, similar_query
+
+# The run columns `api.run_views.recorded_view` reads.
+RUN_COLUMNS = "workflow_id, kind, status, stage, keyword, result, error, created_at, updated_at"
+LISTING_COLUMNS = (
+    "id, workflow_id, design_id, title, printify_shop_id, printify_product_id, "
+    "etsy_shop_id, etsy_listing_id, url, state, created_at"
+)
+# The signal columns `api.trend_views.public_signal` reads (not the embedding).
+SIGNAL_COLUMNS = (
+    "id, keyword, normalized_keyword, aliases, sources, metrics, observations, score, "
+    "score_components, embedding_model, first_seen, last_seen"
+)
+
+
+@dataclass(frozen=True)
+class KeyRecord:
+    """An API key as authentication needs it, with its member's role."""
+
+    id: uuid.UUID
+    tenant_id: str
+    secret_hash: str
+    scopes: list[str] | None
+    revoked_at: datetime | None
+    expires_at: datetime | None
+    last_used_at: datetime | None
+    member_id: uuid.UUID
+    role: str
+
+
+async def api_key(pool: AsyncConnectionPool, *, prefix: str) -> KeyRecord | None:
+    """The key with this public prefix and its member (keys of removed members are gone)."""
+    async with pool.connection() as conn:
+        cursor = await conn.execute(
+            "SELECT k.id, k.tenant_id, k.secret_hash, k.scopes, k.revoked_at, k.expires_at,"
+            " k.last_used_at, m.id, m.role"
+            " FROM api_keys k JOIN members m"
+            " ON m.id = k.member_id AND m.tenant_id = k.tenant_id"
+            " WHERE k.prefix = %(prefix)s",
+            {"prefix": prefix},
+        )
+        row = await cursor.fetchone()
+    return KeyRecord(*row) if row is not None else None
+
+
+async def touch_api_key(
+    pool: AsyncConnectionPool,
+    *,
+    tenant_id: str,
+    key_id: uuid.UUID,
+    at: datetime,
+    older_than: datetime,
+) -> None:
+    """Record use of the key, unless a request already did since `older_than`."""
+    async with pool.connection() as conn:
+        await conn.execute(
+            "UPDATE api_keys SET last_used_at = %(at)s"
+            " WHERE tenant_id = %(tenant_id)s AND id = %(key_id)s"
+            " AND (last_used_at IS NULL OR last_used_at < %(older_than)s)",
+            {"at": at, "tenant_id": tenant_id, "key_id": key_id, "older_than": older_than},
+        )
+
+
+async def member_by_email(
+    pool: AsyncConnectionPool, *, tenant_id: str, email: str
+) -> tuple[uuid.UUID, str] | None:
+    """The tenant's member with this e-mail: (id, role)."""
+    async with pool.connection() as conn:
+        cursor = await conn.execute(
+            "SELECT id, role FROM members WHERE tenant_id = %(tenant_id)s AND email = %(email)s",
+            {"tenant_id": tenant_id, "email": email},
+        )
+        row = await cursor.fetchone()
+    return (row[0], row[1]) if row is not None else None
+
+
+async def _page(
+    pool: AsyncConnectionPool, sql: str, params: dict[str, Any], count_sql: str
+) -> tuple[list[Any], int]:
+    """Rows of a page whose statement ends with `count(*) OVER () AS total`, and the
+    total; a page past the end has no row to carry it, so only then is it counted."""
+    async with pool.connection() as conn:
+        cursor = conn.cursor(row_factory=namedtuple_row)
+        rows: list[Any] = await (await cursor.execute(sql, params)).fetchall()
+        if rows:
+            return rows, int(rows[0].total)
+        if not params.get("offset"):
+            return [], 0
+        counted = await (await conn.execute(count_sql, params)).fetchone()
+        return [], int(counted[0]) if counted else 0
+
+
+async def runs_page(
+    pool: AsyncConnectionPool, *, tenant_id: str, status: str | None, limit: int, offset: int
+) -> tuple[list[Any], int]:
+    """A page of the tenant's runs, newest first, and how many there are."""
+    where = "tenant_id = %(tenant_id)s" + (" AND status = %(status)s" if status else "")
+    return await _page(
+        pool,
+        f"SELECT {RUN_COLUMNS}, count(*) OVER () AS total FROM workflow_runs WHERE {where}"  # noqa: S608 - fixed text
+        " ORDER BY created_at DESC, workflow_id LIMIT %(limit)s OFFSET %(offset)s",
+        {"tenant_id": tenant_id, "status": status, "limit": limit, "offset": offset},
+        f"SELECT count(*) FROM workflow_runs WHERE {where}",  # noqa: S608 - fixed text
+    )
+
+
+class CostRow(NamedTuple):
+    stage: str
+    attempt: int
+    vendor: str
+    model: str
+    calls: int
+    input_tokens: int
+    output_tokens: int
+    images: int
+    cost_micros: int
+
+
+_COST_FIELDS = ", ".join(f"'{name}', {name}" for name in CostRow._fields)
+
+
+async def run_with_costs(
+    pool: AsyncConnectionPool, *, tenant_id: str, workflow_id: str
+) -> tuple[Any, list[CostRow]]:
+    """One run and its model cost lines (oldest first), in one round trip."""
+    async with pool.connection() as conn:
+        cursor = conn.cursor(row_factory=namedtuple_row)
+        await cursor.execute(
+            f"SELECT {RUN_COLUMNS}, (SELECT coalesce(json_agg(json_build_object({_COST_FIELDS})"  # noqa: S608 - fixed text
+            " ORDER BY c.created_at), '[]') FROM cost_lines c"
+            " WHERE c.tenant_id = r.tenant_id AND c.workflow_id = r.workflow_id) AS costs"
+            " FROM workflow_runs r"
+            " WHERE r.tenant_id = %(tenant_id)s AND r.workflow_id = %(workflow_id)s",
+            {"tenant_id": tenant_id, "workflow_id": workflow_id},
+        )
+        run: Any = await cursor.fetchone()
+    if run is None:
+        raise NotFoundError("workflow", workflow_id)
+    return run, [CostRow(**line) for line in run.costs]
+
+
+async def listings_page(
+    pool: AsyncConnectionPool, *, tenant_id: str, limit: int, offset: int
+) -> tuple[list[Any], int]:
+    """A page of the tenant's listings, newest first, and how many there are."""
+    return await _page(
+        pool,
+        f"SELECT {LISTING_COLUMNS}, count(*) OVER () AS total FROM listings"  # noqa: S608 - fixed text
+        " WHERE tenant_id = %(tenant_id)s"
+        " ORDER BY created_at DESC, id LIMIT %(limit)s OFFSET %(offset)s",
+        {"tenant_id": tenant_id, "limit": limit, "offset": offset},
+        "SELECT count(*) FROM listings WHERE tenant_id = %(tenant_id)s",
+    )
+
+
+async def signals_page(
+    pool: AsyncConnectionPool,
+    *,
+    tenant_id: str,
+    source: str | None,
+    min_score: float | None,
+    since: datetime | None,
+    query_text: str | None,
+    limit: int,
+    offset: int,
+) -> tuple[list[Any], int]:
+    """A page of the tenant's signals, best score first, and how many match (the filters
+    of `repositories.trends.list_signals`)."""
+    where = ["tenant_id = %(tenant_id)s"]
+    params: dict[str, Any] = {"tenant_id": tenant_id, "limit": limit, "offset": offset}
+    if source is not None:
+        where.append("sources ? %(source)s")
+        params["source"] = source
+    if min_score is not None:
+        where.append("score >= %(min_score)s")
+        params["min_score"] = min_score
+    if since is not None:
+        where.append("last_seen >= %(since)s")
+        params["since"] = since
+    if query_text is not None:
+        # Keywords are stored normalised; text with no letters or digits matches nothing.
+        words = normalise_keyword(query_text)
+        if words:
+            where.append(
+                "(normalized_keyword ILIKE %(pattern)s ESCAPE '\\'"
+                " OR CAST(aliases AS VARCHAR) ILIKE %(pattern)s ESCAPE '\\')"
+            )
+            params["pattern"] = f"%{escape_like(words)}%"
+        else:
+            where.append("false")
+    condition = " AND ".join(where)
+    return await _page(
+        pool,
+        f"SELECT {SIGNAL_COLUMNS}, count(*) OVER () AS total FROM trend_signals"  # noqa: S608 - fixed text
+        f" WHERE {condition}"
+        " ORDER BY score DESC, last_seen DESC, id LIMIT %(limit)s OFFSET %(offset)s",
+        params,
+        f"SELECT count(*) FROM trend_signals WHERE {condition}",  # noqa: S608 - fixed text
+    )
+
+
+@cache
+def _similar_sql() -> str:
+    """`repositories.trends.similar_query` as SQL text, compiled once: the same statement
+    the ORM runs, not a second copy of it."""
+    return str(similar_query().compile(dialect=postgresql.psycopg.dialect()))
+
+
+async def similar_signals(
+    pool: AsyncConnectionPool, *, tenant_id: str, signal_id: uuid.UUID, limit: int
+) -> tuple[Any, list[tuple[Any, float]]]:
+    """A signal and its nearest neighbours of the same embedder, most similar first (as
+    `repositories.trends.similar_signals`, in one round trip as a rule)."""
+    async with pool.connection() as conn:
+        cursor = conn.cursor(row_factory=namedtuple_row)
+        await cursor.execute(_similar_sql(), similar_params(tenant_id, signal_id, limit + 1))
+        rows: Sequence[Any] = await cursor.fetchall()
+        signal = next((row for row in rows if row.id == signal_id), None)
+        if signal is None:
+            await cursor.execute(
+                f"SELECT {SIGNAL_COLUMNS} FROM trend_signals"  # noqa: S608 - fixed text
+                " WHERE id = %(signal_id)s AND tenant_id = %(tenant_id)s",
+                {"signal_id": signal_id, "tenant_id": tenant_id},
+            )
+            signal = await cursor.fetchone()
+    if signal is None:
+        raise NotFoundError("trend signal", signal_id)
+    others = [(row, cosine(row.distance)) for row in rows if row.id != signal_id]
+    return signal, others[:limit]
