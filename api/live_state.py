@@ -8,9 +8,11 @@ a run share one query in flight and reuse its answer for `ttl` seconds (issue 15
 
 An answer is never older than the run's record: the key holds the record's `status` and
 `updated_at`, and the workflow records every stage it enters before its state shows it,
-so a new stage is a new key. Within a stage an answer is at most `ttl` old (artifacts
-appear up to that late). A signal or cancel sent by any API process bumps a counter all
-of them read from shared memory, and each then forgets every answer.
+so a new stage is a new key. Within a stage an answer is at most `ttl` plus one query
+old (artifacts appear up to that late): past `ttl` the next read asks again, and until
+the new answer comes readers get the last one, so no read waits for a refresh. A signal
+or cancel sent by any API process bumps a counter all of them read from shared memory,
+and each then forgets every answer.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Awaitable, Callable, Hashable
+from dataclasses import dataclass
 
 from core.shared_counter import LocalCounter, SharedCounter
 from models.payloads import WorkflowState
@@ -25,50 +28,74 @@ from models.payloads import WorkflowState
 MAX_RUNS = 10_000
 
 
+@dataclass
+class _Entry:
+    asked_at: float
+    answer: asyncio.Future[WorkflowState]
+    last: WorkflowState | None = None  # the previous answer, given while this one comes
+
+
 class LiveStates:
     def __init__(self, ttl: float, generation: SharedCounter | LocalCounter) -> None:
         self.ttl = ttl
         self.generation = generation
         self._seen = generation.value()
-        self._answers: dict[Hashable, tuple[float, asyncio.Future[WorkflowState]]] = {}
+        self._entries: dict[Hashable, _Entry] = {}
 
     async def get(
         self, key: Hashable, query: Callable[[], Awaitable[WorkflowState]]
     ) -> WorkflowState:
-        """The answer for `key`: one in flight or fresh enough, else `query()`'s. A failed
-        query is not kept: every reader waiting on it gets its error, the next asks again."""
+        """The answer for `key`: fresh enough, or the last one while a new one comes, or
+        `query()`'s. A failed query is not kept: every reader waiting on it gets its
+        error, the next asks again."""
         if self.ttl <= 0:
             return await query()
         now = time.monotonic()
         current = self.generation.value()
         if current != self._seen:
-            self._answers.clear()
+            self._entries.clear()
             self._seen = current
-        entry = self._answers.get(key)
-        if entry is None or (entry[1].done() and now - entry[0] >= self.ttl):
-            if len(self._answers) >= MAX_RUNS:
-                self._prune(now)
-            answer = asyncio.ensure_future(query())
-            answer.add_done_callback(lambda done: self._drop_failed(key, done))
-            entry = (now, answer)
-            self._answers[key] = entry
+        entry = self._entries.get(key)
+        if entry is None:
+            entry = self._ask(key, query, now, last=None)
+        elif not entry.answer.done():
+            if entry.last is not None:
+                return entry.last  # a refresh is under way: nobody waits for it
+        elif now - entry.asked_at >= self.ttl:
+            last = entry.answer.result()
+            self._ask(key, query, now, last=last)
+            return last
         # Shielded: a reader that goes away does not cancel the others' answer.
-        return await asyncio.shield(entry[1])
+        return await asyncio.shield(entry.answer)
 
     def forget(self) -> None:
         """A run was signalled or cancelled: every process asks its runs again."""
         self._seen = self.generation.bump()
-        self._answers.clear()
+        self._entries.clear()
+
+    def _ask(
+        self,
+        key: Hashable,
+        query: Callable[[], Awaitable[WorkflowState]],
+        now: float,
+        last: WorkflowState | None,
+    ) -> _Entry:
+        if len(self._entries) >= MAX_RUNS:
+            self._prune(now)
+        entry = _Entry(now, asyncio.ensure_future(query()), last)
+        entry.answer.add_done_callback(lambda done: self._drop_failed(key, done))
+        self._entries[key] = entry
+        return entry
 
     def _drop_failed(self, key: Hashable, done: asyncio.Future[WorkflowState]) -> None:
         if done.cancelled() or done.exception() is not None:
-            entry = self._answers.get(key)
-            if entry is not None and entry[1] is done:
-                del self._answers[key]
+            entry = self._entries.get(key)
+            if entry is not None and entry.answer is done:
+                del self._entries[key]
 
     def _prune(self, now: float) -> None:
-        for key, (asked, answer) in list(self._answers.items()):
-            if answer.done() and now - asked >= self.ttl:
-                del self._answers[key]
-        while len(self._answers) >= MAX_RUNS:  # all in flight or fresh: drop the oldest
-            del self._answers[next(iter(self._answers))]
+        for key, entry in list(self._entries.items()):
+            if entry.answer.done() and now - entry.asked_at >= self.ttl:
+                del self._entries[key]
+        while len(self._entries) >= MAX_RUNS:  # all in flight or fresh: drop the oldest
+            del self._entries[next(iter(self._entries))]

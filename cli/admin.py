@@ -25,9 +25,14 @@ def create_tenant(
     return run_in_transaction(database_url, work)
 
 
-def change_plan(database_url: str, tenant_id: str, plan: str) -> None:
+def change_plan(
+    database_url: str, tenant_id: str, plan: str, overrides: dict[str, int] | None = None
+) -> None:
     run_in_transaction(
-        database_url, lambda session: accounts.change_plan(session, tenant_id=tenant_id, plan=plan)
+        database_url,
+        lambda session: accounts.change_plan(
+            session, tenant_id=tenant_id, plan=plan, overrides=overrides
+        ),
     )
 
 

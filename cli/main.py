@@ -62,6 +62,14 @@ def _parser() -> argparse.ArgumentParser:
     plan = sub.add_parser("plan", help="operator: move a tenant to another plan")
     plan.add_argument("tenant_id", help="the tenant to move")
     plan.add_argument("plan", choices=sorted(PLANS), help="its new plan")
+    plan.add_argument(
+        "--limit",
+        action="append",
+        default=[],
+        metavar="NAME=N",
+        help="a limit of this tenant's own over the plan's (repeatable): seats,"
+        " workflows_per_month, images_per_month or schedules",
+    )
     secrets = sub.add_parser("secrets", help="operator: encryption keys for stored tokens")
     secrets.add_argument(
         "action",
@@ -160,8 +168,9 @@ def main(argv: list[str] | None = None) -> int:
         from services.accounts import SeatsExceedPlan
 
         try:
-            admin.change_plan(_database_url(settings), args.tenant_id, args.plan)
-        except (SeatsExceedPlan, NotFoundError) as exc:
+            overrides = _limits(args.limit)
+            admin.change_plan(_database_url(settings), args.tenant_id, args.plan, overrides)
+        except (SeatsExceedPlan, NotFoundError, ValueError) as exc:
             print(exc, file=sys.stderr)
             return 1
         print(f"{args.tenant_id} is now on the {args.plan} plan")
@@ -186,6 +195,17 @@ def main(argv: list[str] | None = None) -> int:
         args.output.write_text(text)
         return 0
     raise AssertionError(args.command)  # pragma: no cover - argparse rejects others
+
+
+def _limits(pairs: list[str]) -> dict[str, int]:
+    """`["workflows_per_month=1000"]` → `{"workflows_per_month": 1000}`."""
+    limits: dict[str, int] = {}
+    for pair in pairs:
+        name, sep, value = pair.partition("=")
+        if not sep or not value.strip().isdigit():
+            raise ValueError(f"--limit takes NAME=N with N a whole number: {pair!r}")
+        limits[name.strip()] = int(value)
+    return limits
 
 
 if __name__ == "__main__":

@@ -28,6 +28,8 @@ import subprocess
 import sys
 import tempfile
 import time
+import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -38,7 +40,27 @@ from core.http_server import free_port
 
 ROOT = Path(__file__).resolve().parents[1]
 STALL_SECONDS = 5.0
-Request = tuple[str, str]  # method, target
+# One request: method, target, extra headers, body. A load makes its n-th request with
+# `Load(n)`: reads repeat one target, starts need a fresh idempotency key each time.
+Request = tuple[str, str, list[tuple[str, str]], bytes]
+Load = Callable[[int], Request]
+
+
+def repeat(method: str, target: str) -> Load:
+    return lambda _: (method, target, [], b"")
+
+
+def starts(prefix: str) -> Load:
+    """`POST /v1/workflows/design-to-listing` asking for approval (the chain stops before
+    any image, so it adds no load), each with its own idempotency key."""
+    body = json.dumps({"keyword": "bench start otter", "require_approval": True}).encode()
+    headers = [("content-type", "application/json"), ("content-length", str(len(body)))]
+
+    def make(n: int) -> Request:
+        key = ("idempotency-key", f"{prefix}-{n}-{uuid.uuid4().hex[:12]}")
+        return ("POST", "/v1/workflows/design-to-listing", [*headers, key], body)
+
+    return make
 
 
 @dataclass
@@ -73,7 +95,7 @@ def _percentile(ordered: list[float], share: float) -> float:
 
 async def _connection(
     port: int,
-    requests: list[Request],
+    load: Load,
     headers: list[tuple[str, str]],
     start: int,
     connections: int,
@@ -92,11 +114,13 @@ async def _connection(
     conn = h11.Connection(h11.CLIENT)
     try:
         while loop.time() < deadline:
-            method, target = requests[turn % len(requests)]
-            turn += 1
+            method, target, extra, body = load(turn)
+            turn += connections
             began = loop.time()
+            message = h11.Request(method=method, target=target, headers=[*headers, *extra])
             writer.write(
-                conn.send(h11.Request(method=method, target=target, headers=headers))
+                conn.send(message)
+                + (conn.send(h11.Data(data=body)) if body else b"")
                 + conn.send(h11.EndOfMessage())
             )
             status = 0
@@ -131,14 +155,14 @@ async def _connection(
 
 async def drive(
     port: int,
-    requests: list[Request],
+    load: Load,
     *,
     connections: int,
     seconds: float,
     think: float,
     token: str | None,
 ) -> dict[str, float]:
-    """`connections` keep-alive connections asking `requests` in turn for `seconds`."""
+    """`connections` keep-alive connections making `load`'s requests for `seconds`."""
     headers = [("host", "bench"), ("accept", "application/json")]
     if token:
         headers.append(("authorization", f"Bearer {token}"))
@@ -147,7 +171,7 @@ async def drive(
     outcome = Outcome(seconds)
     await asyncio.gather(
         *(
-            _connection(port, requests, headers, n, connections, t0 + seconds, think, outcome, t0)
+            _connection(port, load, headers, n, connections, t0 + seconds, think, outcome, t0)
             for n in range(connections)
         ),
         return_exceptions=False,
@@ -243,6 +267,19 @@ def main() -> int:
         "--modes", choices=("both", "no-think", "think"), default="both", help="which loads"
     )
     parser.add_argument("--json", type=Path, help="also write the figures here")
+    parser.add_argument(
+        "--only",
+        action="append",
+        default=[],
+        metavar="TEXT",
+        help="only the loads whose name contains TEXT (repeatable; bare references stay)",
+    )
+    parser.add_argument(
+        "--no-starts",
+        dest="starts",
+        action="store_false",
+        help="leave out the start route and its bare reference",
+    )
     args = parser.parse_args()
 
     home = Path(tempfile.mkdtemp(prefix="pod-bench-")) / "pod-home"
@@ -251,6 +288,8 @@ def main() -> int:
     bare: subprocess.Popen[bytes] | None = None
     try:
         _pod(env, "up", "-d")
+        # Starts count against the plan: the benchmark's tenant gets a quota it cannot reach.
+        _pod(env, "plan", "dev", "business", "--limit", "workflows_per_month=1000000000")
         token = (home / "dev-api-key").read_text().strip()
         api_port = int(env["API_PORT"])
         supervisor = json.loads((home / "run" / "supervisor.json").read_text())
@@ -267,37 +306,53 @@ def main() -> int:
             ids = seed(api)
         _wait(lambda: _answers(bare_port), 60, "the bare references did not start")
 
-        loads: list[tuple[str, int, str | None, list[Request]]] = [
-            ("bare /hello", bare_port, None, [("GET", "/hello")]),
-            ("bare SELECT 1 (pool of 10)", bare_port, None, [("GET", "/select1")]),
-            ("GET /healthz", api_port, None, [("GET", "/healthz")]),
+        loads: list[tuple[str, int, str | None, Load]] = [
+            ("bare /hello", bare_port, None, repeat("GET", "/hello")),
+            ("bare SELECT 1 (pool of 10)", bare_port, None, repeat("GET", "/select1")),
+            ("GET /healthz", api_port, None, repeat("GET", "/healthz")),
             (
                 "GET /v1/workflows/{id}",
                 api_port,
                 token,
-                [("GET", f"/v1/workflows/{ids['workflow']}")],
+                repeat("GET", f"/v1/workflows/{ids['workflow']}"),
             ),
-            ("GET /v1/workflows?limit=20", api_port, token, [("GET", "/v1/workflows?limit=20")]),
-            ("GET /v1/listings", api_port, token, [("GET", "/v1/listings")]),
-            ("GET /v1/trends?limit=20", api_port, token, [("GET", "/v1/trends?limit=20")]),
+            (
+                "GET /v1/workflows?limit=20",
+                api_port,
+                token,
+                repeat("GET", "/v1/workflows?limit=20"),
+            ),
+            ("GET /v1/listings", api_port, token, repeat("GET", "/v1/listings")),
+            ("GET /v1/trends?limit=20", api_port, token, repeat("GET", "/v1/trends?limit=20")),
             (
                 "GET /v1/trends/{id}/similar",
                 api_port,
                 token,
-                [("GET", f"/v1/trends/{ids['signal']}/similar")],
+                repeat("GET", f"/v1/trends/{ids['signal']}/similar"),
             ),
         ]
+        if args.starts:
+            loads += [
+                ("bare start_workflow", bare_port, None, repeat("POST", "/start")),
+                ("POST /v1/workflows/design-to-listing", api_port, token, starts("bench")),
+            ]
+        if args.only:
+            loads = [
+                load
+                for load in loads
+                if load[0].startswith("bare ") or any(text in load[0] for text in args.only)
+            ]
         results: dict[str, dict[str, list[dict[str, float]]]] = {}
         modes = [("no think time", 0.0), (f"{args.think:g} s think time", args.think)]
         if args.modes != "both":
             modes = [modes[0] if args.modes == "no-think" else modes[1]]
         for mode, think in modes:
-            for name, port, key, requests in loads:
+            for name, port, key, load in loads:
                 for _ in range(args.rounds):
                     figures = asyncio.run(
                         drive(
                             port,
-                            requests,
+                            load,
                             connections=args.connections,
                             seconds=args.seconds,
                             think=think,
@@ -340,8 +395,9 @@ def _table(results: dict[str, dict[str, list[dict[str, float]]]]) -> str:
         "|---|---|---|---|---|---|---|---|---|",
     ]
     for mode, loads in results.items():
-        bare = _median(loads["bare SELECT 1 (pool of 10)"])
         for name, rounds in loads.items():
+            reference = "bare start_workflow" if "start" in name else "bare SELECT 1 (pool of 10)"
+            bare = _median(loads[reference])
             figures = _median(rounds)
             errors = sum(r["errors"] for r in rounds)
             stalls = sum(r["stalls"] for r in rounds)

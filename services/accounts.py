@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import uuid
+from dataclasses import fields
 from datetime import datetime
 from pathlib import Path
 
@@ -14,7 +15,7 @@ from core.crypto import TokenCipher
 from core.settings import Settings
 from domain import errors
 from domain.errors import DomainError
-from domain.plans import PLANS, limits_for
+from domain.plans import PLANS, Limits, limits_for
 from domain.rbac import Role
 from models import repositories
 from models.tables import ApiKey, Integration, Member, Tenant
@@ -79,15 +80,26 @@ class SeatsExceedPlan(DomainError):
         super().__init__(errors.SEATS_EXCEED_PLAN, message)
 
 
-async def change_plan(session: AsyncSession, *, tenant_id: str, plan: str) -> Tenant:
-    """Move the tenant to `plan` (an operator action: payment happens outside this service).
+async def change_plan(
+    session: AsyncSession, *, tenant_id: str, plan: str, overrides: dict[str, int] | None = None
+) -> Tenant:
+    """Move the tenant to `plan` (an operator action: payment happens outside this service),
+    and set single limits of the tenant's own (`overrides`, e.g. `workflows_per_month`)
+    over the plan's; the ones set before stay unless named again.
 
     Refused when the tenant has more members than the new plan's seats (with the tenant's
     own overrides applied); the tenant row is locked while checking.
     """
     if plan not in PLANS:
         raise ValueError(f"unknown plan {plan!r}; one of {', '.join(PLANS)}")
+    unknown = sorted(set(overrides or {}) - {f.name for f in fields(Limits)})
+    if unknown:
+        raise ValueError(f"no such limit: {', '.join(unknown)}")
+    if any(value < 0 for value in (overrides or {}).values()):
+        raise ValueError("a limit is a whole number, 0 or more")
     tenant = await repositories.accounts.lock_tenant(session, tenant_id=tenant_id)
+    if overrides:
+        tenant.limits = {**(tenant.limits or {}), **overrides}
     seats = await repositories.accounts.count_members(session, tenant_id=tenant_id)
     limit = limits_for(plan, tenant.limits).seats
     if seats > limit:

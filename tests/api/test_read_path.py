@@ -113,6 +113,7 @@ async def test_reads_of_one_run_share_one_state_query() -> None:
 async def test_a_state_is_asked_again_after_its_time_and_after_a_failure() -> None:
     live = LiveStates(0.05, LocalCounter())
     asked = 0
+    release = asyncio.Event()
 
     async def failing() -> WorkflowState:
         nonlocal asked
@@ -122,13 +123,22 @@ async def test_a_state_is_asked_again_after_its_time_and_after_a_failure() -> No
     async def answering() -> WorkflowState:
         nonlocal asked
         asked += 1
-        return _state("print_file")
+        if asked > 2:
+            await release.wait()
+        return _state(f"stage {asked}")
 
     with pytest.raises(RuntimeError):
         await live.get("wf", failing)
-    assert (await live.get("wf", answering)).stage == "print_file"  # the failure not kept
+    assert (await live.get("wf", answering)).stage == "stage 2"  # the failure not kept
     await asyncio.sleep(0.06)
-    await live.get("wf", answering)
+    # Past its time: the next read asks again, and reads get the last answer meanwhile.
+    assert (await live.get("wf", answering)).stage == "stage 2"
+    await asyncio.sleep(0)  # the new query runs
+    assert (await live.get("wf", answering)).stage == "stage 2"
+    assert asked == 3
+    release.set()
+    await asyncio.sleep(0)
+    assert (await live.get("wf", answering)).stage == "stage 3"
     assert asked == 3
 
 

@@ -10,10 +10,12 @@ import sys
 import uuid
 from collections.abc import Iterator
 
+import psycopg
 import pytest
 
 from core.apikeys import KEY_PATTERN
 from core.settings import Settings
+from domain.plans import Limits, limits_for
 from tests.cli.in_process import Pod, pod_in_process
 from tests.stack import unmeasured_env
 
@@ -62,6 +64,34 @@ def test_tenant_plan_and_secrets_commands(pod: Pod) -> None:
     code, out, err = pod("secrets", "rotate")
     assert code == 0, err
     assert re.match(r"re-encrypted \d+ integrations", out)
+
+
+def test_plan_limits_of_a_tenants_own(pod: Pod, database_url: str) -> None:
+    """`pod plan … --limit NAME=N`: an operator's override of single limits (the
+    benchmark lifts its tenant's monthly workflows this way)."""
+    tenant = f"lim{uuid.uuid4().hex[:8]}"
+    assert pod("tenant", tenant, "--name", "L", "--owner-email", "l@m.test")[0] == 0
+
+    code, _, err = pod("plan", tenant, "business", "--limit", "workflows_per_month=123456")
+    assert code == 0, err
+    code, _, err = pod("plan", tenant, "business", "--limit", "images_per_month=7")
+    assert code == 0, err
+    assert _plan(database_url, tenant) == Limits(
+        seats=25, workflows_per_month=123456, images_per_month=7, schedules=50
+    )
+
+    code, _, err = pod("plan", tenant, "pro", "--limit", "rockets=3")
+    assert code == 1 and "no such limit: rockets" in err
+    code, _, err = pod("plan", tenant, "pro", "--limit", "seats=-1")
+    assert code == 1 and "NAME=N" in err
+    assert _plan(database_url, tenant).seats == 25  # nothing changed: still business
+
+
+def _plan(database_url: str, tenant: str) -> Limits:
+    with psycopg.connect(database_url) as conn:
+        row = conn.execute("SELECT plan, limits FROM tenants WHERE id = %s", (tenant,)).fetchone()
+    assert row is not None
+    return limits_for(row[0], row[1])
 
 
 def test_pod_tenant_as_its_own_process(database_url: str, settings: Settings) -> None:
