@@ -396,7 +396,8 @@ def _table(results: dict[str, dict[str, list[dict[str, float]]]]) -> str:
     ]
     for mode, loads in results.items():
         for name, rounds in loads.items():
-            reference = "bare start_workflow" if "start" in name else "bare SELECT 1 (pool of 10)"
+            starting = name.startswith(("POST", "bare start"))
+            reference = "bare start_workflow" if starting else "bare SELECT 1 (pool of 10)"
             bare = _median(loads[reference])
             figures = _median(rounds)
             errors = sum(r["errors"] for r in rounds)
