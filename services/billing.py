@@ -14,7 +14,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from domain import errors
 from domain.errors import DomainError
-from domain.plans import IMAGE_MAKING_KINDS, IMAGES, Limits, current_period, limits_for
+from domain.plans import IMAGE_MAKING_KINDS, Limits, current_period, limits_for
 from models import repositories
 
 
@@ -58,23 +58,45 @@ async def ensure_can_start_workflow(
     Call it with the tenant row locked (`repositories.accounts.lock_tenant`) in the transaction that
     records the run, so the count it checked is the count the run adds to.
     """
-    limits = await tenant_limits(session, tenant_id=tenant_id)
     period = current_period()
-    started = await repositories.usage.count_runs_started(
-        session, tenant_id=tenant_id, period=period
+    counts = await repositories.usage.start_counts(
+        session, tenant_id=tenant_id, period=period, image_kinds=IMAGE_MAKING_KINDS
     )
-    if started >= limits.workflows_per_month:
-        raise QuotaExceeded("workflows_per_month", limits.workflows_per_month, started, period)
+    _check_start(counts, kind, period)
+
+
+async def lock_for_start(
+    session: AsyncSession, *, tenant_id: str, kind: str, request_key: str
+) -> bool:
+    """Lock the tenant row until the transaction ends and check that one more run of
+    `kind` fits its plan, in one round trip. True when a run with `request_key` is
+    recorded already (a concurrent repeat of the request got there first): then nothing
+    is checked, the caller answers with that run."""
+    period = current_period()
+    counts = await repositories.usage.start_counts(
+        session,
+        tenant_id=tenant_id,
+        period=period,
+        image_kinds=IMAGE_MAKING_KINDS,
+        request_key=request_key,
+        lock=True,
+    )
+    if counts.recorded:
+        return True
+    _check_start(counts, kind, period)
+    return False
+
+
+def _check_start(counts: repositories.usage.StartCounts, kind: str, period: str) -> None:
+    limits = limits_for(counts.plan, counts.limits)
+    if counts.started >= limits.workflows_per_month:
+        raise QuotaExceeded(
+            "workflows_per_month", limits.workflows_per_month, counts.started, period
+        )
     if kind not in IMAGE_MAKING_KINDS:
         return
-    made = (
-        await repositories.usage.usage_by_metric(session, tenant_id=tenant_id, period=period)
-    ).get(IMAGES, 0)
     # Runs under way will each make an image: count them now, so starts cannot overshoot.
-    coming = await repositories.usage.count_live_runs_without(
-        session, tenant_id=tenant_id, metric=IMAGES, kinds=IMAGE_MAKING_KINDS
-    )
-    images = made + coming
+    images = counts.images_made + counts.images_coming
     if images >= limits.images_per_month:
         raise QuotaExceeded("images_per_month", limits.images_per_month, images, period)
 

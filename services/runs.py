@@ -140,15 +140,20 @@ async def start_run(
     )
     created = False
     if run is None:
-        # Serialises the tenant's starts until commit: quota check and insert stay together.
-        await repositories.accounts.lock_tenant(session, tenant_id=tenant_id)
-        # Under the lock: a concurrent repeat of this request may have recorded it meanwhile.
-        run = await repositories.runs.get_run_by_request_key(
-            session, tenant_id=tenant_id, request_key=request_key
-        )
-    if run is None:
-        await billing.ensure_can_start_workflow(session, tenant_id=tenant_id, kind=kind)
+        # Before the lock: building the input only reads (templates, integrations, the
+        # shops' setup) and may refuse the request. Under the lock it held every other
+        # start of the tenant for its dozen round trips (issue 15).
         workflow_input = await make_input()
+        # Serialises the tenant's starts until commit: quota check and insert stay
+        # together. Under the lock a concurrent repeat of this request may have recorded
+        # it meanwhile: then that run is the answer.
+        if await billing.lock_for_start(
+            session, tenant_id=tenant_id, kind=kind, request_key=request_key
+        ):
+            run = await repositories.runs.get_run_by_request_key(
+                session, tenant_id=tenant_id, request_key=request_key
+            )
+    if run is None:
         run, created = await repositories.runs.create_run_if_absent(
             session,
             tenant_id=tenant_id,
