@@ -44,8 +44,10 @@ from api.routers import (
 )
 from api.schemas import ErrorBody
 from core.db import make_engine, make_read_pool, make_session_factory
+from core.logging import configure_logging
 from core.oidc import OidcVerifier
-from core.settings import Settings
+from core.settings import Settings, load_settings
+from core.shared_buckets import SharedRateLimiter
 from core.shared_counter import LocalCounter, SharedCounter
 from core.storage import ObjectStorage, build_storage
 from core.temporal import connect_temporal
@@ -108,9 +110,7 @@ def create_app(
         if settings.oidc_enabled
         else None
     )
-    app.state.rate_limiter = RequestRateLimiter(
-        rate_per_second=settings.api_rate_per_second, burst=settings.api_rate_burst
-    )
+    app.state.rate_limiter = _rate_limiter(settings)
     app.state.key_cache = KeyCache(
         settings.api_key_cache_seconds, _shared_counter(settings, "credentials")
     )
@@ -294,3 +294,26 @@ def _shared_counter(settings: Settings, name: str) -> SharedCounter | LocalCount
         return SharedCounter(settings.home / "run" / f"{name}.counter")
     except OSError:
         return LocalCounter()
+
+
+def app_from_environment() -> FastAPI:
+    """The app of one API process, from the environment (`pod api` sets `DATABASE_URL`):
+    what uvicorn's factory calls in each process it runs."""
+    settings = load_settings()
+    configure_logging(settings.log_level)
+    return create_app(settings)
+
+
+def _rate_limiter(settings: Settings) -> SharedRateLimiter | RequestRateLimiter:
+    """Per-key buckets every API process of the host shares; this process's own when
+    the state directory cannot be written."""
+    try:
+        return SharedRateLimiter(
+            settings.home / "run" / "rate-limits.buckets",
+            settings.api_rate_per_second,
+            settings.api_rate_burst,
+        )
+    except OSError:
+        return RequestRateLimiter(
+            rate_per_second=settings.api_rate_per_second, burst=settings.api_rate_burst
+        )

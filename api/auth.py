@@ -25,6 +25,7 @@ from api.deps import ReadsDep
 from api.middleware import RequestRateLimiter
 from core.apikeys import key_prefix, matches
 from core.oidc import InvalidIdentityToken, OidcVerifier, looks_like_jwt
+from core.shared_buckets import SharedRateLimiter
 from core.shared_counter import LocalCounter, SharedCounter
 from domain import errors
 from domain.errors import DomainError
@@ -182,7 +183,7 @@ async def _authorize_token(
 
 
 def _rate_limit(request: Request, bucket: str) -> None:
-    limiter: RequestRateLimiter = request.app.state.rate_limiter
+    limiter: RequestRateLimiter | SharedRateLimiter = request.app.state.rate_limiter
     wait = limiter.acquire(bucket)
     if wait is not None:
         seconds = max(1, math.ceil(wait))

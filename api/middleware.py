@@ -273,10 +273,10 @@ class RequestRateLimiter:
     `rate_per_second`.
 
     `acquire(key)` takes a token and returns None, or returns the seconds until the next
-    token (> 0, for `Retry-After`) without taking one. State is per process, so with N
-    workers the effective limit is N times higher. It never awaits and holds a lock for the
-    few arithmetic steps, so it is safe from the event loop and from threadpool
-    dependencies alike.
+    token (> 0, for `Retry-After`) without taking one. State is per process: the API uses
+    it only when it cannot share `core.shared_buckets` with its other processes. It never
+    awaits and holds a lock for the few arithmetic steps, so it is safe from the event
+    loop and from threadpool dependencies alike.
 
     Memory is bounded: buckets idle long enough to have refilled completely are equivalent
     to new ones and are dropped (oldest first, amortised O(1)); past `max_keys` the least

@@ -7,6 +7,7 @@ import asyncio
 import contextlib
 import json
 import logging
+import os
 import re
 import sys
 from pathlib import Path
@@ -123,11 +124,16 @@ def main(argv: list[str] | None = None) -> int:
 
         return run_demo(settings, args.keyword or DEFAULT_KEYWORD, as_json=args.json, new=args.new)
     if args.command == "api":
-        from api.app import create_app
-        from core.http_server import serve
+        from core.http_server import serve_processes
 
-        app = create_app(settings, database_url=_database_url(settings))
-        return serve(app, settings.api_host, settings.api_port)
+        # Each process builds its app from the environment (`api.app.app_from_environment`).
+        os.environ["DATABASE_URL"] = _database_url(settings)
+        return serve_processes(
+            "api.app:app_from_environment",
+            settings.api_host,
+            settings.api_port,
+            settings.api_processes,
+        )
     if args.command == "worker":
         from workers.runner import run_worker
 

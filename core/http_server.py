@@ -6,9 +6,11 @@ from __future__ import annotations
 import socket
 import threading
 import time
+from typing import Any
 
 import uvicorn
 from starlette.types import ASGIApp
+from uvicorn.supervisors import Multiprocess
 
 # An idle keep-alive connection stays open this long. uvicorn's default (5 s) equals
 # httpx's client-side expiry, so a client reusing a connection after ~5 s idle could send
@@ -18,7 +20,13 @@ from starlette.types import ASGIApp
 KEEP_ALIVE_SECONDS = 75
 
 
-def server_config(app: ASGIApp, host: str, port: int) -> uvicorn.Config:
+# The API's server (issue 15): uvloop's event loop and httptools' parser. On
+# `make bench-api` under asyncio and h11 the loop, h11 and uvicorn's h11 protocol took a
+# quarter of a read's CPU (py-spy, docs/performance.md).
+API_SERVER: dict[str, Any] = {"loop": "uvloop", "http": "httptools"}
+
+
+def server_config(app: ASGIApp | str, host: str, port: int, **options: Any) -> uvicorn.Config:
     """How the API and the emulators are served, as processes of `pod up` or in-process.
 
     `log_config=None`: uvicorn logs through our handlers, so `RedactSecrets` sees its lines.
@@ -31,13 +39,28 @@ def server_config(app: ASGIApp, host: str, port: int) -> uvicorn.Config:
         log_config=None,
         lifespan="on",
         timeout_keep_alive=KEEP_ALIVE_SECONDS,
+        **options,
     )
 
 
-def serve(app: ASGIApp, host: str, port: int) -> int:
+def serve(app: ASGIApp, host: str, port: int, **options: Any) -> int:
     """Serve until stopped (SIGINT/SIGTERM), then 0. A server that cannot start exits
     the process as `uvicorn.run` does: status 3 if the app's start-up fails."""
-    uvicorn.Server(server_config(app, host, port)).run()
+    uvicorn.Server(server_config(app, host, port, **options)).run()
+    return 0
+
+
+def serve_processes(factory: str, host: str, port: int, processes: int) -> int:
+    """The API as `pod api` serves it: `factory` (`module:function` building the app from
+    the environment) in `processes` processes sharing one socket, with `API_SERVER`'s
+    loop and parser. Several are uvicorn's supervisor, which starts a new process when
+    one dies and stops them all on SIGINT/SIGTERM; one serves in this process."""
+    config = server_config(factory, host, port, factory=True, workers=processes, **API_SERVER)
+    if processes > 1:
+        sock = config.bind_socket()
+        Multiprocess(config, sockets=[sock]).run()
+        return 0
+    uvicorn.Server(config).run()
     return 0
 
 

@@ -25,7 +25,7 @@ class SharedCounter:
     def __init__(self, path: Path) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
         self._fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
-        with _locked(self._fd):
+        with locked(self._fd):
             if os.fstat(self._fd).st_size < _SIZE:
                 os.ftruncate(self._fd, _SIZE)
         self._map = mmap.mmap(self._fd, _SIZE)
@@ -36,7 +36,7 @@ class SharedCounter:
 
     def bump(self) -> int:
         """Add one, under the file's lock so no increment of another process is lost."""
-        with _locked(self._fd):
+        with locked(self._fd):
             value = self.value() + 1
             struct.pack_into(_FORMAT, self._map, 0, value)
         return value
@@ -64,7 +64,7 @@ class LocalCounter:
 
 
 @contextmanager
-def _locked(fd: int) -> Iterator[None]:
+def locked(fd: int) -> Iterator[None]:
     fcntl.flock(fd, fcntl.LOCK_EX)
     try:
         yield

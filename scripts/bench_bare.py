@@ -1,9 +1,10 @@
 """The bare references of `make bench-api` (issue 15), served as the API is served
-(`core.http_server.serve`: the same uvicorn settings): `GET /hello` answers at once, and
+(`core.http_server.serve_processes`: the same uvicorn settings, loop, parser and number
+of processes, `API_PROCESSES`): `GET /hello` answers at once, and
 `GET /select1` runs one `SELECT 1` through a psycopg pool of 10 on the same Postgres, and
 `POST /start` starts a workflow on a task queue no worker polls, on the same Temporal.
 
-    DATABASE_URL=postgresql://… TEMPORAL_PORT=… python scripts/bench_bare.py PORT
+    DATABASE_URL=postgresql://… TEMPORAL_PORT=… [API_PROCESSES=N] python scripts/bench_bare.py PORT
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from fastapi import FastAPI
 from psycopg_pool import AsyncConnectionPool
 from temporalio.client import Client
 
-from core.http_server import serve
+from core.http_server import serve_processes
 
 
 def bare_app(database_url: str, temporal_address: str) -> FastAPI:
@@ -56,6 +57,12 @@ def bare_app(database_url: str, temporal_address: str) -> FastAPI:
     return app
 
 
+def bare_from_environment() -> FastAPI:
+    """What each process serves (a uvicorn factory, as the API's)."""
+    return bare_app(os.environ["DATABASE_URL"], f"127.0.0.1:{os.environ['TEMPORAL_PORT']}")
+
+
 if __name__ == "__main__":
-    app = bare_app(os.environ["DATABASE_URL"], f"127.0.0.1:{os.environ['TEMPORAL_PORT']}")
-    sys.exit(serve(app, "127.0.0.1", int(sys.argv[1])))
+    processes = int(os.environ.get("API_PROCESSES", "1"))
+    port = int(sys.argv[1])
+    sys.exit(serve_processes("bench_bare:bare_from_environment", "127.0.0.1", port, processes))

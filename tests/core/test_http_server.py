@@ -3,14 +3,24 @@ a server that cannot start says so in its exit status."""
 
 from __future__ import annotations
 
+import os
+import signal
+import subprocess
+import sys
+import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from pathlib import Path
 
 import httpx
 import pytest
 from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import PlainTextResponse
+from starlette.routing import Route
 
 from core.http_server import KEEP_ALIVE_SECONDS, free_port, serve, server_config
+from tests.stack import unmeasured_env
 
 
 def test_idle_connections_outlast_the_clients_expiry() -> None:
@@ -31,3 +41,36 @@ def test_a_start_up_failure_is_exit_status_3() -> None:
     with pytest.raises(SystemExit) as exited:
         serve(Starlette(lifespan=lifespan), "127.0.0.1", free_port())
     assert exited.value.code == 3
+
+
+def pid_app() -> Starlette:
+    """A factory for `serve_processes`: answers with the pid of the process serving."""
+
+    async def pid(request: Request) -> PlainTextResponse:
+        return PlainTextResponse(str(os.getpid()))
+
+    return Starlette(routes=[Route("/pid", pid)])
+
+
+def test_the_api_can_run_in_several_processes_on_one_port() -> None:
+    port = free_port()
+    code = (
+        "from core.http_server import serve_processes; "
+        f"serve_processes('tests.core.test_http_server:pid_app', '127.0.0.1', {port}, 2)"
+    )
+    server = subprocess.Popen(
+        [sys.executable, "-c", code], env=unmeasured_env(), cwd=Path(__file__).parents[2]
+    )
+    try:
+        pids: set[str] = set()
+        deadline = time.monotonic() + 60
+        while len(pids) < 2 and time.monotonic() < deadline:
+            try:  # a new connection each time: the kernel hands them to either process
+                pids.add(httpx.get(f"http://127.0.0.1:{port}/pid", timeout=5).text)
+            except httpx.TransportError:
+                time.sleep(0.2)
+        assert len(pids) == 2, pids
+        assert str(server.pid) not in pids  # the parent only supervises
+    finally:
+        server.send_signal(signal.SIGTERM)
+        assert server.wait(30) == 0

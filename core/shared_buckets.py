@@ -1,0 +1,104 @@
+"""Per-key token buckets shared by every API process of a host (issue 15, ADR 0026).
+
+With several API processes, buckets kept in each process let a key make N times its
+rate, and a client on one keep-alive connection (one process) would be held to its own
+process's share if the rate were divided. Here the buckets live in a memory-mapped file
+under `POD_HOME/run`: a request takes its key's bucket under the file's lock, reads and
+writes 24 bytes of shared memory and lets go — two `flock` calls, no database or network
+round trip. Across hosts the limit needs Redis (not built yet): each host counts its own.
+
+The table has a fixed number of slots (open addressing, a few probes from the key's
+hash). A bucket idle long enough to have refilled is as good as none and its slot is
+reused; when every probed slot is busy the least recently used is taken over, which can
+only make that key's limit more lenient — as `RequestRateLimiter` drops buckets past its
+`max_keys`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import mmap
+import os
+import struct
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from core.shared_counter import locked
+
+_SLOT = struct.Struct("<Qdd")  # key hash (0: free), tokens, last update (monotonic)
+PROBES = 8
+
+
+class SharedRateLimiter:
+    """`burst` requests at once per key, refilled at `rate_per_second`, counted together
+    by every process that opens the same file. `acquire(key)` takes a token and returns
+    None, or returns the seconds until the next token without taking one."""
+
+    def __init__(
+        self,
+        path: Path,
+        rate_per_second: float,
+        burst: int,
+        *,
+        slots: int = 16_384,
+        clock: Callable[[], float] = time.monotonic,  # CLOCK_MONOTONIC: one per host
+    ) -> None:
+        if not rate_per_second > 0 or rate_per_second == float("inf"):
+            raise ValueError("rate_per_second must be a positive finite number")
+        if burst < 1:
+            raise ValueError("burst must be at least 1")
+        self.rate = float(rate_per_second)
+        self.burst = burst
+        self.slots = slots
+        self._clock = clock
+        self._refill_seconds = burst / self.rate
+        size = slots * _SLOT.size
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self._fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+        with locked(self._fd):
+            if os.fstat(self._fd).st_size != size:
+                os.ftruncate(self._fd, 0)  # another table's layout: start empty
+                os.ftruncate(self._fd, size)
+        self._map = mmap.mmap(self._fd, size)
+
+    def acquire(self, key: str) -> float | None:
+        digest = int.from_bytes(hashlib.blake2b(key.encode(), digest_size=8).digest(), "little")
+        digest = digest or 1  # 0 marks a free slot
+        with locked(self._fd):
+            now = self._clock()
+            offset = self._slot_for(digest, now)
+            found, tokens, updated = _SLOT.unpack_from(self._map, offset)
+            if found != digest:
+                tokens = float(self.burst)
+            else:
+                tokens = min(self.burst, tokens + max(0.0, now - updated) * self.rate)
+            if tokens >= 1:
+                tokens -= 1
+                wait = None
+            else:
+                wait = (1 - tokens) / self.rate
+            _SLOT.pack_into(self._map, offset, digest, tokens, now)
+            return wait
+
+    def _slot_for(self, digest: int, now: float) -> int:
+        """The key's slot, else a free or refilled one, else the least recently used of
+        the probed slots."""
+        first = digest % self.slots
+        reusable: int | None = None
+        oldest, oldest_at = first, float("inf")
+        for probe in range(PROBES):
+            offset = ((first + probe) % self.slots) * _SLOT.size
+            found, _, updated = _SLOT.unpack_from(self._map, offset)
+            if found == digest:
+                return offset
+            idle = found == 0 or now - updated >= self._refill_seconds
+            if idle and reusable is None:
+                reusable = offset
+            if updated < oldest_at:
+                oldest, oldest_at = offset, updated
+        return reusable if reusable is not None else oldest
+
+    def close(self) -> None:
+        self._map.close()
+        os.close(self._fd)
