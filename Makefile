@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 KEYWORD ?=
 
-.PHONY: demo test chaos fuzz bench bench-api bench-etsy bench-trends bench-print-file install install-dev lint up down openapi docs clean
+.PHONY: demo test chaos fuzz bench bench-api bench-chains bench-etsy bench-trends bench-print-file install install-dev lint up down openapi docs clean
 
 # uv installs the project in about a third of pip's time (28 s against 99 s for the dev
 # extra, cold caches, on the 2-core CI machine), bytecode compiled up front so the stack's
@@ -73,11 +73,15 @@ fuzz: $(VENV)/.installed-dev
 	POD_FUZZ_EXAMPLES=$${POD_FUZZ_EXAMPLES:-100} $(BIN)/pytest -o addopts="-q -p no:cacheprovider" tests/api/test_contract_fuzz.py
 
 ## bench: every benchmark below, one after another
-bench: bench-api bench-etsy bench-trends bench-print-file
+bench: bench-api bench-chains bench-etsy bench-trends bench-print-file
 
 ## bench-api: authenticated reads at 50 connections and with 1 s think time, against bare references (issue 15; not a timed test)
 bench-api: $(VENV)/.installed
 	$(BIN)/python scripts/bench_api.py --json .pod/bench-api.json
+
+## bench-chains: 20 whole chains at once: listings/min, CPU-s per listing, time per stage (issue 15; not a timed test)
+bench-chains: $(VENV)/.installed
+	$(BIN)/python scripts/bench_chains.py --json .pod/bench-chains.json
 
 ## bench-etsy: 100 Etsy calls from two worker processes at 10/s (ADR 0013; not a timed test)
 bench-etsy: $(VENV)/.installed

@@ -1,20 +1,25 @@
-"""`make bench-api`: the API's authenticated reads against bare references, in one run
-(issue 15; a benchmark, not a timed test).
+"""`make bench-api`: the API's authenticated reads and its start route against bare
+references, in one run (issue 15; a benchmark, not a timed test).
 
 It starts the stack as a user does (`pod up -d`, a state dir and ports of its own, the
 per-key rate limit raised so a 429 never counts), seeds it (runs waiting for approval,
 listings made by the chain, a scrape's trends), starts the bare references
-(`scripts/bench_bare.py`: `/hello`, and one `SELECT 1` through a psycopg pool of 10 on the
-same Postgres, served with the same uvicorn settings), then drives each read with
+(`scripts/bench_bare.py`: `/hello`, one `SELECT 1` through a psycopg pool of 10 on the
+same Postgres, and `start_workflow` on a task queue no worker polls, served with the same
+uvicorn settings and number of processes), then drives each request with
 `--connections` keep-alive connections for `--seconds`, `--rounds` times, with no think
 time and again as users who wait `--think` seconds between requests. It prints a
 table: throughput, p50, p95, errors and stalls, and each read's ratio to the bare
-`SELECT 1`. A stall is a 1 s window with no answer, or an answer that took over 5 s.
+`SELECT 1` (each start's to the bare `start_workflow`). A stall is a 1 s window with no
+answer, or an answer that took over 5 s. Starts ask for approval with fresh idempotency
+keys while the workers are paused (SIGSTOP): an approval run writes its brief first,
+and the chain must add no load while starts are measured.
 
 The load comes from this process: h11 over asyncio streams, a few tens of microseconds
 of CPU a request, on the same machine as the stack.
 
     python scripts/bench_api.py [--connections 50] [--seconds 10] [--rounds 3] [--think 1]
+        [--processes 2] [--modes both|no-think|think] [--only TEXT] [--no-starts] [--json F]
 """
 
 from __future__ import annotations
