@@ -86,3 +86,23 @@ async def member_key(
         )
         await session.commit()
     return key
+
+
+async def record_waiting_run(
+    sessions: SessionFactory, tenant_id: str, workflow_id: str, keyword: str
+) -> None:
+    """A run record that waits for approval, with no workflow behind it in Temporal (one
+    that ended, or never reached it)."""
+    async with sessions() as session:
+        await repositories.runs.create_run_if_absent(
+            session,
+            tenant_id=tenant_id,
+            workflow_id=workflow_id,
+            request_key=workflow_id,
+            request_hash="x",
+            keyword=keyword,
+            input={},
+            status="awaiting_approval",
+            stage="awaiting_approval",
+        )
+        await session.commit()

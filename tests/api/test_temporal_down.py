@@ -24,7 +24,7 @@ from core.storage import LocalStorage
 from domain.plans import current_period
 from models import repositories
 from models.tables import Campaign, WorkflowRun
-from tests.accounts import Account
+from tests.accounts import Account, record_waiting_run
 from tests.conftest import api_client
 from workflows.contract import on_demand_scrape_id
 
@@ -130,19 +130,7 @@ async def test_approve_reject_cancel_are_503_while_temporal_is_down(
     cut_off: FastAPI, account: Account, sessions: SessionFactory
 ) -> None:
     workflow_id = "waiting-while-temporal-is-down"
-    async with sessions() as session:
-        await repositories.runs.create_run_if_absent(
-            session,
-            tenant_id=account.tenant_id,
-            workflow_id=workflow_id,
-            request_key=workflow_id,
-            request_hash="x",
-            keyword="otter kayaking",
-            input={},
-            status="awaiting_approval",
-            stage="awaiting_approval",
-        )
-        await session.commit()
+    await record_waiting_run(sessions, account.tenant_id, workflow_id, "otter kayaking")
     async with api_client(cut_off, account.headers) as api:
         for action in ("approve", "reject", "cancel"):
             answer = await api.post(f"/v1/workflows/{workflow_id}/{action}")

@@ -25,7 +25,7 @@ from models import repositories
 from models.payloads import DesignToListingResult
 from models.requests import DesignToListingRequest
 from services.runs import request_hash
-from tests.accounts import Account
+from tests.accounts import Account, record_waiting_run
 from tests.conftest import ISOLATED_NAMESPACE, api_client
 from tests.e2e.helpers import poll_run, wait_for_end
 from tests.stack import WorkerSet
@@ -282,19 +282,7 @@ async def test_a_signal_to_a_run_that_has_ended_answers_409(
     """The record still says the run waits (it lags the workflow by a moment), but the
     workflow is gone: approve, reject and cancel answer 409, not 500."""
     workflow_id = f"ended-{uuid.uuid4()}"
-    async with sessions() as session:
-        await repositories.runs.create_run_if_absent(
-            session,
-            tenant_id=account.tenant_id,
-            workflow_id=workflow_id,
-            request_key=workflow_id,
-            request_hash="x",
-            keyword="ended run",
-            input={},
-            status="awaiting_approval",
-            stage="awaiting_approval",
-        )
-        await session.commit()
+    await record_waiting_run(sessions, account.tenant_id, workflow_id, "ended run")
     for action in ("approve", "reject", "cancel"):
         answer = await api.post(f"/v1/workflows/{workflow_id}/{action}")
         assert answer.status_code == 409, (action, answer.text)
