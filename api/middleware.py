@@ -17,6 +17,8 @@ from typing import Any
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from core.shared_buckets import checked_rate, take_token
+
 __all__ = [
     "API_CSP",
     "DOCS_CSP",
@@ -291,13 +293,9 @@ class RequestRateLimiter:
         *,
         max_keys: int = 100_000,
     ) -> None:
-        if not rate_per_second > 0 or rate_per_second == float("inf"):
-            raise ValueError("rate_per_second must be a positive finite number")
-        if burst < 1:
-            raise ValueError("burst must be at least 1")
         if max_keys < 1:
             raise ValueError("max_keys must be at least 1")
-        self.rate = float(rate_per_second)
+        self.rate = checked_rate(rate_per_second, burst)
         self.burst = burst
         self.max_keys = max_keys
         self._clock = clock
@@ -310,18 +308,9 @@ class RequestRateLimiter:
         """Take one token for `key`: None if allowed, else seconds to wait."""
         with self._lock:
             now = self._clock()
-            previous = self._buckets.pop(key, None)
-            if previous is None:
-                tokens = float(self.burst)
-            else:
-                tokens, updated = previous
-                tokens = min(self.burst, tokens + max(0.0, now - updated) * self.rate)
-            if tokens >= 1:
-                tokens -= 1
-                wait = None
-            else:
-                wait = (1 - tokens) / self.rate
-            self._buckets[key] = (tokens, now)
+            tokens, updated = self._buckets.pop(key, (None, now))
+            left, wait = take_token(tokens, now - updated, self.rate, self.burst)
+            self._buckets[key] = (left, now)
             self._evict(now)
             return wait
 

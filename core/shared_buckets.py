@@ -26,6 +26,29 @@ from pathlib import Path
 
 from core.shared_counter import locked
 
+
+def checked_rate(rate_per_second: float, burst: int) -> float:
+    """The rate as a float, once it and the burst are a bucket's: a positive finite rate
+    and a burst of at least one."""
+    if not rate_per_second > 0 or rate_per_second == float("inf"):
+        raise ValueError("rate_per_second must be a positive finite number")
+    if burst < 1:
+        raise ValueError("burst must be at least 1")
+    return float(rate_per_second)
+
+
+def take_token(
+    tokens: float | None, idle: float, rate: float, burst: int
+) -> tuple[float, float | None]:
+    """A bucket with `tokens` (None: a new one, full) refilled for `idle` seconds, then one
+    token taken: (tokens left, None), or (tokens, seconds until the next one) when there
+    is none to take."""
+    tokens = float(burst) if tokens is None else min(burst, tokens + max(0.0, idle) * rate)
+    if tokens >= 1:
+        return tokens - 1, None
+    return tokens, (1 - tokens) / rate
+
+
 _SLOT = struct.Struct("<Qdd")  # key hash (0: free), tokens, last update (monotonic)
 PROBES = 8
 
@@ -44,11 +67,7 @@ class SharedRateLimiter:
         slots: int = 16_384,
         clock: Callable[[], float] = time.monotonic,  # CLOCK_MONOTONIC: one per host
     ) -> None:
-        if not rate_per_second > 0 or rate_per_second == float("inf"):
-            raise ValueError("rate_per_second must be a positive finite number")
-        if burst < 1:
-            raise ValueError("burst must be at least 1")
-        self.rate = float(rate_per_second)
+        self.rate = checked_rate(rate_per_second, burst)
         self.burst = burst
         self.slots = slots
         self._clock = clock
@@ -69,16 +88,10 @@ class SharedRateLimiter:
             now = self._clock()
             offset = self._slot_for(digest, now)
             found, tokens, updated = _SLOT.unpack_from(self._map, offset)
-            if found != digest:
-                tokens = float(self.burst)
-            else:
-                tokens = min(self.burst, tokens + max(0.0, now - updated) * self.rate)
-            if tokens >= 1:
-                tokens -= 1
-                wait = None
-            else:
-                wait = (1 - tokens) / self.rate
-            _SLOT.pack_into(self._map, offset, digest, tokens, now)
+            left, wait = take_token(
+                tokens if found == digest else None, now - updated, self.rate, self.burst
+            )
+            _SLOT.pack_into(self._map, offset, digest, left, now)
             return wait
 
     def _slot_for(self, digest: int, now: float) -> int:
