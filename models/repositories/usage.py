@@ -109,18 +109,9 @@ async def start_counts(
     lock: bool = False,
 ) -> StartCounts:
     """Everything a start's quota check needs, in one statement; with `lock`, the tenant
-    row is locked until the transaction ends (it serialises the tenant's starts, so one
-    round trip under the lock rather than five keeps that queue short)."""
-    start, end = period_bounds(period)
-    started = (
-        select(func.count())
-        .select_from(WorkflowRun)
-        .where(
-            WorkflowRun.tenant_id == tenant_id,
-            col(WorkflowRun.created_at) >= start,
-            col(WorkflowRun.created_at) < end,
-        )
-    )
+    row is locked until the transaction ends (it serialises the tenant's starts: one
+    statement under the lock, not five, keeps that queue short)."""
+    started = _runs_started(tenant_id, period)
     images = select(func.coalesce(func.sum(UsageEvent.quantity), 0)).where(
         UsageEvent.tenant_id == tenant_id,
         UsageEvent.period == period,
@@ -151,8 +142,13 @@ async def start_counts(
 
 async def count_runs_started(session: AsyncSession, *, tenant_id: str, period: str) -> int:
     """Workflows the tenant started in the period (the workflow quota counts these)."""
+    return int((await session.exec(_runs_started(tenant_id, period))).one())
+
+
+def _runs_started(tenant_id: str, period: str) -> Any:
+    """The count of the tenant's runs created in the period."""
     start, end = period_bounds(period)
-    query = (
+    return (
         select(func.count())
         .select_from(WorkflowRun)
         .where(
@@ -161,4 +157,3 @@ async def count_runs_started(session: AsyncSession, *, tenant_id: str, period: s
             col(WorkflowRun.created_at) < end,
         )
     )
-    return int((await session.exec(query)).one())
