@@ -116,20 +116,7 @@ async def get_workflow(
     view = await run_views.describe_run(
         run, temporal=temporal, settings=settings, live=request.app.state.live_states
     )
-    view.model_costs = [
-        ModelCost(
-            stage=line.stage,
-            attempt=line.attempt,
-            vendor=line.vendor,
-            model=line.model,
-            calls=line.calls,
-            input_tokens=line.input_tokens,
-            output_tokens=line.output_tokens,
-            images=line.images,
-            cost_usd=line.cost_micros / 1_000_000,
-        )
-        for line in lines
-    ]
+    view.model_costs = [ModelCost(**line) for line in lines]
     return view
 
 

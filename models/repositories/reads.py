@@ -19,7 +19,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from functools import cache
-from typing import Any, NamedTuple
+from typing import Any
 
 from psycopg.rows import namedtuple_row
 from psycopg_pool import AsyncConnectionPool
@@ -133,29 +133,35 @@ async def runs_page(
     )
 
 
-class CostRow(NamedTuple):
-    stage: str
-    attempt: int
-    vendor: str
-    model: str
-    calls: int
-    input_tokens: int
-    output_tokens: int
-    images: int
-    cost_micros: int
-
-
-_COST_FIELDS = ", ".join(f"'{name}', {name}" for name in CostRow._fields)
+# A cost line as the run's view shows it (`api.schemas.ModelCost`), priced in dollars.
+_COST_LINE = ", ".join(
+    [
+        *(
+            f"'{name}', {name}"
+            for name in (
+                "stage",
+                "attempt",
+                "vendor",
+                "model",
+                "calls",
+                "input_tokens",
+                "output_tokens",
+                "images",
+            )
+        ),
+        "'cost_usd', cost_micros::float8 / 1000000",
+    ]
+)
 
 
 async def run_with_costs(
     pool: AsyncConnectionPool, *, tenant_id: str, workflow_id: str
-) -> tuple[Any, list[CostRow]]:
+) -> tuple[Any, list[dict[str, Any]]]:
     """One run and its model cost lines (oldest first), in one round trip."""
     async with pool.connection() as conn:
         cursor = conn.cursor(row_factory=namedtuple_row)
         await cursor.execute(
-            f"SELECT {RUN_COLUMNS}, (SELECT coalesce(json_agg(json_build_object({_COST_FIELDS})"  # noqa: S608 - fixed text
+            f"SELECT {RUN_COLUMNS}, (SELECT coalesce(json_agg(json_build_object({_COST_LINE})"  # noqa: S608 - fixed text
             " ORDER BY c.created_at), '[]') FROM cost_lines c"
             " WHERE c.tenant_id = r.tenant_id AND c.workflow_id = r.workflow_id) AS costs"
             " FROM workflow_runs r"
@@ -165,7 +171,7 @@ async def run_with_costs(
         run: Any = await cursor.fetchone()
     if run is None:
         raise NotFoundError("workflow", workflow_id)
-    return run, [CostRow(**line) for line in run.costs]
+    return run, list(run.costs)
 
 
 async def listings_page(
