@@ -226,6 +226,15 @@ def _wait(check: object, seconds: float, what: str) -> None:
     raise SystemExit(f"{what} within {seconds:.0f} s")
 
 
+def api_client(port: int, token: str) -> httpx.Client:
+    """A client of the stack's API with the development key."""
+    return httpx.Client(
+        base_url=f"http://127.0.0.1:{port}",
+        headers={"Authorization": f"Bearer {token}"},
+        timeout=60,
+    )
+
+
 def settle(api: httpx.Client) -> None:
     """Wait until nothing works in the background (a scrape's campaign, a brief before
     its approval): the loads measure the API alone."""
@@ -332,38 +341,22 @@ def main() -> int:
             env={**env, "DATABASE_URL": supervisor["database_url"]},
             cwd=ROOT,
         )
-        with httpx.Client(
-            base_url=f"http://127.0.0.1:{api_port}",
-            headers={"Authorization": f"Bearer {token}"},
-            timeout=30,
-        ) as api:
+        with api_client(api_port, token) as api:
             ids = seed(api)
         _wait(lambda: _answers(bare_port), 60, "the bare references did not start")
+
+        def read(name: str, target: str) -> tuple[str, int, str | None, Load]:
+            return (f"GET {name}", api_port, token, repeat("GET", target))
 
         loads: list[tuple[str, int, str | None, Load]] = [
             ("bare /hello", bare_port, None, repeat("GET", "/hello")),
             ("bare SELECT 1 (pool of 10)", bare_port, None, repeat("GET", "/select1")),
             ("GET /healthz", api_port, None, repeat("GET", "/healthz")),
-            (
-                "GET /v1/workflows/{id}",
-                api_port,
-                token,
-                repeat("GET", f"/v1/workflows/{ids['workflow']}"),
-            ),
-            (
-                "GET /v1/workflows?limit=20",
-                api_port,
-                token,
-                repeat("GET", "/v1/workflows?limit=20"),
-            ),
-            ("GET /v1/listings", api_port, token, repeat("GET", "/v1/listings")),
-            ("GET /v1/trends?limit=20", api_port, token, repeat("GET", "/v1/trends?limit=20")),
-            (
-                "GET /v1/trends/{id}/similar",
-                api_port,
-                token,
-                repeat("GET", f"/v1/trends/{ids['signal']}/similar"),
-            ),
+            read("/v1/workflows/{id}", f"/v1/workflows/{ids['workflow']}"),
+            read("/v1/workflows?limit=20", "/v1/workflows?limit=20"),
+            read("/v1/listings", "/v1/listings"),
+            read("/v1/trends?limit=20", "/v1/trends?limit=20"),
+            read("/v1/trends/{id}/similar", f"/v1/trends/{ids['signal']}/similar"),
         ]
         if args.starts:
             loads += [
@@ -398,11 +391,7 @@ def main() -> int:
                         results.setdefault(mode, {}).setdefault(name, []).append(figures)
                         print(f"{mode:>16} | {name:32} | {_line(figures)}", flush=True)  # noqa: T201
                 if starting:  # the runs just started write their briefs now
-                    with httpx.Client(
-                        base_url=f"http://127.0.0.1:{api_port}",
-                        headers={"Authorization": f"Bearer {token}"},
-                        timeout=30,
-                    ) as api:
+                    with api_client(api_port, token) as api:
                         settle(api)
         print("\n" + _table(results))  # noqa: T201
         if args.json:

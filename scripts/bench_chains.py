@@ -34,7 +34,7 @@ from temporalio.client import Client
 from core.embedded import postgres_pid
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bench_api import _environment, _pod, _wait
+from bench_api import _environment, _pod, _wait, api_client
 
 ANIMALS = ("otter", "heron", "badger", "puffin", "lynx", "walrus", "gecko", "bison")
 HOBBIES = ("kayaking", "knitting", "gardening", "baking", "hiking", "fishing", "chess")
@@ -153,11 +153,7 @@ def main() -> int:
         _pod(env, "plan", "dev", "business", "--limit", "workflows_per_month=1000000000")
         _pod(env, "plan", "dev", "business", "--limit", "images_per_month=1000000000")
         token = (home / "dev-api-key").read_text().strip()
-        with httpx.Client(
-            base_url=f"http://127.0.0.1:{env['API_PORT']}",
-            headers={"Authorization": f"Bearer {token}"},
-            timeout=60,
-        ) as api:
+        with api_client(int(env["API_PORT"]), token) as api:
             warm = start(api, "warm up otter", "chains-warm-up")
             _wait(lambda: bool(ended(api, [warm])), 600, "the warm-up run did not end")
 
