@@ -26,7 +26,7 @@ from api.middleware import RequestRateLimiter
 from core.apikeys import key_prefix, matches
 from core.oidc import InvalidIdentityToken, OidcVerifier, looks_like_jwt
 from core.shared_buckets import SharedRateLimiter
-from core.shared_counter import LocalCounter, SharedCounter
+from core.shared_counter import LocalCounter, SharedCounter, Watch
 from domain import errors
 from domain.errors import DomainError
 from domain.rbac import Permission, Role, effective_permissions
@@ -72,15 +72,12 @@ class KeyCache:
         self, ttl: float, generation: SharedCounter | LocalCounter, maxsize: int = 10_000
     ) -> None:
         self.ttl = ttl
-        self.generation = generation
+        self.generation = Watch(generation)
         self._keys: TTLCache[str, KeyRecord] = TTLCache(maxsize=maxsize, ttl=max(ttl, 1e-9))
-        self._seen = generation.value()
 
     def get(self, prefix: str) -> KeyRecord | None:
-        current = self.generation.value()
-        if current != self._seen:
+        if self.generation.moved():
             self._keys.clear()
-            self._seen = current
         return self._keys.get(prefix)
 
     def put(self, prefix: str, key: KeyRecord) -> None:
@@ -89,7 +86,7 @@ class KeyCache:
 
     def forget_all(self) -> None:
         """A credential changed: every process reads its keys again."""
-        self._seen = self.generation.bump()
+        self.generation.bump()
         self._keys.clear()
 
 
@@ -112,9 +109,11 @@ async def authorize(
     if verifier is not None and looks_like_jwt(presented):
         return await _authorize_token(request, security_scopes, reads, verifier, presented)
     prefix = key_prefix(presented)
+    if prefix is None:
+        raise _unauthenticated("the API key is not valid")
     cache: KeyCache = request.app.state.key_cache
-    key = cache.get(prefix) if prefix else None
-    if key is None and prefix:
+    key = cache.get(prefix)
+    if key is None:
         key = await repositories.reads.api_key(reads, prefix=prefix)
         if key is not None:
             cache.put(prefix, key)
@@ -141,7 +140,7 @@ async def authorize(
             at=now,
             older_than=now - LAST_USED_RESOLUTION,
         )
-        cache.put(prefix, replace(key, last_used_at=now))  # type: ignore[arg-type]
+        cache.put(prefix, replace(key, last_used_at=now))
     return Principal(
         tenant_id=key.tenant_id,
         member_id=key.member_id,

@@ -22,7 +22,7 @@ import time
 from collections.abc import Awaitable, Callable, Hashable
 from dataclasses import dataclass
 
-from core.shared_counter import LocalCounter, SharedCounter
+from core.shared_counter import LocalCounter, SharedCounter, Watch
 from models.payloads import WorkflowState
 
 MAX_RUNS = 10_000
@@ -38,8 +38,7 @@ class _Entry:
 class LiveStates:
     def __init__(self, ttl: float, generation: SharedCounter | LocalCounter) -> None:
         self.ttl = ttl
-        self.generation = generation
-        self._seen = generation.value()
+        self.generation = Watch(generation)
         self._entries: dict[Hashable, _Entry] = {}
 
     async def get(
@@ -51,10 +50,8 @@ class LiveStates:
         if self.ttl <= 0:
             return await query()
         now = time.monotonic()
-        current = self.generation.value()
-        if current != self._seen:
+        if self.generation.moved():
             self._entries.clear()
-            self._seen = current
         entry = self._entries.get(key)
         if entry is None:
             entry = self._ask(key, query, now, last=None)
@@ -70,7 +67,7 @@ class LiveStates:
 
     def forget(self) -> None:
         """A run was signalled or cancelled: every process asks its runs again."""
-        self._seen = self.generation.bump()
+        self.generation.bump()
         self._entries.clear()
 
     def _ask(

@@ -63,6 +63,25 @@ class LocalCounter:
         return None
 
 
+class Watch:
+    """One process's view of a counter: `moved()` says whether anyone bumped it since
+    this process last looked; `bump()` moves it for everyone, this one included."""
+
+    def __init__(self, counter: SharedCounter | LocalCounter) -> None:
+        self.counter = counter
+        self._seen = counter.value()
+
+    def moved(self) -> bool:
+        current = self.counter.value()
+        if current == self._seen:
+            return False
+        self._seen = current
+        return True
+
+    def bump(self) -> None:
+        self._seen = self.counter.bump()
+
+
 @contextmanager
 def locked(fd: int) -> Iterator[None]:
     fcntl.flock(fd, fcntl.LOCK_EX)
