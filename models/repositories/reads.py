@@ -21,6 +21,7 @@ from datetime import datetime
 from functools import cache
 from typing import Any
 
+from psycopg import sql
 from psycopg.rows import namedtuple_row
 from psycopg_pool import AsyncConnectionPool
 from sqlalchemy.dialects import postgresql
@@ -29,14 +30,19 @@ from domain.niches import normalise_keyword
 from models.repositories.errors import NotFoundError
 from models.repositories.trends import cosine, escape_like, similar_params, similar_query
 
+# Statements are composed with `psycopg.sql` from fixed text only (column lists and
+# filter clauses written here); every value goes as a parameter.
+
 # The run columns `api.run_views.recorded_view` reads.
-RUN_COLUMNS = "workflow_id, kind, status, stage, keyword, result, error, created_at, updated_at"
-LISTING_COLUMNS = (
+RUN_COLUMNS = sql.SQL(
+    "workflow_id, kind, status, stage, keyword, result, error, created_at, updated_at"
+)
+LISTING_COLUMNS = sql.SQL(
     "id, workflow_id, design_id, title, printify_shop_id, printify_product_id, "
     "etsy_shop_id, etsy_listing_id, url, state, created_at"
 )
 # The signal columns `api.trend_views.public_signal` reads (not the embedding).
-SIGNAL_COLUMNS = (
+SIGNAL_COLUMNS = sql.SQL(
     "id, keyword, normalized_keyword, aliases, sources, metrics, observations, score, "
     "score_components, embedding_model, first_seen, last_seen"
 )
@@ -104,18 +110,21 @@ async def member_by_email(
 
 
 async def _page(
-    pool: AsyncConnectionPool, sql: str, params: dict[str, Any], count_sql: str
+    pool: AsyncConnectionPool,
+    statement: sql.SQL | sql.Composed,
+    params: dict[str, Any],
+    count_statement: sql.SQL | sql.Composed,
 ) -> tuple[list[Any], int]:
     """Rows of a page whose statement ends with `count(*) OVER () AS total`, and the
     total; a page past the end has no row to carry it, so only then is it counted."""
     async with pool.connection() as conn:
         cursor = conn.cursor(row_factory=namedtuple_row)
-        rows: list[Any] = await (await cursor.execute(sql, params)).fetchall()
+        rows: list[Any] = await (await cursor.execute(statement, params)).fetchall()
         if rows:
             return rows, int(rows[0].total)
         if not params.get("offset"):
             return [], 0
-        counted = await (await conn.execute(count_sql, params)).fetchone()
+        counted = await (await conn.execute(count_statement, params)).fetchone()
         return [], int(counted[0]) if counted else 0
 
 
@@ -123,21 +132,23 @@ async def runs_page(
     pool: AsyncConnectionPool, *, tenant_id: str, status: str | None, limit: int, offset: int
 ) -> tuple[list[Any], int]:
     """A page of the tenant's runs, newest first, and how many there are."""
-    where = "tenant_id = %(tenant_id)s" + (" AND status = %(status)s" if status else "")
+    where = sql.SQL("tenant_id = %(tenant_id)s" + (" AND status = %(status)s" if status else ""))
     return await _page(
         pool,
-        f"SELECT {RUN_COLUMNS}, count(*) OVER () AS total FROM workflow_runs WHERE {where}"  # noqa: S608 - fixed text
-        " ORDER BY created_at DESC, workflow_id LIMIT %(limit)s OFFSET %(offset)s",
+        sql.SQL(
+            "SELECT {columns}, count(*) OVER () AS total FROM workflow_runs WHERE {where}"
+            " ORDER BY created_at DESC, workflow_id LIMIT %(limit)s OFFSET %(offset)s"
+        ).format(columns=RUN_COLUMNS, where=where),
         {"tenant_id": tenant_id, "status": status, "limit": limit, "offset": offset},
-        f"SELECT count(*) FROM workflow_runs WHERE {where}",  # noqa: S608 - fixed text
+        sql.SQL("SELECT count(*) FROM workflow_runs WHERE {where}").format(where=where),
     )
 
 
 # A cost line as the run's view shows it (`api.schemas.ModelCost`), priced in dollars.
-_COST_LINE = ", ".join(
+_COST_LINE = sql.SQL(", ").join(
     [
         *(
-            f"'{name}', {name}"
+            sql.SQL("{}, {}").format(sql.Literal(name), sql.Identifier(name))
             for name in (
                 "stage",
                 "attempt",
@@ -149,9 +160,16 @@ _COST_LINE = ", ".join(
                 "images",
             )
         ),
-        "'cost_usd', cost_micros::float8 / 1000000",
+        sql.SQL("'cost_usd', cost_micros::float8 / 1000000"),
     ]
 )
+_RUN_WITH_COSTS = sql.SQL(
+    "SELECT {columns}, (SELECT coalesce(json_agg(json_build_object({cost_line})"
+    " ORDER BY c.created_at), '[]') FROM cost_lines c"
+    " WHERE c.tenant_id = r.tenant_id AND c.workflow_id = r.workflow_id) AS costs"
+    " FROM workflow_runs r"
+    " WHERE r.tenant_id = %(tenant_id)s AND r.workflow_id = %(workflow_id)s"
+).format(columns=RUN_COLUMNS, cost_line=_COST_LINE)
 
 
 async def run_with_costs(
@@ -160,14 +178,7 @@ async def run_with_costs(
     """One run and its model cost lines (oldest first), in one round trip."""
     async with pool.connection() as conn:
         cursor = conn.cursor(row_factory=namedtuple_row)
-        await cursor.execute(
-            f"SELECT {RUN_COLUMNS}, (SELECT coalesce(json_agg(json_build_object({_COST_LINE})"  # noqa: S608 - fixed text
-            " ORDER BY c.created_at), '[]') FROM cost_lines c"
-            " WHERE c.tenant_id = r.tenant_id AND c.workflow_id = r.workflow_id) AS costs"
-            " FROM workflow_runs r"
-            " WHERE r.tenant_id = %(tenant_id)s AND r.workflow_id = %(workflow_id)s",
-            {"tenant_id": tenant_id, "workflow_id": workflow_id},
-        )
+        await cursor.execute(_RUN_WITH_COSTS, {"tenant_id": tenant_id, "workflow_id": workflow_id})
         run: Any = await cursor.fetchone()
     if run is None:
         raise NotFoundError("workflow", workflow_id)
@@ -180,11 +191,13 @@ async def listings_page(
     """A page of the tenant's listings, newest first, and how many there are."""
     return await _page(
         pool,
-        f"SELECT {LISTING_COLUMNS}, count(*) OVER () AS total FROM listings"  # noqa: S608 - fixed text
-        " WHERE tenant_id = %(tenant_id)s"
-        " ORDER BY created_at DESC, id LIMIT %(limit)s OFFSET %(offset)s",
+        sql.SQL(
+            "SELECT {columns}, count(*) OVER () AS total FROM listings"
+            " WHERE tenant_id = %(tenant_id)s"
+            " ORDER BY created_at DESC, id LIMIT %(limit)s OFFSET %(offset)s"
+        ).format(columns=LISTING_COLUMNS),
         {"tenant_id": tenant_id, "limit": limit, "offset": offset},
-        "SELECT count(*) FROM listings WHERE tenant_id = %(tenant_id)s",
+        sql.SQL("SELECT count(*) FROM listings WHERE tenant_id = %(tenant_id)s"),
     )
 
 
@@ -223,14 +236,15 @@ async def signals_page(
             params["pattern"] = f"%{escape_like(words)}%"
         else:
             where.append("false")
-    condition = " AND ".join(where)
+    condition = sql.SQL(" AND ").join(sql.SQL(clause) for clause in where)
     return await _page(
         pool,
-        f"SELECT {SIGNAL_COLUMNS}, count(*) OVER () AS total FROM trend_signals"  # noqa: S608 - fixed text
-        f" WHERE {condition}"
-        " ORDER BY score DESC, last_seen DESC, id LIMIT %(limit)s OFFSET %(offset)s",
+        sql.SQL(
+            "SELECT {columns}, count(*) OVER () AS total FROM trend_signals WHERE {condition}"
+            " ORDER BY score DESC, last_seen DESC, id LIMIT %(limit)s OFFSET %(offset)s"
+        ).format(columns=SIGNAL_COLUMNS, condition=condition),
         params,
-        f"SELECT count(*) FROM trend_signals WHERE {condition}",  # noqa: S608 - fixed text
+        sql.SQL("SELECT count(*) FROM trend_signals WHERE {condition}").format(condition=condition),
     )
 
 
@@ -253,8 +267,10 @@ async def similar_signals(
         signal = next((row for row in rows if row.id == signal_id), None)
         if signal is None:
             await cursor.execute(
-                f"SELECT {SIGNAL_COLUMNS} FROM trend_signals"  # noqa: S608 - fixed text
-                " WHERE id = %(signal_id)s AND tenant_id = %(tenant_id)s",
+                sql.SQL(
+                    "SELECT {columns} FROM trend_signals"
+                    " WHERE id = %(signal_id)s AND tenant_id = %(tenant_id)s"
+                ).format(columns=SIGNAL_COLUMNS),
                 {"signal_id": signal_id, "tenant_id": tenant_id},
             )
             signal = await cursor.fetchone()
