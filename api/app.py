@@ -46,9 +46,10 @@ from api.schemas import ErrorBody
 from core.db import make_engine, make_read_pool, make_session_factory
 from core.logging import configure_logging
 from core.oidc import OidcVerifier
+from core.redis_shared import RedisCounter, RedisRateLimiter, redis_client
 from core.settings import Settings, load_settings
 from core.shared_buckets import SharedRateLimiter
-from core.shared_counter import LocalCounter, SharedCounter
+from core.shared_counter import Counter, LocalCounter, SharedCounter
 from core.storage import ObjectStorage, build_storage
 from core.temporal import connect_temporal
 from services.vendors import VendorGateway
@@ -82,9 +83,15 @@ def create_app(
         app.state.temporal = temporal or await connect_temporal(settings)
         app.state.storage = storage or build_storage(settings)
         app.state.vendors = VendorGateway(app.state.sessions, settings, settings.cipher)
+        for counter in redis_counters:
+            counter.start()
         try:
             yield
         finally:
+            for counter in redis_counters:
+                await counter.close()
+            if redis is not None:
+                await redis.aclose()
             await app.state.vendors.aclose()
             await app.state.reads.close()
             await engine.dispose()
@@ -110,13 +117,29 @@ def create_app(
         if settings.oidc_enabled
         else None
     )
-    app.state.rate_limiter = _rate_limiter(settings)
-    app.state.key_cache = KeyCache(
-        settings.api_key_cache_seconds, _shared_counter(settings, "credentials")
+    # With REDIS_URL every host's processes share rate limits and forget together;
+    # without it, the host's processes do (ADR 0027).
+    redis = redis_client(settings.redis_url.get_secret_value()) if settings.redis_url else None
+    redis_counters: list[RedisCounter] = []
+
+    def counter(name: str) -> Counter:
+        if redis is None:
+            return _shared_counter(settings, name)
+        redis_counters.append(RedisCounter(redis, name))
+        return redis_counters[-1]
+
+    app.state.rate_limiter = (
+        RedisRateLimiter(
+            redis,
+            settings.api_rate_per_second,
+            settings.api_rate_burst,
+            fallback=_rate_limiter(settings),
+        )
+        if redis is not None
+        else _rate_limiter(settings)
     )
-    app.state.live_states = LiveStates(
-        settings.api_live_state_seconds, _shared_counter(settings, "run-signals")
-    )
+    app.state.key_cache = KeyCache(settings.api_key_cache_seconds, counter("credentials"))
+    app.state.live_states = LiveStates(settings.api_live_state_seconds, counter("run-signals"))
     install_error_handlers(app)
     app.state.catalog_cache = TTLCache(maxsize=1024, ttl=settings.catalog_cache_seconds)
     routers = (

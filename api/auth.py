@@ -25,8 +25,9 @@ from api.deps import ReadsDep
 from api.middleware import RequestRateLimiter
 from core.apikeys import key_prefix, matches
 from core.oidc import InvalidIdentityToken, OidcVerifier, looks_like_jwt
+from core.redis_shared import RedisRateLimiter
 from core.shared_buckets import SharedRateLimiter
-from core.shared_counter import LocalCounter, SharedCounter, Watch
+from core.shared_counter import Counter, Watch
 from domain import errors
 from domain.errors import DomainError
 from domain.rbac import Permission, Role, effective_permissions
@@ -68,9 +69,7 @@ class KeyCache:
     process reads from shared memory, and a process that sees it move forgets its keys.
     Unknown prefixes are not cached (a flood of made-up keys must not fill it)."""
 
-    def __init__(
-        self, ttl: float, generation: SharedCounter | LocalCounter, maxsize: int = 10_000
-    ) -> None:
+    def __init__(self, ttl: float, generation: Counter, maxsize: int = 10_000) -> None:
         self.ttl = ttl
         self.generation = Watch(generation)
         self._keys: TTLCache[str, KeyRecord] = TTLCache(maxsize=maxsize, ttl=max(ttl, 1e-9))
@@ -84,16 +83,16 @@ class KeyCache:
         if self.ttl > 0:
             self._keys[prefix] = key
 
-    def forget_all(self) -> None:
+    async def forget_all(self) -> None:
         """A credential changed: every process reads its keys again."""
-        self.generation.bump()
+        await self.generation.bump()
         self._keys.clear()
 
 
-def forget_cached_keys(request: Request) -> None:
+async def forget_cached_keys(request: Request) -> None:
     """Call after a change to keys or members commits (revoke, role, removal)."""
     cache: KeyCache = request.app.state.key_cache
-    cache.forget_all()
+    await cache.forget_all()
 
 
 async def authorize(
@@ -125,7 +124,7 @@ async def authorize(
     if key.expires_at is not None and key.expires_at <= now:
         raise _unauthenticated("the API key has expired")
 
-    _rate_limit(request, str(key.id))
+    await _rate_limit(request, str(key.id))
     role = Role(key.role)
     permissions = effective_permissions(role, key.scopes)
     _require(security_scopes, permissions, role)
@@ -168,7 +167,7 @@ async def _authorize_token(
     if member is None:
         raise _unauthenticated("the token's user is not a member of its tenant")
     member_id, member_role = member
-    _rate_limit(request, f"oidc:{member_id}")
+    await _rate_limit(request, f"oidc:{member_id}")
     role = Role(member_role)
     permissions = effective_permissions(role, None)
     _require(security_scopes, permissions, role)
@@ -181,9 +180,14 @@ async def _authorize_token(
     )
 
 
-def _rate_limit(request: Request, bucket: str) -> None:
-    limiter: RequestRateLimiter | SharedRateLimiter = request.app.state.rate_limiter
-    wait = limiter.acquire(bucket)
+async def _rate_limit(request: Request, bucket: str) -> None:
+    limiter: RequestRateLimiter | SharedRateLimiter | RedisRateLimiter = (
+        request.app.state.rate_limiter
+    )
+    if isinstance(limiter, RedisRateLimiter):
+        wait = await limiter.acquire(bucket)
+    else:
+        wait = limiter.acquire(bucket)
     if wait is not None:
         seconds = max(1, math.ceil(wait))
         raise DomainError(

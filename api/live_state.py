@@ -22,7 +22,7 @@ import time
 from collections.abc import Awaitable, Callable, Hashable
 from dataclasses import dataclass
 
-from core.shared_counter import LocalCounter, SharedCounter, Watch
+from core.shared_counter import Counter, Watch
 from models.payloads import WorkflowState
 
 MAX_RUNS = 10_000
@@ -36,7 +36,7 @@ class _Entry:
 
 
 class LiveStates:
-    def __init__(self, ttl: float, generation: SharedCounter | LocalCounter) -> None:
+    def __init__(self, ttl: float, generation: Counter) -> None:
         self.ttl = ttl
         self.generation = Watch(generation)
         self._entries: dict[Hashable, _Entry] = {}
@@ -65,9 +65,9 @@ class LiveStates:
         # Shielded: a reader that goes away does not cancel the others' answer.
         return await asyncio.shield(entry.answer)
 
-    def forget(self) -> None:
+    async def forget(self) -> None:
         """A run was signalled or cancelled: every process asks its runs again."""
-        self.generation.bump()
+        await self.generation.bump()
         self._entries.clear()
 
     def _ask(

@@ -166,8 +166,10 @@ class Settings(BaseSettings):
     api_rate_burst: int = 40
     api_max_body_bytes: int = 1_048_576
     # API processes `pod api` runs (uvicorn's supervisor; ADR 0026). Per-key rate
-    # limits are counted per process.
+    # limits and cache invalidation are shared by the host's processes; with
+    # `REDIS_URL`, by every host's (ADR 0027). A secret: the URL can carry a password.
     api_processes: int = Field(default=1, ge=1, le=64)
+    redis_url: SecretStr | None = None
     # The API's reads (issue 15): a psycopg pool of this many connections per API
     # process beside the ORM's, a request waits this long for one before a 503, and a
     # verified API key is trusted this long before it is read again (a change the API

@@ -5,7 +5,7 @@ rate, and a client on one keep-alive connection (one process) would be held to i
 process's share if the rate were divided. Here the buckets live in a memory-mapped file
 under `POD_HOME/run`: a request takes its key's bucket under the file's lock, reads and
 writes 24 bytes of shared memory and lets go — two `flock` calls, no database or network
-round trip. Across hosts the limit needs Redis (not built yet): each host counts its own.
+round trip. Across hosts the limit needs Redis (`core.redis_shared`, with `REDIS_URL`).
 
 The table has a fixed number of slots (open addressing, a few probes from the key's
 hash). A bucket idle long enough to have refilled is as good as none and its slot is

@@ -2,7 +2,8 @@
 memory-mapped file. The API bumps it when a credential changes (a key revoked, a role
 changed, a member removed) and each process drops its cached keys when it sees the
 value move, so a change applies at once in every API process with no write, lock or
-round trip on the requests that only read it (issue 15, ADR 0025).
+round trip on the requests that only read it (issue 15, ADR 0026). Across hosts:
+`core.redis_shared`.
 """
 
 from __future__ import annotations
@@ -14,9 +15,19 @@ import struct
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Protocol
 
 _FORMAT = "<Q"
 _SIZE = struct.calcsize(_FORMAT)
+
+
+class Counter(Protocol):
+    """What `Watch` follows: this host's `SharedCounter`, a process's `LocalCounter`, or
+    every host's `core.redis_shared.RedisCounter`."""
+
+    def value(self) -> int: ...
+
+    async def bump(self) -> int: ...
 
 
 class SharedCounter:
@@ -34,7 +45,7 @@ class SharedCounter:
         """The current value: a read of shared memory (an aligned 8-byte word)."""
         return int(struct.unpack_from(_FORMAT, self._map)[0])
 
-    def bump(self) -> int:
+    async def bump(self) -> int:
         """Add one, under the file's lock so no increment of another process is lost."""
         with locked(self._fd):
             value = self.value() + 1
@@ -55,7 +66,7 @@ class LocalCounter:
     def value(self) -> int:
         return self._value
 
-    def bump(self) -> int:
+    async def bump(self) -> int:
         self._value += 1
         return self._value
 
@@ -67,7 +78,7 @@ class Watch:
     """One process's view of a counter: `moved()` says whether anyone bumped it since
     this process last looked; `bump()` moves it for everyone, this one included."""
 
-    def __init__(self, counter: SharedCounter | LocalCounter) -> None:
+    def __init__(self, counter: Counter) -> None:
         self.counter = counter
         self._seen = counter.value()
 
@@ -78,8 +89,8 @@ class Watch:
         self._seen = current
         return True
 
-    def bump(self) -> None:
-        self._seen = self.counter.bump()
+    async def bump(self) -> None:
+        self._seen = await self.counter.bump()
 
 
 @contextmanager

@@ -103,5 +103,5 @@ async def revoke_api_key(
         session, tenant_id=principal.tenant_id, key_id=key_id
     )
     await session.commit()
-    forget_cached_keys(request)
+    await forget_cached_keys(request)
     return ApiKeyPublic.model_validate(key, from_attributes=True)

@@ -96,7 +96,7 @@ async def change_member_role(
     member.role = body.role
     session.add(member)
     await session.commit()
-    forget_cached_keys(request)
+    await forget_cached_keys(request)
     return MemberPublic.model_validate(member, from_attributes=True)
 
 
@@ -128,5 +128,5 @@ async def remove_member(
         session, tenant_id=principal.tenant_id, member_id=member_id
     )
     await session.commit()
-    forget_cached_keys(request)
+    await forget_cached_keys(request)
     return Response(status_code=status.HTTP_204_NO_CONTENT)

@@ -171,7 +171,7 @@ async def approve_workflow(
         session, principal.tenant_id, workflow_id, {RunStatus.AWAITING_APPROVAL}
     )
     await _deliver(run, runs.handle(temporal, workflow_id).signal(DesignToListingWorkflow.approve))
-    request.app.state.live_states.forget()
+    await request.app.state.live_states.forget()
     return await run_views.describe_run(run, temporal=temporal, settings=settings)
 
 
@@ -200,7 +200,7 @@ async def reject_workflow(
     await _deliver(
         run, runs.handle(temporal, workflow_id).signal(DesignToListingWorkflow.reject, reason)
     )
-    request.app.state.live_states.forget()
+    await request.app.state.live_states.forget()
     return await run_views.describe_run(run, temporal=temporal, settings=settings)
 
 
@@ -225,5 +225,5 @@ async def cancel_workflow(
     # Temporal's cancel request, which the workflow takes gracefully (ADR 0007): the
     # step under way finishes, so nothing it makes is left behind.
     await _deliver(run, runs.handle(temporal, workflow_id).cancel())
-    request.app.state.live_states.forget()
+    await request.app.state.live_states.forget()
     return await run_views.describe_run(run, temporal=temporal, settings=settings)

@@ -153,14 +153,17 @@ async def test_a_signal_in_one_process_makes_every_process_ask_again(tmp_path: P
         return _state(f"stage {asked}")
 
     assert (await there.get("wf", query)).stage == "stage 1"
-    here.forget()  # e.g. approved through this process
+    await here.forget()  # e.g. approved through this process
     assert (await there.get("wf", query)).stage == "stage 2"
 
 
 def _bump(path: str, times: int) -> None:
-    counter = SharedCounter(Path(path))
-    for _ in range(times):
-        counter.bump()
+    async def bumps() -> None:
+        counter = SharedCounter(Path(path))
+        for _ in range(times):
+            await counter.bump()
+
+    asyncio.run(bumps())
 
 
 def test_the_shared_counter_loses_no_bump_across_processes(tmp_path: Path) -> None:
