@@ -34,7 +34,7 @@ from models.payloads import (
 )
 from models.repositories import NotFoundError
 from models.requests import DesignToListingRequest, ProductTemplateIn, body_digest, recorded_input
-from models.tables import ProductTemplateRecord, WorkflowRun
+from models.tables import Integration, ProductTemplateRecord, WorkflowRun
 from services import billing, shop_setup
 from services.vendors import VendorGateway
 from workflows.contract import WORKFLOW_QUEUE, run_workflow_id, tenant_attributes
@@ -289,34 +289,39 @@ async def listing_target(
     A Printify shop on Printify's own Etsy channel needs no Etsy integration: Printify
     makes the listing. A custom (API) shop needs one, and its shop's profiles chosen.
     """
-    printify = await active_integration(session, tenant_id, "printify")
+    # Both integrations in one read, each row then handed on (they were read four times).
+    rows = {
+        row.vendor: row
+        for row in await repositories.integrations.list_integrations(session, tenant_id=tenant_id)
+    }
+    printify = _active(rows.get("printify"), "printify")
     channel = await shop_setup.printify_channel(
-        session, vendors, tenant_id=tenant_id, integration_id=printify, shop_id=printify_shop_id
+        session, vendors, row=printify, shop_id=printify_shop_id
     )
     if channel == "etsy":
-        found = await repositories.integrations.find_integration(
-            session, tenant_id=tenant_id, vendor="etsy"
-        )
+        found = rows.get("etsy")
         etsy = str(found.id) if found is not None and found.status == "active" else ""
-        return ListingTarget(printify, etsy, channel, None)
-    etsy = await active_integration(session, tenant_id, "etsy")
-    setup = await shop_setup.listing_setup(
-        session, vendors, tenant_id=tenant_id, integration_id=etsy, template=template
-    )
-    return ListingTarget(printify, etsy, channel, setup)
+        return ListingTarget(str(printify.id), etsy, channel, None)
+    etsy_row = _active(rows.get("etsy"), "etsy")
+    setup = await shop_setup.listing_setup(session, vendors, row=etsy_row, template=template)
+    return ListingTarget(str(printify.id), str(etsy_row.id), channel, setup)
 
 
 async def active_integration(session: AsyncSession, tenant_id: str, vendor: str) -> str:
     integration = await repositories.integrations.find_integration(
         session, tenant_id=tenant_id, vendor=vendor
     )
+    return str(_active(integration, vendor).id)
+
+
+def _active(integration: Integration | None, vendor: str) -> Integration:
     if integration is None or integration.status != "active":
         raise DomainError(
             errors.INTEGRATION_REQUIRED,
             f"connect a {vendor} integration first (PUT /v1/integrations/{vendor})",
             {"vendor": vendor, "status": integration.status if integration else "missing"},
         )
-    return str(integration.id)
+    return integration
 
 
 def handle(temporal: Client, workflow_id: str) -> WorkflowHandle[Any, Any]:

@@ -11,7 +11,6 @@ integration has never been read (connected before this existed, or Etsy failed t
 from __future__ import annotations
 
 import logging
-import uuid
 from datetime import UTC, datetime
 from typing import Any
 
@@ -21,7 +20,6 @@ from domain import errors, shop_setup
 from domain.errors import DomainError
 from integrations.errors import VendorError
 from integrations.etsy import EtsyClient
-from models import repositories
 from models.payloads import EtsyListingSetup, ProductTemplate
 from models.tables import Integration
 from services.vendors import VendorGateway
@@ -104,15 +102,12 @@ async def listing_setup(
     session: AsyncSession,
     vendors: VendorGateway,
     *,
-    tenant_id: str,
-    integration_id: str,
+    row: Integration,
     template: ProductTemplate,
 ) -> EtsyListingSetup:
-    """The profiles a run's listing names: the template's, the integration's defaults or
-    the shop's only ones; a 409 naming the options when that does not decide it."""
-    row = await repositories.integrations.get_integration(
-        session, tenant_id=tenant_id, integration_id=uuid.UUID(integration_id)
-    )
+    """The profiles a run's listing names (`row`: the tenant's Etsy integration): the
+    template's, the integration's defaults or the shop's only ones; a 409 naming the
+    options when that does not decide it."""
     if not row.shop_setup:
         await refresh(session, vendors, row)
     return chosen_setup(row, template)
@@ -195,19 +190,16 @@ async def printify_channel(
     session: AsyncSession,
     vendors: VendorGateway,
     *,
-    tenant_id: str,
-    integration_id: str,
+    row: Integration,
     shop_id: int | None,
 ) -> str:
-    """How the run's Printify shop sells on Etsy: `etsy` or `custom_integration`.
+    """How the run's Printify shop sells on Etsy: `etsy` or `custom_integration`
+    (`row`: the tenant's Printify integration).
 
     The shop is the request's, the integration's, or the account's only one; the shops
     are read from Printify when never read, or when the shop is not among them. Several
     shops and no choice, an unknown shop or another sales channel is a 409.
     """
-    row = await repositories.integrations.get_integration(
-        session, tenant_id=tenant_id, integration_id=uuid.UUID(integration_id)
-    )
     setup = row.shop_setup if row.shop_setup and "shops" in row.shop_setup else None
     wanted = shop_id or row.shop_id
     if setup is None or (wanted is not None and wanted not in _ids(setup)):

@@ -50,13 +50,15 @@ async def create_run_if_absent(
             updated_at=utcnow(),
         )
         .on_conflict_do_nothing()
-        .returning(col(WorkflowRun.workflow_id))
+        .returning(WorkflowRun)  # the new row itself: no second round trip to read it
     )
-    created = (await session.exec(statement)).first() is not None
+    inserted = (await session.scalars(statement)).first()
+    if inserted is not None:
+        return inserted, True
     run = await get_run_by_request_key(session, tenant_id=tenant_id, request_key=request_key)
     if run is None:  # only on a workflow-id hash collision with another request: never share
         raise NotFoundError("workflow", workflow_id)
-    return run, created
+    return run, False
 
 
 async def delete_run(session: AsyncSession, *, tenant_id: str, workflow_id: str) -> None:
