@@ -26,8 +26,6 @@ from models.payloads import (
     DesignToListingInput,
     ProductTemplate,
     RunKind,
-    RunStatus,
-    Stage,
 )
 from models.repositories import NotFoundError
 from models.requests import body_digest, recorded_input
@@ -225,15 +223,14 @@ class CampaignActivities:
                     return PreparedListingRun(skipped_reason=f"{exc.code}: {exc.message}")
                 run, _ = await repositories.runs.create_run_if_absent(
                     session,
-                    tenant_id=data.tenant_id,
-                    workflow_id=workflow_id,
-                    kind=RunKind.DESIGN_TO_LISTING,
-                    request_key=request_key,
-                    request_hash=digest,
-                    keyword=workflow_input.keyword,
-                    input=asdict(workflow_input),
-                    status=RunStatus.RUNNING,
-                    stage=Stage.QUEUED,
+                    repositories.runs.new_run(
+                        tenant_id=data.tenant_id,
+                        workflow_id=workflow_id,
+                        kind=RunKind.DESIGN_TO_LISTING,
+                        request_key=request_key,
+                        request_hash=digest,
+                        workflow_input=workflow_input,
+                    ),
                 )
             await session.commit()
             # This campaign's own run (a retry after the commit above starts it too).

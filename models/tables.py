@@ -48,7 +48,17 @@ class WorkflowRun(SQLModel, table=True):
     """One design-to-listing request: who asked, with which key, and how it ended."""
 
     __tablename__ = "workflow_runs"
-    __table_args__ = (UniqueConstraint("tenant_id", "request_key", name="uq_run_request_key"),)
+    __table_args__ = (
+        UniqueConstraint("tenant_id", "request_key", name="uq_run_request_key"),
+        # A start counts the tenant's live runs under its lock (the image quota): read
+        # from this index alone, not by a scan of every run (issue 15, migration 0012).
+        Index(
+            "ix_workflow_runs_tenant_status",
+            "tenant_id",
+            "status",
+            postgresql_include=["kind", "workflow_id"],
+        ),
+    )
 
     workflow_id: str = Field(primary_key=True, max_length=200)
     tenant_id: str = Field(index=True, max_length=64)
@@ -298,6 +308,19 @@ class OAuthState(SQLModel, table=True):
     redirect_uri: str = Field(max_length=500)
     expires_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
     created_at: datetime = _ts()
+
+
+class RunCount(SQLModel, table=True):
+    """How many runs a tenant started in a billing period (`YYYY-MM`, UTC): what the
+    workflow quota is checked against. Kept by a trigger on `workflow_runs` (insert +1,
+    delete -1; migration 0012), so every way a run is recorded counts, and a start reads
+    one row under the tenant's lock instead of counting the month's runs (issue 15)."""
+
+    __tablename__ = "run_counts"
+
+    tenant_id: str = Field(primary_key=True, max_length=64)
+    period: str = Field(primary_key=True, max_length=7)
+    started: int = 0
 
 
 class UsageEvent(SQLModel, table=True):

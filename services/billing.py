@@ -14,8 +14,11 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from domain import errors
 from domain.errors import DomainError
-from domain.plans import IMAGE_MAKING_KINDS, Limits, current_period, limits_for
+from domain.plans import IMAGE_MAKING_KINDS, IMAGES, Limits, current_period, limits_for
 from models import repositories
+from models.payloads import LIVE_STATUSES
+from models.repositories import NotFoundError
+from models.tables import WorkflowRun
 
 
 class QuotaExceeded(DomainError):
@@ -65,26 +68,51 @@ async def ensure_can_start_workflow(
     _check_start(counts, kind, period)
 
 
-async def lock_for_start(
-    session: AsyncSession, *, tenant_id: str, kind: str, request_key: str
-) -> bool:
-    """Lock the tenant row until the transaction ends and check that one more run of
-    `kind` fits its plan, in one round trip. True when a run with `request_key` is
-    recorded already (a concurrent repeat of the request got there first): then nothing
-    is checked, the caller answers with that run."""
+async def record_start(session: AsyncSession, run: WorkflowRun) -> tuple[WorkflowRun, bool]:
+    """Record a new run (`repositories.runs.new_run`) if one more of its kind fits the
+    tenant's plan this month, and for a run that makes an image one more image; once per
+    request key. Returns (the request's run, whether this call recorded it); raises
+    `QuotaExceeded`.
+
+    The tenant's lock, the counts and the insert are one call in the database (migration
+    0012): the lock is held for that call only, not across round trips, and the counts
+    are read after it is taken. It commits the session's open transaction first.
+    """
     period = current_period()
-    counts = await repositories.usage.start_counts(
-        session,
-        tenant_id=tenant_id,
-        period=period,
-        image_kinds=IMAGE_MAKING_KINDS,
-        request_key=request_key,
-        lock=True,
+    for _ in range(3):  # the plan changed between reading it and the call: read again
+        tenant = await repositories.accounts.get_tenant(session, tenant_id=run.tenant_id)
+        plan, overrides = tenant.plan, tenant.limits
+        limits = limits_for(plan, overrides)
+        await session.commit()
+        outcome, used = await repositories.runs.start_within_quota(
+            session,
+            tenant_id=run.tenant_id,
+            plan=plan,
+            limits=overrides,
+            period=period,
+            workflow_limit=limits.workflows_per_month,
+            image_limit=limits.images_per_month,
+            image_kinds=IMAGE_MAKING_KINDS,
+            live_statuses=sorted(LIVE_STATUSES),
+            images_metric=IMAGES,
+            run=run,
+        )
+        if outcome != "stale":
+            break
+        session.expire_all()
+    if outcome == "inserted":
+        return run, True
+    if outcome in ("workflows_per_month", "images_per_month"):
+        limit = getattr(limits, outcome)
+        raise QuotaExceeded(outcome, limit, used if used is not None else limit, period)
+    if outcome == "no_tenant":
+        raise NotFoundError("tenant", run.tenant_id)
+    recorded = await repositories.runs.get_run_by_request_key(
+        session, tenant_id=run.tenant_id, request_key=run.request_key
     )
-    if counts.recorded:
-        return True
-    _check_start(counts, kind, period)
-    return False
+    if recorded is None:  # a workflow-id collision with another request: never share
+        raise NotFoundError("workflow", run.workflow_id)
+    return recorded, False
 
 
 def _check_start(counts: repositories.usage.StartCounts, kind: str, period: str) -> None:

@@ -8,7 +8,7 @@ import contextlib
 import logging
 import uuid
 from collections.abc import Awaitable, Callable
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
@@ -29,8 +29,6 @@ from models.payloads import (
     EtsyListingSetup,
     ProductTemplate,
     RunKind,
-    RunStatus,
-    Stage,
 )
 from models.repositories import NotFoundError
 from models.requests import DesignToListingRequest, ProductTemplateIn, body_digest, recorded_input
@@ -140,34 +138,24 @@ async def start_run(
     )
     created = False
     if run is None:
-        # Before the lock: building the input only reads (templates, integrations, the
-        # shops' setup) and may refuse the request. Under the lock it held every other
-        # start of the tenant for its dozen round trips (issue 15).
+        # Building the input only reads (templates, integrations, the shops' setup) and
+        # may refuse the request; then the run is recorded within the plan in one call
+        # that holds the tenant's lock for itself alone (issue 15).
         workflow_input = await make_input()
-        # Serialises the tenant's starts until commit: quota check and insert stay
-        # together. Under the lock a concurrent repeat of this request may have recorded
-        # it meanwhile: then that run is the answer.
-        if await billing.lock_for_start(
-            session, tenant_id=tenant_id, kind=kind, request_key=request_key
-        ):
-            run = await repositories.runs.get_run_by_request_key(
-                session, tenant_id=tenant_id, request_key=request_key
-            )
-    if run is None:
-        run, created = await repositories.runs.create_run_if_absent(
+        run, created = await billing.record_start(
             session,
-            tenant_id=tenant_id,
-            workflow_id=workflow_id,
-            kind=kind,
-            request_key=request_key,
-            request_hash=digest,
-            keyword=workflow_input.keyword,
-            input=asdict(workflow_input),
-            status=RunStatus.RUNNING,
-            stage=Stage.QUEUED,
+            repositories.runs.new_run(
+                tenant_id=tenant_id,
+                workflow_id=workflow_id,
+                kind=kind,
+                request_key=request_key,
+                request_hash=digest,
+                workflow_input=workflow_input,
+            ),
         )
     await session.commit()
-    workflow_input = recorded_input(run)
+    # The input this request built, or a repeat's as it was recorded.
+    workflow_input = workflow_input if created else recorded_input(run)
     if run.request_hash != digest or run.kind != kind:
         raise DomainError(
             errors.IDEMPOTENCY_KEY_REUSED,

@@ -9,6 +9,7 @@ from typing import Any
 from core.crypto import TokenCipher
 from core.db import SessionFactory
 from models import repositories
+from models.tables import WorkflowRun
 from sandbox.app import EmulatorConfig
 from services import accounts
 
@@ -96,13 +97,15 @@ async def record_waiting_run(
     async with sessions() as session:
         await repositories.runs.create_run_if_absent(
             session,
-            tenant_id=tenant_id,
-            workflow_id=workflow_id,
-            request_key=workflow_id,
-            request_hash="x",
-            keyword=keyword,
-            input={},
-            status="awaiting_approval",
-            stage="awaiting_approval",
+            WorkflowRun(
+                tenant_id=tenant_id,
+                workflow_id=workflow_id,
+                request_key=workflow_id,
+                request_hash="x",
+                keyword=keyword,
+                input={},
+                status="awaiting_approval",
+                stage="awaiting_approval",
+            ),
         )
         await session.commit()

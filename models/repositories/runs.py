@@ -6,12 +6,15 @@ none commits: the caller owns the transaction."""
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import asdict
 from typing import Any
 
-from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy import Text, bindparam, text
+from sqlalchemy.dialects.postgresql import ARRAY, JSONB, insert
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from models.payloads import DesignToListingInput, RunStatus, Stage
 from models.repositories.errors import NotFoundError
 from models.tables import (
     CostLine,
@@ -20,45 +23,117 @@ from models.tables import (
 )
 
 
-async def create_run_if_absent(
-    session: AsyncSession,
-    *,
-    tenant_id: str,
-    workflow_id: str,
-    request_key: str,
-    request_hash: str,
-    keyword: str,
-    input: dict[str, Any],
-    status: str,
-    stage: str,
-    kind: str = "design_to_listing",
-) -> tuple[WorkflowRun, bool]:
-    """Insert the run unless this tenant already used the request key; return (run, created)."""
+async def create_run_if_absent(session: AsyncSession, run: WorkflowRun) -> tuple[WorkflowRun, bool]:
+    """Insert `run` (`new_run`) unless its tenant already used the request key; return
+    (the request's run, created)."""
+    columns = WorkflowRun.__table__.columns.keys()  # type: ignore[attr-defined]
+    # Unset columns (a new run's result, error) stay SQL NULL, not JSON null.
+    values = {name: value for name in columns if (value := getattr(run, name)) is not None}
     statement = (
         insert(WorkflowRun)
-        .values(
-            workflow_id=workflow_id,
-            tenant_id=tenant_id,
-            kind=kind,
-            request_key=request_key,
-            request_hash=request_hash,
-            keyword=keyword,
-            input=input,
-            status=status,
-            stage=stage,
-            created_at=utcnow(),
-            updated_at=utcnow(),
-        )
+        .values(values)
         .on_conflict_do_nothing()
         .returning(WorkflowRun)  # the new row itself: no second round trip to read it
     )
     inserted = (await session.scalars(statement)).first()
     if inserted is not None:
         return inserted, True
-    run = await get_run_by_request_key(session, tenant_id=tenant_id, request_key=request_key)
-    if run is None:  # only on a workflow-id hash collision with another request: never share
-        raise NotFoundError("workflow", workflow_id)
-    return run, False
+    recorded = await get_run_by_request_key(
+        session, tenant_id=run.tenant_id, request_key=run.request_key
+    )
+    if recorded is None:  # only on a workflow-id hash collision with another request
+        raise NotFoundError("workflow", run.workflow_id)
+    return recorded, False
+
+
+_START_WITHIN_QUOTA = text(
+    "SELECT outcome, used FROM start_run_within_quota(:tenant_id, :plan, :limits, :period,"
+    " :workflow_limit, :image_limit, :image_kinds, :live, :images, :workflow_id, :kind,"
+    " :request_key, :request_hash, :keyword, :input, :status, :stage, :now)"
+).bindparams(
+    bindparam("limits", type_=JSONB),
+    bindparam("input", type_=JSONB),
+    bindparam("image_kinds", type_=ARRAY(Text)),
+    bindparam("live", type_=ARRAY(Text)),
+)
+
+
+async def start_within_quota(
+    session: AsyncSession,
+    *,
+    tenant_id: str,
+    plan: str,
+    limits: dict[str, Any] | None,
+    period: str,
+    workflow_limit: int,
+    image_limit: int,
+    image_kinds: Sequence[str],
+    live_statuses: Sequence[str],
+    images_metric: str,
+    run: WorkflowRun,
+) -> tuple[str, int | None]:
+    """Record `run` unless its tenant's plan (`plan` and `limits` as the caller read
+    them) has no room for it: one call of `start_run_within_quota` (migration 0012),
+    which locks the tenant, counts and inserts. It runs in autocommit, so the tenant's
+    lock is held for the call alone; start it on a session with no transaction open.
+
+    Returns (outcome, used): `inserted`; `recorded` (the request key has a run);
+    `workflows_per_month` or `images_per_month` with the count the limit met; `stale`
+    (the plan changed since it was read); `no_tenant`; `conflict` (the workflow id is
+    another request's)."""
+    connection = await session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
+    row = (
+        await connection.execute(
+            _START_WITHIN_QUOTA,
+            {
+                "tenant_id": tenant_id,
+                "plan": plan,
+                "limits": limits,
+                "period": period,
+                "workflow_limit": workflow_limit,
+                "image_limit": image_limit,
+                "image_kinds": list(image_kinds),
+                "live": list(live_statuses),
+                "images": images_metric,
+                "workflow_id": run.workflow_id,
+                "kind": run.kind,
+                "request_key": run.request_key,
+                "request_hash": run.request_hash,
+                "keyword": run.keyword,
+                "input": run.input,
+                "status": run.status,
+                "stage": run.stage,
+                "now": run.created_at,
+            },
+        )
+    ).one()
+    return str(row.outcome), None if row.used is None else int(row.used)
+
+
+def new_run(
+    *,
+    tenant_id: str,
+    workflow_id: str,
+    kind: str,
+    request_key: str,
+    request_hash: str,
+    workflow_input: DesignToListingInput,
+) -> WorkflowRun:
+    """A request's run as it is recorded before its workflow starts: queued."""
+    at = utcnow()
+    return WorkflowRun(
+        workflow_id=workflow_id,
+        tenant_id=tenant_id,
+        kind=kind,
+        request_key=request_key,
+        request_hash=request_hash,
+        keyword=workflow_input.keyword,
+        input=asdict(workflow_input),
+        status=RunStatus.RUNNING,
+        stage=Stage.QUEUED,
+        created_at=at,
+        updated_at=at,
+    )
 
 
 async def delete_run(session: AsyncSession, *, tenant_id: str, workflow_id: str) -> None:

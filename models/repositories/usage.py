@@ -10,19 +10,20 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import false, func
+from sqlalchemy import Text, func, true
+from sqlalchemy import cast as sa_cast
 from sqlalchemy import select as sa_select
-from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.dialects.postgresql import ARRAY, insert
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from domain.plans import IMAGES, period_bounds
+from domain.plans import IMAGES
 from models.payloads import LIVE_STATUSES
 from models.repositories.errors import NotFoundError
 from models.tables import (
+    RunCount,
     Tenant,
     UsageEvent,
-    WorkflowRun,
     utcnow,
 )
 
@@ -59,85 +60,46 @@ async def usage_by_metric(session: AsyncSession, *, tenant_id: str, period: str)
     return {metric: int(total) for metric, total in (await session.exec(query)).all()}
 
 
-def _live_runs_without(tenant_id: str, metric: str, kinds: Sequence[str]) -> Any:
-    """Runs of `kinds` still under way that have not been metered for `metric` yet."""
-    metered = select(UsageEvent.workflow_id).where(
-        UsageEvent.tenant_id == tenant_id,
-        UsageEvent.workflow_id == WorkflowRun.workflow_id,
-        UsageEvent.metric == metric,
-    )
-    return (
-        select(func.count())
-        .select_from(WorkflowRun)
-        .where(
-            WorkflowRun.tenant_id == tenant_id,
-            col(WorkflowRun.kind).in_(kinds),
-            col(WorkflowRun.status).in_(sorted(LIVE_STATUSES)),
-            ~metered.exists(),
-        )
-    )
-
-
-async def count_live_runs_without(
-    session: AsyncSession, *, tenant_id: str, metric: str, kinds: Sequence[str]
-) -> int:
-    """Runs of `kinds` still under way that have not been metered for `metric` yet."""
-    return int((await session.exec(_live_runs_without(tenant_id, metric, kinds))).one())
-
-
 @dataclass(frozen=True)
 class StartCounts:
     """What a start's quota check reads: the tenant's plan and its own limits, runs
-    started in the period, images made in it and images runs under way will make, and
-    whether a run with the request's key is recorded already."""
+    started in the period, images made in it and images runs under way will make."""
 
     plan: str
     limits: dict[str, Any] | None
     started: int
     images_made: int
     images_coming: int
-    recorded: bool
+
+
+def quota_counts(tenant_id: str, period: str, image_kinds: Sequence[str]) -> Any:
+    """The counts a start is checked against, as a table: `quota_counts` (migration
+    0012) defines them once, for this and for `start_run_within_quota`."""
+    return func.quota_counts(
+        tenant_id,
+        period,
+        sa_cast(list(image_kinds), ARRAY(Text)),
+        sa_cast(sorted(LIVE_STATUSES), ARRAY(Text)),
+        IMAGES,
+    ).table_valued("started", "images_made", "images_coming")
 
 
 async def start_counts(
-    session: AsyncSession,
-    *,
-    tenant_id: str,
-    period: str,
-    image_kinds: Sequence[str],
-    request_key: str | None = None,
-    lock: bool = False,
+    session: AsyncSession, *, tenant_id: str, period: str, image_kinds: Sequence[str]
 ) -> StartCounts:
-    """Everything a start's quota check needs, in one statement; with `lock`, the tenant
-    row is locked until the transaction ends (it serialises the tenant's starts: one
-    statement under the lock, not five, keeps that queue short)."""
-    started = _runs_started(tenant_id, period)
-    images = select(func.coalesce(func.sum(UsageEvent.quantity), 0)).where(
-        UsageEvent.tenant_id == tenant_id,
-        UsageEvent.period == period,
-        UsageEvent.metric == IMAGES,
-    )
-    coming = _live_runs_without(tenant_id, IMAGES, image_kinds)
-    recorded = select(WorkflowRun.workflow_id).where(
-        WorkflowRun.tenant_id == tenant_id, WorkflowRun.request_key == request_key
-    )
+    """Everything a start's quota check needs, in one statement. Take the tenant's lock
+    in an earlier statement of the transaction: a statement that waits for the lock
+    counts from the snapshot it started with."""
+    counts = quota_counts(tenant_id, period, image_kinds)
     query = sa_select(
-        col(Tenant.plan),
-        col(Tenant.limits),
-        started.scalar_subquery(),
-        images.scalar_subquery(),
-        coming.scalar_subquery(),
-        recorded.exists() if request_key is not None else false(),
-    ).where(col(Tenant.id) == tenant_id)
-    if lock:
-        query = query.with_for_update(of=Tenant)
+        col(Tenant.plan), col(Tenant.limits), counts.c.started, counts.c.images_made,
+        counts.c.images_coming,
+    ).join_from(Tenant, counts, true()).where(col(Tenant.id) == tenant_id)  # fmt: skip
     row = (await session.execute(query)).first()
     if row is None:
         raise NotFoundError("tenant", tenant_id)
-    plan, limits, started_count, images_made, images_coming, is_recorded = row
-    return StartCounts(
-        plan, limits, int(started_count), int(images_made), int(images_coming), bool(is_recorded)
-    )
+    plan, limits, started, images_made, images_coming = row
+    return StartCounts(plan, limits, int(started), int(images_made), int(images_coming))
 
 
 async def count_runs_started(session: AsyncSession, *, tenant_id: str, period: str) -> int:
@@ -146,14 +108,9 @@ async def count_runs_started(session: AsyncSession, *, tenant_id: str, period: s
 
 
 def _runs_started(tenant_id: str, period: str) -> Any:
-    """The count of the tenant's runs created in the period."""
-    start, end = period_bounds(period)
-    return (
-        select(func.count())
-        .select_from(WorkflowRun)
-        .where(
-            WorkflowRun.tenant_id == tenant_id,
-            col(WorkflowRun.created_at) >= start,
-            col(WorkflowRun.created_at) < end,
-        )
+    """The count of the tenant's runs created in the period: one row the trigger of
+    migration 0012 keeps, none before the period's first run."""
+    started = select(RunCount.started).where(
+        RunCount.tenant_id == tenant_id, RunCount.period == period
     )
+    return select(func.coalesce(started.scalar_subquery(), 0))

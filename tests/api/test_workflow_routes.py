@@ -24,6 +24,7 @@ from core.storage import LocalStorage
 from models import repositories
 from models.payloads import DesignToListingResult
 from models.requests import DesignToListingRequest
+from models.tables import WorkflowRun
 from services.runs import request_hash
 from tests.accounts import Account, record_waiting_run
 from tests.conftest import ISOLATED_NAMESPACE, api_client
@@ -258,14 +259,16 @@ async def test_a_run_recorded_before_integrations_is_still_answered(
     async with sessions() as session:
         await repositories.runs.create_run_if_absent(
             session,
-            tenant_id=account.tenant_id,
-            workflow_id=workflow_id,
-            request_key="legacy-key",
-            request_hash=request_hash(body),
-            keyword=body.keyword,
-            input=legacy_input,
-            status="completed",
-            stage="done",
+            WorkflowRun(
+                tenant_id=account.tenant_id,
+                workflow_id=workflow_id,
+                request_key="legacy-key",
+                request_hash=request_hash(body),
+                keyword=body.keyword,
+                input=legacy_input,
+                status="completed",
+                stage="done",
+            ),
         )
         await session.commit()
     again = await api.post(

@@ -185,3 +185,38 @@ def test_a_vendor_id_claimed_twice_keeps_the_claim_of_the_run_that_listed_it(
             "INSERT INTO external_refs (workflow_id, kind, tenant_id, external_id, created_at)"
             " VALUES ('late', 'printify_upload', 't', 'u2', now())",
         )
+
+
+def test_runs_started_are_counted_by_the_trigger_however_runs_are_written(
+    fresh_database: str,
+) -> None:
+    config = alembic_config(fresh_database)
+    command.upgrade(config, "0011")
+    sql(
+        fresh_database,
+        "INSERT INTO tenants (id, name, plan, created_at) VALUES ('t', 'T', 'pro', now())",
+    )
+
+    def run(name: str, at: str) -> str:
+        return (
+            "INSERT INTO workflow_runs (workflow_id, tenant_id, kind, request_key, request_hash,"
+            f" keyword, status, stage, created_at, updated_at) VALUES ('{name}', 't',"
+            f" 'design_to_listing', '{name}', 'h', 'k', 'running', 'queued', '{at}', now())"
+        )
+
+    sql(fresh_database, run("old-1", "2026-10-31T23:59:59+00"))
+    sql(fresh_database, run("old-2", "2026-11-01T00:30:00+01"))  # still October in UTC
+    command.upgrade(config, "head")  # counts what was there
+    sql(fresh_database, run("new-1", "2026-11-15T12:00:00+00"))
+    sql(fresh_database, run("new-2", "2026-11-30T23:00:00-02"))  # December in UTC
+    sql(fresh_database, run("new-3", "2026-11-16T12:00:00+00"))
+    sql(fresh_database, "DELETE FROM workflow_runs WHERE workflow_id = 'new-3'")
+    sql(
+        fresh_database,
+        "UPDATE workflow_runs SET created_at = '2026-11-02' WHERE workflow_id = 'old-1'",
+    )
+    counts = sql(fresh_database, "SELECT period, started FROM run_counts ORDER BY period")
+    assert counts == [("2026-10", 1), ("2026-11", 2), ("2026-12", 1)]
+
+    command.downgrade(config, "0011")
+    assert sql(fresh_database, "SELECT to_regclass('run_counts')") == [(None,)]
