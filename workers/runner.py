@@ -74,11 +74,13 @@ async def build_activities(
     settings: Settings, queue: str, database_url: str, stack: AsyncExitStack
 ) -> Sequence[Callable[..., Any]]:
     """The activities served on `queue`, their clients registered for closing on `stack`."""
-    if queue == "workflows":
-        return []
     engine = make_engine(database_url)
     stack.push_async_callback(engine.dispose)
     sessions = make_session_factory(engine)
+    if queue == "workflows":
+        # The runs' bookkeeping, run as local activities by the workflows themselves.
+        bookkeeping = RecordsActivities(sessions)
+        return [bookkeeping.update_run, bookkeeping.meter_usage]
     if queue == "records":
         # Reads an Etsy shop's setup a scheduled campaign needs and no request read yet.
         vendors = VendorGateway(sessions, settings, settings.cipher)
@@ -176,14 +178,22 @@ def build_worker(
     settings: Settings,
     **options: Any,
 ) -> Worker:
-    """A worker for one queue: workflows only on `pod-workflows`, activities elsewhere.
+    """A worker for one queue: workflows (and their bookkeeping as local activities) on
+    `pod-workflows`, activities elsewhere.
 
     The integration queue gets `INTEGRATION_ACTIVITIES_PER_SECOND` as its task-queue rate:
     the Temporal server enforces it across every worker of the queue (ADR 0013).
     """
     options.setdefault("build_id", build_id())
     if queue == "workflows":
-        return Worker(client, task_queue=QUEUES[queue], workflows=WORKFLOWS, **options)
+        options["interceptors"] = [DomainErrorInterceptor(), *options.get("interceptors", ())]
+        return Worker(
+            client,
+            task_queue=QUEUES[queue],
+            workflows=WORKFLOWS,
+            activities=activities,  # local activities: the runs' bookkeeping
+            **options,
+        )
     if queue == "integration":
         options.setdefault(
             "max_task_queue_activities_per_second", settings.integration_activities_per_second

@@ -313,6 +313,22 @@ ACTIVITIES: tuple[ActivityDef[Any, Any], ...] = tuple(
 )
 
 
+async def call_local[I, O](activity: ActivityDef[I, O], arg: I) -> O:
+    """Run one activity inside the workflow's own worker (a local activity), with its
+    policy: for quick bookkeeping writes, which then cost the Temporal server no task
+    of their own, only a marker in the workflow task that ran them."""
+    policy = activity.policy
+    result: O = await workflow.execute_local_activity(
+        activity.name,
+        arg,
+        result_type=activity.result_type,
+        start_to_close_timeout=policy.start_to_close,
+        schedule_to_close_timeout=policy.schedule_to_close,
+        retry_policy=policy.retry,
+    )
+    return result
+
+
 async def call[I, O](activity: ActivityDef[I, O], arg: I) -> O:
     """Run one activity from a workflow, on its queue with its policy."""
     policy = activity.policy

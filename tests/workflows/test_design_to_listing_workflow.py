@@ -63,6 +63,7 @@ from models.payloads import (
     UploadListingImageInput,
     UploadListingImagesInput,
 )
+from tests.workflows.serving import bookkeeping
 from workers.runner import build_id
 from workflows.contract import QUEUES
 from workflows.design_to_listing import DesignToListingWorkflow
@@ -300,6 +301,7 @@ async def run_with(
             client,
             task_queue=QUEUES["workflows"],
             workflows=[DesignToListingWorkflow],
+            activities=bookkeeping(fakes.by_queue()),
             build_id=build,
         )
     ]
@@ -345,6 +347,34 @@ async def test_happy_path_runs_every_stage_in_order(skipping_env: WorkflowEnviro
     assert fakes.updates[-1].status == "completed"
     assert fakes.updates[-1].result is not None
     assert fakes.metered == ["briefs", "images", "products", "listings"]
+
+
+async def test_the_bookkeeping_is_local_activities_not_tasks_of_the_records_queue(
+    skipping_env: WorkflowEnvironment,
+) -> None:
+    fakes = Fakes()
+    handles: list[Any] = []
+
+    async def keep(handle: Any) -> None:
+        handles.append(handle)
+
+    await run_with(skipping_env.client, fakes, request(), during=keep)
+    history = await handles[0].fetch_history()
+    scheduled = [
+        event.activity_task_scheduled_event_attributes.activity_type.name
+        for event in history.events
+        if event.HasField("activity_task_scheduled_event_attributes")
+    ]
+    markers = [
+        event for event in history.events if event.HasField("marker_recorded_event_attributes")
+    ]
+    assert not [
+        name
+        for name in scheduled
+        if name.startswith("records.") and name != "records.record_listing"
+    ]
+    assert len(fakes.updates) + len(fakes.metered) == 17
+    assert len(markers) >= 17  # one per local activity, beside the patch markers
 
 
 async def test_out_of_stock_variants_are_a_note_on_the_run(
