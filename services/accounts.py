@@ -184,9 +184,10 @@ async def ensure_dev_tenant(session: AsyncSession, settings: Settings, cipher: T
     found = await repositories.accounts.find_api_key(session, prefix=prefix) if prefix else None
     valid = (
         found is not None
-        and found[0].tenant_id == tenant_id
-        and found[0].revoked_at is None
-        and matches(plain, found[0].secret_hash)
+        and found.tenant_id == tenant_id
+        and found.member_id == owner.id  # a removed member's keys no longer authenticate
+        and found.revoked_at is None
+        and matches(plain, found.secret_hash)
     )
     if not valid:
         _, plain = await issue_key(

@@ -7,10 +7,8 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
-from functools import cache
-from typing import Any
 
-from sqlalchemy import bindparam, func, update
+from sqlalchemy import func, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -116,23 +114,10 @@ async def count_owners(session: AsyncSession, *, tenant_id: str) -> int:
     return int((await session.exec(query)).one())
 
 
-async def find_api_key(session: AsyncSession, *, prefix: str) -> tuple[ApiKey, Member] | None:
-    """The key with this public prefix and its member (keys of removed members are gone)."""
-    row = (await session.exec(_api_key_query(), params={"prefix": prefix})).first()
-    return (row[0], row[1]) if row is not None else None
-
-
-@cache
-def _api_key_query() -> Any:
-    """`find_api_key`'s query, built once: every request runs it."""
-    return (
-        select(ApiKey, Member)
-        .join(Member, col(Member.id) == col(ApiKey.member_id))
-        .where(
-            col(ApiKey.prefix) == bindparam("prefix"),
-            col(Member.tenant_id) == col(ApiKey.tenant_id),
-        )
-    )
+async def find_api_key(session: AsyncSession, *, prefix: str) -> ApiKey | None:
+    """The key with this public prefix, whatever its state (the development key's
+    bootstrap checks it; requests authenticate through `repositories.reads.api_key`)."""
+    return (await session.exec(select(ApiKey).where(col(ApiKey.prefix) == prefix))).first()
 
 
 async def add_api_key(session: AsyncSession, *, tenant_id: str, key: ApiKey) -> ApiKey:
