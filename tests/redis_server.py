@@ -43,8 +43,9 @@ class RedisServer:
             try:
                 redis.Redis(unix_socket_path=str(self.socket)).ping()
                 return self
-            except redis.ConnectionError:
+            except (redis.ConnectionError, OSError):
                 if time.monotonic() > deadline:
+                    self.stop()  # a server nobody can reach must not outlive the test
                     raise
                 time.sleep(0.02)
 
