@@ -14,9 +14,8 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from domain import errors
 from domain.errors import DomainError
-from domain.plans import IMAGE_MAKING_KINDS, IMAGES, Limits, current_period, limits_for
+from domain.plans import IMAGE_MAKING_KINDS, Limits, current_period, limits_for
 from models import repositories
-from models.payloads import LIVE_STATUSES
 from models.repositories import NotFoundError
 from models.tables import WorkflowRun
 
@@ -92,9 +91,6 @@ async def record_start(session: AsyncSession, run: WorkflowRun) -> tuple[Workflo
             period=period,
             workflow_limit=limits.workflows_per_month,
             image_limit=limits.images_per_month,
-            image_kinds=IMAGE_MAKING_KINDS,
-            live_statuses=sorted(LIVE_STATUSES),
-            images_metric=IMAGES,
             run=run,
         )
         if outcome != "stale":

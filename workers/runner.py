@@ -185,24 +185,20 @@ def build_worker(
     the Temporal server enforces it across every worker of the queue (ADR 0013).
     """
     options.setdefault("build_id", build_id())
-    if queue == "workflows":
-        options["interceptors"] = [DomainErrorInterceptor(), *options.get("interceptors", ())]
-        return Worker(
-            client,
-            task_queue=QUEUES[queue],
-            workflows=WORKFLOWS,
-            activities=activities,  # local activities: the runs' bookkeeping
-            **options,
-        )
+    own: list[Interceptor] = [DomainErrorInterceptor()]
     if queue == "integration":
         options.setdefault(
             "max_task_queue_activities_per_second", settings.integration_activities_per_second
         )
-    own: list[Interceptor] = [DomainErrorInterceptor()]
-    if queue == "integration":
         own.append(HeartbeatInterceptor())  # vendor calls send no heartbeats of their own
     options["interceptors"] = [*own, *options.get("interceptors", ())]
-    return Worker(client, task_queue=QUEUES[queue], activities=activities, **options)
+    return Worker(
+        client,
+        task_queue=QUEUES[queue],
+        workflows=WORKFLOWS if queue == "workflows" else [],
+        activities=activities,  # on `pod-workflows`, the local activities
+        **options,
+    )
 
 
 async def run_worker(settings: Settings, queue: str, database_url: str) -> None:

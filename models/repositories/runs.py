@@ -14,7 +14,8 @@ from sqlalchemy.dialects.postgresql import ARRAY, JSONB, insert
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from models.payloads import DesignToListingInput, RunStatus, Stage
+from domain.plans import IMAGE_MAKING_KINDS, IMAGES
+from models.payloads import LIVE_STATUSES, DesignToListingInput, RunStatus, Stage
 from models.repositories.errors import NotFoundError
 from models.tables import (
     CostLine,
@@ -67,9 +68,6 @@ async def start_within_quota(
     period: str,
     workflow_limit: int,
     image_limit: int,
-    image_kinds: Sequence[str],
-    live_statuses: Sequence[str],
-    images_metric: str,
     run: WorkflowRun,
 ) -> tuple[str, int | None]:
     """Record `run` unless its tenant's plan (`plan` and `limits` as the caller read
@@ -92,9 +90,10 @@ async def start_within_quota(
                 "period": period,
                 "workflow_limit": workflow_limit,
                 "image_limit": image_limit,
-                "image_kinds": list(image_kinds),
-                "live": list(live_statuses),
-                "images": images_metric,
+                # What counts as image-making, live and an image: as `quota_counts`.
+                "image_kinds": list(IMAGE_MAKING_KINDS),
+                "live": sorted(LIVE_STATUSES),
+                "images": IMAGES,
                 "workflow_id": run.workflow_id,
                 "kind": run.kind,
                 "request_key": run.request_key,
