@@ -7,6 +7,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import psycopg
+import pydantic_core
+from psycopg.types.json import set_json_loads
 from psycopg_pool import AsyncConnectionPool
 from sqlalchemy import exc as sa_exc
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
@@ -87,9 +89,17 @@ def make_read_pool(url: str, *, size: int, wait_seconds: float) -> AsyncConnecti
         max_size=size,
         timeout=wait_seconds,
         kwargs={"autocommit": True, "options": CONNECTION_OPTIONS},
+        configure=_read_json_with_pydantic,
         open=False,
         name="api-reads",
     )
+
+
+async def _read_json_with_pydantic(conn: psycopg.AsyncConnection) -> None:
+    """JSON columns parsed by pydantic-core (Rust), not the standard library: py-spy put
+    `json.loads` at 17 % of the API's CPU on `GET /v1/trends` (four JSON columns a
+    signal); pydantic-core parses a page's in about a sixth of the time."""
+    set_json_loads(pydantic_core.from_json, conn)
 
 
 def make_session_factory(engine: AsyncEngine) -> SessionFactory:
