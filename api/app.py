@@ -44,6 +44,7 @@ from api.routers import (
 )
 from api.schemas import ErrorBody
 from core.db import make_engine, make_read_pool, make_session_factory
+from core.http_server import tune_collector_for_serving
 from core.logging import configure_logging
 from core.oidc import OidcVerifier
 from core.redis_shared import RedisCounter, RedisRateLimiter, redis_client
@@ -324,7 +325,9 @@ def app_from_environment() -> FastAPI:
     what uvicorn's factory calls in each process it runs."""
     settings = load_settings()
     configure_logging(settings.log_level)
-    return create_app(settings)
+    app = create_app(settings)
+    tune_collector_for_serving()
+    return app
 
 
 def _rate_limiter(settings: Settings) -> SharedRateLimiter | RequestRateLimiter:

@@ -19,7 +19,7 @@ from fastapi import FastAPI
 from psycopg_pool import AsyncConnectionPool
 from temporalio.client import Client
 
-from core.http_server import serve_processes
+from core.http_server import serve_processes, tune_collector_for_serving
 
 
 def bare_app(database_url: str, temporal_address: str) -> FastAPI:
@@ -58,8 +58,10 @@ def bare_app(database_url: str, temporal_address: str) -> FastAPI:
 
 
 def bare_from_environment() -> FastAPI:
-    """What each process serves (a uvicorn factory, as the API's)."""
-    return bare_app(os.environ["DATABASE_URL"], f"127.0.0.1:{os.environ['TEMPORAL_PORT']}")
+    """What each process serves (a uvicorn factory, with the API's collector settings)."""
+    app = bare_app(os.environ["DATABASE_URL"], f"127.0.0.1:{os.environ['TEMPORAL_PORT']}")
+    tune_collector_for_serving()
+    return app
 
 
 if __name__ == "__main__":

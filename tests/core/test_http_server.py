@@ -3,6 +3,7 @@ a server that cannot start says so in its exit status."""
 
 from __future__ import annotations
 
+import gc
 import os
 import signal
 import subprocess
@@ -19,7 +20,13 @@ from starlette.requests import Request
 from starlette.responses import PlainTextResponse
 from starlette.routing import Route
 
-from core.http_server import KEEP_ALIVE_SECONDS, free_port, serve, server_config
+from core.http_server import (
+    KEEP_ALIVE_SECONDS,
+    SERVER_GC_THRESHOLD,
+    free_port,
+    serve,
+    server_config,
+)
 from tests.stack import unmeasured_env
 
 
@@ -74,3 +81,31 @@ def test_the_api_can_run_in_several_processes_on_one_port() -> None:
     finally:
         server.send_signal(signal.SIGTERM)
         assert server.wait(30) == 0
+
+
+def test_an_api_process_freezes_its_start_up_objects_and_collects_rarely(
+    tmp_path: Path,
+) -> None:
+    """What uvicorn's factory builds in each API process leaves the collector tuned
+    for serving (the test's own process is left as it is)."""
+    code = (
+        "import gc; from api.app import app_from_environment; "
+        "before = gc.get_freeze_count(); app_from_environment(); "
+        "print(before, gc.get_freeze_count(), *gc.get_threshold())"
+    )
+    env = {
+        **unmeasured_env(),
+        "POD_HOME": str(tmp_path),
+        "DATABASE_URL": "postgresql://pod@127.0.0.1:1/pod",  # never reached: no lifespan
+    }
+    shown = subprocess.run(
+        [sys.executable, "-c", code],
+        env=env,
+        cwd=Path(__file__).parents[2],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.split()
+    before, frozen, youngest, *older = (int(value) for value in shown)
+    assert frozen > before + 10_000  # the imports and the app, no longer scanned
+    assert youngest == SERVER_GC_THRESHOLD and older == list(gc.get_threshold()[1:])
