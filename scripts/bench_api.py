@@ -8,9 +8,11 @@ listings made by the chain, a scrape's trends), starts the bare references
 same Postgres, and `start_workflow` on a task queue no worker polls, served with the same
 uvicorn settings and number of processes), then drives each request with
 `--connections` keep-alive connections for `--seconds`, `--rounds` times, with no think
-time and again as users who wait `--think` seconds between requests. It prints a
-table: throughput, p50, p95, errors and stalls, and each read's ratio to the bare
-`SELECT 1` (each start's to the bare `start_workflow`). A stall is a 1 s window with no
+time and again as users who wait `--think` seconds between requests; each round drives
+every load once, so a request and its bare reference are measured close together. It
+prints a table: the round of median throughput (its p50 and p95), errors and stalls of
+all rounds, and each read's ratio to the bare `SELECT 1` of the same round, the median
+over the rounds (each start's to the bare `start_workflow`). A stall is a 1 s window with no
 answer, or an answer that took over 5 s. Starts ask for approval with fresh idempotency
 keys while the workers are paused (SIGSTOP): an approval run writes its brief first,
 and the chain must add no load while starts are measured.
@@ -30,6 +32,7 @@ import json
 import math
 import os
 import signal
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -373,11 +376,14 @@ def main() -> int:
         modes = [("no think time", 0.0), (f"{args.think:g} s think time", args.think)]
         if args.modes != "both":
             modes = [modes[0] if args.modes == "no-think" else modes[1]]
+        # Rounds interleaved: each round drives every load once, so a request and its
+        # bare reference are measured minutes apart at most, not a whole run apart (the
+        # VM's speed drifted by 15 % between runs, and within one).
         for mode, think in modes:
-            for name, port, key, load in loads:
-                starting = name.startswith("POST")
-                with workers_paused(home) if starting else nullcontext():
-                    for _ in range(args.rounds):
+            for _ in range(args.rounds):
+                for name, port, key, load in loads:
+                    starting = name.startswith("POST")
+                    with workers_paused(home) if starting else nullcontext():
                         figures = asyncio.run(
                             drive(
                                 port,
@@ -388,11 +394,11 @@ def main() -> int:
                                 token=key,
                             )
                         )
-                        results.setdefault(mode, {}).setdefault(name, []).append(figures)
-                        print(f"{mode:>16} | {name:32} | {_line(figures)}", flush=True)  # noqa: T201
-                if starting:  # the runs just started write their briefs now
-                    with api_client(api_port, token) as api:
-                        settle(api)
+                    results.setdefault(mode, {}).setdefault(name, []).append(figures)
+                    print(f"{mode:>16} | {name:32} | {_line(figures)}", flush=True)  # noqa: T201
+                    if starting:  # the runs just started write their briefs now
+                        with api_client(api_port, token) as api:
+                            settle(api)
         print("\n" + _table(results))  # noqa: T201
         if args.json:
             args.json.write_text(json.dumps(results, indent=2))
@@ -420,7 +426,8 @@ def _line(figures: dict[str, float]) -> str:
 
 
 def _table(results: dict[str, dict[str, list[dict[str, float]]]]) -> str:
-    """Each read's median round, and its ratios to the bare `SELECT 1` of the same mode."""
+    """Each read's median round, and the median of its ratios to the bare `SELECT 1`
+    of the same mode and round (each start's to the bare `start_workflow`)."""
     lines = [
         "| mode | request | req/s | p50 ms | p95 ms | errors | stalls | req/s ÷ bare"
         " | p95 ÷ bare |",
@@ -430,16 +437,24 @@ def _table(results: dict[str, dict[str, list[dict[str, float]]]]) -> str:
         for name, rounds in loads.items():
             starting = name.startswith(("POST", "bare start"))
             reference = "bare start_workflow" if starting else "bare SELECT 1 (pool of 10)"
-            bare = _median(loads[reference])
+            bare = loads[reference]
             figures = _median(rounds)
+            rps_ratio, p95_ratio = (_ratio(rounds, bare, figure) for figure in ("rps", "p95_ms"))
             errors = sum(r["errors"] for r in rounds)
             stalls = sum(r["stalls"] for r in rounds)
             lines.append(
                 f"| {mode} | {name} | {figures['rps']:.0f} | {figures['p50_ms']:.1f} | "
                 f"{figures['p95_ms']:.1f} | {errors:.0f} | {stalls:.0f} | "
-                f"{figures['rps'] / bare['rps']:.2f} | {figures['p95_ms'] / bare['p95_ms']:.2f} |"
+                f"{rps_ratio:.2f} | {p95_ratio:.2f} |"
             )
     return "\n".join(lines)
+
+
+def _ratio(rounds: list[dict[str, float]], bare: list[dict[str, float]], figure: str) -> float:
+    """The median over the rounds of `figure` divided by the bare reference's that round."""
+    return statistics.median(
+        ours[figure] / reference[figure] for ours, reference in zip(rounds, bare, strict=True)
+    )
 
 
 def _median(rounds: list[dict[str, float]]) -> dict[str, float]:
