@@ -25,6 +25,7 @@ from domain import errors
 from domain.errors import DomainError
 from integrations.errors import VendorError
 from integrations.etsy import EtsyClient, listing_url, price_cents
+from integrations.http import tls_context
 from models.payloads import (
     CreateDraftListingInput,
     EtsyListingSetup,
@@ -289,7 +290,11 @@ class EtsyActivities:
             for m in data.mockups
         ][: MAX_LISTING_IMAGES - 1]
         photos.append(("key", data.artwork_key, f"{data.title} — the design"))
-        async with httpx.AsyncClient(timeout=30.0, follow_redirects=True) as web:
+        # The process's one TLS context: py-spy on `make bench-chains` had building a
+        # context per call (the CA bundle read again) at 10 % of this worker's busy CPU.
+        async with httpx.AsyncClient(
+            timeout=30.0, follow_redirects=True, verify=tls_context()
+        ) as web:
             for rank in range(len(existing) + 1, len(photos) + 1):
                 kind, where, alt = photos[rank - 1]
                 if kind == "url":
