@@ -58,6 +58,8 @@ class WorkflowRun(SQLModel, table=True):
             "status",
             postgresql_include=["kind", "workflow_id"],
         ),
+        # A page of runs, newest first, read in order (migration 0013).
+        Index("ix_workflow_runs_tenant_created", "tenant_id", "created_at", "workflow_id"),
     )
 
     workflow_id: str = Field(primary_key=True, max_length=200)
@@ -124,6 +126,8 @@ class Design(SQLModel, table=True):
 
 class Listing(SQLModel, table=True):
     __tablename__ = "listings"
+    # A page of listings, newest first, read in order (migration 0013).
+    __table_args__ = (Index("ix_listings_tenant_created", "tenant_id", "created_at", "id"),)
 
     id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
     tenant_id: str = Field(index=True, max_length=64)

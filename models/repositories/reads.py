@@ -115,8 +115,9 @@ async def _page(
     params: dict[str, Any],
     count_statement: sql.SQL | sql.Composed,
 ) -> tuple[list[Any], int]:
-    """Rows of a page whose statement ends with `count(*) OVER () AS total`, and the
-    total; a page past the end has no row to carry it, so only then is it counted."""
+    """Rows of a page whose statement ends with its count as `total` (`count(*) OVER ()`,
+    or `count_statement` as a subquery where an index counts it), and the total; a page
+    past the end has no row to carry it, so only then is it counted on its own."""
     async with pool.connection() as conn:
         cursor = conn.cursor(row_factory=namedtuple_row)
         rows: list[Any] = await (await cursor.execute(statement, params)).fetchall()
@@ -128,20 +129,25 @@ async def _page(
         return [], int(counted[0]) if counted else 0
 
 
+def runs_page_statements(*, by_status: bool) -> tuple[sql.Composed, sql.Composed]:
+    """`runs_page`'s statement and its count: the page read in order from
+    `ix_workflow_runs_tenant_created`, the count from an index alone (migration 0013)."""
+    where = sql.SQL("tenant_id = %(tenant_id)s" + (" AND status = %(status)s" if by_status else ""))
+    count = sql.SQL("SELECT count(*) FROM workflow_runs WHERE {where}").format(where=where)
+    page = sql.SQL(
+        "SELECT {columns}, ({count}) AS total FROM workflow_runs WHERE {where}"
+        " ORDER BY created_at DESC, workflow_id DESC LIMIT %(limit)s OFFSET %(offset)s"
+    ).format(columns=RUN_COLUMNS, count=count, where=where)
+    return page, count
+
+
 async def runs_page(
     pool: AsyncConnectionPool, *, tenant_id: str, status: str | None, limit: int, offset: int
 ) -> tuple[list[Any], int]:
     """A page of the tenant's runs, newest first, and how many there are."""
-    where = sql.SQL("tenant_id = %(tenant_id)s" + (" AND status = %(status)s" if status else ""))
-    return await _page(
-        pool,
-        sql.SQL(
-            "SELECT {columns}, count(*) OVER () AS total FROM workflow_runs WHERE {where}"
-            " ORDER BY created_at DESC, workflow_id LIMIT %(limit)s OFFSET %(offset)s"
-        ).format(columns=RUN_COLUMNS, where=where),
-        {"tenant_id": tenant_id, "status": status, "limit": limit, "offset": offset},
-        sql.SQL("SELECT count(*) FROM workflow_runs WHERE {where}").format(where=where),
-    )
+    page, count = runs_page_statements(by_status=status is not None)
+    params = {"tenant_id": tenant_id, "status": status, "limit": limit, "offset": offset}
+    return await _page(pool, page, params, count)
 
 
 # A cost line as the run's view shows it (`api.schemas.ModelCost`), priced in dollars.
@@ -185,20 +191,20 @@ async def run_with_costs(
     return run, list(run.costs)
 
 
+# `listings_page`'s count and statement, read like the runs' (migration 0013).
+_LISTINGS_COUNT = sql.SQL("SELECT count(*) FROM listings WHERE tenant_id = %(tenant_id)s")
+LISTINGS_PAGE = sql.SQL(
+    "SELECT {columns}, ({count}) AS total FROM listings WHERE tenant_id = %(tenant_id)s"
+    " ORDER BY created_at DESC, id DESC LIMIT %(limit)s OFFSET %(offset)s"
+).format(columns=LISTING_COLUMNS, count=_LISTINGS_COUNT)
+
+
 async def listings_page(
     pool: AsyncConnectionPool, *, tenant_id: str, limit: int, offset: int
 ) -> tuple[list[Any], int]:
     """A page of the tenant's listings, newest first, and how many there are."""
-    return await _page(
-        pool,
-        sql.SQL(
-            "SELECT {columns}, count(*) OVER () AS total FROM listings"
-            " WHERE tenant_id = %(tenant_id)s"
-            " ORDER BY created_at DESC, id LIMIT %(limit)s OFFSET %(offset)s"
-        ).format(columns=LISTING_COLUMNS),
-        {"tenant_id": tenant_id, "limit": limit, "offset": offset},
-        sql.SQL("SELECT count(*) FROM listings WHERE tenant_id = %(tenant_id)s"),
-    )
+    params = {"tenant_id": tenant_id, "limit": limit, "offset": offset}
+    return await _page(pool, LISTINGS_PAGE, params, _LISTINGS_COUNT)
 
 
 async def signals_page(
