@@ -116,8 +116,8 @@ async def _page(
     count_statement: sql.SQL | sql.Composed,
 ) -> tuple[list[Any], int]:
     """Rows of a page whose statement ends with its count as `total` (`count(*) OVER ()`,
-    or `count_statement` as a subquery where an index counts it), and the total; a page
-    past the end has no row to carry it, so only then is it counted on its own."""
+    or `count_statement` as a subquery), and the total; a page past the end has no row
+    to carry it, so only then is `count_statement` run on its own."""
     async with pool.connection() as conn:
         cursor = conn.cursor(row_factory=namedtuple_row)
         rows: list[Any] = await (await cursor.execute(statement, params)).fetchall()
