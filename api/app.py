@@ -43,10 +43,17 @@ from api.routers import (
     workflows,
 )
 from api.schemas import ErrorBody
-from core.db import make_engine, make_read_pool, make_session_factory
+from core.db import (
+    CONNECTION_OPTIONS,
+    libpq_url,
+    make_engine,
+    make_read_pool,
+    make_session_factory,
+)
 from core.http_server import tune_collector_for_serving
 from core.logging import configure_logging
 from core.oidc import OidcVerifier
+from core.read_cache import ChangeFeed, ReadCache
 from core.redis_shared import RedisCounter, RedisRateLimiter, redis_client
 from core.settings import Settings, load_settings
 from core.shared_buckets import SharedRateLimiter
@@ -81,6 +88,10 @@ def create_app(
         )
         # Not waiting: the API starts while Postgres is down and answers 503 meanwhile.
         await app.state.reads.open(wait=False)
+        feed = ChangeFeed(libpq_url(url), options=CONNECTION_OPTIONS)
+        app.state.read_cache = ReadCache(feed, ttl=settings.api_read_cache_seconds)
+        if app.state.read_cache.enabled:
+            feed.start()
         app.state.temporal = temporal or await connect_temporal(settings)
         app.state.storage = storage or build_storage(settings)
         app.state.vendors = VendorGateway(app.state.sessions, settings, settings.cipher)
@@ -94,6 +105,7 @@ def create_app(
             if redis is not None:
                 await redis.aclose()
             await app.state.vendors.aclose()
+            await feed.close()
             await app.state.reads.close()
             await engine.dispose()
 

@@ -179,6 +179,9 @@ class Settings(BaseSettings):
     api_key_cache_seconds: float = Field(default=5.0, ge=0, le=300)
     # Reads of one live run share its `state` query this long (api/live_state.py).
     api_live_state_seconds: float = Field(default=1.0, ge=0, le=60)
+    # Pages of trends and listings kept per process until their rows change, at most this
+    # long (core/read_cache.py, ADR 0030); 0 turns the cache off.
+    api_read_cache_seconds: float = Field(default=30.0, ge=0, le=3600)
     cors_allow_origins: str = ""  # comma-separated; empty = no cross-origin access
 
     # Scrape schedules (ADR 0019): the most often one may fire, how many a tenant may

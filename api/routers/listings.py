@@ -2,9 +2,10 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Request, Response
 
 from api.auth import ListingsRead
+from api.cached_reads import cached_page
 from api.deps import ReadsDep
 from api.schemas import ListingPage, ListingPublic
 from models import repositories
@@ -14,15 +15,27 @@ router = APIRouter(prefix="/v1/listings", tags=["listings"])
 
 @router.get("", operation_id="list_listings", response_model=ListingPage)
 async def list_listings(
+    request: Request,
     reads: ReadsDep,
     principal: ListingsRead,
     limit: Annotated[int, Query(ge=1, le=100)] = 20,
     offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
-) -> ListingPage:
+) -> Response:
     """The tenant's listings (Printify product + Etsy listing), newest first."""
-    rows, count = await repositories.reads.listings_page(
-        reads, tenant_id=principal.tenant_id, limit=limit, offset=offset
-    )
-    return ListingPage(
-        data=[ListingPublic.model_validate(row, from_attributes=True) for row in rows], count=count
+
+    async def read() -> ListingPage:
+        rows, count = await repositories.reads.listings_page(
+            reads, tenant_id=principal.tenant_id, limit=limit, offset=offset
+        )
+        return ListingPage(
+            data=[ListingPublic.model_validate(row, from_attributes=True) for row in rows],
+            count=count,
+        )
+
+    return await cached_page(
+        request,
+        table="listings",
+        tenant_id=principal.tenant_id,
+        key=("page", limit, offset),
+        read=read,
     )

@@ -7,9 +7,10 @@ import uuid
 from dataclasses import asdict
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Query, status
+from fastapi import APIRouter, Path, Query, Request, Response, status
 
 from api.auth import TrendsRead, TrendsWrite
+from api.cached_reads import cached_page
 from api.deps import ReadsDep, SessionDep, SettingsDep, TemporalDep
 from api.schemas import ErrorBody, IsoDateTime
 from api.trend_schemas import (
@@ -37,6 +38,7 @@ NOT_FOUND: dict[int | str, dict[str, object]] = {
 
 @router.get("", operation_id="list_trends", response_model=TrendPage)
 async def list_trends(
+    request: Request,
     reads: ReadsDep,
     principal: TrendsRead,
     source: Annotated[SourceName | None, Query()] = None,
@@ -45,20 +47,30 @@ async def list_trends(
     q: Annotated[str | None, Query(min_length=1, max_length=100)] = None,
     limit: Annotated[int, Query(ge=1, le=100)] = 20,
     offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
-) -> TrendPage:
+) -> Response:
     """The tenant's trend signals, best score first; filter by source, score, recency
     and keyword text (also matches the other names a signal was seen under)."""
-    rows, count = await repositories.reads.signals_page(
-        reads,
+
+    async def read() -> TrendPage:
+        rows, count = await repositories.reads.signals_page(
+            reads,
+            tenant_id=principal.tenant_id,
+            source=source,
+            min_score=min_score,
+            since=since,
+            query_text=q,
+            limit=limit,
+            offset=offset,
+        )
+        return TrendPage(data=[public_signal(row) for row in rows], count=count)
+
+    return await cached_page(
+        request,
+        table="trend_signals",
         tenant_id=principal.tenant_id,
-        source=source,
-        min_score=min_score,
-        since=since,
-        query_text=q,
-        limit=limit,
-        offset=offset,
+        key=("page", source, min_score, since, q, limit, offset),
+        read=read,
     )
-    return TrendPage(data=[public_signal(row) for row in rows], count=count)
 
 
 @router.get(
@@ -84,32 +96,43 @@ async def get_trend(
     responses=NOT_FOUND,
 )
 async def similar_trends(
+    request: Request,
     signal_id: uuid.UUID,
     reads: ReadsDep,
     settings: SettingsDep,
     principal: TrendsRead,
     limit: Annotated[int, Query(ge=1, le=50)] = 10,
-) -> SimilarTrends:
+) -> Response:
     """The nearest signals by embedding (HNSW index), with whether the merge rule would
     take each for the same niche and why."""
-    signal, neighbours = await repositories.reads.similar_signals(
-        reads, tenant_id=principal.tenant_id, signal_id=signal_id, limit=limit
-    )
-    threshold = threshold_for_model(settings, signal.embedding_model)
-    data = []
-    for other, similarity in neighbours:
-        match = same_niche(
-            signal.normalized_keyword, other.normalized_keyword, similarity, threshold
+
+    async def read() -> SimilarTrends:
+        signal, neighbours = await repositories.reads.similar_signals(
+            reads, tenant_id=principal.tenant_id, signal_id=signal_id, limit=limit
         )
-        data.append(
-            SimilarTrend(
-                signal=public_signal(other),
-                similarity=round(similarity, 4),
-                same_niche=match.same,
-                reason=match.reason,
+        threshold = threshold_for_model(settings, signal.embedding_model)
+        data = []
+        for other, similarity in neighbours:
+            match = same_niche(
+                signal.normalized_keyword, other.normalized_keyword, similarity, threshold
             )
-        )
-    return SimilarTrends(signal_id=signal.id, embedding_model=signal.embedding_model, data=data)
+            data.append(
+                SimilarTrend(
+                    signal=public_signal(other),
+                    similarity=round(similarity, 4),
+                    same_niche=match.same,
+                    reason=match.reason,
+                )
+            )
+        return SimilarTrends(signal_id=signal.id, embedding_model=signal.embedding_model, data=data)
+
+    return await cached_page(
+        request,
+        table="trend_signals",
+        tenant_id=principal.tenant_id,
+        key=("similar", signal_id, limit),
+        read=read,
+    )
 
 
 @router.post(

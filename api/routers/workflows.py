@@ -12,6 +12,7 @@ from temporalio.service import RPCError, RPCStatusCode
 
 from api import run_views
 from api.auth import WorkflowsRead, WorkflowsWrite
+from api.cached_reads import cached_page
 from api.deps import ReadsDep, SessionDep, SettingsDep, TemporalDep, VendorsDep
 from api.schemas import (
     ErrorBody,
@@ -30,6 +31,7 @@ from services import runs
 from workflows.design_to_listing import DesignToListingWorkflow
 
 router = APIRouter(prefix="/v1/workflows", tags=["workflows"])
+RUNS = "workflow_runs"  # the read cache's group of runs and their cost lines (ADR 0030)
 NOT_FOUND: dict[int | str, dict[str, object]] = {
     404: {"model": ErrorBody, "description": "No such workflow for this tenant"},
 }
@@ -82,19 +84,30 @@ async def start_design_to_listing(
 
 @router.get("", operation_id="list_workflows", response_model=WorkflowPage)
 async def list_workflows(
+    request: Request,
     reads: ReadsDep,
     settings: SettingsDep,
     principal: WorkflowsRead,
     status_filter: Annotated[RunStatus | None, Query(alias="status")] = None,
     limit: Annotated[int, Query(ge=1, le=100)] = 20,
     offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
-) -> WorkflowPage:
+) -> Response:
     """The tenant's runs, newest first (recorded state; no live queries)."""
-    runs, count = await repositories.reads.runs_page(
-        reads, tenant_id=principal.tenant_id, status=status_filter, limit=limit, offset=offset
-    )
-    return WorkflowPage(
-        data=[run_views.recorded_view(run, settings=settings) for run in runs], count=count
+
+    async def read() -> WorkflowPage:
+        runs, count = await repositories.reads.runs_page(
+            reads, tenant_id=principal.tenant_id, status=status_filter, limit=limit, offset=offset
+        )
+        return WorkflowPage(
+            data=[run_views.recorded_view(run, settings=settings) for run in runs], count=count
+        )
+
+    return await cached_page(
+        request,
+        table=RUNS,
+        tenant_id=principal.tenant_id,
+        key=("page", status_filter, limit, offset),
+        read=read,
     )
 
 
@@ -108,16 +121,28 @@ async def get_workflow(
     temporal: TemporalDep,
     settings: SettingsDep,
     principal: WorkflowsRead,
-) -> WorkflowView:
+) -> Response:
     """One run: stage, progress, artifacts, result or error, and what its models cost."""
-    run, lines = await repositories.reads.run_with_costs(
-        reads, tenant_id=principal.tenant_id, workflow_id=workflow_id
+
+    async def read() -> WorkflowView:
+        run, lines = await repositories.reads.run_with_costs(
+            reads, tenant_id=principal.tenant_id, workflow_id=workflow_id
+        )
+        view = await run_views.describe_run(
+            run, temporal=temporal, settings=settings, live=request.app.state.live_states
+        )
+        view.model_costs = [ModelCost(**line) for line in lines]
+        return view
+
+    return await cached_page(
+        request,
+        table=RUNS,
+        tenant_id=principal.tenant_id,
+        key=("run", workflow_id),
+        read=read,
+        # A live run's view comes from its workflow's state query, not from these rows.
+        keep=lambda view: view.status not in LIVE_STATUSES,
     )
-    view = await run_views.describe_run(
-        run, temporal=temporal, settings=settings, live=request.app.state.live_states
-    )
-    view.model_costs = [ModelCost(**line) for line in lines]
-    return view
 
 
 async def _signal_target(
