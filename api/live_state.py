@@ -12,7 +12,8 @@ so a new stage is a new key. Within a stage an answer is at most `ttl` plus one 
 old (artifacts appear up to that late): past `ttl` the next read asks again, and until
 the new answer comes readers get the last one, so no read waits for a refresh. A signal
 or cancel sent by any API process bumps a counter all of them read from shared memory,
-and each then forgets every answer.
+and each then forgets every answer. The read cache keeps a live run's page for the
+same window (`period`, ADR 0030).
 """
 
 from __future__ import annotations
@@ -64,6 +65,14 @@ class LiveStates:
             return last
         # Shielded: a reader that goes away does not cancel the others' answer.
         return await asyncio.shield(entry.answer)
+
+    def period(self) -> Hashable | None:
+        """What an answer built from these states holds for: this value of the shared
+        counter, in this window of `ttl` seconds (None when states are not shared). A
+        page keyed by it is read again after the next signal, or the window's end."""
+        if self.ttl <= 0:
+            return None
+        return (self.generation.counter.value(), int(time.monotonic() // self.ttl))
 
     async def forget(self) -> None:
         """A run was signalled or cancelled: every process asks its runs again."""

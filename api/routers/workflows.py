@@ -14,6 +14,7 @@ from api import run_views
 from api.auth import WorkflowsRead, WorkflowsWrite
 from api.cached_reads import cached_page
 from api.deps import ReadsDep, SessionDep, SettingsDep, TemporalDep, VendorsDep
+from api.live_state import LiveStates
 from api.schemas import (
     ErrorBody,
     ModelCost,
@@ -21,6 +22,7 @@ from api.schemas import (
     WorkflowPage,
     WorkflowView,
 )
+from core.read_cache import ReadCache
 from domain import errors
 from domain.errors import DomainError
 from models import repositories
@@ -123,26 +125,30 @@ async def get_workflow(
     principal: WorkflowsRead,
 ) -> Response:
     """One run: stage, progress, artifacts, result or error, and what its models cost."""
-
-    async def read() -> WorkflowView:
+    # An ended run's answer holds until its rows change; a live run's also depends on its
+    # workflow's state, shared for a moment (`LiveStates`), so it is kept for that period.
+    cache: ReadCache = request.app.state.read_cache
+    live_states: LiveStates = request.app.state.live_states
+    tenant_id = principal.tenant_id
+    ended_key = ("run", workflow_id)
+    period = live_states.period()
+    live_key = ("live run", workflow_id, period)
+    body = cache.get(RUNS, tenant_id, ended_key) or cache.get(RUNS, tenant_id, live_key)
+    if body is None:
+        stamp = cache.stamp(RUNS, tenant_id)
         run, lines = await repositories.reads.run_with_costs(
-            reads, tenant_id=principal.tenant_id, workflow_id=workflow_id
+            reads, tenant_id=tenant_id, workflow_id=workflow_id
         )
         view = await run_views.describe_run(
-            run, temporal=temporal, settings=settings, live=request.app.state.live_states
+            run, temporal=temporal, settings=settings, live=live_states
         )
         view.model_costs = [ModelCost(**line) for line in lines]
-        return view
-
-    return await cached_page(
-        request,
-        table=RUNS,
-        tenant_id=principal.tenant_id,
-        key=("run", workflow_id),
-        read=read,
-        # A live run's view comes from its workflow's state query, not from these rows.
-        keep=lambda view: view.status not in LIVE_STATUSES,
-    )
+        body = WorkflowView.__pydantic_serializer__.to_json(view, by_alias=True)
+        if view.status not in LIVE_STATUSES:
+            cache.put(stamp, RUNS, tenant_id, ended_key, body)
+        elif period is not None:
+            cache.put(stamp, RUNS, tenant_id, live_key, body)
+    return Response(body, media_type="application/json")
 
 
 async def _signal_target(

@@ -357,14 +357,65 @@ async def test_the_run_list_and_an_ended_run_are_cached_until_a_run_changes(
     assert (await api.get(f"/v1/workflows/{ended}")).json()["status"] == "failed"
 
 
-async def test_a_live_runs_view_is_never_cached(
-    app: FastAPI, api: httpx.AsyncClient, tenant: str, sessions: SessionFactory
+@pytest.fixture
+async def slow_states_app(
+    settings: Settings, database_url: str, temporal_client: Client, storage: LocalStorage
+) -> AsyncIterator[FastAPI]:
+    """An API process whose readers share a live run's state for a minute."""
+    slow = settings.model_copy(update={"api_live_state_seconds": 60})
+    app = create_app(slow, database_url=database_url, temporal=temporal_client, storage=storage)
+    async with app.router.lifespan_context(app):
+        yield app
+
+
+async def test_a_live_runs_view_is_kept_while_its_state_is_shared(
+    slow_states_app: FastAPI, account: Account, sessions: SessionFactory
 ) -> None:
-    """Its state comes from its workflow (here none answers, so the record stands)."""
-    read_cache = await listening(app)
-    live = await add_run(sessions, tenant, RunStatus.RUNNING)
-    await moved(read_cache.feed, "workflow_runs", tenant, None)
-    hits = read_cache.hits
-    for _ in range(2):
-        assert (await api.get(f"/v1/workflows/{live}")).json()["status"] == "running"
-    assert read_cache.hits == hits
+    """A live run's view comes from its workflow's state too (here no workflow answers,
+    so the record stands): kept as long as readers share that state, and read again after
+    a signal, or when its row changes."""
+    read_cache = await listening(slow_states_app)
+    live = await add_run(sessions, account.tenant_id, RunStatus.RUNNING)
+    stamp = await moved(read_cache.feed, "workflow_runs", account.tenant_id, None)
+    async with api_client(slow_states_app, account.headers) as api:
+        first = await api.get(f"/v1/workflows/{live}")
+        assert first.json()["status"] == "running"
+        hits = read_cache.hits
+        assert (await api.get(f"/v1/workflows/{live}")).content == first.content
+        assert read_cache.hits == hits + 1
+
+        await slow_states_app.state.live_states.forget()  # what a signal or cancel does
+        assert (await api.get(f"/v1/workflows/{live}")).content == first.content
+        assert read_cache.hits == hits + 1
+
+        async with sessions() as session:
+            await session.execute(
+                text("UPDATE workflow_runs SET stage = 'screen_brief' WHERE workflow_id = :id"),
+                {"id": live},
+            )
+            await session.commit()
+        await moved(read_cache.feed, "workflow_runs", account.tenant_id, stamp)
+        assert (await api.get(f"/v1/workflows/{live}")).json()["stage"] == "screen_brief"
+        assert read_cache.hits == hits + 1
+
+
+async def test_a_live_runs_view_is_not_kept_when_states_are_not_shared(
+    uncached_states_app: FastAPI, account: Account, sessions: SessionFactory
+) -> None:
+    read_cache = await listening(uncached_states_app)
+    live = await add_run(sessions, account.tenant_id, RunStatus.RUNNING)
+    await moved(read_cache.feed, "workflow_runs", account.tenant_id, None)
+    async with api_client(uncached_states_app, account.headers) as api:
+        for _ in range(2):
+            assert (await api.get(f"/v1/workflows/{live}")).json()["status"] == "running"
+    assert read_cache.hits == 0
+
+
+@pytest.fixture
+async def uncached_states_app(
+    settings: Settings, database_url: str, temporal_client: Client, storage: LocalStorage
+) -> AsyncIterator[FastAPI]:
+    fresh = settings.model_copy(update={"api_live_state_seconds": 0})
+    app = create_app(fresh, database_url=database_url, temporal=temporal_client, storage=storage)
+    async with app.router.lifespan_context(app):
+        yield app
