@@ -46,6 +46,11 @@ def _parser() -> argparse.ArgumentParser:
     )
     demo.add_argument("--json", action="store_true", help="end with one JSON line on stdout")
     demo.add_argument("--new", action="store_true", help="force a new run for the keyword")
+    buy = sub.add_parser("buy", help="emulators: a buyer buys an Etsy listing (a paid receipt)")
+    buy.add_argument("listing_id", type=int, metavar="ETSY_LISTING_ID", help="the listing")
+    buy.add_argument("--sku", default=None, help="the variant (default: the first for sale)")
+    buy.add_argument("--quantity", type=int, default=1, help="how many (default 1)")
+    buy.add_argument("--json", action="store_true", help="one JSON line with the receipt_id")
     sub.add_parser("api", help="serve the HTTP API")
     worker = sub.add_parser("worker", help="serve one task queue")
     worker.add_argument(
@@ -123,6 +128,12 @@ def main(argv: list[str] | None = None) -> int:
         from cli.demo import DEFAULT_KEYWORD, run_demo
 
         return run_demo(settings, args.keyword or DEFAULT_KEYWORD, as_json=args.json, new=args.new)
+    if args.command == "buy":
+        from cli.buy import buy
+
+        return buy(
+            settings, args.listing_id, sku=args.sku, quantity=args.quantity, as_json=args.json
+        )
     if args.command == "api":
         from core.http_server import serve_processes
 

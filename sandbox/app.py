@@ -13,7 +13,7 @@ from pathlib import Path
 
 from fastapi import FastAPI
 
-from sandbox import etsy, etsy_pages, etsy_shops, openai, printify, trend_sources
+from sandbox import etsy, etsy_pages, etsy_receipts, etsy_shops, openai, printify, trend_sources
 from sandbox.faults import FaultInjector, FaultMiddleware, admin_router
 from sandbox.printify import webhook_delivery
 from sandbox.store import JsonStore
@@ -70,6 +70,7 @@ def create_emulator_app(state_dir: Path | None, config: EmulatorConfig | None = 
     app.include_router(etsy_pages.build_pages_router(etsy_store, config), prefix="/etsy")
     app.include_router(admin_router(injector))
     app.include_router(etsy_shops.build_admin_router(etsy_shops.EtsyShops(etsy_store, config)))
+    app.include_router(etsy_receipts.build_admin_router(etsy_receipts.EtsyReceipts(app.state.etsy)))
     app.include_router(webhook_delivery.build_admin_router(printify_hooks))
     app.include_router(printify.shops.build_admin_router(app.state.printify))
     openai_state = openai.OpenAIState()

@@ -18,6 +18,7 @@ from fastapi import APIRouter, Request, Response
 
 from sandbox import etsy_inventory, etsy_oauth, etsy_search
 from sandbox.etsy_oauth import Gate, RateLimiter, build_oauth_router, etsy_route_class
+from sandbox.etsy_receipts import EtsyReceipts, receipts_query
 from sandbox.etsy_rules import (
     MAX_ALT_TEXT,
     PHYSICAL_FIELDS,
@@ -436,6 +437,45 @@ def build_router(
     def get_listing_images(listing_id: int) -> dict[str, Any]:
         images = state.listing_images(state.record(listing_id)["listing_id"])
         return {"count": len(images), "results": images}
+
+    receipts = EtsyReceipts(state)
+
+    def seller(request: Request, shop_id: int, scope: str) -> int:
+        """The shop's id, when the token's user owns it and was granted `scope`."""
+        return int(state.shops.owned(shop_id, gate.user_id(request, scope))["shop_id"])
+
+    @router.get("/application/shops/{shop_id}/receipts")
+    def get_shop_receipts(shop_id: int, request: Request) -> dict[str, Any]:
+        query = receipts_query(request)
+        return receipts.page(seller(request, shop_id, "transactions_r"), query)
+
+    @router.get("/application/shops/{shop_id}/receipts/{receipt_id}")
+    def get_shop_receipt(shop_id: int, receipt_id: int, request: Request) -> dict[str, Any]:
+        shop = seller(request, shop_id, "transactions_r")
+        return receipts.render(receipts.get(shop, receipt_id))
+
+    @router.get("/application/shops/{shop_id}/receipts/{receipt_id}/transactions")
+    def get_shop_receipt_transactions_by_receipt(
+        shop_id: int, receipt_id: int, request: Request
+    ) -> dict[str, Any]:
+        found = receipts.get(seller(request, shop_id, "transactions_r"), receipt_id)
+        return page(found["transactions"])
+
+    @router.post("/application/shops/{shop_id}/receipts/{receipt_id}/tracking")
+    async def create_receipt_shipment(
+        shop_id: int, receipt_id: int, request: Request
+    ) -> dict[str, Any]:
+        found = receipts.get(seller(request, shop_id, "transactions_w"), receipt_id)
+        got = request.headers.get("content-type", "").split(";")[0].strip().lower()
+        if got != "application/json":
+            raise EtsyError.plain(400, f"The request body must be application/json, not {got}.")
+        try:
+            body = await request.json()
+        except ValueError:
+            raise EtsyError.plain(400, "The request body is not valid JSON.") from None
+        if not isinstance(body, dict):
+            raise EtsyError.plain(400, "The request body must be a JSON object.")
+        return receipts.ship(found, body)
 
     @router.delete("/application/listings/{listing_id}", status_code=204)
     def delete_listing(listing_id: int, request: Request) -> Response:

@@ -151,8 +151,9 @@ class Gate:
             )
         return self._limiter.hit(self._config.etsy_keystring)
 
-    def user_id(self, request: Request) -> int:
-        """The user behind `Authorization: Bearer <user_id>.<token>`, or a 401."""
+    def user_id(self, request: Request, scope: str | None = None) -> int:
+        """The user behind `Authorization: Bearer <user_id>.<token>`, or a 401; with
+        `scope`, a 403 when the token was not granted it (the configured token has all)."""
         scheme, _, token = request.headers.get("authorization", "").partition(" ")
         if scheme.lower() != "bearer" or not token.strip():
             raise EtsyError.oauth(401, "invalid_token", "a Bearer access token is required")
@@ -164,6 +165,10 @@ class Gate:
             raise EtsyError.oauth(401, "invalid_token", "access token is invalid")
         if time.time() >= record["expires_at"]:
             raise EtsyError.oauth(401, "invalid_token", "access token is expired")
+        if scope is not None and scope not in str(record.get("scope", "")).split():
+            raise EtsyError.oauth(
+                403, "insufficient_scope", f"the access token was not granted {scope}"
+            )
         return int(record["user_id"])
 
 
@@ -236,6 +241,7 @@ class TokenBook:
         with self._store.lock:
             self._store.collection("access_tokens")[_digest(access)] = {
                 "user_id": user_id,
+                "scope": scope,
                 "expires_at": now + ACCESS_TOKEN_TTL,
             }
             self._store.collection("refresh_tokens")[_digest(refresh)] = {
