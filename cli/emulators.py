@@ -23,6 +23,8 @@ def emulator_config(settings: Settings) -> EmulatorConfig:
         printify_shop_id=settings.printify_shop_id or defaults.printify_shop_id,
         etsy_shop_id=settings.etsy_shop_id or defaults.etsy_shop_id,
         etsy_user_id=int(etsy_access_token.split(".", 1)[0] or 0) or defaults.etsy_user_id,
+        printify_production_seconds=settings.emulator_order_production_seconds,
+        printify_shipping_seconds=settings.emulator_order_shipping_seconds,
         openai_api_key=settings.openai_api_key.get_secret_value(),
         pinterest_token=settings.pinterest_access_token.get_secret_value(),
     )

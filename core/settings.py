@@ -40,6 +40,9 @@ class Settings(BaseSettings):
     temporal_port: int = 7233
     temporal_ui_port: int = 8233
     emulator_port: int = 8700
+    # The Printify emulator makes an order sent to production after this long, then ships it.
+    emulator_order_production_seconds: float = Field(default=2.0, ge=0, le=86_400)
+    emulator_order_shipping_seconds: float = Field(default=3.0, ge=0, le=86_400)
 
     database_url: str | None = None
     temporal_address: str | None = None

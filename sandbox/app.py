@@ -35,6 +35,9 @@ class EmulatorConfig:
     # starts elsewhere, so ids stay unique in one database, as Etsy's are).
     etsy_listing_ids_after: int = 1_500_000_000
     etsy_image_ids_after: int = 5_000_000_000
+    # An order sent to production is made after this long, then shipped after this long.
+    printify_production_seconds: float = 2.0
+    printify_shipping_seconds: float = 3.0
     openai_api_key: str = "local-openai-key"
     pinterest_token: str = "local-pinterest-token"
     # `word:category` entries the moderation endpoint flags (whole word, any case).
@@ -62,6 +65,8 @@ def create_emulator_app(state_dir: Path | None, config: EmulatorConfig | None = 
         shop_id=config.printify_shop_id,
         token=config.printify_token,
         webhooks=printify_hooks,
+        production_seconds=config.printify_production_seconds,
+        shipping_seconds=config.printify_shipping_seconds,
     )
     app.include_router(printify.router, prefix="/printify/v1")
     # One Etsy state for the API and for Printify's Etsy sales channel, which lists in it.
@@ -73,6 +78,7 @@ def create_emulator_app(state_dir: Path | None, config: EmulatorConfig | None = 
     app.include_router(etsy_receipts.build_admin_router(etsy_receipts.EtsyReceipts(app.state.etsy)))
     app.include_router(webhook_delivery.build_admin_router(printify_hooks))
     app.include_router(printify.shops.build_admin_router(app.state.printify))
+    app.include_router(printify.orders.build_admin_router(app.state.printify))
     openai_state = openai.OpenAIState()
     app.include_router(openai.build_router(config, openai_state), prefix="/openai/v1")
     app.include_router(openai.build_admin_router(openai_state))

@@ -3,9 +3,10 @@ and put a `PrintifyState` in `app.state.printify`.
 
 Covers what the pipeline uses, one module per resource: `shops`, `catalog` (its data in
 `seed_catalog`), `uploads`, `products` with their `mockups`, `publishing` (the custom
-shop flow: publish locks, `publishing_succeeded`/`publishing_failed` unlock) and
+shop flow: publish locks, `publishing_succeeded`/`publishing_failed` unlock),
 `webhooks` (subscriptions; `webhook_delivery` sends the events, and publishing announces
-`product:publish:started`). Every route but the mock-up files passes `state.guard`
+`product:publish:started`) and `orders` (made and shipped after delays, announced too).
+Every route but the mock-up files passes `state.guard`
 (token, User-Agent, rate limit) and answers errors in Printify's shape (`vendor`). State
 lives in a `JsonStore`, so a restarted emulator still knows every upload and product.
 """
@@ -16,7 +17,16 @@ from typing import Any
 
 from fastapi import APIRouter, Depends
 
-from sandbox.printify import catalog, mockups, products, publishing, shops, uploads, webhooks
+from sandbox.printify import (
+    catalog,
+    mockups,
+    orders,
+    products,
+    publishing,
+    shops,
+    uploads,
+    webhooks,
+)
 from sandbox.printify.state import PrintifyState, RateLimiter, guard
 from sandbox.printify.vendor import VendorRoute, not_found
 
@@ -28,7 +38,7 @@ _RateLimiter = RateLimiter
 _GUARDED = [Depends(guard)]
 
 router = APIRouter(route_class=VendorRoute)
-for _resource in (shops, catalog, uploads, products, publishing, webhooks):
+for _resource in (shops, catalog, uploads, products, publishing, webhooks, orders):
     router.include_router(_resource.router, dependencies=_GUARDED)
 router.include_router(mockups.router)  # public, as Printify's image CDN is
 

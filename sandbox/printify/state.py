@@ -58,8 +58,12 @@ class PrintifyState:
     limiter: RateLimiter = field(
         default_factory=lambda: RateLimiter(RATE_LIMIT, RATE_WINDOW_SECONDS)
     )
+    # How long an order sent to production takes to be made, then to ship (seconds).
+    production_seconds: float = 2.0
+    shipping_seconds: float = 3.0
     uploads: dict[str, Any] = field(init=False)
     products: dict[str, Any] = field(init=False)
+    orders: dict[str, Any] = field(init=False)
     hooks: dict[str, Any] = field(init=False)
     files: BlobDir = field(init=False)  # uploaded images, and thumbnails for mock-ups
     shops: dict[str, Any] = field(init=False)
@@ -76,6 +80,7 @@ class PrintifyState:
                 }
         self.uploads = self.store.collection("uploads")
         self.products = self.store.collection("products")
+        self.orders = self.store.collection("orders")
         self.hooks = self.webhooks.subscriptions
 
     def check_shop(self, shop_id: int) -> dict[str, Any]:
