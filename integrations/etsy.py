@@ -23,6 +23,7 @@ from integrations.http import Limit, VendorHttp, steady_rate
 
 VENDOR = "etsy"
 PAGE_SIZE = 100
+EARLIEST_TIMESTAMP = 946_684_800  # the lowest timestamp filter Etsy's document allows
 
 
 TokenRefresher = Callable[[str], Awaitable[str]]  # the refused token -> a fresh one
@@ -36,6 +37,13 @@ def is_invalid_token(exc: VendorError) -> bool:
 def is_invalid_grant(exc: VendorError) -> bool:
     """The refresh token (or code) is revoked, expired or unknown: `400 invalid_grant`."""
     return exc.status == 400 and exc.details.get("error") == "invalid_grant"
+
+
+def is_insufficient_scope(exc: VendorError) -> bool:
+    """The token was not granted the operation's scope (`transactions_r` to read receipts,
+    `transactions_w` to post tracking): the seller must connect the shop again."""
+    error = str(exc.details.get("error", ""))
+    return exc.status == 403 and (error == "insufficient_scope" or "scope" in exc.message)
 
 
 def parse_etsy_error(response: httpx.Response) -> tuple[str, dict[str, Any]]:
@@ -356,6 +364,45 @@ class EtsyClient:
     async def delete_listing(self, listing_id: int) -> None:
         """deleteListing."""
         await self._call("DELETE", f"application/listings/{listing_id}")
+
+    async def receipts_to_ship(
+        self, shop_id: int, *, modified_since: int | None = None
+    ) -> list[dict[str, Any]]:
+        """getShopReceipts: the shop's paid, unshipped, not canceled receipts changed at or
+        after `modified_since` (epoch seconds; at least 2000-01-01 as the document asks),
+        oldest change first, every page (OAuth `transactions_r`)."""
+        params: dict[str, Any] = {
+            "was_paid": "true",
+            "was_shipped": "false",
+            "was_canceled": "false",
+            "sort_on": "updated",
+            "sort_order": "asc",
+            "limit": PAGE_SIZE,
+        }
+        if modified_since is not None:
+            params["min_last_modified"] = max(modified_since, EARLIEST_TIMESTAMP)
+        found: list[dict[str, Any]] = []
+        while True:
+            path = f"application/shops/{shop_id}/receipts"
+            page = await self._json("GET", path, params=params | {"offset": len(found)})
+            results = list(page.get("results") or [])
+            found += results
+            if not results or len(found) >= int(page.get("count", 0)):
+                return found
+
+    async def get_receipt(self, shop_id: int, receipt_id: int) -> dict[str, Any]:
+        """getShopReceipt: one ShopReceipt with its transactions (`transactions_r`)."""
+        return await self._json("GET", f"application/shops/{shop_id}/receipts/{receipt_id}")
+
+    async def create_receipt_shipment(
+        self, shop_id: int, receipt_id: int, *, tracking_code: str, carrier_name: str
+    ) -> dict[str, Any]:
+        """createReceiptShipment: the tracking code and carrier on the receipt, which Etsy
+        then marks shipped and tells the buyer (`transactions_w`). Not idempotent: each
+        call adds a shipment, so the caller records that it sent one."""
+        body = {"tracking_code": tracking_code, "carrier_name": carrier_name}
+        path = f"application/shops/{shop_id}/receipts/{receipt_id}/tracking"
+        return await self._json("POST", path, json=body)
 
     async def refresh_access_token(self, refresh_token: str) -> dict[str, Any]:
         """Exchange a refresh token; returns `{access_token, expires_in, refresh_token, ...}`.

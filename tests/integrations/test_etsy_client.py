@@ -509,3 +509,56 @@ async def test_secrets_in_an_error_body_are_scrubbed() -> None:
         assert secret not in text
     assert "***" in text
     assert redact({"a": ["xbx", 1]}, ["", "b"]) == {"a": ["x***x", 1]}
+
+
+async def test_receipts_to_ship_and_their_tracking(
+    client: EtsyClient, emulator: ThreadedServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    listing_id = (await new_draft(client))["listing_id"]
+    await client.upload_listing_image(SHOP, listing_id, image=png(), file_name="x.png")
+    await client.activate_listing(SHOP, listing_id)
+    bought = []
+    for _ in range(3):
+        receipt = httpx.post(
+            f"{emulator.url}/__admin/etsy/purchases", json={"listing_id": listing_id}
+        )
+        assert receipt.status_code == 201, receipt.text
+        bought.append(receipt.json()["receipt_id"])
+    monkeypatch.setattr(etsy_module, "PAGE_SIZE", 2)  # force several pages
+
+    waiting = await client.receipts_to_ship(SHOP, modified_since=0)
+    assert set(bought) <= {r["receipt_id"] for r in waiting}
+    changed = [(r["updated_timestamp"], r["receipt_id"]) for r in waiting]
+    assert changed == sorted(changed)  # oldest change first
+    assert await client.receipts_to_ship(SHOP, modified_since=int(time.time()) + 3600) == []
+
+    first = await client.get_receipt(SHOP, bought[0])
+    assert first["transactions"][0]["listing_id"] == listing_id and first["is_paid"]
+    shipped = await client.create_receipt_shipment(
+        SHOP, bought[0], tracking_code="9400111899560000000002", carrier_name="usps"
+    )
+    assert shipped["is_shipped"] and shipped["shipments"][0]["tracking_code"].endswith("0002")
+    left = {r["receipt_id"] for r in await client.receipts_to_ship(SHOP)}
+    assert bought[0] not in left and set(bought[1:]) <= left
+
+
+async def test_a_connection_without_the_transactions_scopes_is_told_apart(
+    client: EtsyClient, emulator: ThreadedServer
+) -> None:
+    """A seller who connected before the order scopes: reading receipts is refused in a
+    way the order sync can name (reconnect), not as any other 403."""
+    base = f"{emulator.url}/etsy/v3"
+    code, verifier = oauth_code(base)  # asks for listings_w only
+    tokens = await client.exchange_code(code, REDIRECT, verifier)
+    narrow = make_client(emulator, access_token=tokens["access_token"])
+    try:
+        with pytest.raises(VendorError) as refused:
+            await narrow.receipts_to_ship(SHOP)
+    finally:
+        await narrow.aclose()
+    assert refused.value.status == 403 and etsy_module.is_insufficient_scope(refused.value)
+    with pytest.raises(VendorError) as foreign:  # another user's shop: not a scope problem
+        await client.get_readiness_state_definitions(
+            httpx.post(f"{emulator.url}/__admin/etsy/shops", json={}).json()["shop_id"]
+        )
+    assert foreign.value.status == 403 and not etsy_module.is_insufficient_scope(foreign.value)

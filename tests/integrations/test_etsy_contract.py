@@ -10,6 +10,7 @@ from collections.abc import AsyncIterator, Iterator
 from typing import Any
 from urllib.parse import parse_qsl, urlencode
 
+import httpx
 import pytest
 
 from core.http_server import ThreadedServer
@@ -73,7 +74,7 @@ def client_methods() -> set[str]:
     }
 
 
-async def call_every_method(client: EtsyClient) -> set[str]:
+async def call_every_method(client: EtsyClient, emulator_url: str) -> set[str]:
     """Each API method once, the way the pipeline calls it; returns the names called."""
     draft = await client.create_draft_listing(
         SHOP,
@@ -136,6 +137,7 @@ async def call_every_method(client: EtsyClient) -> set[str]:
             SHOP, listing_id, title="Retro Sunset Cat Tee II", tags=["cat", "sunset"]
         ),
         "activate_listing": client.activate_listing(SHOP, listing_id),
+        "receipts_to_ship": bought_and_shipped(client, emulator_url, listing_id),
         "deactivate_listing": client.deactivate_listing(SHOP, listing_id),
         "delete_listing": client.delete_listing(listing_id),
     }
@@ -143,14 +145,30 @@ async def call_every_method(client: EtsyClient) -> set[str]:
         await call  # in order: each step needs the one before
     with pytest.raises(VendorError):  # and an error answer, checked like the others
         await client.get_listing(listing_id)
-    return {"create_draft_listing", *calls}
+    return {"create_draft_listing", "get_receipt", "create_receipt_shipment", *calls}
+
+
+async def bought_and_shipped(client: EtsyClient, emulator_url: str, listing_id: int) -> None:
+    """A buyer buys the active listing; its receipt is read and shipped as the sync does."""
+    async with httpx.AsyncClient() as web:
+        bought = await web.post(
+            f"{emulator_url}/__admin/etsy/purchases", json={"listing_id": listing_id}
+        )
+    assert bought.status_code == 201, bought.text
+    receipt_id = int(bought.json()["receipt_id"])
+    waiting = await client.receipts_to_ship(SHOP, modified_since=0)
+    assert receipt_id in [r["receipt_id"] for r in waiting]
+    await client.get_receipt(SHOP, receipt_id)
+    await client.create_receipt_shipment(
+        SHOP, receipt_id, tracking_code="9400111899560000000001", carrier_name="usps"
+    )
 
 
 async def test_every_client_call_and_emulator_answer_keeps_to_the_contract(
-    recorded: tuple[EtsyClient, RecordingTransport],
+    recorded: tuple[EtsyClient, RecordingTransport], emulator: ThreadedServer
 ) -> None:
     client, transport = recorded
-    called = await call_every_method(client)
+    called = await call_every_method(client, emulator.url)
     assert called == client_methods() - OAUTH_METHODS, "a client method has no contract check"
 
     contract = EtsyContract.load()
@@ -179,6 +197,9 @@ async def test_every_client_call_and_emulator_answer_keeps_to_the_contract(
         "getShopReadinessStateDefinitions",
         "getListingInventory",
         "updateListingInventory",
+        "getShopReceipts",
+        "getShopReceipt",
+        "createReceiptShipment",
     }
 
 
@@ -193,10 +214,10 @@ def _with_form(exchange: Exchange, **changes: str | None) -> bytes:
 
 
 async def test_the_contract_refuses_what_etsy_refuses(
-    recorded: tuple[EtsyClient, RecordingTransport],
+    recorded: tuple[EtsyClient, RecordingTransport], emulator: ThreadedServer
 ) -> None:
     client, transport = recorded
-    await call_every_method(client)
+    await call_every_method(client, emulator.url)
     contract = EtsyContract.load()
     create = next(e for e in transport.exchanges if e.method == "POST" and e.status == 201)
 
