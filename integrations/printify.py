@@ -15,6 +15,7 @@ from typing import Any
 
 import httpx
 
+from integrations.errors import VendorError
 from integrations.http import Limit, SlidingWindow, VendorHttp, steady_rate
 
 VENDOR = "printify"
@@ -24,6 +25,10 @@ PUBLISHES_PER_30_MINUTES = 200
 UPLOADS_PAGE_LIMIT = 100
 # Printify's products list pages hold at most 50 items on the real service.
 PRODUCTS_PAGE_LIMIT = 50
+# Printify's order list pages hold at most 10 orders.
+ORDERS_PAGE_LIMIT = 10
+# Printify's answer to a second order with the same external id (409).
+ORDER_EXISTS_CODE = 8503
 # Printify asks for a URL above 5 MB and is deprecating base64 (docs/vendors/printify.md).
 MAX_BASE64_UPLOAD_BYTES = 5_000_000
 PUBLISH_FLAGS = (
@@ -66,6 +71,11 @@ def parse_printify_error(response: httpx.Response) -> tuple[str, dict[str, Any]]
     if details.get("reason"):
         message = f"{message} ({details['reason']})"
     return message, details
+
+
+def is_order_exists(exc: VendorError) -> bool:
+    """Printify already has an order with this external id (409, code 8503)."""
+    return exc.status == 409 and exc.details.get("vendor_code") == ORDER_EXISTS_CODE
 
 
 def external_listing(product: dict[str, Any]) -> dict[str, Any] | None:
@@ -327,6 +337,48 @@ class PrintifyClient:
     async def unpublish(self, shop_id: int, product_id: str) -> dict[str, Any]:
         """Report that the external listing was taken down."""
         return await self._product_action(shop_id, product_id, "unpublish", {})
+
+    async def create_order(self, shop_id: int, body: dict[str, Any]) -> dict[str, Any]:
+        """Submit an order of the shop's products (`{external_id, label, line_items,
+        shipping_method, send_shipping_notification, address_to}`); returns `{id}`.
+
+        A POST: not retried after a 5xx. Printify refuses a second order with the same
+        `external_id` (409, `is_order_exists`), so after a lost answer look it up with
+        `find_order_by_external_id` instead of sending it again.
+        """
+        result: dict[str, Any] = await self._call("POST", f"shops/{shop_id}/orders.json", json=body)
+        return result
+
+    async def get_order(self, shop_id: int, order_id: str) -> dict[str, Any]:
+        """One order: status, line items with cost, totals, shipments."""
+        result: dict[str, Any] = await self._call("GET", f"shops/{shop_id}/orders/{order_id}.json")
+        return result
+
+    async def find_order_by_external_id(
+        self, shop_id: int, external_id: str
+    ) -> dict[str, Any] | None:
+        """The shop's order submitted with `external_id` (its `metadata.shop_order_id`)."""
+        return await self._find(
+            lambda page: self._call(
+                "GET",
+                f"shops/{shop_id}/orders.json",
+                params={"page": page, "limit": ORDERS_PAGE_LIMIT},
+            ),
+            lambda order: (order.get("metadata") or {}).get("shop_order_id") == external_id,
+        )
+
+    async def send_order_to_production(self, shop_id: int, order_id: str) -> dict[str, Any]:
+        """Release an order on hold to the print provider; returns the order."""
+        path = f"shops/{shop_id}/orders/{order_id}/send_to_production.json"
+        result: dict[str, Any] = await self._call("POST", path)
+        return result
+
+    async def cancel_order(self, shop_id: int, order_id: str) -> dict[str, Any]:
+        """Cancel an order not yet in production; returns the order."""
+        result: dict[str, Any] = await self._call(
+            "POST", f"shops/{shop_id}/orders/{order_id}/cancel.json"
+        )
+        return result
 
     async def list_webhooks(self, shop_id: int) -> list[dict[str, Any]]:
         """`GET shops/{id}/webhooks.json`: the shop's subscriptions `{id, topic, url, shop_id}`."""

@@ -468,3 +468,53 @@ def test_external_is_read_as_an_object_or_a_list() -> None:
     assert external_listing({"external": []}) is None
     assert external_listing({"external": None}) is None
     assert external_listing({}) is None
+
+
+async def test_orders_once_per_external_id(
+    client: PrintifyClient, emulator_config: EmulatorConfig, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    shop = emulator_config.printify_shop_id
+    product, sku = await new_product(client, shop)
+    receipt = f"etsy-{uuid.uuid4().hex[:8]}"
+    body = {
+        "external_id": receipt,
+        "label": receipt,
+        "line_items": [{"product_id": product["id"], "variant_id": 12101, "quantity": 1}],
+        "shipping_method": 1,
+        "send_shipping_notification": False,
+        "address_to": {
+            "first_name": "Alex",
+            "last_name": "Buyer",
+            "country": "US",
+            "region": "IL",
+            "address1": "123 Main Street",
+            "city": "Springfield",
+            "zip": "62701",
+        },
+    }
+    created = await client.create_order(shop, body)
+    order = await client.get_order(shop, created["id"])
+    assert order["status"] == "on-hold" and order["line_items"][0]["metadata"]["sku"].startswith(
+        sku
+    )
+
+    # The answer was lost and the order sent again: Printify says it exists, and the
+    # order is found by its external id, several pages down.
+    with pytest.raises(VendorError) as again:
+        await client.create_order(shop, body)
+    assert printify_module.is_order_exists(again.value) and not again.value.retryable
+    for n in range(2):
+        await client.create_order(shop, body | {"external_id": f"{receipt}-later-{n}"})
+    monkeypatch.setattr(printify_module, "ORDERS_PAGE_LIMIT", 1)
+    found = await client.find_order_by_external_id(shop, receipt)
+    assert found is not None and found["id"] == created["id"]
+    assert await client.find_order_by_external_id(shop, f"{receipt}-never") is None
+
+    sent = await client.send_order_to_production(shop, created["id"])
+    assert sent["status"] == "sending-to-production"
+    with pytest.raises(VendorError) as late:  # in production: too late to cancel
+        await client.cancel_order(shop, created["id"])
+    assert late.value.status == 400 and not printify_module.is_order_exists(late.value)
+    held = await client.find_order_by_external_id(shop, f"{receipt}-later-0")
+    assert held is not None
+    assert (await client.cancel_order(shop, held["id"]))["status"] == "canceled"
