@@ -106,6 +106,27 @@ async def call_every_method(
     product = await client.create_product(shop, body)
     pid = str(product["id"])
     hook = await client.create_webhook(shop, "product:deleted", "https://example.test/h", "s3cret")
+    address = {
+        "first_name": "Alex",
+        "last_name": "Buyer",
+        "country": "US",
+        "region": "IL",
+        "address1": "123 Main Street",
+        "city": "Springfield",
+        "zip": "62701",
+    }
+    orders = [
+        await client.create_order(
+            shop,
+            {
+                "external_id": f"contract-{n}",
+                "line_items": [{"product_id": pid, "variant_id": 12100, "quantity": 1}],
+                "shipping_method": 1,
+                "address_to": address,
+            },
+        )
+        for n in range(2)
+    ]
     served = f"{emulator.url}/printify/v1/mockups/{pid}/12100/front.png"
     calls: dict[str, Any] = {
         "list_shops": client.list_shops(),
@@ -123,6 +144,10 @@ async def call_every_method(
         "publishing_succeeded": client.publishing_succeeded(shop, pid, "1", "https://e.test/1"),
         "publishing_failed": client.publishing_failed(shop, pid, "no"),
         "unpublish": client.unpublish(shop, pid),
+        "get_order": client.get_order(shop, orders[0]["id"]),
+        "find_order_by_external_id": client.find_order_by_external_id(shop, "contract-1"),
+        "send_order_to_production": client.send_order_to_production(shop, orders[0]["id"]),
+        "cancel_order": client.cancel_order(shop, orders[1]["id"]),
         "list_webhooks": client.list_webhooks(shop),
         "update_webhook": client.update_webhook(shop, str(hook["id"]), "https://example.test/2"),
         "delete_webhook": client.delete_webhook(shop, str(hook["id"])),
@@ -130,7 +155,7 @@ async def call_every_method(
     }
     for call in calls.values():
         await call
-    return {"upload_image", "create_product", "create_webhook", *calls}
+    return {"upload_image", "create_product", "create_webhook", "create_order", *calls}
 
 
 async def test_every_client_call_is_a_row_of_the_table(
