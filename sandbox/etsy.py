@@ -28,6 +28,7 @@ from sandbox.etsy_rules import (
     parse_listing_fields,
     query_int,
     read_form,
+    read_json,
 )
 from sandbox.etsy_shops import (
     READINESS_STATE_ID,
@@ -424,13 +425,7 @@ def build_router(
         supported = request.query_params.get("max_variations_supported", "2")
         if supported not in ("2", "3"):
             raise EtsyError.field("max_variations_supported", "Must be 2 or 3.")
-        got = request.headers.get("content-type", "").split(";")[0].strip().lower()
-        if got != "application/json":
-            raise EtsyError.plain(400, f"The request body must be application/json, not {got}.")
-        try:
-            body = await request.json()
-        except ValueError:
-            raise EtsyError.plain(400, "The request body is not valid JSON.") from None
+        body = await read_json(request)
         return state.set_inventory(row, body, int(supported))
 
     @router.get("/application/listings/{listing_id}/images")
@@ -466,13 +461,7 @@ def build_router(
         shop_id: int, receipt_id: int, request: Request
     ) -> dict[str, Any]:
         found = receipts.get(seller(request, shop_id, "transactions_w"), receipt_id)
-        got = request.headers.get("content-type", "").split(";")[0].strip().lower()
-        if got != "application/json":
-            raise EtsyError.plain(400, f"The request body must be application/json, not {got}.")
-        try:
-            body = await request.json()
-        except ValueError:
-            raise EtsyError.plain(400, "The request body is not valid JSON.") from None
+        body = await read_json(request)
         if not isinstance(body, dict):
             raise EtsyError.plain(400, "The request body must be a JSON object.")
         return receipts.ship(found, body)

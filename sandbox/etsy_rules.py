@@ -304,6 +304,18 @@ def decode_image(data: bytes) -> tuple[str, int, int, str]:
     return ext, width, height, f"{red:02X}{green:02X}{blue:02X}"
 
 
+async def read_json(request: Request) -> Any:
+    """A JSON body, as Etsy takes it on its JSON operations (400 for another type or bad
+    JSON)."""
+    got = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if got != "application/json":
+        raise EtsyError.plain(400, f"The request body must be application/json, not {got}.")
+    try:
+        return await request.json()
+    except ValueError:
+        raise EtsyError.plain(400, "The request body is not valid JSON.") from None
+
+
 async def read_form(request: Request, content_type: str) -> dict[str, Any]:
     """The request's form fields; any other content type (JSON included) is a 400."""
     got = request.headers.get("content-type", "").split(";")[0].strip().lower()

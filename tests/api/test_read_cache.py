@@ -4,6 +4,7 @@ says their rows changed (issue 15, ADR 0030): real Postgres, its triggers and NO
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 import uuid
 from collections.abc import AsyncIterator
@@ -252,13 +253,28 @@ async def test_a_truncate_notice_forgets_every_tenants_pages(
     assert after.table == (before.table if before else 0) + 1
 
 
+@contextlib.asynccontextmanager
+async def app_with(
+    settings: Settings,
+    database_url: str,
+    temporal: Client,
+    storage: LocalStorage,
+    **changes: float,
+) -> AsyncIterator[FastAPI]:
+    """Another API process, with `changes` to the session's settings."""
+    changed = settings.model_copy(update=changes)
+    app = create_app(changed, database_url=database_url, temporal=temporal, storage=storage)
+    async with app.router.lifespan_context(app):
+        yield app
+
+
 @pytest.fixture
 async def uncached_app(
     settings: Settings, database_url: str, temporal_client: Client, storage: LocalStorage
 ) -> AsyncIterator[FastAPI]:
-    quiet = settings.model_copy(update={"api_read_cache_seconds": 0})
-    app = create_app(quiet, database_url=database_url, temporal=temporal_client, storage=storage)
-    async with app.router.lifespan_context(app):
+    async with app_with(
+        settings, database_url, temporal_client, storage, api_read_cache_seconds=0
+    ) as app:
         yield app
 
 
@@ -364,9 +380,9 @@ async def slow_states_app(
     settings: Settings, database_url: str, temporal_client: Client, storage: LocalStorage
 ) -> AsyncIterator[FastAPI]:
     """An API process whose readers share a live run's state for a minute."""
-    slow = settings.model_copy(update={"api_live_state_seconds": 60})
-    app = create_app(slow, database_url=database_url, temporal=temporal_client, storage=storage)
-    async with app.router.lifespan_context(app):
+    async with app_with(
+        settings, database_url, temporal_client, storage, api_live_state_seconds=60
+    ) as app:
         yield app
 
 
@@ -420,7 +436,7 @@ async def test_a_live_runs_view_is_not_kept_when_states_are_not_shared(
 async def uncached_states_app(
     settings: Settings, database_url: str, temporal_client: Client, storage: LocalStorage
 ) -> AsyncIterator[FastAPI]:
-    fresh = settings.model_copy(update={"api_live_state_seconds": 0})
-    app = create_app(fresh, database_url=database_url, temporal=temporal_client, storage=storage)
-    async with app.router.lifespan_context(app):
+    async with app_with(
+        settings, database_url, temporal_client, storage, api_live_state_seconds=0
+    ) as app:
         yield app

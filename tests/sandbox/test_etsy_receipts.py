@@ -5,7 +5,6 @@ every answer checked against Etsy's published document."""
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
@@ -15,48 +14,21 @@ import pytest
 from cli.main import main
 from core.http_server import ThreadedServer
 from core.settings import Settings
-from sandbox.contracts import EtsyContract
 from tests.images import png
 from tests.sandbox.test_etsy_emulator import (
-    AUTH,
     CONFIG,
     REDIRECT,
     SHOP,
     PatientTransport,
+    api,
     connect_params,
     draft_form,
     pkce,
 )
 
+__all__ = ["api"]  # the fixture: every answer checked against Etsy's document
+
 SIZES = ("S", "M")
-
-
-@pytest.fixture
-def api(emulator: ThreadedServer) -> Iterator[httpx.Client]:
-    """The Etsy API of the emulator; each answer to one of Etsy's operations is checked
-    against the published document."""
-    contract = EtsyContract.load()
-    problems: list[str] = []
-
-    def check(response: httpx.Response) -> None:
-        request = response.request
-        if contract.operation(request.method, str(request.url)) is None:
-            return
-        response.read()
-        problems.extend(
-            contract.check_response(
-                request.method, str(request.url), response.status_code, response.content
-            )
-        )
-
-    with httpx.Client(
-        base_url=f"{emulator.url}/etsy/v3",
-        headers=AUTH,
-        transport=PatientTransport(),
-        event_hooks={"response": [check]},
-    ) as client:
-        yield client
-    assert problems == []
 
 
 def buy(emulator: ThreadedServer, **purchase: Any) -> httpx.Response:
