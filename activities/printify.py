@@ -8,7 +8,6 @@ searched by a key derived from the workflow before anything is created again.
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import html
 from dataclasses import dataclass
 from typing import Any
@@ -24,7 +23,8 @@ from core.storage import ObjectStorage
 from domain import errors
 from domain.errors import DomainError
 from domain.pricing import PricingError
-from domain.webhooks import PRINTIFY_WEBHOOK_PATH, PUBLISH_STARTED
+from domain.skus import product_sku, workflow_key
+from domain.webhooks import ORDER_TOPICS, PRINTIFY_WEBHOOK_PATH, PUBLISH_STARTED
 from integrations.errors import VendorError
 from integrations.printify import (
     MAX_BASE64_UPLOAD_BYTES,
@@ -66,15 +66,6 @@ from workflows.contract import (
     PUBLISHING_SUCCEEDED,
     UPLOAD_IMAGE,
 )
-
-
-def workflow_key(workflow_id: str) -> str:
-    """A short, stable, vendor-safe token for a workflow (used in file names and SKUs)."""
-    return hashlib.sha256(workflow_id.encode()).hexdigest()[:16]
-
-
-def product_sku(workflow_id: str, variant_id: int) -> str:
-    return f"POD-{workflow_key(workflow_id)}-{variant_id}"
 
 
 def unit_cost(product: dict[str, Any]) -> int:
@@ -364,7 +355,8 @@ class PrintifyActivities:
 
     @activity.defn(name=ENSURE_WEBHOOK.name)
     async def ensure_webhook(self, data: EnsureWebhookInput) -> PublishWatch:
-        """Subscribe our URL to the shop's `product:publish:started` unless it already is.
+        """Subscribe our URL to the shop's `product:publish:started`, and to the order
+        events the order sync follows (ADR 0031), unless it already is.
 
         Listed before created, so a retry after a lost answer subscribes once. A refusal
         that no retry can fix (e.g. a token without `webhooks.write`) leaves the run to poll.
@@ -375,13 +367,14 @@ class PrintifyActivities:
         client = await self._clients.printify(data.tenant_id, data.integration_id)
         try:
             hooks = await client.list_webhooks(data.shop_id)
-            found = next(
-                (h for h in hooks if h.get("topic") == PUBLISH_STARTED and h.get("url") == url),
-                None,
-            )
-            if found is None:
-                secret = self._webhook.secret.get_secret_value()
-                found = await client.create_webhook(data.shop_id, PUBLISH_STARTED, url, secret)
+            subscribed = {h.get("topic"): h for h in hooks if h.get("url") == url}
+            secret = self._webhook.secret.get_secret_value()
+            for topic in (PUBLISH_STARTED, *ORDER_TOPICS):
+                if topic not in subscribed:
+                    subscribed[topic] = await client.create_webhook(
+                        data.shop_id, topic, url, secret
+                    )
+            found = subscribed[PUBLISH_STARTED]
         except VendorError as exc:
             if exc.retryable:
                 raise

@@ -35,6 +35,7 @@ from api.routers import (
     keys,
     listings,
     members,
+    orders,
     protected_names,
     schedules,
     templates,
@@ -171,6 +172,7 @@ def create_app(
         trends,
         campaigns,
         schedules,
+        orders,
         webhooks,
         files,
     )

@@ -237,5 +237,7 @@ SchedulesRead = Annotated[Principal, _needs(Permission.SCHEDULES_READ)]
 SchedulesWrite = Annotated[Principal, _needs(Permission.SCHEDULES_WRITE)]
 ProtectedNamesRead = Annotated[Principal, _needs(Permission.PROTECTED_NAMES_READ)]
 ProtectedNamesWrite = Annotated[Principal, _needs(Permission.PROTECTED_NAMES_WRITE)]
+OrdersRead = Annotated[Principal, _needs(Permission.ORDERS_READ)]
+OrdersWrite = Annotated[Principal, _needs(Permission.ORDERS_WRITE)]
 # Any valid key (every role may read who it is).
 Authenticated = Annotated[Principal, Security(authorize)]

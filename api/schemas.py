@@ -14,9 +14,11 @@ from pydantic import (
     Field,
     StringConstraints,
     field_validator,
+    model_validator,
 )
 
 from api.pages import Page
+from domain.orders import missing_scopes
 from domain.rbac import Permission, Role
 from models.payloads import RunKind, RunStatus
 from models.requests import EtsyChoicesIn, JsonBody, PricingRuleIn, VariantIds
@@ -463,8 +465,29 @@ class IntegrationPublic(BaseModel):
         default=None, description="Etsy: the shop's profiles and policies (None: not read yet)."
     )
     listing_defaults: ListingDefaults | None = None
+    scopes: list[str] | None = Field(
+        default=None,
+        description="Etsy: the scopes its token was granted, as Etsy says (None: not known)",
+    )
+    missing_scopes: list[str] = Field(
+        default_factory=list,
+        description="Etsy: scopes the platform needs that the token lacks "
+        "(`transactions_r`/`transactions_w` read orders and post tracking)",
+    )
+    reconnect_required: bool = Field(
+        default=False,
+        description="Etsy: connect the shop again (GET /v1/integrations/etsy/connect): "
+        "its authorization was revoked or lacks a needed scope",
+    )
     created_at: datetime
     updated_at: datetime
+
+    @model_validator(mode="after")
+    def _reconnect(self) -> IntegrationPublic:
+        if self.vendor == "etsy":
+            self.missing_scopes = missing_scopes(self.scopes)
+            self.reconnect_required = self.status == "needs_reauth" or bool(self.missing_scopes)
+        return self
 
 
 class EtsyConnectPublic(BaseModel):

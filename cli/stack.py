@@ -37,6 +37,8 @@ from core.embedded import (
 )
 from core.settings import Settings
 from core.temporal import connect_temporal
+from domain.errors import DomainError
+from services import order_sync
 from services.accounts import bootstrap_development, dev_key_path
 from services.schedule_types import ScheduleError, schedule_ui_url
 from services.schedules import ensure_default_schedule
@@ -178,7 +180,7 @@ class Stack:
         settings = self.settings
         try:
             made = asyncio.run(_default_schedule(settings))
-        except (RPCError, ScheduleError, RuntimeError) as exc:
+        except (RPCError, ScheduleError, DomainError, RuntimeError) as exc:
             # A convenience of the local stack: without it everything else still works.
             logger.warning("no default scrape schedule: %s", exc)
             return
@@ -303,7 +305,10 @@ class Stack:
 
 
 async def _default_schedule(settings: Settings) -> tuple[str, bool] | None:
-    return await ensure_default_schedule(await connect_temporal(settings), settings)
+    temporal = await connect_temporal(settings)
+    # The development tenant's orders are synced on a schedule too (ADR 0031).
+    await order_sync.ensure_schedule(temporal, settings, tenant_id=settings.default_tenant)
+    return await ensure_default_schedule(temporal, settings)
 
 
 def run_foreground(settings: Settings) -> int:

@@ -81,7 +81,9 @@ class Settings(BaseSettings):
     # OAuth 2.0 + PKCE: where sellers approve us, where Etsy sends them back, what we ask.
     etsy_oauth_connect_url: str | None = None
     etsy_redirect_uri: str | None = None
-    etsy_oauth_scopes: str = "listings_r listings_w listings_d shops_r shops_w profile_r"
+    etsy_oauth_scopes: str = (
+        "listings_r listings_w listings_d shops_r shops_w profile_r transactions_r transactions_w"
+    )
     # Refresh an Etsy access token this long before it expires.
     etsy_refresh_margin_seconds: int = 300
     # Printify webhooks (ADR 0012): the secret Printify signs `product:publish:started`
@@ -196,6 +198,9 @@ class Settings(BaseSettings):
     # A tenant's on-demand scrapes start at most this often: each spends the sources'
     # quotas, Etsy's shared by every tenant (ADR 0020).
     trend_scrape_cooldown_seconds: int = Field(default=300, ge=0, le=86400)
+    # Orders (ADR 0031): how often each tenant's order sync reads its Etsy receipts and
+    # follows its Printify orders (Printify's events move them at once in between).
+    order_sync_interval_seconds: int = Field(default=600, ge=30, le=86400)
 
     @model_validator(mode="after")
     def _printify_rates_within_its_caps(self) -> Settings:

@@ -141,6 +141,12 @@ SCRAPE_NOT_FOUND = register("SCRAPE_NOT_FOUND", K.NOT_FOUND)
 # Runs and activities.
 ETSY_REAUTH_REQUIRED = register("ETSY_REAUTH_REQUIRED", K.UPSTREAM, retryable=False)
 LISTING_CLAIMED = register("LISTING_CLAIMED", K.CONFLICT, retryable=True)
+# Orders (issue 16).
+ETSY_RECONNECT_REQUIRED = register("ETSY_RECONNECT_REQUIRED", K.CONFLICT, retryable=False)
+ORDER_NOT_FOUND = register("ORDER_NOT_FOUND", K.NOT_FOUND)
+ORDER_STATE_CONFLICT = register("ORDER_STATE_CONFLICT", K.CONFLICT)
+ORDER_BUSY = register("ORDER_BUSY", K.CONFLICT, retryable=True)
+ORDER_ADDRESS_INVALID = register("ORDER_ADDRESS_INVALID", K.INVALID)
 
 # Vendors: one family of codes each, `<VENDOR>_<OUTCOME>` (integrations.errors.error_code).
 VENDORS = ("printify", "etsy", "openai", "google_trends", "reddit", "pinterest")

@@ -41,6 +41,8 @@ class Permission(StrEnum):
     CAMPAIGNS_WRITE = "campaigns:write"
     PROTECTED_NAMES_READ = "protected_names:read"
     PROTECTED_NAMES_WRITE = "protected_names:write"
+    ORDERS_READ = "orders:read"
+    ORDERS_WRITE = "orders:write"
 
 
 _VIEWER = frozenset(
@@ -58,6 +60,7 @@ _VIEWER = frozenset(
         Permission.SCHEDULES_READ,
         Permission.CAMPAIGNS_READ,
         Permission.PROTECTED_NAMES_READ,
+        Permission.ORDERS_READ,
     }
 )
 _EDITOR = _VIEWER | {
@@ -67,6 +70,7 @@ _EDITOR = _VIEWER | {
     Permission.SCHEDULES_WRITE,
     Permission.CAMPAIGNS_WRITE,
     Permission.PROTECTED_NAMES_WRITE,
+    Permission.ORDERS_WRITE,
 }
 _ADMIN = _EDITOR | {
     Permission.INTEGRATIONS_WRITE,

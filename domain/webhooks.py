@@ -16,6 +16,8 @@ from pydantic import BaseModel, ConfigDict, Field
 PRINTIFY_WEBHOOK_PATH = "/v1/webhooks/printify"
 SIGNATURE_HEADER = "X-Pfy-Signature"
 PUBLISH_STARTED = "product:publish:started"
+# The order events the order sync follows (ADR 0031).
+ORDER_TOPICS = ("order:updated", "order:sent-to-production", "order:shipment:created")
 _SCHEME = "sha256="
 
 
@@ -41,11 +43,24 @@ class _Lenient(BaseModel):
     model_config = ConfigDict(extra="ignore")
 
 
+class PrintifyCarrier(_Lenient):
+    """An `order:shipment:*` event's carrier and tracking."""
+
+    code: str | None = Field(default=None, max_length=64)
+    tracking_number: str | None = Field(default=None, max_length=128)
+    tracking_url: str | None = Field(default=None, max_length=2000)
+
+
 class PrintifyEventData(_Lenient):
     """The parts of `resource.data` we read (`product:publish:started` carries more)."""
 
     shop_id: int | None = Field(default=None, ge=0, le=2**63 - 1)
     action: str | None = Field(default=None, max_length=32, description='"create" or "delete"')
+    status: str | None = Field(
+        default=None, max_length=64, description="`order:updated`: the order's status"
+    )
+    shipped_at: str | None = Field(default=None, max_length=40)
+    carrier: PrintifyCarrier | None = None
 
 
 class PrintifyEventResource(_Lenient):

@@ -175,6 +175,14 @@ class EtsyClient:
         """`GET /application/openapi-ping`: `{"application_id": int}`."""
         return await self._json("GET", "application/openapi-ping")
 
+    async def token_scopes(self) -> list[str]:
+        """tokenScopes: the scopes the client's access token was granted (API key only; the
+        token travels in the form, never in a URL)."""
+        response = await self._http.request(
+            "POST", "application/scopes", data={"token": self._access_token}
+        )
+        return sorted(str(scope) for scope in response.json().get("scopes") or [])
+
     async def get_me(self) -> dict[str, Any]:
         """The token's user: `{"user_id", "shop_id"}`."""
         return await self._json("GET", "application/users/me")

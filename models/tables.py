@@ -294,6 +294,9 @@ class Integration(SQLModel, table=True):
     # processing profiles; services.shop_setup), and the seller's defaults among them.
     shop_setup: dict[str, Any] | None = _json()
     listing_defaults: dict[str, Any] | None = _json()
+    # Etsy: the scopes its access token was granted, as Etsy's `tokenScopes` said (None:
+    # not known, a connection from before they were read; migration 0015).
+    scopes: list[str] | None = _json()
     created_at: datetime = _ts()
     updated_at: datetime = _ts()
 
@@ -438,3 +441,75 @@ class ProtectedNameRecord(SQLModel, table=True):
     context: list[str] = Field(sa_column=Column(JSONB, nullable=False))
     note: str | None = Field(default=None, max_length=500)
     created_at: datetime = _ts()
+
+
+# --- orders (issue 16, ADR 0031) -------------------------------------------------------------
+
+
+class OrderStatus(StrEnum):
+    """Where a buyer's order is: from the paid Etsy receipt to the shipment on Etsy."""
+
+    RECEIVED = "received"  # read from Etsy, not yet sent to Printify
+    SUBMITTED = "submitted"  # a Printify order exists, not yet in production
+    IN_PRODUCTION = "in_production"
+    SHIPPED = "shipped"  # Printify shipped it (the tracking goes to Etsy once)
+    ON_HOLD = "on_hold"  # waits for the seller: `hold_reason` says why
+    CANCELLED = "cancelled"
+    FAILED = "failed"  # Printify cancelled or could not make it
+
+
+class Order(SQLModel, table=True):
+    """A paid Etsy receipt with items of our listings, and the Printify order made for it.
+
+    One row per receipt and tenant, whatever is read twice; `printify_order_id` is set
+    once, and `etsy_shipment_at` once the tracking is on the receipt.
+    """
+
+    __tablename__ = "orders"
+    __table_args__ = (
+        UniqueConstraint("tenant_id", "etsy_receipt_id", name="uq_order_receipt"),
+        Index("ix_orders_tenant_created", "tenant_id", "created_at", "id"),
+        Index("ix_orders_tenant_status", "tenant_id", "status"),
+        # Printify's events name only its order id.
+        Index("ix_orders_printify_order", "printify_order_id", unique=True),
+    )
+
+    id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
+    tenant_id: str = Field(foreign_key="tenants.id", max_length=64)
+    etsy_shop_id: int = Field(sa_column=Column(BigInteger, nullable=False))
+    etsy_receipt_id: int = Field(sa_column=Column(BigInteger, nullable=False))
+    status: str = Field(max_length=32)
+    # `platform`: we forward it to Printify; `printify`: an Etsy-channel Printify shop,
+    # which imports its orders itself (read for the sales figures only).
+    fulfilment: str = Field(default="platform", max_length=16)
+    hold_reason: str | None = Field(default=None, max_length=64)
+    hold_message: str | None = Field(default=None, max_length=500)
+    printify_shop_id: int | None = Field(default=None, sa_column=Column(BigInteger))
+    printify_order_id: str | None = Field(default=None, max_length=64)
+    items: list[dict[str, Any]] = Field(sa_column=Column(JSONB, nullable=False))
+    # The buyer's name and address as Etsy gave them (what Printify ships to).
+    address: dict[str, Any] = Field(sa_column=Column(JSONB, nullable=False))
+    amounts: dict[str, Any] = Field(sa_column=Column(JSONB, nullable=False))
+    tracking: dict[str, Any] | None = _json()
+    etsy_shipment_at: datetime | None = _optional_ts()
+    # Who may act on the order with a vendor until when (a sync's activity), so two syncs
+    # never both submit it or both post its tracking.
+    lease_owner: str | None = Field(default=None, max_length=300)
+    lease_until: datetime | None = _optional_ts()
+    receipt_updated_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
+    created_at: datetime = _ts()
+    updated_at: datetime = _ts()
+
+
+class OrderSync(SQLModel, table=True):
+    """A tenant's order sync: how far Etsy's receipts were read, and its setting."""
+
+    __tablename__ = "order_syncs"
+
+    tenant_id: str = Field(foreign_key="tenants.id", primary_key=True, max_length=64)
+    # Orders go to production at once (True) or wait for the seller in Printify.
+    auto_production: bool = True
+    # The newest receipt change read (Etsy's `updated_timestamp`, epoch seconds).
+    checkpoint: int = Field(default=0, sa_column=Column(BigInteger, nullable=False))
+    last_synced_at: datetime | None = _optional_ts()
+    updated_at: datetime = _ts()

@@ -335,6 +335,14 @@ def build_router(
     def ping() -> dict[str, int]:
         return {"application_id": _application_id(config.etsy_keystring)}
 
+    @router.post("/application/scopes")
+    async def token_scopes(request: Request) -> dict[str, list[str]]:
+        form = await read_form(request, "application/x-www-form-urlencoded")
+        token = form.get("token")
+        if not token:
+            raise EtsyError.field("token", "token is required.")
+        return {"scopes": gate.scopes_of(token)}
+
     @router.get("/application/users/me")
     def get_me(request: Request) -> dict[str, int | None]:
         user_id = gate.user_id(request)

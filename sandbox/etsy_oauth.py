@@ -151,6 +151,16 @@ class Gate:
             )
         return self._limiter.hit(self._config.etsy_keystring)
 
+    def scopes_of(self, token: str) -> list[str]:
+        """`tokenScopes`: what a live access token was granted (none for an unknown or
+        expired one); the configured development token has every scope."""
+        if hmac.compare_digest(token.encode(), self._config.etsy_access_token.encode()):
+            return sorted(SCOPES)
+        record = self._store.collection("access_tokens").get(_digest(token))
+        if record is None or time.time() >= record["expires_at"]:
+            return []
+        return sorted(str(record.get("scope", "")).split())
+
     def user_id(self, request: Request, scope: str | None = None) -> int:
         """The user behind `Authorization: Bearer <user_id>.<token>`, or a 401; with
         `scope`, a 403 when the token was not granted it (the configured token has all)."""

@@ -3,7 +3,8 @@ setup (read when the shop is connected, or on request) and the profiles each run
 listing names; the Printify shops and how each sells on Etsy (its sales channel).
 
 `read` asks Etsy for the shop's shipping profiles, return policies and processing
-profiles; `refresh` stores them on the integration (`shop_setup`); `listing_setup`
+profiles; `refresh` stores them on the integration (`shop_setup`), with the scopes Etsy
+says the token was granted (`scopes`); `listing_setup`
 chooses a run's (`domain.shop_setup.choose`), reading the shop first when the
 integration has never been read (connected before this existed, or Etsy failed then).
 """
@@ -80,6 +81,8 @@ async def refresh(
     client = await vendors.etsy(row.tenant_id, str(row.id))
     setup = await read(client, row.shop_id)
     row.shop_setup = setup
+    # What the token may do: a connection without the order scopes is told to reconnect.
+    row.scopes = await client.token_scopes()
     if row.shop_id is None:
         row.shop_id = setup["shop_id"]
     session.add(row)

@@ -28,7 +28,13 @@ LAYERS: list[tuple[str, ...]] = [
 ]
 LEVEL = {package: level for level, packages in enumerate(LAYERS) for package in packages}
 # What workflow code may import of ours: deterministic data and rules, and the contract.
-WORKFLOW_MAY_IMPORT = ("workflows", "models.payloads", "models.trends", "domain")
+WORKFLOW_MAY_IMPORT = (
+    "workflows",
+    "models.payloads",
+    "models.trends",
+    "models.orders",
+    "domain",
+)
 # What the emulators may share with the product: pure rule tables only.
 SANDBOX_MAY_IMPORT = ("sandbox", "domain")
 # Libraries that do I/O or speak HTTP, by the layers that must not use them.

@@ -29,6 +29,7 @@ from activities.etsy import EtsyActivities
 from activities.heartbeat import HeartbeatInterceptor
 from activities.ideation import IdeationActivities
 from activities.image import ImageActivities
+from activities.orders import OrderActivities
 from activities.printify import PrintifyActivities, PublishWebhook
 from activities.providers import build_providers
 from activities.records import RecordsActivities
@@ -45,6 +46,7 @@ from services.vendors import VendorGateway
 from workflows.campaign import CampaignWorkflow
 from workflows.contract import QUEUES
 from workflows.design_to_listing import DesignToListingWorkflow
+from workflows.order_sync import OrderSyncWorkflow
 from workflows.services import BriefWorkflow, DesignWorkflow, PublishDesignWorkflow
 from workflows.trend_scrape import TrendScrapeWorkflow
 
@@ -57,6 +59,7 @@ WORKFLOWS: list[type] = [
     PublishDesignWorkflow,
     TrendScrapeWorkflow,
     CampaignWorkflow,
+    OrderSyncWorkflow,
 ]
 
 
@@ -137,6 +140,7 @@ async def build_activities(
                 )
             ),
             *activity_methods(EtsyActivities.from_settings(sessions, storage, clients, settings)),
+            *activity_methods(OrderActivities(sessions, clients)),
         ]
     raise ValueError(f"unknown queue {queue!r}; one of {', '.join(QUEUES)}")
 
@@ -145,6 +149,7 @@ async def build_activities(
 _REPLAYED_SOURCES = (
     Path(workflows.__file__).parent,
     Path(models.__file__).parent / "payloads.py",
+    Path(models.__file__).parent / "orders.py",
     Path(domain.__file__).parent,
 )
 

@@ -24,6 +24,7 @@ from temporalio.common import (
 )
 
 from domain.errors import non_retryable_codes
+from models.orders import AdvanceOrderInput, OrderStep, OrderSyncInput, ReceiptsRead
 from models.payloads import (
     Artwork,
     BriefResult,
@@ -106,6 +107,7 @@ RUN_PREFIXES = {
     "publish": "pub",
     "scrape": "scr",
     "campaign": "cmp",
+    "orders": "ord",
 }
 SCHEDULE_PREFIX = "scrape-"
 # `.` separates tenant and name: tenant ids may hold `-` but never `.` (`pod tenant`).
@@ -127,6 +129,21 @@ def scrape_campaign_id(tenant_id: str, scrape_workflow_id: str) -> str:
     """The campaign a scrape starts on its fresh signals: one per scrape run."""
     digest = hashlib.sha256(scrape_workflow_id.encode()).hexdigest()[:24]
     return f"{RUN_PREFIXES['campaign']}-{tenant_id}-{digest}"
+
+
+def order_sync_id(tenant_id: str, reason: str) -> str:
+    """A tenant's order sync: one id per reason (`now` for a request, `events` for
+    Printify's events), so a second request while one runs joins it."""
+    return f"{RUN_PREFIXES['orders']}-{tenant_id}-{reason}"
+
+
+# The tenant's order sync schedule (`orders-<tenant>`): apart from the scrape schedules,
+# whose ids and names a tenant chooses.
+ORDER_SCHEDULE_PREFIX = "orders-"
+
+
+def order_schedule_id(tenant_id: str) -> str:
+    return f"{ORDER_SCHEDULE_PREFIX}{tenant_id}"
 
 
 def schedule_id_for(tenant_id: str, name: str) -> str:
@@ -307,6 +324,16 @@ PREPARE_LISTING_RUN = ActivityDef(
     RECORDS,
 )
 RECORD_CAMPAIGN = ActivityDef("campaign.record", RecordCampaignInput, NONE, "records", RECORDS)
+
+READ_RECEIPTS = ActivityDef(
+    "orders.read_receipts", OrderSyncInput, ReceiptsRead, "integration", INTEGRATION
+)
+OPEN_ORDERS = ActivityDef(
+    "orders.open_orders", OrderSyncInput, list[str], "integration", INTEGRATION
+)
+ADVANCE_ORDER = ActivityDef(
+    "orders.advance", AdvanceOrderInput, OrderStep, "integration", INTEGRATION
+)
 
 ACTIVITIES: tuple[ActivityDef[Any, Any], ...] = tuple(
     value for value in list(globals().values()) if isinstance(value, ActivityDef)

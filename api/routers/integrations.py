@@ -9,7 +9,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Response, status
 
 from api.auth import IntegrationsRead, IntegrationsWrite
-from api.deps import SessionDep, SettingsDep, VendorsDep
+from api.deps import SessionDep, SettingsDep, TemporalDep, VendorsDep
 from api.schemas import (
     ErrorBody,
     EtsyConnectPublic,
@@ -23,7 +23,7 @@ from domain import errors
 from domain.errors import DomainError
 from models import repositories
 from models.tables import Integration
-from services import etsy_connect, shop_setup
+from services import etsy_connect, order_sync, shop_setup
 from services.accounts import store_integration
 
 router = APIRouter(prefix="/v1/integrations", tags=["integrations"])
@@ -66,6 +66,7 @@ async def etsy_callback(
     session: SessionDep,
     settings: SettingsDep,
     vendors: VendorsDep,
+    temporal: TemporalDep,
     state: Annotated[str, Query(min_length=1, max_length=256)],
     code: Annotated[str | None, Query(min_length=1, max_length=1024)] = None,
     error: Annotated[str | None, Query(max_length=100)] = None,
@@ -87,6 +88,7 @@ async def etsy_callback(
     )
     await shop_setup.refresh_quietly(session, vendors, row)
     await session.commit()
+    await order_sync.schedule_quietly(temporal, settings, tenant_id=row.tenant_id)
     return IntegrationPublic.model_validate(row, from_attributes=True)
 
 
@@ -97,6 +99,7 @@ async def put_integration(
     session: SessionDep,
     settings: SettingsDep,
     vendors: VendorsDep,
+    temporal: TemporalDep,
     principal: IntegrationsWrite,
 ) -> IntegrationPublic:
     """Connect a vendor with a token (a Printify personal access token, or Etsy OAuth tokens).
@@ -119,6 +122,8 @@ async def put_integration(
     await session.commit()  # first: the vendor gateway reads the token in its own session
     await shop_setup.refresh_quietly(session, vendors, row)
     await session.commit()
+    if vendor == "etsy":  # its paid orders are read on a schedule from now on
+        await order_sync.schedule_quietly(temporal, settings, tenant_id=principal.tenant_id)
     return IntegrationPublic.model_validate(row, from_attributes=True)
 
 

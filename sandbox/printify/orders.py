@@ -73,6 +73,11 @@ class AddressIn(Body):
     zip: str = Field(min_length=1, max_length=32)
 
 
+class StockChange(Body):
+    variant_id: StrictInt
+    in_stock: StrictBool
+
+
 class OrderIn(Body):
     external_id: str | None = Field(default=None, min_length=1, max_length=255)
     label: str | None = Field(default=None, max_length=255)
@@ -98,7 +103,7 @@ def _line_item(state: PrintifyState, shop_id: int, i: int, item: LineItemIn) -> 
     variant = next((v for v in product["variants"] if v["id"] == item.variant_id), None)
     if variant is None or not variant["is_enabled"]:
         raise invalid(f"line_items.{i}.variant_id: variant {item.variant_id} is not for sale")
-    if item.variant_id in catalog.OUT_OF_STOCK:
+    if item.variant_id in catalog.OUT_OF_STOCK or str(item.variant_id) in state.stock_outs:
         raise invalid(f"line_items.{i}.variant_id: variant {item.variant_id} is out of stock")
     return {
         "product_id": item.product_id,
@@ -321,8 +326,21 @@ def _ship(state: PrintifyState, order_id: str) -> None:
 
 
 def build_admin_router(state: PrintifyState) -> APIRouter:
-    """`GET /__admin/printify/orders`: every order as the platform sent it."""
+    """`GET /__admin/printify/orders`: every order as the platform sent it;
+    `POST /__admin/printify/stock`: a variant out of stock or back in."""
     router = APIRouter(prefix="/__admin/printify", include_in_schema=False)
+
+    @router.post("/stock")
+    def set_stock(change: StockChange) -> dict[str, Any]:
+        """Run a variant out of stock at the provider, or back in (orders of it are
+        refused meanwhile, as Printify refuses them)."""
+        with state.store.lock:
+            if change.in_stock:
+                state.stock_outs.pop(str(change.variant_id), None)
+            else:
+                state.stock_outs[str(change.variant_id)] = True
+            state.store.save()
+        return {"variant_id": change.variant_id, "in_stock": change.in_stock}
 
     @router.get("/orders")
     def sent_orders() -> list[dict[str, Any]]:

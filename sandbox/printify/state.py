@@ -67,6 +67,8 @@ class PrintifyState:
     hooks: dict[str, Any] = field(init=False)
     files: BlobDir = field(init=False)  # uploaded images, and thumbnails for mock-ups
     shops: dict[str, Any] = field(init=False)
+    # Variants a test ran out of stock at its provider (`POST /__admin/printify/stock`).
+    stock_outs: dict[str, Any] = field(init=False)
 
     def __post_init__(self) -> None:
         self.files = BlobDir(self.store, "printify-uploads")
@@ -81,6 +83,7 @@ class PrintifyState:
         self.uploads = self.store.collection("uploads")
         self.products = self.store.collection("products")
         self.orders = self.store.collection("orders")
+        self.stock_outs = self.store.collection("stock_outs")
         self.hooks = self.webhooks.subscriptions
 
     def check_shop(self, shop_id: int) -> dict[str, Any]:

@@ -10,9 +10,9 @@ from typing import Any
 
 import httpx
 
-from activities.printify import workflow_key
 from core.db import SessionFactory
 from core.settings import Settings
+from domain.skus import workflow_key
 from sandbox.app import EmulatorConfig
 from services.vendors import VendorGateway
 

@@ -20,7 +20,7 @@ from core.db import SessionFactory
 from core.http_server import ThreadedServer, free_port
 from core.settings import Settings
 from core.storage import LocalStorage
-from domain.webhooks import PRINTIFY_WEBHOOK_PATH
+from domain.webhooks import ORDER_TOPICS, PRINTIFY_WEBHOOK_PATH, PUBLISH_STARTED
 from models.tables import WebhookEvent
 from sandbox.app import EmulatorConfig
 from services.runs import handle
@@ -146,7 +146,9 @@ async def test_the_signed_webhook_confirms_the_publish(
         f"{emulator.url}/printify/v1/shops/{emulator_config.printify_shop_id}/webhooks.json",
         headers=printify_headers(emulator_config),
     ).json()
-    assert [h["topic"] for h in hooks if h["url"] == delivery["url"]] == ["product:publish:started"]
+    # Once each: the publish event, and the order events the order sync follows.
+    topics = [h["topic"] for h in hooks if h["url"] == delivery["url"]]
+    assert sorted(topics) == sorted([PUBLISH_STARTED, *ORDER_TOPICS])
 
 
 async def test_without_deliveries_the_run_finishes_by_polling(

@@ -18,6 +18,7 @@ import pytest
 
 from core.http_server import ThreadedServer
 from integrations import etsy as etsy_module
+from domain.orders import PLATFORM_SCOPES
 from integrations.errors import VendorError
 from integrations.etsy import (
     EtsyClient,
@@ -554,9 +555,17 @@ async def test_a_connection_without_the_transactions_scopes_is_told_apart(
     try:
         with pytest.raises(VendorError) as refused:
             await narrow.receipts_to_ship(SHOP)
+        granted = await narrow.token_scopes()  # what tells the seller to reconnect
     finally:
         await narrow.aclose()
     assert refused.value.status == 403 and etsy_module.is_insufficient_scope(refused.value)
+    assert granted == ["listings_w"]
+    assert set(PLATFORM_SCOPES) <= set(await client.token_scopes())  # the configured token
+    gone = make_client(emulator, access_token="1.not-a-token")
+    try:
+        assert await gone.token_scopes() == []  # an unknown token was granted nothing
+    finally:
+        await gone.aclose()
     with pytest.raises(VendorError) as foreign:  # another user's shop: not a scope problem
         await client.get_readiness_state_definitions(
             httpx.post(f"{emulator.url}/__admin/etsy/shops", json={}).json()["shop_id"]

@@ -14,6 +14,7 @@ import httpx
 import pytest
 
 from core.http_server import ThreadedServer
+from domain.orders import PLATFORM_SCOPES
 from integrations.errors import VendorError
 from integrations.etsy import EtsyClient
 from integrations.http import Limit, steady_rate
@@ -92,6 +93,7 @@ async def call_every_method(client: EtsyClient, emulator_url: str) -> set[str]:
     listing_id = int(draft["listing_id"])
     calls: dict[str, Any] = {
         "ping": client.ping(),
+        "token_scopes": granted_every_scope(client),
         "get_me": client.get_me(),
         "get_shop": client.get_shop(SHOP),
         "get_shipping_profiles": client.get_shipping_profiles(SHOP),
@@ -146,6 +148,11 @@ async def call_every_method(client: EtsyClient, emulator_url: str) -> set[str]:
     with pytest.raises(VendorError):  # and an error answer, checked like the others
         await client.get_listing(listing_id)
     return {"create_draft_listing", "get_receipt", "create_receipt_shipment", *calls}
+
+
+async def granted_every_scope(client: EtsyClient) -> None:
+    """The configured token has every scope the platform asks for (tokenScopes)."""
+    assert set(PLATFORM_SCOPES) <= set(await client.token_scopes())
 
 
 async def bought_and_shipped(client: EtsyClient, emulator_url: str, listing_id: int) -> None:
