@@ -132,7 +132,7 @@ class AddressFix(JsonBody):
     city: str | None = Field(default=None, min_length=1, max_length=255)
     state: str | None = Field(default=None, max_length=255)
     zip: str | None = Field(default=None, min_length=1, max_length=32)
-    country_iso: str | None = Field(default=None, pattern=r"^[A-Z]{2}$")
+    country_iso: str | None = Field(default=None, min_length=2, max_length=2, pattern=r"^[A-Z]{2}$")
 
     def changes(self) -> dict[str, Any]:
         return self.model_dump(exclude_unset=True)

@@ -82,7 +82,11 @@ async def refresh(
     setup = await read(client, row.shop_id)
     row.shop_setup = setup
     # What the token may do: a connection without the order scopes is told to reconnect.
-    row.scopes = await client.token_scopes()
+    # A side read: should Etsy not answer it, the scopes stay as they were known.
+    try:
+        row.scopes = await client.token_scopes()
+    except VendorError as exc:
+        logger.warning("could not read the Etsy token's scopes of %s: %s", row.id, exc)
     if row.shop_id is None:
         row.shop_id = setup["shop_id"]
     session.add(row)

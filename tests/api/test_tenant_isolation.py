@@ -18,7 +18,7 @@ from fastapi import FastAPI
 from core.db import SessionFactory
 from core.settings import Settings
 from models import repositories
-from models.tables import Campaign, Design, Listing, TrendSignal
+from models.tables import Campaign, Design, Listing, Order, OrderStatus, TrendSignal, utcnow
 from sandbox.app import EmulatorConfig
 from tests.accounts import Account, create_account
 from tests.api.routes import Route, v1_routes
@@ -43,6 +43,7 @@ class Victim:
     signal_id: str = ""
     campaign_id: str = ""
     name_id: str = ""
+    order_id: str = ""
     ids: set[str] = field(default_factory=set)
 
 
@@ -124,6 +125,26 @@ async def _seed(app: FastAPI, sessions: SessionFactory, account: Account) -> Vic
             outcomes=[],
         )
         session.add(campaign)
+        # On hold: a retry or cancel that reached it would change it.
+        order = Order(
+            tenant_id=tenant,
+            etsy_shop_id=2,
+            etsy_receipt_id=int(uuid.uuid4().int % 10**12),
+            status=OrderStatus.ON_HOLD,
+            hold_reason="ADDRESS_INVALID",
+            hold_message="the buyer's address has no usable state",
+            items=[],
+            address={"name": "Isolated Buyer"},
+            amounts={
+                "currency": "USD",
+                **dict.fromkeys(
+                    ("subtotal_cents", "shipping_cents", "tax_cents", "discount_cents"), 0
+                ),
+                "total_cents": 0,
+            },
+            receipt_updated_at=utcnow(),
+        )
+        session.add(order)
         await session.commit()
     victim = Victim(
         account=account,
@@ -139,8 +160,10 @@ async def _seed(app: FastAPI, sessions: SessionFactory, account: Account) -> Vic
         signal_id=str(signal.id),
         campaign_id=campaign.id,
         name_id=name.json()["id"],
+        order_id=str(order.id),
     )
     victim.ids = {
+        victim.order_id,
         victim.name_id,
         victim.template_id,
         victim.brief_id,
@@ -377,6 +400,23 @@ WALK: dict[tuple[str, str], Check] = {
     ("GET", "/v1/campaigns/{campaign_id}"): not_found(
         "/v1/campaigns/{campaign_id}", code="CAMPAIGN_NOT_FOUND"
     ),
+    ("GET", "/v1/orders"): reveals_nothing("/v1/orders"),
+    # B's own sync and setting: they read and change B's orders only.
+    ("POST", "/v1/orders/sync"): reveals_nothing("/v1/orders/sync", "POST", ok=202),
+    ("GET", "/v1/orders/settings"): reveals_nothing("/v1/orders/settings"),
+    ("PUT", "/v1/orders/settings"): reveals_nothing(
+        "/v1/orders/settings", "PUT", {"auto_production": False}
+    ),
+    ("GET", "/v1/orders/{order_id}"): not_found("/v1/orders/{order_id}", code="ORDER_NOT_FOUND"),
+    ("POST", "/v1/orders/{order_id}/retry"): not_found(
+        "/v1/orders/{order_id}/retry",
+        "POST",
+        {"address": {"state": "OR"}},
+        code="ORDER_NOT_FOUND",
+    ),
+    ("POST", "/v1/orders/{order_id}/cancel"): not_found(
+        "/v1/orders/{order_id}/cancel", "POST", code="ORDER_NOT_FOUND"
+    ),
 }
 
 
@@ -425,6 +465,9 @@ async def test_another_tenant_finds_nothing_anywhere(
         assert [k["revoked_at"] for k in keys] == [None]
         template = (await a.get(f"/v1/templates/{victim.template_id}")).json()
         assert template["name"] == TEMPLATE["name"] and template["is_default"] is True
+        order = (await a.get(f"/v1/orders/{victim.order_id}")).json()
+        assert (order["status"], order["hold"]["reason"]) == ("on_hold", "ADDRESS_INVALID")
+        assert (await a.get("/v1/orders/settings")).json()["auto_production"] is True
         schedule = (await a.get(f"/v1/schedules/{victim.schedule_id}")).json()
         assert (schedule["paused"], schedule["note"]) == (True, SCHEDULE["note"])
         assert (schedule["interval_minutes"], schedule["recent_runs"]) == (60, [])

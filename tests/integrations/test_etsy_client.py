@@ -17,8 +17,8 @@ import httpx
 import pytest
 
 from core.http_server import ThreadedServer
-from integrations import etsy as etsy_module
 from domain.orders import PLATFORM_SCOPES
+from integrations import etsy as etsy_module
 from integrations.errors import VendorError
 from integrations.etsy import (
     EtsyClient,

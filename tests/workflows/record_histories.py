@@ -19,6 +19,7 @@ from typing import Any
 import httpx
 from temporalio.client import Client, WorkflowExecutionStatus
 
+from core.http_server import ThreadedServer
 from tests.e2e.helpers import wait_for_end
 from tests.stack import WorkerSet
 
@@ -84,3 +85,35 @@ async def test_record_one_history_per_workflow_type(
         (HISTORIES / f"{kind}.json").write_text(history.to_json())
         written.add(kind)
     assert written == wanted
+
+
+async def test_record_the_order_sync_history(
+    api: httpx.AsyncClient,
+    workers: WorkerSet,
+    temporal_client: Client,
+    emulator: ThreadedServer,
+) -> None:
+    """`OrderSyncWorkflow` alone (issue 16): a listing is bought, and one sync reads the
+    receipt, submits the Printify order and sends it to production."""
+    run = await wait_for_end(
+        api,
+        (
+            await started(
+                await api.post(
+                    "/v1/workflows/design-to-listing",
+                    json={"keyword": "history order otter"},
+                    headers={"Idempotency-Key": "record-order-sync"},
+                )
+            )
+        )["workflow_id"],
+    )
+    bought = httpx.post(
+        f"{emulator.url}/__admin/etsy/purchases",
+        json={"listing_id": run["result"]["etsy_listing_id"]},
+    )
+    assert bought.status_code == 201, bought.text
+    sync = await started(await api.post("/v1/orders/sync"))
+    handle = temporal_client.get_workflow_handle(sync["workflow_id"], run_id=sync["run_id"])
+    await handle.result()
+    history = await handle.fetch_history()
+    (HISTORIES / "OrderSyncWorkflow.json").write_text(history.to_json())
