@@ -17,6 +17,7 @@ from core.db import SessionFactory
 from core.settings import Settings
 from domain.errors import DomainError
 from domain.niches import normalise_keyword, same_niche
+from domain.performance import POOR_SALES
 from integrations.embeddings import threshold_for_model
 from integrations.errors import VendorError
 from integrations.ip_screen import IpMatcher
@@ -64,6 +65,21 @@ def _similarity(a: list[float], b: list[float]) -> float:
     return dot / norm if norm else 0.0
 
 
+def poor_sales(signal: TrendSignal) -> str | None:
+    """Why a niche whose listings did not sell is passed over (its performance, set by
+    the order sync from its listings' sales, is at most `POOR_SALES`; ADR 0031)."""
+    metrics = signal.metrics or {}
+    performance = metrics.get("performance")
+    if not isinstance(performance, int | float) or performance > POOR_SALES:
+        return None
+    sales = metrics.get("sales") or {}
+    return (
+        f"POOR_SALES: the niche's {sales.get('listings', 0)} listing(s) sold "
+        f"{sales.get('orders', 0)} order(s), against {sales.get('norm', 0)} per listing "
+        "in the shop"
+    )
+
+
 class CampaignActivities:
     """The database side of `CampaignWorkflow`."""
 
@@ -108,6 +124,8 @@ class CampaignActivities:
                     if len(chosen) == options.top_k:
                         break
                     reason = await self._screened_out(signal, own_names)
+                    if reason is None:
+                        reason = poor_sales(signal)
                     if reason is None:
                         reason = await self._duplicate_of(
                             session, request.tenant_id, signal, chosen

@@ -28,6 +28,8 @@ class OrderItem(BaseModel):
     variant_id: int | None = Field(description="The Printify variant bought (None: unknown SKU)")
     quantity: int
     price_cents: int = Field(description="The price of one, as the buyer paid it")
+    revenue_cents: int | None = Field(default=None, description="The order's revenue, its share")
+    margin_cents: int | None = Field(default=None, description="The order's margin, its share")
 
 
 class OrderAmounts(BaseModel):
@@ -37,10 +39,24 @@ class OrderAmounts(BaseModel):
     tax_cents: int
     discount_cents: int
     total_cents: int
+    etsy_transaction_fee_cents: int = Field(
+        default=0, description="Etsy's transaction fee on the items and shipping"
+    )
+    etsy_processing_fee_cents: int = Field(default=0, description="Etsy Payments' fee")
+    etsy_renewal_fee_cents: int = Field(default=0, description="The listing's renewal per item")
+    etsy_fees_cents: int = 0
     printify_cost_cents: int | None = Field(
         default=None, description="Printify's production cost (once Printify has the order)"
     )
     printify_shipping_cents: int | None = None
+    revenue_cents: int | None = Field(
+        default=None, description="What the buyer paid for items and shipping (tax passes through)"
+    )
+    margin_cents: int | None = Field(
+        default=None,
+        description="Revenue less Printify's cost and shipping and Etsy's fees (once "
+        "Printify's cost is known)",
+    )
 
 
 class OrderHold(BaseModel):

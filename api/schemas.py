@@ -196,6 +196,31 @@ class ListingPublic(BaseModel):
     url: str
     state: str
     created_at: datetime
+    views: int | None = Field(
+        default=None, description="Etsy's count, as the order sync last read it (None: not yet)"
+    )
+    favorites: int | None = Field(default=None, description="Etsy's `num_favorers`, likewise")
+    orders: int = Field(default=0, description="Orders with an item of it (not cancelled)")
+    units: int = 0
+    revenue_cents: int = Field(
+        default=0, description="What buyers paid for its items and their shipping"
+    )
+    model_cost_cents: int = Field(
+        default=0, description="What the models cost to make its brief and artwork"
+    )
+    margin_cents: int = Field(
+        default=0,
+        description="Its orders' margins (less Printify's cost and shipping and Etsy's fees) "
+        "less the model cost",
+    )
+
+    @classmethod
+    def of(cls, row: Any) -> ListingPublic:
+        """A row of the listing page (`repositories.reads.listings_page`)."""
+        view = cls.model_validate(row, from_attributes=True)
+        view.model_cost_cents = round(int(row.model_cost_micros) / 10_000)
+        view.margin_cents = int(row.sales_margin_cents) - view.model_cost_cents
+        return view
 
 
 class ListingPage(Page[ListingPublic]):

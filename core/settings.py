@@ -201,6 +201,17 @@ class Settings(BaseSettings):
     # Orders (ADR 0031): how often each tenant's order sync reads its Etsy receipts and
     # follows its Printify orders (Printify's events move them at once in between).
     order_sync_interval_seconds: int = Field(default=600, ge=30, le=86400)
+    # Etsy's fees on a sale, for the margin of each order (Etsy's "Fees & Payments
+    # Policy", US shop, as of 2026): a transaction fee on the item price and shipping, a
+    # payment processing fee on the whole total (US: 3 % + 25¢), and the listing's
+    # $0.20 auto-renewal for each item sold.
+    etsy_transaction_fee_percent: float = Field(default=6.5, ge=0, le=50)
+    etsy_processing_fee_percent: float = Field(default=3.0, ge=0, le=50)
+    etsy_processing_fee_cents: int = Field(default=25, ge=0, le=10_000)
+    etsy_renewal_fee_cents: int = Field(default=20, ge=0, le=10_000)
+    # A listing that has not sold counts against its niche's performance once it has been
+    # listed this long (younger ones have not had their chance; ADR 0031).
+    listing_performance_min_age_hours: float = Field(default=72.0, ge=0, le=24 * 365)
 
     @model_validator(mode="after")
     def _printify_rates_within_its_caps(self) -> Settings:

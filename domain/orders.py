@@ -155,3 +155,56 @@ def refusal_reason(reason: str) -> HoldReason:
     if "product_id" in text:
         return HoldReason.PRODUCT_MISSING
     return HoldReason.PRINTIFY_REFUSED
+
+
+@dataclass(frozen=True)
+class EtsyFees:
+    """Etsy's fee rates on a sale (settings `ETSY_*_FEE_*`, with their source there)."""
+
+    transaction_percent: float = 6.5
+    processing_percent: float = 3.0
+    processing_fixed_cents: int = 25
+    renewal_cents: int = 20
+
+    def of(self, amounts: dict[str, Any], units: int) -> dict[str, int]:
+        """The fees of one receipt: on the items and shipping the buyer paid (after
+        discounts), processing on the whole total, a renewal per item sold."""
+        paid = amounts["subtotal_cents"] + amounts["shipping_cents"]
+        transaction = round(paid * self.transaction_percent / 100)
+        processing = round(amounts["total_cents"] * self.processing_percent / 100)
+        processing += self.processing_fixed_cents
+        renewals = self.renewal_cents * units
+        return {
+            "etsy_transaction_fee_cents": transaction,
+            "etsy_processing_fee_cents": processing,
+            "etsy_renewal_fee_cents": renewals,
+            "etsy_fees_cents": transaction + processing + renewals,
+        }
+
+
+def with_margin(amounts: dict[str, Any], items: list[dict[str, Any]]) -> tuple[dict, list]:
+    """The order's margin once Printify's cost is known: what the buyer paid for items
+    and shipping, less Printify's cost and shipping and Etsy's fees; shared among the
+    items by their price, so a listing's margin is the sum of its items'."""
+    if amounts.get("printify_cost_cents") is None:
+        return amounts, items
+    revenue = amounts["subtotal_cents"] + amounts["shipping_cents"]
+    margin = (
+        revenue
+        - amounts["printify_cost_cents"]
+        - int(amounts.get("printify_shipping_cents") or 0)
+        - int(amounts.get("etsy_fees_cents") or 0)
+    )
+    weights = [int(i["price_cents"]) * int(i["quantity"]) for i in items]
+    total = sum(weights) or len(items)
+    shares = [round(margin * (w or 1) / total) for w in weights]
+    if shares:
+        shares[-1] += margin - sum(shares)  # the rounding left goes to the last item
+    revenues = [round(revenue * (w or 1) / total) for w in weights]
+    if revenues:
+        revenues[-1] += revenue - sum(revenues)
+    shared = [
+        {**item, "revenue_cents": r, "margin_cents": m}
+        for item, r, m in zip(items, revenues, shares, strict=True)
+    ]
+    return {**amounts, "revenue_cents": revenue, "margin_cents": margin}, shared

@@ -61,7 +61,7 @@ class SignalMetrics:
     as it is, Reddit's upvotes + comments mapped onto the same scale by a log
     (10 000 or more = 100). `performance` is the feedback hook (ADR 0018): how listings
     made from this signal did, -1 (nothing sold) .. 0 (the tenant's norm, or unknown) ..
-    1 (sold best); nothing sets it yet, and `score` applies it when it is set.
+    1 (sold best); the order sync sets it from the niche's listings' sales (ADR 0031).
     """
 
     traffic: float | None  # approximate searches (Google)
@@ -259,8 +259,10 @@ def _normalised(metrics: Any) -> dict[str, Any]:
         "seasonal": src.get("seasonal") is True,
         "by_source": by_source,
         "competition": _competition(src.get("competition")),
-        # Written by the listing-performance job (ADR 0018), kept as is by the merges.
+        # Written by the listing-performance job (ADR 0018), kept as is by the merges,
+        # with what it rests on (`sales`: listings, orders, the shop's norm; ADR 0031).
         "performance": _clamp(_number(src.get("performance")), -1.0, 1.0),
+        "sales": src.get("sales") if isinstance(src.get("sales"), dict) else None,
     }
 
 

@@ -300,6 +300,17 @@ class EtsyClient:
             if not results or offset >= int(page.get("count", 0)):
                 return
 
+    async def listing_counters(self, shop_id: int) -> dict[int, tuple[int, int]]:
+        """getListingsByShop, active, every page: each listing's views and favourites
+        (`views`, `num_favorers`), by listing id."""
+        return {
+            int(listing["listing_id"]): (
+                int(listing.get("views") or 0),
+                int(listing.get("num_favorers") or 0),
+            )
+            async for listing in self._all_listings(shop_id, "active")
+        }
+
     async def get_listing(
         self, listing_id: int, includes: list[str] | str | None = None
     ) -> dict[str, Any]:

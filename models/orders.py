@@ -47,8 +47,18 @@ class OrderStep:
 
 
 @dataclass
+class StatsPulled:
+    """Listings whose numbers were kept today, and niches whose performance was set."""
+
+    listings: int = 0
+    niches: int = 0
+    skipped: str | None = None
+
+
+@dataclass
 class OrderSyncResult:
     tenant_id: str
     read: ReceiptsRead = field(default_factory=ReceiptsRead)
+    stats: StatsPulled | None = None
     actions: dict[str, int] = field(default_factory=dict)
     failed: list[str] = field(default_factory=list)  # order ids whose step failed

@@ -6,7 +6,7 @@ Every row carries `tenant_id`; repository functions always filter on it.
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from enum import StrEnum
 from typing import Any
 
@@ -14,6 +14,7 @@ from pgvector.sqlalchemy import Vector
 from sqlalchemy import (
     BigInteger,
     Column,
+    Date,
     DateTime,
     ForeignKey,
     Index,
@@ -512,4 +513,25 @@ class OrderSync(SQLModel, table=True):
     # The newest receipt change read (Etsy's `updated_timestamp`, epoch seconds).
     checkpoint: int = Field(default=0, sa_column=Column(BigInteger, nullable=False))
     last_synced_at: datetime | None = _optional_ts()
+    updated_at: datetime = _ts()
+
+
+class ListingStats(SQLModel, table=True):
+    """One listing's numbers on one day (UTC): Etsy's views and favourites as counted that
+    day, and its orders, units, revenue and margin to date (migration 0016)."""
+
+    __tablename__ = "listing_stats"
+    __table_args__ = (Index("ix_listing_stats_tenant_day", "tenant_id", "day"),)
+
+    listing_id: uuid.UUID = Field(
+        sa_column=Column(Uuid, ForeignKey("listings.id", ondelete="CASCADE"), primary_key=True)
+    )
+    day: date = Field(sa_column=Column(Date, primary_key=True))
+    tenant_id: str = Field(max_length=64)
+    views: int = 0
+    favorites: int = 0
+    orders: int = 0
+    units: int = 0
+    revenue_cents: int = Field(default=0, sa_column=Column(BigInteger, nullable=False))
+    margin_cents: int = Field(default=0, sa_column=Column(BigInteger, nullable=False))
     updated_at: datetime = _ts()

@@ -72,6 +72,9 @@ def build_pages_router(store: JsonStore, config: EmulatorConfig) -> APIRouter:
         row = state.listings.get(str(listing_id))
         if row is None:
             return _page("Not found", "<h1>This listing does not exist.</h1>", 404)
+        with store.lock:  # a buyer looked: Etsy counts the view
+            row["views"] = int(row.get("views") or 0) + 1
+            store.save()
         listing = state.listing(row, {"images"})
         return _page(listing["title"], _listing_body(listing, state.inventory(row)))
 

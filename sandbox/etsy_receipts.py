@@ -72,6 +72,12 @@ class Purchase(BaseModel):
     buyer_email: str = Field(default="buyer@example.test", max_length=255)
 
 
+class Visits(BaseModel):
+    listing_id: int = Field(ge=1)
+    views: int = Field(default=1, ge=0, le=1_000_000)
+    favorites: int = Field(default=0, ge=0, le=1_000_000)
+
+
 class EtsyReceipts:
     """The shops' receipts in the store (`receipts`, keyed by receipt id)."""
 
@@ -96,6 +102,7 @@ class EtsyReceipts:
                 )
             offering["quantity"] -= purchase.quantity
             row["quantity"] = max(0, row["quantity"] - purchase.quantity)
+            row["views"] = int(row.get("views") or 0) + 1  # the buyer looked first
             now = _now()
             receipt_id = self.store.next_id("etsy_receipt", RECEIPT_IDS_AFTER)
             shop = self.state.shops.get(row["shop_id"])
@@ -302,7 +309,8 @@ def _formatted(address: dict[str, Any]) -> str:
 
 
 def build_admin_router(receipts: EtsyReceipts) -> APIRouter:
-    """`POST /__admin/etsy/purchases`: a buyer buys (what `pod buy` calls)."""
+    """`POST /__admin/etsy/purchases`: a buyer buys (what `pod buy` calls);
+    `POST /__admin/etsy/visits`: buyers look at a listing and favourite it."""
     router = APIRouter(prefix="/__admin/etsy", include_in_schema=False)
 
     @router.post("/purchases", status_code=201, response_model=None)
@@ -311,5 +319,18 @@ def build_admin_router(receipts: EtsyReceipts) -> APIRouter:
             return receipts.buy(body)
         except EtsyError as exc:  # a listing or variant a buyer cannot buy
             return JSONResponse(exc.body, status_code=exc.status)
+
+    @router.post("/visits", response_model=None)
+    def visit(body: Visits) -> dict[str, Any] | JSONResponse:
+        """Buyers who look at a listing (`views`) and favourite it (`num_favorers`)."""
+        try:
+            row = receipts.state.record(body.listing_id)
+        except EtsyError as exc:
+            return JSONResponse(exc.body, status_code=exc.status)
+        with receipts.store.lock:
+            row["views"] = int(row.get("views") or 0) + body.views
+            row["num_favorers"] = int(row.get("num_favorers") or 0) + body.favorites
+            receipts.store.save()
+        return {key: row[key] for key in ("listing_id", "views", "num_favorers")}
 
     return router

@@ -30,6 +30,7 @@ from core.db import SessionFactory
 from domain import errors
 from domain.errors import DomainError
 from domain.orders import (
+    EtsyFees,
     Hold,
     HoldReason,
     cents,
@@ -37,6 +38,7 @@ from domain.orders import (
     printify_address,
     refusal_reason,
     status_from_printify,
+    with_margin,
 )
 from domain.skus import sku_variant
 from integrations.errors import VendorError
@@ -72,9 +74,12 @@ class Connections:
 class OrderService:
     """The order sync's work with the vendors (the activities call it)."""
 
-    def __init__(self, sessions: SessionFactory, vendors: VendorGateway) -> None:
+    def __init__(
+        self, sessions: SessionFactory, vendors: VendorGateway, fees: EtsyFees | None = None
+    ) -> None:
         self._sessions = sessions
         self._vendors = vendors
+        self._fees = fees or EtsyFees()
 
     # --- reading receipts ---------------------------------------------------------------
 
@@ -117,7 +122,9 @@ class OrderService:
             newest = state.checkpoint
             for receipt in receipts:
                 newest = max(newest, int(receipt.get("updated_timestamp") or 0))
-                order = order_from_receipt(tenant_id, int(shop_id), receipt, listings, channels)
+                order = order_from_receipt(
+                    tenant_id, int(shop_id), receipt, listings, channels, self._fees
+                )
                 if order is None:
                     result.ignored += 1
                     continue
@@ -409,6 +416,7 @@ def order_from_receipt(
     receipt: dict[str, Any],
     listings: dict[int, Listing],
     channels: dict[int, str],
+    fees: EtsyFees | None = None,
 ) -> Order | None:
     """The order of a receipt, or None when no item is of a listing we made."""
     items: list[dict[str, Any]] = []
@@ -447,6 +455,14 @@ def order_from_receipt(
         message = f"no variant of our product has the SKU {', '.join(unknown_skus)}"
     if reason is not None and fulfilment == "platform":
         status = OrderStatus.ON_HOLD
+    amounts = {
+        "currency": (receipt.get("grandtotal") or {}).get("currency_code") or "USD",
+        "subtotal_cents": cents(receipt.get("subtotal")),
+        "shipping_cents": cents(receipt.get("total_shipping_cost")),
+        "tax_cents": cents(receipt.get("total_tax_cost")) + cents(receipt.get("total_vat_cost")),
+        "discount_cents": cents(receipt.get("discount_amt")),
+        "total_cents": cents(receipt.get("grandtotal")),
+    }
     return Order(
         tenant_id=tenant_id,
         etsy_shop_id=shop_id,  # a ShopReceipt does not name its shop
@@ -461,15 +477,7 @@ def order_from_receipt(
             **{name: receipt.get(name) for name in ADDRESS_FIELDS},
             "email": receipt.get("buyer_email"),
         },
-        amounts={
-            "currency": (receipt.get("grandtotal") or {}).get("currency_code") or "USD",
-            "subtotal_cents": cents(receipt.get("subtotal")),
-            "shipping_cents": cents(receipt.get("total_shipping_cost")),
-            "tax_cents": cents(receipt.get("total_tax_cost"))
-            + cents(receipt.get("total_vat_cost")),
-            "discount_cents": cents(receipt.get("discount_amt")),
-            "total_cents": cents(receipt.get("grandtotal")),
-        },
+        amounts=amounts | (fees or EtsyFees()).of(amounts, sum(i["quantity"] for i in items)),
         receipt_updated_at=datetime.fromtimestamp(
             int(receipt.get("updated_timestamp") or receipt.get("created_timestamp") or 0), UTC
         ),
@@ -522,7 +530,7 @@ def _printify_changes(order: Order, found: dict[str, Any]) -> dict[str, Any]:
         if found.get(theirs) is not None and amounts.get(ours) != int(found[theirs]):
             amounts[ours] = int(found[theirs])
     if amounts != order.amounts:
-        changes["amounts"] = amounts
+        changes["amounts"], changes["items"] = with_margin(amounts, order.items)
     status = status_from_printify(found.get("status"))
     shipments = found.get("shipments") or []
     if shipments and shipments[-1].get("number"):

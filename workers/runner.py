@@ -40,6 +40,7 @@ from core.settings import Settings
 from core.signed_urls import FileUrls
 from core.storage import S3Storage, build_storage
 from core.temporal import connect_temporal
+from domain.orders import EtsyFees
 from integrations.embeddings import build_embedder, merge_threshold
 from integrations.trends import build_trend_sources
 from services.vendors import VendorGateway
@@ -140,9 +141,26 @@ async def build_activities(
                 )
             ),
             *activity_methods(EtsyActivities.from_settings(sessions, storage, clients, settings)),
-            *activity_methods(OrderActivities(sessions, clients)),
+            *activity_methods(
+                OrderActivities(
+                    sessions,
+                    clients,
+                    etsy_fees(settings),
+                    min_age_hours=settings.listing_performance_min_age_hours,
+                )
+            ),
         ]
     raise ValueError(f"unknown queue {queue!r}; one of {', '.join(QUEUES)}")
+
+
+def etsy_fees(settings: Settings) -> EtsyFees:
+    """Etsy's fee rates on a sale, from the settings."""
+    return EtsyFees(
+        transaction_percent=settings.etsy_transaction_fee_percent,
+        processing_percent=settings.etsy_processing_fee_percent,
+        processing_fixed_cents=settings.etsy_processing_fee_cents,
+        renewal_cents=settings.etsy_renewal_fee_cents,
+    )
 
 
 # What workflow code replays through: its own package, the payload types and pure rules.

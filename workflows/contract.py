@@ -24,7 +24,13 @@ from temporalio.common import (
 )
 
 from domain.errors import non_retryable_codes
-from models.orders import AdvanceOrderInput, OrderStep, OrderSyncInput, ReceiptsRead
+from models.orders import (
+    AdvanceOrderInput,
+    OrderStep,
+    OrderSyncInput,
+    ReceiptsRead,
+    StatsPulled,
+)
 from models.payloads import (
     Artwork,
     BriefResult,
@@ -333,6 +339,10 @@ OPEN_ORDERS = ActivityDef(
 )
 ADVANCE_ORDER = ActivityDef(
     "orders.advance", AdvanceOrderInput, OrderStep, "integration", INTEGRATION
+)
+
+PULL_LISTING_STATS = ActivityDef(
+    "orders.pull_listing_stats", OrderSyncInput, StatsPulled, "integration", INTEGRATION
 )
 
 ACTIVITIES: tuple[ActivityDef[Any, Any], ...] = tuple(

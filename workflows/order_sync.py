@@ -3,7 +3,8 @@ shipments go back to Etsy (issue 16, ADR 0031).
 
 A run reads the receipts changed since the checkpoint (recording their orders), then
 moves each open order on, one activity per order, a few at a time: a failing order is
-reported and the others go on. Printify's events reach a running sync as the
+reported and the others go on. Last it keeps each listing's numbers of the day and its
+niche's performance (`services.listing_stats`). Printify's events reach a running sync as the
 `order_changed` signal (the API signals with start, `order_sync_id(tenant, "events")`),
 and the run moves those orders on before it ends.
 """
@@ -22,8 +23,15 @@ with workflow.unsafe.imports_passed_through():
         OrderSyncInput,
         OrderSyncResult,
         ReceiptsRead,
+        StatsPulled,
     )
-    from workflows.contract import ADVANCE_ORDER, OPEN_ORDERS, READ_RECEIPTS, call
+    from workflows.contract import (
+        ADVANCE_ORDER,
+        OPEN_ORDERS,
+        PULL_LISTING_STATS,
+        READ_RECEIPTS,
+        call,
+    )
     from workflows.failures import failure_text
 
 # Orders moved on at once: each is a few vendor calls under the vendors' rate limits.
@@ -56,6 +64,12 @@ class OrderSyncWorkflow:
                 result.read = ReceiptsRead(skipped=failure_text(exc))
                 orders = await call(OPEN_ORDERS, request)
         await self._advance(request.tenant_id, orders, result)
+        if request.read_receipts:
+            try:
+                result.stats = await call(PULL_LISTING_STATS, request)
+            except ActivityError as exc:  # the numbers wait for the next sync
+                workflow.logger.warning("listing stats not pulled: %s", failure_text(exc))
+                result.stats = StatsPulled(skipped=failure_text(exc))
         while self._changed:
             changed, self._changed = self._changed, []
             await self._advance(request.tenant_id, changed, result)

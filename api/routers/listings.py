@@ -21,14 +21,15 @@ async def list_listings(
     limit: Annotated[int, Query(ge=1, le=100)] = 20,
     offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
 ) -> Response:
-    """The tenant's listings (Printify product + Etsy listing), newest first."""
+    """The tenant's listings (Printify product + Etsy listing), newest first, each with its
+    views and favourites on Etsy, its orders, units, revenue, model cost and margin."""
 
     async def read() -> ListingPage:
         rows, count = await repositories.reads.listings_page(
             reads, tenant_id=principal.tenant_id, limit=limit, offset=offset
         )
         return ListingPage(
-            data=[ListingPublic.model_validate(row, from_attributes=True) for row in rows],
+            data=[ListingPublic.of(row) for row in rows],
             count=count,
         )
 

@@ -203,10 +203,37 @@ async def run_with_costs(
 
 # `listings_page`'s count and statement, read like the runs' (migration 0013).
 _LISTINGS_COUNT = sql.SQL("SELECT count(*) FROM listings WHERE tenant_id = %(tenant_id)s")
+# Each listing of the page with its numbers (issue 16): Etsy's views and favourites of
+# its latest day in `listing_stats`, its sales to date from the items of the tenant's
+# orders (cancelled and failed ones sold nothing), and the model cost of its run.
 LISTINGS_PAGE = sql.SQL(
-    "SELECT {columns}, ({count}) AS total FROM listings WHERE tenant_id = %(tenant_id)s"
-    " ORDER BY created_at DESC, id DESC LIMIT %(limit)s OFFSET %(offset)s"
-).format(columns=LISTING_COLUMNS, count=_LISTINGS_COUNT)
+    "SELECT {columns}, s.views, s.favorites, coalesce(so.orders, 0) AS orders,"
+    " coalesce(so.units, 0) AS units, coalesce(so.revenue_cents, 0) AS revenue_cents,"
+    " coalesce(so.margin_cents, 0) AS sales_margin_cents,"
+    " coalesce(mc.cost_micros, 0) AS model_cost_micros, ({count}) AS total"
+    " FROM listings l"
+    " LEFT JOIN LATERAL (SELECT views, favorites FROM listing_stats st"
+    "   WHERE st.listing_id = l.id ORDER BY day DESC LIMIT 1) s ON true"
+    " LEFT JOIN LATERAL (SELECT count(*) AS orders, sum(x.units) AS units,"
+    "   sum(x.revenue_cents) AS revenue_cents, sum(x.margin_cents) AS margin_cents"
+    "   FROM orders o CROSS JOIN LATERAL (SELECT sum((i->>'quantity')::int) AS units,"
+    "     sum(coalesce((i->>'revenue_cents')::bigint,"
+    "         (i->>'price_cents')::bigint * (i->>'quantity')::int)) AS revenue_cents,"
+    "     sum(coalesce((i->>'margin_cents')::bigint, 0)) AS margin_cents"
+    "     FROM jsonb_array_elements(o.items) i WHERE i->>'listing_id' = l.id::text) x"
+    "   WHERE o.tenant_id = l.tenant_id AND o.status NOT IN ('cancelled', 'failed')"
+    "   AND x.units IS NOT NULL) so ON true"
+    " LEFT JOIN LATERAL (SELECT sum(c.cost_micros) AS cost_micros FROM cost_lines c"
+    "   WHERE c.tenant_id = l.tenant_id AND c.workflow_id = l.workflow_id) mc ON true"
+    " WHERE l.tenant_id = %(tenant_id)s"
+    " ORDER BY l.created_at DESC, l.id DESC LIMIT %(limit)s OFFSET %(offset)s"
+).format(
+    columns=sql.SQL(", ").join(
+        sql.SQL("l.{}").format(sql.SQL(name.strip()))
+        for name in LISTING_COLUMNS.as_string().split(",")
+    ),
+    count=_LISTINGS_COUNT,
+)
 
 
 async def listings_page(

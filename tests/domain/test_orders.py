@@ -19,6 +19,7 @@ from domain.orders import (
     refusal_reason,
     split_name,
     status_from_printify,
+    with_margin,
 )
 from domain.skus import product_sku, sku_variant
 from models.tables import Listing, Order, OrderStatus
@@ -226,11 +227,24 @@ def submitted() -> Order:
 
 def test_printify_order_changes_follow_its_status_costs_and_tracking() -> None:
     order = submitted()
-    made = _printify_changes(order, {"status": "in-production", "total_price": 1090})
-    assert made == {
-        "status": "in_production",
-        "amounts": {**order.amounts, "printify_cost_cents": 1090},
-    }
+    # Etsy's fees were set when the receipt was read: 6.5 % of 49.98 + 4.99, 3 % of the
+    # 54.97 total + 25¢, and a 20¢ renewal for the one item sold.
+    assert (
+        order.amounts["etsy_transaction_fee_cents"],
+        order.amounts["etsy_processing_fee_cents"],
+        order.amounts["etsy_renewal_fee_cents"],
+        order.amounts["etsy_fees_cents"],
+    ) == (357, 190, 20, 567)
+    made = _printify_changes(
+        order, {"status": "in-production", "total_price": 1090, "total_shipping": 400}
+    )
+    assert made["status"] == "in_production"
+    amounts = made["amounts"]
+    assert (amounts["printify_cost_cents"], amounts["printify_shipping_cents"]) == (1090, 400)
+    assert amounts["revenue_cents"] == 4998 + 499
+    assert amounts["margin_cents"] == 4998 + 499 - 1090 - 400 - 567
+    [item] = made["items"]
+    assert (item["revenue_cents"], item["margin_cents"]) == (5497, amounts["margin_cents"])
     shipped = _printify_changes(
         order,
         {
@@ -253,3 +267,24 @@ def test_printify_order_changes_follow_its_status_costs_and_tracking() -> None:
     assert _printify_changes(order, {"status": "canceled"}) == {"status": "failed"}
     order.status = OrderStatus.SHIPPED
     assert _printify_changes(order, {"status": "in-production"}) == {}
+
+
+def test_an_orders_margin_is_shared_among_its_items_by_price() -> None:
+    amounts = {
+        "subtotal_cents": 3000,
+        "shipping_cents": 500,
+        "total_cents": 3500,
+        "etsy_fees_cents": 300,
+        "printify_cost_cents": 1200,
+        "printify_shipping_cents": 400,
+    }
+    items = [
+        {"price_cents": 1000, "quantity": 2},  # two thirds of the price
+        {"price_cents": 1000, "quantity": 1},
+    ]
+    summed, shared = with_margin(amounts, items)
+    assert summed["margin_cents"] == 3500 - 1200 - 400 - 300 == 1600
+    assert [i["margin_cents"] for i in shared] == [1067, 533]
+    assert sum(i["revenue_cents"] for i in shared) == summed["revenue_cents"] == 3500
+    # Without Printify's cost there is no margin yet.
+    assert with_margin({**amounts, "printify_cost_cents": None}, items)[1] == items

@@ -13,14 +13,20 @@ from typing import Any
 
 import httpx
 import pytest
+from sqlalchemy import text as sql_text
 from temporalio.client import Client
 
+from core.db import SessionFactory
 from core.http_server import ThreadedServer
+from domain.niches import niche_key, normalise_keyword
 from domain.skus import sku_variant
+from models import repositories
 from models.orders import OrderSyncResult
+from models.tables import Listing, TrendSignal, utcnow
 from sandbox.app import EmulatorConfig
 from tests.e2e.helpers import etsy_headers, wait_for_end
 from tests.integrations.test_etsy_client import CONFIG, REDIRECT, oauth_code
+from tests.sandbox.test_etsy_emulator import PatientTransport
 from tests.sandbox.test_etsy_receipts import active_listing
 from tests.stack import WorkerSet
 from workflows.order_sync import OrderSyncWorkflow
@@ -73,7 +79,8 @@ def etsy_receipt(
     emulator: ThreadedServer, config: EmulatorConfig, receipt_id: int
 ) -> dict[str, Any]:
     path = f"/etsy/v3/application/shops/{config.etsy_shop_id}/receipts/{receipt_id}"
-    answer = httpx.get(f"{emulator.url}{path}", headers=etsy_headers(config))
+    with httpx.Client(transport=PatientTransport()) as etsy:  # the app's shared Etsy rate
+        answer = etsy.get(f"{emulator.url}{path}", headers=etsy_headers(config))
     assert answer.status_code == 200, answer.text
     receipt: dict[str, Any] = answer.json()
     return receipt
@@ -163,7 +170,9 @@ async def test_foreign_items_are_ignored_and_held_orders_are_retried_once(
 ) -> None:
     # The seller's own listing in the same shop: not one we made.
     with httpx.Client(
-        base_url=f"{emulator.url}/etsy/v3", headers=etsy_headers(emulator_config)
+        base_url=f"{emulator.url}/etsy/v3",
+        headers=etsy_headers(emulator_config),
+        transport=PatientTransport(),  # other tests share the app's Etsy rate
     ) as etsy:
         foreign = active_listing(etsy)
     foreign_receipt = buy(emulator, foreign["listing_id"])["receipt_id"]
@@ -266,3 +275,110 @@ async def test_a_connection_without_the_order_scopes_is_told_to_reconnect(
 
     full = await api.put("/v1/integrations/etsy", json={"access_token": CONFIG.etsy_access_token})
     assert full.json()["reconnect_required"] is False and full.json()["missing_scopes"] == []
+
+
+async def trend_signal(sessions: SessionFactory, tenant: str, keyword: str) -> str:
+    """A fresh trend signal of the tenant for `keyword`'s niche, as a scrape stores it."""
+    signal = TrendSignal(
+        tenant_id=tenant,
+        keyword=keyword,
+        normalized_keyword=normalise_keyword(keyword),
+        niche_key=niche_key(keyword),
+        metrics={
+            "observations": 1,
+            "by_source": {"google_trends": {"at": utcnow().isoformat(), "n": 1, "traffic": 5000}},
+        },
+        sources={"google_trends": {"count": 1}},
+        observations=1,
+        score=40.0,
+        embedding=[1.0] + [0.0] * 383,
+        embedding_model="lexical:hashed-ngrams-v1",
+    )
+    signal_id = str(signal.id)
+    async with sessions() as session:
+        session.add(signal)
+        await session.commit()
+        await repositories.trend_updates.rescore(session, tenant_id=tenant, now=utcnow())
+        await session.commit()
+    return signal_id
+
+
+async def test_sales_feed_the_listings_the_trend_scores_and_the_campaigns(
+    api: httpx.AsyncClient,
+    workers: WorkerSet,
+    temporal_client: Client,
+    emulator: ThreadedServer,
+    sessions: SessionFactory,
+    tenant: str,
+) -> None:
+    sold_keyword, unsold_keyword = "sales walrus baker", "sales puffin welder"
+    sold_signal = await trend_signal(sessions, tenant, sold_keyword)
+    unsold_signal = await trend_signal(sessions, tenant, unsold_keyword)
+    sold = await make_listing(api, sold_keyword)
+    unsold = await make_listing(api, unsold_keyword)
+    # The unsold listing has been up for days: it had its chance.
+    async with sessions() as session:
+        await session.execute(
+            sql_text("UPDATE listings SET created_at = now() - interval '5 days' WHERE id = :id"),
+            {"id": (await listing_row(session, tenant, unsold["etsy_listing_id"])).id},
+        )
+        await session.commit()
+    for listing, views, favorites in ((sold, 12, 3), (unsold, 7, 1)):
+        looked = httpx.post(
+            f"{emulator.url}/__admin/etsy/visits",
+            json={"listing_id": listing["etsy_listing_id"], "views": views, "favorites": favorites},
+        )
+        assert looked.status_code == 200, looked.text
+    buy(emulator, sold["etsy_listing_id"], quantity=2)
+
+    result = await sync(api, temporal_client)
+    assert result.stats is not None and result.stats.listings == 2, result.stats
+
+    listings = {
+        row["etsy_listing_id"]: row for row in (await api.get("/v1/listings")).json()["data"]
+    }
+    up, down = listings[sold["etsy_listing_id"]], listings[unsold["etsy_listing_id"]]
+    assert (up["views"], up["favorites"], up["orders"], up["units"]) == (
+        13,
+        3,
+        1,
+        2,
+    )  # +1: the buyer
+    assert (down["views"], down["favorites"], down["orders"], down["revenue_cents"]) == (7, 1, 0, 0)
+    [order] = (await api.get("/v1/orders")).json()["data"]
+    amounts = order["amounts"]
+    assert (
+        up["revenue_cents"]
+        == amounts["revenue_cents"]
+        == amounts["subtotal_cents"] + amounts["shipping_cents"]
+    )
+    assert amounts["margin_cents"] == (
+        amounts["revenue_cents"]
+        - amounts["printify_cost_cents"]
+        - amounts["printify_shipping_cents"]
+        - amounts["etsy_fees_cents"]
+    )
+    assert up["margin_cents"] == amounts["margin_cents"] - up["model_cost_cents"]
+
+    rising = (await api.get(f"/v1/trends/{sold_signal}")).json()
+    sinking = (await api.get(f"/v1/trends/{unsold_signal}")).json()
+    assert rising["components"]["performance"] > 0 > sinking["components"]["performance"]
+    assert rising["score"] > sinking["score"]
+
+    campaign = await api.post("/v1/campaigns", json={"top_k": 5, "concurrency": 1})
+    assert campaign.status_code == 202, campaign.text
+    campaign_id = campaign.json()["id"]
+    deadline = time.monotonic() + 120
+    while (view := (await api.get(f"/v1/campaigns/{campaign_id}")).json())["status"] != "completed":
+        assert time.monotonic() < deadline, view
+        await asyncio.sleep(0.5)
+    outcome = next(o for o in view["outcomes"] if o["signal_id"] == unsold_signal)
+    assert outcome["status"] == "skipped"
+    assert outcome["reason"].startswith("POOR_SALES: the niche's 1 listing(s) sold 0 order(s)")
+
+
+async def listing_row(session: Any, tenant: str, etsy_listing_id: int) -> Listing:
+    found = await repositories.orders.listings_by_etsy_id(
+        session, tenant_id=tenant, etsy_listing_ids=[etsy_listing_id]
+    )
+    return found[etsy_listing_id]

@@ -32,6 +32,7 @@ from sandbox.app import EmulatorConfig
 from sandbox.etsy import READINESS_STATE_ID, RETURN_POLICY_ID, SHIPPING_PROFILE_ID
 from tests.conftest import emulator_of_its_own
 from tests.images import png
+from tests.sandbox.test_etsy_receipts import active_listing
 
 CONFIG = EmulatorConfig()
 SHOP = CONFIG.etsy_shop_id
@@ -571,3 +572,27 @@ async def test_a_connection_without_the_transactions_scopes_is_told_apart(
             httpx.post(f"{emulator.url}/__admin/etsy/shops", json={}).json()["shop_id"]
         )
     assert foreign.value.status == 403 and not etsy_module.is_insufficient_scope(foreign.value)
+
+
+async def test_listing_counters_read_views_and_favourites(
+    client: EtsyClient, emulator: ThreadedServer
+) -> None:
+    """Buyers look (the listing page, or the emulator's visits) and favourite; the order
+    sync reads both from getListingsByShop."""
+    with httpx.Client(base_url=f"{emulator.url}/etsy/v3", headers=receipts_auth()) as etsy:
+        listing_id = active_listing(etsy)["listing_id"]
+    looked = httpx.post(
+        f"{emulator.url}/__admin/etsy/visits",
+        json={"listing_id": listing_id, "views": 4, "favorites": 2},
+    )
+    assert looked.status_code == 200, looked.text
+    assert (await client.listing_counters(SHOP))[listing_id] == (4, 2)
+    assert httpx.get(f"{emulator.url}/etsy/listing/{listing_id}").status_code == 200
+    assert (await client.listing_counters(SHOP))[listing_id] == (5, 2)
+
+
+def receipts_auth() -> dict[str, str]:
+    return {
+        "x-api-key": f"{CONFIG.etsy_keystring}:{CONFIG.etsy_shared_secret}",
+        "authorization": f"Bearer {CONFIG.etsy_access_token}",
+    }

@@ -139,6 +139,7 @@ async def call_every_method(client: EtsyClient, emulator_url: str) -> set[str]:
             SHOP, listing_id, title="Retro Sunset Cat Tee II", tags=["cat", "sunset"]
         ),
         "activate_listing": client.activate_listing(SHOP, listing_id),
+        "listing_counters": counted(client, listing_id),
         "receipts_to_ship": bought_and_shipped(client, emulator_url, listing_id),
         "deactivate_listing": client.deactivate_listing(SHOP, listing_id),
         "delete_listing": client.delete_listing(listing_id),
@@ -148,6 +149,11 @@ async def call_every_method(client: EtsyClient, emulator_url: str) -> set[str]:
     with pytest.raises(VendorError):  # and an error answer, checked like the others
         await client.get_listing(listing_id)
     return {"create_draft_listing", "get_receipt", "create_receipt_shipment", *calls}
+
+
+async def counted(client: EtsyClient, listing_id: int) -> None:
+    """The active listing's views and favourites, as the order sync reads them."""
+    assert listing_id in await client.listing_counters(SHOP)
 
 
 async def granted_every_scope(client: EtsyClient) -> None:

@@ -11,7 +11,7 @@ from workflows.contract import ACTIVITIES, QUEUES
 
 def test_activity_names_are_unique_and_queues_known() -> None:
     names = [declared.name for declared in ACTIVITIES]
-    assert len(names) == len(set(names)) == 37
+    assert len(names) == len(set(names)) == 38
     assert {declared.queue for declared in ACTIVITIES} <= set(QUEUES) - {"workflows"}
 
 
