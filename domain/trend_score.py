@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from domain.seasons import season_factor, season_of
 from domain.trends import Competition, ScrapedTrend, TrendSource
 
 METRICS_VERSION = 1
@@ -74,6 +75,8 @@ class SignalMetrics:
     first_seen: datetime
     last_seen: datetime
     performance: float | None = None
+    # The months the keyword's occasion sells in (`domain.seasons`), None for no occasion.
+    season: tuple[int, ...] | None = None
 
 
 @dataclass(frozen=True)
@@ -125,6 +128,11 @@ def score(m: SignalMetrics, now: datetime, weights: ScoreWeights = DEFAULT_WEIGH
         "breadth": w.breadth * min(max(sources - 1, 0.0) / (BREADTH_CAP - 1), 1.0),
         "seasonality": w.seasonality if m.seasonal is True else 0.0,
     }
+    if m.season:
+        # The calendar knows better than a source's flag: a Father's Day keyword scored
+        # in December loses its points, one for Christmas gains them (domain.seasons).
+        others = sum(value for name, value in points.items() if name != "seasonality")
+        points["seasonality"] = max(w.seasonality * season_factor(m.season, now), -others)
     demand = sum(points.values())
     perf = _clamp(_number(m.performance), -1.0, 1.0) or 0.0
     # Bounded both ways so a past seller's luck can neither sink below 0 nor pass 100.
@@ -216,9 +224,15 @@ def merge_competition(metrics: dict[str, Any] | None, competition: Competition) 
 
 
 def signal_metrics(
-    metrics: dict[str, Any] | None, *, sources: int, first_seen: datetime, last_seen: datetime
+    metrics: dict[str, Any] | None,
+    *,
+    sources: int,
+    first_seen: datetime,
+    last_seen: datetime,
+    keyword: str | None = None,
 ) -> SignalMetrics:
-    """The `SignalMetrics` of a stored metrics dict and the signal's own columns."""
+    """The `SignalMetrics` of a stored metrics dict and the signal's own columns (the
+    keyword gives its occasion's season)."""
     m = _normalised(metrics)
     entries: dict[str, dict[str, Any]] = m["by_source"]
     competition = m["competition"]
@@ -233,6 +247,7 @@ def signal_metrics(
         first_seen=first_seen,
         last_seen=last_seen,
         performance=m["performance"],
+        season=season_of(keyword) if keyword else None,
     )
 
 

@@ -198,6 +198,7 @@ async def rescore(
     the embeddings) and writes in batches."""
     query = sa_select(
         col(TrendSignal.id),
+        col(TrendSignal.keyword),
         col(TrendSignal.metrics),
         col(TrendSignal.sources),
         col(TrendSignal.first_seen),
@@ -215,13 +216,14 @@ async def rescore(
         )
     rows = (await session.execute(query)).all()
     scored = []
-    for signal_id, metrics, sources, first_seen, last_seen in rows:
+    for signal_id, keyword, metrics, sources, first_seen, last_seen in rows:
         result = trend_score.score(
             trend_score.signal_metrics(
                 dict(metrics or {}),
                 sources=len([name for name in (sources or {}) if name != "etsy"]),
                 first_seen=first_seen,
                 last_seen=last_seen,
+                keyword=keyword,
             ),
             now,
         )
