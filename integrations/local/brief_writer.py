@@ -8,6 +8,7 @@ and workflow retries or replays never see a different design.
 from __future__ import annotations
 
 import hashlib
+import itertools
 import re
 import unicodedata
 from collections.abc import Sequence
@@ -21,6 +22,7 @@ from domain.listing_rules import (
     plain_text,
     tag_text,
 )
+from domain.niches import FILLER_WORDS, STOPWORDS
 from models.payloads import DesignBrief
 
 KEYWORD_MIN_CHARS = 2
@@ -68,7 +70,22 @@ AUDIENCES: tuple[str, ...] = (
     "people who never stop talking about {k}",
 )
 
-TITLE_ADJECTIVES: tuple[str, ...] = ("Funny", "Retro", "Cute", "Vintage")
+TITLE_ADJECTIVES: tuple[str, ...] = ("Funny", "Cute", "Cool", "Witty")
+# How each lettering style reads in a title, after the buyer's search phrase.
+STYLE_TITLES: dict[str, str] = {
+    "bold retro typography": "Retro Typography",
+    "vintage varsity lettering": "Vintage Varsity",
+    "chunky 70s sunset typography": "70s Sunset",
+    "clean modern stacked type": "Minimalist Type",
+    "distressed college-style lettering": "Distressed College",
+}
+# The title's closing descriptors: what it is and what it is for.
+TITLE_TAIL = ("Graphic Tee", "Birthday Gift Idea", "Unisex Soft Cotton Crewneck")
+# Words that name the product, not the niche: two tags that differ only by these are
+# one search phrase to Etsy (`cat mom shirt`, `cat mom tee`), so only one is kept.
+PRODUCT_WORDS = frozenset(
+    {"shirt", "tshirt", "t", "tee", "tees", "top", "gift", "gifts", "idea", "for", "a", "the"}
+)
 
 DECORATIONS: tuple[str, ...] = (
     "a row of small stars above the words",
@@ -81,6 +98,8 @@ _DANGLING_WORDS = frozenset({"a", "an", "and", "for", "of", "the", "to", "with",
 # Lower case inside a title-cased slogan, as in most headline styles.
 # Keyword words too vague to be a tag on their own.
 _GENERIC_WORDS = _DANGLING_WORDS | {"that", "this", "from", "more", "plus", "percent", "your"}
+# Words a two-word tag may not hold: joining words and praise ("who loves", "funny cat").
+_NOT_IN_PHRASES = _DANGLING_WORDS | _GENERIC_WORDS | STOPWORDS | FILLER_WORDS | {"who", "loves"}
 _SMALL_WORDS = frozenset({"a", "an", "and", "by", "for", "of", "the", "to", "with", "in", "on"})
 # A keyword repeated later in the title must not repeat a once-only character.
 _ONCE_ONLY_WORDS = {"&": " and ", "+": " plus ", "%": " percent ", ":": " "}
@@ -148,8 +167,8 @@ def write_brief(keyword: str) -> DesignBrief:
         palette=list(palette),
         audience=audience,
         image_prompt=image_prompt,
-        title=_title(slogan, display, chooser.pick(TITLE_ADJECTIVES)),
-        tags=_tags(display, slogan, style_tags),
+        title=_title(display, chooser.pick(TITLE_ADJECTIVES), STYLE_TITLES[style]),
+        tags=_tags(display, style_tags),
         description=_description(slogan, plain, concept, audience),
     )
 
@@ -229,24 +248,34 @@ def _slogan(display: str, chooser: _Chooser) -> str:
     return display[: SLOGAN_MAX_CHARS - 1].rstrip() + "…"
 
 
-def _title(slogan: str, display: str, adjective: str) -> str:
-    """`<Slogan> Shirt, Funny <Keyword> Tee, <Keyword> Lover Gift, Unisex T-Shirt`, ≤ 140 chars.
-
-    Trailing parts are left off when the title would get too long.
-    """
-    parts = [
-        f"{slogan.rstrip('…')} Shirt",
-        f"{adjective} {display} Tee",
-        f"{display} Lover Gift",
-        "Unisex T-Shirt",
-    ]
-    title = clean_title(spell_out_repeats(", ".join(parts[:2])))
-    for part in parts[2:]:
-        candidate = spell_out_repeats(f"{title}, {part}")
+def _title(display: str, adjective: str, style: str) -> str:
+    """`<Keyword> Shirt, <Adjective> <Style> Graphic Tee, Birthday Gift Idea, Unisex Soft
+    Cotton Crewneck`, at most 140 characters: the buyer's search phrase once, first, then
+    descriptors that repeat none of its words (or each other's). Trailing parts are left
+    off when the title would get too long."""
+    product = "" if _words_of(display) & {"shirt", "tshirt", "tee"} else " Shirt"
+    title = clean_title(spell_out_repeats(f"{display}{product}"))
+    seen = _words_of(title)
+    for part in (f"{adjective} {style} {TITLE_TAIL[0]}", *TITLE_TAIL[1:]):
+        kept = [word for word in part.split(" ") if word.casefold() not in seen]
+        if not kept or _words_of(" ".join(kept)) <= PRODUCT_WORDS:
+            continue  # nothing left but product words: it would say nothing new
+        candidate = spell_out_repeats(f"{title}, {' '.join(kept)}")
         if len(candidate) > TITLE_MAX_CHARS:
             break
         title = clean_title(candidate)
+        seen |= _words_of(title)
     return title
+
+
+def _words_of(text: str) -> set[str]:
+    """The words of `text`, case-folded (`T-Shirt` is `t` and `shirt`)."""
+    return {word for word in re.split(r"[^\w]+", text.casefold()) if word}
+
+
+def tag_key(tag: str) -> frozenset[str]:
+    """What a tag searches for: its words but the product words."""
+    return frozenset(_words_of(tag) - PRODUCT_WORDS)
 
 
 def spell_out_repeats(text: str) -> str:
@@ -266,37 +295,48 @@ def spell_out_repeats(text: str) -> str:
     return _WHITESPACE.sub(" ", "".join(out)).strip()
 
 
-def _tags(display: str, slogan: str, style_tags: tuple[str, str]) -> list[str]:
-    """Up to 13 Etsy-valid tags, most specific first.
+def _tags(display: str, style_tags: tuple[str, str]) -> list[str]:
+    """Up to 13 Etsy-valid tags, most specific first, each a different search: the
+    keyword as a shopper types it (`cat mom shirt`), its two-word phrases, the style,
+    the occasion and the product, then its distinctive single words.
 
     Tags built from the keyword are used only when they fit whole: a tag cut at 20
     characters ("gift for the best") reads as noise to shoppers and to Etsy search.
     """
     keyword = tag_text(_spell_out_all(display))
-    composed = [
-        keyword,
-        f"{keyword} shirt",
-        f"{keyword} tee",
-        f"{keyword} gift",
-        f"{keyword} lover",
-        f"gift for {keyword}",
-        tag_text(slogan),
+    words = keyword.split(" ")
+    named = _words_of(keyword) & {"shirt", "tshirt", "tee"}  # it names the product itself
+    phrases = [keyword] if named else [f"{keyword} shirt", keyword]
+    if len(words) >= 3:  # its two-word phrases, none with a joining word
+        phrases += [
+            " ".join(pair) for pair in itertools.pairwise(words) if not set(pair) & _NOT_IN_PHRASES
+        ]
+    whole = [
+        tag
+        for tag in phrases
+        if len(tag) <= TAG_MAX_CHARS and not set(tag.split(" ")[-1:]) & _GENERIC_WORDS
     ]
-    whole = [tag for tag in composed if len(tag) <= TAG_MAX_CHARS]
     if len(keyword) > TAG_MAX_CHARS:
         # Too long for a tag: its leading words, then its distinctive single words.
         whole.insert(0, _shortened_tag(keyword))
     candidates = [
         *whole,
-        *_distinctive_words(keyword, covered=set(" ".join(whole).split())),
-        "funny tee",
-        "graphic tee",
         *style_tags,
-        "unisex t-shirt",
-        "birthday gift",
+        "birthday gift idea",
+        "funny graphic tee",
+        "soft cotton tee",
+        "unisex crewneck",
+        *_distinctive_words(keyword, covered=set()),
         "gift for friend",
     ]
-    return clean_tags(candidates)
+    seen: set[frozenset[str]] = set()
+    distinct = []
+    for tag in clean_tags(candidates):
+        key = tag_key(tag)
+        if key and key not in seen:
+            seen.add(key)
+            distinct.append(tag)
+    return distinct
 
 
 def _distinctive_words(keyword: str, *, covered: set[str], limit: int = 4) -> list[str]:
