@@ -33,6 +33,7 @@ STOPWORDS = _words(
     """
     a an and are as at be by for from i im in is it its me my of on or our s so t that the
     this to we with you your yours us was were will just very too all his her their
+    who whose
     """
 )
 
@@ -72,6 +73,10 @@ VARIANTS: dict[str, str] = {
     "grandad": "grandpa",
     "gramps": "grandpa",
     "kitty": "cat",
+    "kitten": "cat",
+    "puppy": "dog",
+    "pup": "dog",
+    "bunny": "rabbit",
     "doggy": "dog",
     "doggie": "dog",
     "doggo": "dog",
@@ -177,11 +182,44 @@ def _is_separator(char: str) -> bool:
 
 
 def _canonical(word: str) -> str:
-    """One spelling per word: the variant table, then plurals, then the table again."""
+    """One spelling per word: the variant table, then plurals, then the table again, then
+    the inflection's stem ("hiking", "hiker", "hikes" and "hike" are all `hik`)."""
     if word in VARIANTS:
-        return VARIANTS[word]
-    stem = _singular(word)
-    return VARIANTS.get(stem, stem)
+        term = VARIANTS[word]
+    else:
+        singular = _singular(word)
+        term = VARIANTS.get(singular, singular)
+    if term in FILLER_WORDS or term in STOPWORDS:
+        return term  # dropped by the caller, whatever its ending
+    return _stem(term)
+
+
+# Words that look inflected but are not a doer or an activity (or whose stem would be
+# another word's): left as they are.
+_NOT_INFLECTED = _words(
+    """
+    spring string sibling darling pudding ceiling morning evening wedding viking king ring
+    wing thing thanksgiving summer winter soccer sister brother daughter number paper
+    super mister lover flower power tower letter river silver butter
+    """
+)
+_SUFFIXES = ("ing", "ist", "er")
+
+
+def _stem(word: str) -> str:
+    """The stem an activity and its doer share: `-ing`, `-er` and `-ist` dropped (with a
+    doubled last consonant: "running", "runner" → `run`), then a final `e` ("hike",
+    "hiking" → `hik`). Stems are only compared with stems, so they need not be words."""
+    if not word.isalpha() or word in _NOT_INFLECTED:
+        return word
+    for suffix in _SUFFIXES:
+        base = word[: -len(suffix)]
+        if word.endswith(suffix) and len(base) >= 3:
+            if base[-1] == base[-2] and base[-1] not in "lsz":
+                base = base[:-1]
+            word = base
+            break
+    return word[:-1] if len(word) > 3 and word.endswith("e") else word
 
 
 def _singular(word: str) -> str:

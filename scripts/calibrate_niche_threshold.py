@@ -37,6 +37,8 @@ from integrations.embeddings import (  # noqa: E402
 )
 
 PAIRS = ROOT / "tests" / "data" / "niche_pairs.csv"
+# Written apart and never tuned on: only read to report (`--pairs` it to see it).
+HELD_OUT = ROOT / "tests" / "data" / "niche_pairs_heldout.csv"
 
 
 @dataclass(frozen=True)

@@ -1,7 +1,10 @@
-"""The merge rule on the committed labelled pairs, with real embeddings (ADR 0017).
+"""The merge rule on the labelled pairs, with real embeddings (ADR 0017).
 
-Run with `-s` to see the numbers. The acceptance bar for the default embedder and
-threshold is precision >= 0.9 and recall >= 0.8 for "same niche".
+Two splits: `niche_pairs.csv`, which the word lists and the threshold were tuned on, and
+`niche_pairs_heldout.csv`, written apart and never used for tuning (issue 16: the rule
+missed inflections, synonyms and paraphrases on pairs it had not seen). The bar for the
+default embedder and threshold is precision >= 0.9 and recall >= 0.85 on each; every run
+prints both.
 """
 
 from __future__ import annotations
@@ -31,6 +34,7 @@ def _load_script() -> ModuleType:
 
 calibrate = _load_script()
 PAIRS: list[Any] = calibrate.load_pairs()
+HELD_OUT: list[Any] = calibrate.load_pairs(calibrate.HELD_OUT)
 
 
 async def _cosines(embedder: Embedder) -> list[float]:
@@ -44,14 +48,20 @@ async def local_cosines() -> list[float]:
 
 
 @pytest.fixture(scope="module")
+async def held_out_cosines() -> list[float]:
+    cosines: list[float] = await calibrate.pair_cosines(LocalE5Embedder(), HELD_OUT)
+    return cosines
+
+
+@pytest.fixture(scope="module")
 async def lexical_cosines() -> list[float]:
     return await _cosines(LexicalEmbedder())
 
 
-def _line(label: str, scores: Any) -> str:
+def _line(label: str, scores: Any, pairs: Sequence[Any] = PAIRS) -> str:
     return (
         f"niche pairs, {label}: precision={scores.precision:.3f} recall={scores.recall:.3f}"
-        f" at threshold {scores.threshold:.3f} on {len(PAIRS)} pairs"
+        f" at threshold {scores.threshold:.3f} on {len(pairs)} pairs"
         f" (tp={scores.tp} fp={scores.fp} fn={scores.fn} tn={scores.tn})"
     )
 
@@ -68,16 +78,30 @@ def test_the_labelled_set_is_large_and_has_hard_cases() -> None:
     assert sum(note.endswith("not in table") for note in notes) >= 10
 
 
-def test_default_embedder_and_threshold_meet_the_bar(
-    local_cosines: Sequence[float], capsys: pytest.CaptureFixture[str]
+def test_default_embedder_and_threshold_meet_the_bar_on_both_splits(
+    local_cosines: Sequence[float],
+    held_out_cosines: Sequence[float],
+    capsys: pytest.CaptureFixture[str],
 ) -> None:
     threshold = LocalE5Embedder.default_threshold
-    scores = calibrate.rule_scores(PAIRS, local_cosines, threshold)
+    tuned = calibrate.rule_scores(PAIRS, local_cosines, threshold)
+    held_out = calibrate.rule_scores(HELD_OUT, held_out_cosines, threshold)
 
     with capsys.disabled():  # shown in every run's output, not only with -s
-        print("\n" + _line(f"rule + {LocalE5Embedder.name}", scores))  # noqa: T201
-    assert scores.precision >= 0.9
-    assert scores.recall >= 0.8
+        print("\n" + _line(f"rule + {LocalE5Embedder.name}, committed", tuned))  # noqa: T201
+        print(_line(f"rule + {LocalE5Embedder.name}, held out", held_out, HELD_OUT))  # noqa: T201
+    for scores in (tuned, held_out):
+        assert scores.precision >= 0.9
+        assert scores.recall >= 0.85
+
+
+def test_the_held_out_split_is_apart_and_has_the_hard_cases() -> None:
+    notes = [pair.note for pair in HELD_OUT]
+    assert len(HELD_OUT) >= 50
+    assert not {(p.a, p.b) for p in HELD_OUT} & {(p.a, p.b) for p in PAIRS}
+    for kind in ("inflection", "synonym", "paraphrase", "near-miss"):
+        assert sum(note.startswith(kind) for note in notes) >= 5, kind
+    assert 0.3 < sum(pair.same for pair in HELD_OUT) / len(HELD_OUT) < 0.7
 
 
 def test_no_single_cosine_threshold_meets_the_bar(local_cosines: Sequence[float]) -> None:
