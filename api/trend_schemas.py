@@ -84,6 +84,18 @@ class CampaignOutcomePublic(BaseModel):
     etsy_listing_id: int | None = None
 
 
+class CampaignMoney(BaseModel):
+    """What the campaign's listings earned and what its runs cost (failed ones too)."""
+
+    orders: int
+    units: int
+    revenue_cents: int
+    model_cost_cents: int
+    margin_cents: int = Field(
+        description="The orders' margins (after Printify and Etsy's fees) less the model cost"
+    )
+
+
 class CampaignView(BaseModel):
     id: str
     status: Literal["running", "completed", "failed", "cancelled"]
@@ -95,6 +107,9 @@ class CampaignView(BaseModel):
     created_at: datetime
     updated_at: datetime
     temporal_ui: str
+    money: CampaignMoney | None = Field(
+        default=None, description="On `GET /v1/campaigns/{id}` only (not in the list)"
+    )
 
 
 class CampaignPage(Page[CampaignView]):

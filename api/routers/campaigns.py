@@ -11,7 +11,7 @@ from api.auth import CampaignsRead, CampaignsWrite
 from api.deps import SessionDep, SettingsDep, TemporalDep, VendorsDep
 from api.routers.workflows import IdempotencyKey
 from api.schemas import ErrorBody
-from api.trend_schemas import CampaignPage, CampaignView
+from api.trend_schemas import CampaignMoney, CampaignPage, CampaignView
 from api.trend_views import describe_campaign, recorded_campaign_view
 from domain import errors
 from domain.errors import DomainError
@@ -95,8 +95,22 @@ async def get_campaign(
     settings: SettingsDep,
     principal: CampaignsRead,
 ) -> CampaignView:
-    """The campaign and each signal's outcome: listed, failed or skipped, and why."""
+    """The campaign and each signal's outcome: listed, failed or skipped, and why; and
+    its money: what its listings sold, what its runs cost, and the margin."""
     campaign = await session.get(Campaign, campaign_id)
     if campaign is None or campaign.tenant_id != principal.tenant_id:
         raise DomainError(errors.CAMPAIGN_NOT_FOUND, "no such campaign in this tenant")
-    return await describe_campaign(campaign, temporal=temporal, settings=settings)
+    view = await describe_campaign(campaign, temporal=temporal, settings=settings)
+    runs = [outcome.workflow_id for outcome in view.outcomes if outcome.workflow_id]
+    sold = await repositories.orders.sales_of_runs(
+        session, tenant_id=principal.tenant_id, workflow_ids=runs
+    )
+    cost = round(sold["model_cost_micros"] / 10_000)
+    view.money = CampaignMoney(
+        orders=sold["orders"],
+        units=sold["units"],
+        revenue_cents=sold["revenue_cents"],
+        model_cost_cents=cost,
+        margin_cents=sold["sales_margin_cents"] - cost,
+    )
+    return view

@@ -10,7 +10,7 @@ import uuid
 from collections.abc import Iterable, Sequence
 from datetime import timedelta
 
-from sqlalchemy import func, or_, update
+from sqlalchemy import func, or_, text, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -175,3 +175,38 @@ async def listings_by_etsy_id(
         Listing.tenant_id == tenant_id, col(Listing.etsy_listing_id).in_(ids)
     )
     return {row.etsy_listing_id: row for row in (await session.exec(query)).all()}
+
+
+# What the runs' listings sold (cancelled and failed orders sold nothing), and what the
+# runs cost at the model vendors, failed runs included.
+_RUN_SALES = text(
+    "SELECT count(DISTINCT o.id) AS orders, coalesce(sum((i->>'quantity')::int), 0) AS units,"
+    " coalesce(sum(coalesce((i->>'revenue_cents')::bigint,"
+    "     (i->>'price_cents')::bigint * (i->>'quantity')::int)), 0) AS revenue_cents,"
+    " coalesce(sum(coalesce((i->>'margin_cents')::bigint, 0)), 0) AS margin_cents"
+    " FROM orders o CROSS JOIN jsonb_array_elements(o.items) i"
+    " JOIN listings l ON l.id::text = i->>'listing_id' AND l.tenant_id = o.tenant_id"
+    " WHERE o.tenant_id = :tenant_id AND o.status NOT IN ('cancelled', 'failed')"
+    " AND l.workflow_id = ANY(:workflow_ids)"
+)
+_RUN_COSTS = text(
+    "SELECT coalesce(sum(cost_micros), 0) FROM cost_lines"
+    " WHERE tenant_id = :tenant_id AND workflow_id = ANY(:workflow_ids)"
+)
+
+
+async def sales_of_runs(
+    session: AsyncSession, *, tenant_id: str, workflow_ids: Sequence[str]
+) -> dict[str, int]:
+    """Orders, units, revenue and sales margin of the runs' listings, and the runs' model
+    cost in micro-dollars (a campaign's money)."""
+    params = {"tenant_id": tenant_id, "workflow_ids": list(workflow_ids)}
+    sold = (await session.execute(_RUN_SALES, params)).one()
+    cost = (await session.execute(_RUN_COSTS, params)).scalar_one()
+    return {
+        "orders": int(sold.orders),
+        "units": int(sold.units),
+        "revenue_cents": int(sold.revenue_cents),
+        "sales_margin_cents": int(sold.margin_cents),
+        "model_cost_micros": int(cost),
+    }

@@ -382,3 +382,39 @@ async def listing_row(session: Any, tenant: str, etsy_listing_id: int) -> Listin
         session, tenant_id=tenant, etsy_listing_ids=[etsy_listing_id]
     )
     return found[etsy_listing_id]
+
+
+async def wait_for_campaign(api: httpx.AsyncClient, campaign_id: str) -> dict[str, Any]:
+    deadline = time.monotonic() + 180
+    while (view := (await api.get(f"/v1/campaigns/{campaign_id}")).json())["status"] not in (
+        "completed",
+        "failed",
+    ):
+        assert time.monotonic() < deadline, view
+        await asyncio.sleep(0.5)
+    return view
+
+
+async def test_a_campaigns_money_is_what_its_listings_sold_less_what_its_runs_cost(
+    api: httpx.AsyncClient,
+    workers: WorkerSet,
+    temporal_client: Client,
+    emulator: ThreadedServer,
+    sessions: SessionFactory,
+    tenant: str,
+) -> None:
+    signal_id = await trend_signal(sessions, tenant, "campaign narwhal gardener")
+    started = await api.post("/v1/campaigns", json={"top_k": 1, "concurrency": 1})
+    assert started.status_code == 202, started.text
+    view = await wait_for_campaign(api, started.json()["id"])
+    [outcome] = [o for o in view["outcomes"] if o["signal_id"] == signal_id]
+    assert outcome["status"] == "completed", view
+    assert view["money"]["orders"] == 0 and view["money"]["revenue_cents"] == 0
+
+    buy(emulator, outcome["etsy_listing_id"], quantity=3)
+    await sync(api, temporal_client)
+    money = (await api.get(f"/v1/campaigns/{view['id']}")).json()["money"]
+    [order] = (await api.get("/v1/orders")).json()["data"]
+    assert (money["orders"], money["units"]) == (1, 3)
+    assert money["revenue_cents"] == order["amounts"]["revenue_cents"] > 0
+    assert money["margin_cents"] == order["amounts"]["margin_cents"] - money["model_cost_cents"]
