@@ -13,7 +13,6 @@ import logging
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import text
 from sqlalchemy.dialects.postgresql import insert
 from sqlmodel import col, select
 
@@ -27,19 +26,6 @@ from models.tables import Listing, ListingStats, TrendSignal, WorkflowRun, utcno
 from services.vendors import VendorGateway
 
 logger = logging.getLogger(__name__)
-
-# Each listing's sales to date, from its items in the tenant's orders (cancelled and
-# failed orders sold nothing).
-SALES = text(
-    "SELECT (i->>'listing_id')::uuid AS listing_id, count(DISTINCT o.id) AS orders,"
-    " sum((i->>'quantity')::int) AS units,"
-    " sum(coalesce((i->>'revenue_cents')::bigint,"
-    "     (i->>'price_cents')::bigint * (i->>'quantity')::int)) AS revenue_cents,"
-    " sum(coalesce((i->>'margin_cents')::bigint, 0)) AS margin_cents"
-    " FROM orders o, jsonb_array_elements(o.items) i"
-    " WHERE o.tenant_id = :tenant_id AND o.status NOT IN ('cancelled', 'failed')"
-    " GROUP BY 1"
-)
 
 
 async def pull(
@@ -63,10 +49,7 @@ async def pull(
                 .where(Listing.tenant_id == tenant_id)
             )
         ).all()
-        sales = {
-            row.listing_id: row
-            for row in (await session.execute(SALES, {"tenant_id": tenant_id})).all()
-        }
+        sales = await repositories.orders.sales_by_listing(session, tenant_id=tenant_id)
     if not rows:
         return StatsPulled(skipped="no listings")
     counters = await _counters(vendors, etsy, tenant_id, {row[0].etsy_shop_id for row in rows})

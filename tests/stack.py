@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import os
+import subprocess
+import sys
 from collections.abc import Callable, Sequence
 from contextlib import AsyncExitStack
+from pathlib import Path
 from types import TracebackType
 from typing import Any
 
@@ -75,3 +78,27 @@ def unmeasured_env(**extra: str) -> dict[str, str]:
     against 4.5 s), and what such a process runs is measured in-process elsewhere."""
     inherited = {key: value for key, value in os.environ.items() if not key.startswith("COVERAGE_")}
     return {**inherited, **extra}
+
+
+def worker_process(
+    settings: Settings, database_url: str, queue: str, log: Path, **env: str
+) -> subprocess.Popen[bytes]:
+    """`pod worker --queue QUEUE` as its own process, in the isolated namespace, on the
+    session's Postgres and Temporal (`env`: more settings), its output appended to `log`:
+    what a fault test kills."""
+    from tests.conftest import ISOLATED_NAMESPACE
+
+    environment = unmeasured_env(
+        POD_HOME=str(settings.home),
+        DATABASE_URL=database_url,
+        TEMPORAL_ADDRESS=settings.temporal_target,
+        TEMPORAL_NAMESPACE=ISOLATED_NAMESPACE,
+        **env,
+    )
+    with log.open("ab") as out:
+        return subprocess.Popen(
+            [sys.executable, "-m", "cli.main", "worker", "--queue", queue],
+            env=environment,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )

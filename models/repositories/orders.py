@@ -9,6 +9,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterable, Sequence
 from datetime import timedelta
+from typing import Any
 
 from sqlalchemy import func, or_, text, update
 from sqlalchemy.dialects.postgresql import insert
@@ -177,22 +178,48 @@ async def listings_by_etsy_id(
     return {row.etsy_listing_id: row for row in (await session.exec(query)).all()}
 
 
-# What the runs' listings sold (cancelled and failed orders sold nothing), and what the
-# runs cost at the model vendors, failed runs included.
+# What an order item `i` of an order `o` sold, as SQL over `jsonb_array_elements(o.items)`:
+# its units, its revenue (its share once Printify's cost is known, else price x
+# quantity) and its margin share; cancelled and failed orders sold nothing. The listing
+# page (`reads.LISTINGS_PAGE`), the day's listing numbers and a campaign's money all
+# sum these.
+ITEM_UNITS = "(i->>'quantity')::int"
+ITEM_REVENUE = (
+    "coalesce((i->>'revenue_cents')::bigint, (i->>'price_cents')::bigint * (i->>'quantity')::int)"
+)
+ITEM_MARGIN = "coalesce((i->>'margin_cents')::bigint, 0)"
+ORDER_SOLD = "o.status NOT IN ('cancelled', 'failed')"
+_SOLD_SUMS = (
+    f"count(DISTINCT o.id) AS orders, coalesce(sum({ITEM_UNITS}), 0) AS units,"
+    f" coalesce(sum({ITEM_REVENUE}), 0) AS revenue_cents,"
+    f" coalesce(sum({ITEM_MARGIN}), 0) AS margin_cents"
+)
+# Composed from this module's constants only (no value is formatted in: values go as
+# parameters), hence the S608 exemptions below.
+_LISTING_SALES = text(
+    f"SELECT (i->>'listing_id')::uuid AS listing_id, {_SOLD_SUMS}"  # noqa: S608  # nosec B608
+    " FROM orders o CROSS JOIN jsonb_array_elements(o.items) i"
+    f" WHERE o.tenant_id = :tenant_id AND {ORDER_SOLD} GROUP BY 1"
+)
+# What the runs' listings sold, and what the runs cost at the model vendors, failed
+# runs included.
 _RUN_SALES = text(
-    "SELECT count(DISTINCT o.id) AS orders, coalesce(sum((i->>'quantity')::int), 0) AS units,"
-    " coalesce(sum(coalesce((i->>'revenue_cents')::bigint,"
-    "     (i->>'price_cents')::bigint * (i->>'quantity')::int)), 0) AS revenue_cents,"
-    " coalesce(sum(coalesce((i->>'margin_cents')::bigint, 0)), 0) AS margin_cents"
+    f"SELECT {_SOLD_SUMS}"  # noqa: S608  # nosec B608
     " FROM orders o CROSS JOIN jsonb_array_elements(o.items) i"
     " JOIN listings l ON l.id::text = i->>'listing_id' AND l.tenant_id = o.tenant_id"
-    " WHERE o.tenant_id = :tenant_id AND o.status NOT IN ('cancelled', 'failed')"
+    f" WHERE o.tenant_id = :tenant_id AND {ORDER_SOLD}"
     " AND l.workflow_id = ANY(:workflow_ids)"
 )
 _RUN_COSTS = text(
     "SELECT coalesce(sum(cost_micros), 0) FROM cost_lines"
     " WHERE tenant_id = :tenant_id AND workflow_id = ANY(:workflow_ids)"
 )
+
+
+async def sales_by_listing(session: AsyncSession, *, tenant_id: str) -> dict[uuid.UUID, Any]:
+    """Each of the tenant's listings that sold: its orders, units, revenue and margin."""
+    rows = (await session.execute(_LISTING_SALES, {"tenant_id": tenant_id})).all()
+    return {row.listing_id: row for row in rows}
 
 
 async def sales_of_runs(

@@ -28,6 +28,7 @@ from sqlalchemy.dialects import postgresql
 
 from domain.niches import normalise_keyword
 from models.repositories.errors import NotFoundError
+from models.repositories.orders import ITEM_MARGIN, ITEM_REVENUE, ITEM_UNITS, ORDER_SOLD
 from models.repositories.trends import cosine, escape_like, similar_params, similar_query
 
 # Statements are composed with `psycopg.sql` from fixed text only (column lists and
@@ -216,12 +217,10 @@ LISTINGS_PAGE = sql.SQL(
     "   WHERE st.listing_id = l.id ORDER BY day DESC LIMIT 1) s ON true"
     " LEFT JOIN LATERAL (SELECT count(*) AS orders, sum(x.units) AS units,"
     "   sum(x.revenue_cents) AS revenue_cents, sum(x.margin_cents) AS margin_cents"
-    "   FROM orders o CROSS JOIN LATERAL (SELECT sum((i->>'quantity')::int) AS units,"
-    "     sum(coalesce((i->>'revenue_cents')::bigint,"
-    "         (i->>'price_cents')::bigint * (i->>'quantity')::int)) AS revenue_cents,"
-    "     sum(coalesce((i->>'margin_cents')::bigint, 0)) AS margin_cents"
+    "   FROM orders o CROSS JOIN LATERAL (SELECT sum({units}) AS units,"
+    "     sum({revenue}) AS revenue_cents, sum({margin}) AS margin_cents"
     "     FROM jsonb_array_elements(o.items) i WHERE i->>'listing_id' = l.id::text) x"
-    "   WHERE o.tenant_id = l.tenant_id AND o.status NOT IN ('cancelled', 'failed')"
+    "   WHERE o.tenant_id = l.tenant_id AND {sold}"
     "   AND x.units IS NOT NULL) so ON true"
     " LEFT JOIN LATERAL (SELECT sum(c.cost_micros) AS cost_micros FROM cost_lines c"
     "   WHERE c.tenant_id = l.tenant_id AND c.workflow_id = l.workflow_id) mc ON true"
@@ -233,6 +232,10 @@ LISTINGS_PAGE = sql.SQL(
         for name in LISTING_COLUMNS.as_string().split(",")
     ),
     count=_LISTINGS_COUNT,
+    units=sql.SQL(ITEM_UNITS),
+    revenue=sql.SQL(ITEM_REVENUE),
+    margin=sql.SQL(ITEM_MARGIN),
+    sold=sql.SQL(ORDER_SOLD),
 )
 
 

@@ -9,7 +9,6 @@ from __future__ import annotations
 import asyncio
 import signal
 import subprocess
-import sys
 import time
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -28,25 +27,12 @@ from sandbox.app import EmulatorConfig
 from services.runs import handle, start_design_to_listing
 from tests.conftest import ISOLATED_NAMESPACE
 from tests.e2e.helpers import LISTING_PHOTOS, vendor_counts, vendor_gateway
-from tests.stack import WorkerSet, unmeasured_env
+from tests.stack import WorkerSet, worker_process
 
 
 def image_worker(settings: Settings, database_url: str, log: Path) -> subprocess.Popen[bytes]:
     """`pod worker --queue image` as its own process, with a slow provider."""
-    env = unmeasured_env(
-        POD_HOME=str(settings.home),
-        DATABASE_URL=database_url,
-        TEMPORAL_ADDRESS=settings.temporal_target,
-        TEMPORAL_NAMESPACE=ISOLATED_NAMESPACE,
-        POD_IMAGE_PROVIDER_DELAY="4",
-    )
-    with log.open("ab") as out:
-        return subprocess.Popen(
-            [sys.executable, "-m", "cli.main", "worker", "--queue", "image"],
-            env=env,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-        )
+    return worker_process(settings, database_url, "image", log, POD_IMAGE_PROVIDER_DELAY="4")
 
 
 @pytest.fixture

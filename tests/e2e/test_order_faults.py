@@ -13,7 +13,6 @@ import itertools
 import re
 import signal
 import subprocess
-import sys
 import time
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import replace
@@ -35,7 +34,7 @@ from services.runs import handle, start_design_to_listing
 from tests.conftest import ISOLATED_NAMESPACE
 from tests.e2e.helpers import etsy_headers, vendor_gateway
 from tests.e2e.test_image_worker_killed import wait_for_started_activity
-from tests.stack import WorkerSet, unmeasured_env
+from tests.stack import WorkerSet, worker_process
 from workflows.order_sync import OrderSyncWorkflow
 
 PURCHASES = 10
@@ -87,11 +86,11 @@ def integration_worker(
     settings: Settings, database_url: str, emulator_url: str, log: Path
 ) -> subprocess.Popen[bytes]:
     """`pod worker --queue integration` as its own process, on this test's emulators."""
-    env = unmeasured_env(
-        POD_HOME=str(settings.home),
-        DATABASE_URL=database_url,
-        TEMPORAL_ADDRESS=settings.temporal_target,
-        TEMPORAL_NAMESPACE=ISOLATED_NAMESPACE,
+    return worker_process(
+        settings,
+        database_url,
+        "integration",
+        log,
         PRINTIFY_BASE_URL=f"{emulator_url}/printify/v1",
         ETSY_BASE_URL=f"{emulator_url}/etsy/v3",
         ETSY_SHIPPING_PROFILE_ID="7001",
@@ -100,13 +99,6 @@ def integration_worker(
         PRINTIFY_PUBLISH_WEBHOOK_WAIT_SECONDS="0",
         PRINTIFY_RATE_PER_SECOND="10",
     )
-    with log.open("ab") as out:
-        return subprocess.Popen(
-            [sys.executable, "-m", "cli.main", "worker", "--queue", "integration"],
-            env=env,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-        )
 
 
 @pytest.fixture

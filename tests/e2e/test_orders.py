@@ -367,11 +367,8 @@ async def test_sales_feed_the_listings_the_trend_scores_and_the_campaigns(
 
     campaign = await api.post("/v1/campaigns", json={"top_k": 5, "concurrency": 1})
     assert campaign.status_code == 202, campaign.text
-    campaign_id = campaign.json()["id"]
-    deadline = time.monotonic() + 120
-    while (view := (await api.get(f"/v1/campaigns/{campaign_id}")).json())["status"] != "completed":
-        assert time.monotonic() < deadline, view
-        await asyncio.sleep(0.5)
+    view = await wait_for_campaign(api, campaign.json()["id"])
+    assert view["status"] == "completed", view
     outcome = next(o for o in view["outcomes"] if o["signal_id"] == unsold_signal)
     assert outcome["status"] == "skipped"
     assert outcome["reason"].startswith("POOR_SALES: the niche's 1 listing(s) sold 0 order(s)")
