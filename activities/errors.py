@@ -16,7 +16,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from temporalio import activity
-from temporalio.exceptions import ApplicationError
+from temporalio.exceptions import ApplicationError, ApplicationErrorCategory
 from temporalio.worker import (
     ActivityInboundInterceptor,
     ExecuteActivityInput,
@@ -46,6 +46,9 @@ def activity_failure(exc: DomainError) -> ApplicationError:
         type=exc.code,
         non_retryable=not exc.retryable,
         next_retry_delay=delay,
+        # An error of the catalogue is expected: the SDK logs it at DEBUG, without its
+        # traceback, and `_DomainErrors` writes one line for it.
+        category=ApplicationErrorCategory.BENIGN,
     )
 
 
@@ -63,6 +66,7 @@ class _DomainErrors(ActivityInboundInterceptor):
             try:
                 return await super().execute_activity(input)
             except DomainError as exc:
+                _log_refusal(exc)
                 raise activity_failure(exc) from exc
             except DATA_REFUSED as exc:
                 # A NUL in a reason kept `records.update_run` retrying for its whole 30
@@ -92,6 +96,22 @@ class _DomainErrors(ActivityInboundInterceptor):
                 )
                 await heartbeating(asyncio.sleep(delay), "waiting for the database")
                 delay = min(delay * 2, DATABASE_MAX_WAIT)
+
+
+def _log_refusal(exc: DomainError) -> None:
+    """One line, no traceback: WARNING when a retry follows, INFO when the refusal is final
+    (the run's failure says the rest)."""
+    info = activity.info()
+    logger.log(
+        logging.WARNING if exc.retryable else logging.INFO,
+        "%s attempt %d: %s %s%s",
+        info.activity_type,
+        info.attempt,
+        exc.code,
+        exc.message,
+        "" if exc.retryable else " (not retried)",
+        extra={"error_code": exc.code},
+    )
 
 
 def _seconds_left() -> float:

@@ -19,6 +19,7 @@ from api.hygiene import InputHygieneMiddleware, known_query_only
 from api.live_state import LiveStates
 from api.middleware import (
     BodySizeLimitMiddleware,
+    RequestContextMiddleware,
     RequestRateLimiter,
     SecurityHeadersMiddleware,
     UnexpectedErrorMiddleware,
@@ -60,6 +61,7 @@ from core.settings import Settings, load_settings
 from core.shared_buckets import SharedRateLimiter
 from core.shared_counter import Counter, LocalCounter, SharedCounter
 from core.storage import ObjectStorage, build_storage
+from core.telemetry import configure_tracing, tracing_enabled
 from core.temporal import connect_temporal
 from services.vendors import VendorGateway
 
@@ -178,24 +180,40 @@ def create_app(
     )
     for module in routers:
         app.include_router(module.router)
-    # Last added runs first: security headers (on every answer, 413 included), the body
-    # size limit, input hygiene (control characters, non-JSON bodies), CORS (closed
-    # unless configured), then the 500 for an error nothing handled.
+    # Last added runs first: the request id and access line, security headers (on every
+    # answer, 413 included), the body size limit, input hygiene (control characters,
+    # non-JSON bodies), CORS (closed unless configured), then the 500 for an error
+    # nothing handled.
     app.add_middleware(UnexpectedErrorMiddleware)
     if settings.cors_origins:
         app.add_middleware(
             CORSMiddleware,
             allow_origins=settings.cors_origins,
             allow_methods=["GET", "POST", "PUT", "DELETE"],
-            allow_headers=["Authorization", "Content-Type", "Idempotency-Key"],
-            expose_headers=["Location", "Retry-After", "Idempotent-Replayed"],
+            allow_headers=["Authorization", "Content-Type", "Idempotency-Key", "X-Request-ID"],
+            expose_headers=["Location", "Retry-After", "Idempotent-Replayed", "X-Request-ID"],
             max_age=600,
         )
     app.add_middleware(InputHygieneMiddleware)
     app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.api_max_body_bytes)
     app.add_middleware(SecurityHeadersMiddleware, hsts=settings.environment != "development")
+    # Outermost: every answer, a refusal by the middlewares above included, has its
+    # request id and its access line.
+    app.add_middleware(RequestContextMiddleware)
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
+    if tracing_enabled():
+        trace_requests(app)
     return app
+
+
+def trace_requests(app: FastAPI) -> None:
+    """A server span per request, named by its route (`GET /v1/workflows/{workflow_id}`),
+    outside every middleware; probes and metrics scrapes are left out."""
+    from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
+
+    FastAPIInstrumentor.instrument_app(
+        app, excluded_urls="/healthz,/readyz,/metrics", exclude_spans=["receive", "send"]
+    )
 
 
 COMMON_AUTH_ERRORS = {
@@ -338,7 +356,8 @@ def app_from_environment() -> FastAPI:
     """The app of one API process, from the environment (`pod api` sets `DATABASE_URL`):
     what uvicorn's factory calls in each process it runs."""
     settings = load_settings()
-    configure_logging(settings.log_level)
+    configure_logging(settings.effective_log_level, settings.log_format)
+    configure_tracing(settings, "api")
     app = create_app(settings)
     tune_collector_for_serving()
     return app

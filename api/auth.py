@@ -24,6 +24,7 @@ from psycopg_pool import AsyncConnectionPool
 from api.deps import ReadsDep
 from api.middleware import RequestRateLimiter
 from core.apikeys import key_prefix, matches
+from core.logging import current_request
 from core.oidc import InvalidIdentityToken, OidcVerifier, looks_like_jwt
 from core.redis_shared import RedisRateLimiter
 from core.shared_buckets import SharedRateLimiter
@@ -118,6 +119,7 @@ async def authorize(
             cache.put(prefix, key)
     if key is None or not matches(presented, key.secret_hash):
         raise _unauthenticated("the API key is not valid")
+    _identify(key.tenant_id, key.member_id, key.id)
     now = utcnow()
     if key.revoked_at is not None:
         raise _unauthenticated("the API key has been revoked")
@@ -167,6 +169,7 @@ async def _authorize_token(
     if member is None:
         raise _unauthenticated("the token's user is not a member of its tenant")
     member_id, member_role = member
+    _identify(identity.tenant_id, member_id, None)
     await _rate_limit(request, f"oidc:{member_id}")
     role = Role(member_role)
     permissions = effective_permissions(role, None)
@@ -178,6 +181,15 @@ async def _authorize_token(
         key_id=None,
         permissions=permissions,
     )
+
+
+def _identify(tenant_id: str, member_id: uuid.UUID, key_id: uuid.UUID | None) -> None:
+    """The request's log lines name its tenant, member and key from here on."""
+    request = current_request()
+    if request is not None:
+        request.tenant_id = tenant_id
+        request.member_id = str(member_id)
+        request.key_id = str(key_id) if key_id is not None else None
 
 
 async def _rate_limit(request: Request, bucket: str) -> None:

@@ -1,5 +1,6 @@
-"""Pure ASGI middlewares for the gateway (body size limit, security headers) and the
-in-memory token-bucket limiter behind the per-key rate limit.
+"""Pure ASGI middlewares for the gateway (request context and access log, body size
+limit, security headers) and the in-memory token-bucket limiter behind the per-key rate
+limit.
 
 They are plain ASGI callables rather than `BaseHTTPMiddleware`s: that one buffers and
 re-wraps bodies in a task group, which would defeat streaming limits and costs a task per
@@ -10,19 +11,23 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import threading
 import time
+import uuid
 from collections.abc import Callable, Collection
 from typing import Any
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from core.logging import bind_request
 from core.shared_buckets import checked_rate, take_token
 
 __all__ = [
     "API_CSP",
     "DOCS_CSP",
     "BodySizeLimitMiddleware",
+    "RequestContextMiddleware",
     "RequestRateLimiter",
     "SecurityHeadersMiddleware",
     "UnexpectedErrorMiddleware",
@@ -51,6 +56,70 @@ async def send_error(
 
 
 logger = logging.getLogger("api.errors")
+access = logging.getLogger("api.access")
+
+# What an `X-Request-ID` from the caller may be; anything else gets an id of ours.
+_REQUEST_ID = re.compile(r"[A-Za-z0-9._:/+=-]{1,128}")
+
+
+def route_template(scope: Scope) -> str | None:
+    """The matched route's path template (`/v1/workflows/{workflow_id}`), once routed."""
+    route = scope.get("route")
+    path = getattr(route, "path", None)
+    return path if isinstance(path, str) else None
+
+
+class RequestContextMiddleware:
+    """Outermost: gives each request an id (the caller's `X-Request-ID` when it is a
+    plain token, else a new one), returns it in `X-Request-ID`, binds it to every log
+    line written for the request, and writes one access line when the answer is sent:
+    method, route template, status, duration, with the tenant and caller `api.auth`
+    found (see `core.logging`)."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = time.perf_counter()
+        request_id = _given_request_id(scope) or uuid.uuid4().hex
+        header = (b"x-request-id", request_id.encode())
+        status = 500
+
+        async def send_with_id(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+                message = {**message, "headers": [*message.get("headers", ()), header]}
+            await send(message)
+
+        with bind_request(request_id):
+            try:
+                await self.app(scope, receive, send_with_id)
+            finally:
+                route = route_template(scope)
+                access.info(
+                    "%s %s %s",
+                    scope["method"],
+                    route or scope["path"],
+                    status,
+                    extra={
+                        "http_method": scope["method"],
+                        "http_route": route,
+                        "http_status": status,
+                        "duration_ms": round((time.perf_counter() - started) * 1000, 2),
+                    },
+                )
+
+
+def _given_request_id(scope: Scope) -> str | None:
+    for name, value in scope.get("headers", ()):
+        if name == b"x-request-id":
+            text = value.decode("latin-1")
+            return text if _REQUEST_ID.fullmatch(text) else None
+    return None
 
 
 class UnexpectedErrorMiddleware:

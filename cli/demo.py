@@ -174,6 +174,8 @@ def _report(console: Console, summary: dict[str, Any], as_json: bool, started: b
         if field in summary:
             value = error_line(summary[field]) if field == "error" else summary[field]
             console.print(f"{label + ':':<18} {value}", highlight=False, soft_wrap=True)
+    if "workflow_id" in summary:
+        console.print(f"{'Trace:':<18} pod trace {summary['workflow_id']}", highlight=False)
     if started:
         console.print("The stack keeps running in the background; `pod down` stops it.")
     if as_json:

@@ -51,6 +51,11 @@ def _parser() -> argparse.ArgumentParser:
     buy.add_argument("--sku", default=None, help="the variant (default: the first for sale)")
     buy.add_argument("--quantity", type=int, default=1, help="how many (default 1)")
     buy.add_argument("--json", action="store_true", help="one JSON line with the receipt_id")
+    traced = sub.add_parser("trace", help="print a run's trace (embedded stack), span by span")
+    traced.add_argument("workflow_id", help="the run's workflow id")
+    traced.add_argument(
+        "--all", action="store_true", help="show each database statement, not their count"
+    )
     sub.add_parser("api", help="serve the HTTP API")
     worker = sub.add_parser("worker", help="serve one task queue")
     worker.add_argument(
@@ -114,7 +119,7 @@ def _database_url(settings: Settings) -> str:
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     settings = load_settings()
-    configure_logging(settings.log_level)
+    configure_logging(settings.effective_log_level, settings.log_format)
     from cli import stack
 
     if args.command == "up":
@@ -134,6 +139,10 @@ def main(argv: list[str] | None = None) -> int:
         return buy(
             settings, args.listing_id, sku=args.sku, quantity=args.quantity, as_json=args.json
         )
+    if args.command == "trace":
+        from cli.trace import show_trace
+
+        return show_trace(settings, args.workflow_id, show_statements=args.all)
     if args.command == "api":
         from core.http_server import serve_processes
 

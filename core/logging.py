@@ -1,9 +1,29 @@
-"""Logging set-up for every `pod` process: one line per record, secrets redacted."""
+"""Logging for every `pod` process: one JSON object a line (readable text on a terminal),
+each line naming the request, tenant, workflow, activity and trace it belongs to, with
+secrets redacted.
+
+Context comes from three places, read when a line is written (`ContextFields`):
+- the API request (`bind_request`, set by `api.middleware.RequestContextMiddleware`, and
+  filled in with the tenant and caller once the key is known);
+- the Temporal activity or workflow the line is written in;
+- the OpenTelemetry span current at the time (`trace_id`, `span_id`).
+"""
 
 from __future__ import annotations
 
 import logging
 import re
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
+from dataclasses import dataclass
+from typing import Any
+
+from opentelemetry import trace
+from pythonjsonlogger.core import RESERVED_ATTRS
+from pythonjsonlogger.json import JsonFormatter
+from temporalio import activity, workflow
 
 # A credential after its label: `Authorization: Bearer x`, `x-api-key=x`, `token: x`, …
 _LABELLED = re.compile(
@@ -21,9 +41,71 @@ def redact_text(text: str) -> str:
     return _BARE.sub("***", text)
 
 
+@dataclass
+class RequestContext:
+    """The API request a line is written for; the tenant and caller are filled in once
+    the credentials are checked (`api.auth`)."""
+
+    request_id: str
+    tenant_id: str | None = None
+    member_id: str | None = None
+    key_id: str | None = None
+
+
+_REQUEST: ContextVar[RequestContext | None] = ContextVar("pod_request", default=None)
+
+
+@contextmanager
+def bind_request(request_id: str) -> Iterator[RequestContext]:
+    """Lines written inside carry `request_id` (and the tenant, once known).
+
+    The context is one mutable object: a dependency run in a worker thread (which sees a
+    copy of the context variables) still fills in the request's own."""
+    context = RequestContext(request_id)
+    token = _REQUEST.set(context)
+    try:
+        yield context
+    finally:
+        _REQUEST.reset(token)
+
+
+def current_request() -> RequestContext | None:
+    return _REQUEST.get()
+
+
+class ContextFields(logging.Filter):
+    """Adds the request, Temporal and trace fields a line belongs to as record attributes."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        request = _REQUEST.get()
+        if request is not None:
+            record.request_id = request.request_id
+            if request.tenant_id is not None:
+                record.tenant_id = request.tenant_id
+            if request.member_id is not None:
+                record.member_id = request.member_id
+            if request.key_id is not None:
+                record.key_id = request.key_id
+        run = getattr(record, "temporal_workflow", None)  # `workflow.logger`'s extra
+        if isinstance(run, dict):
+            record.workflow_id = run.get("workflow_id")
+            record.workflow_type = run.get("workflow_type")
+        elif activity.in_activity():
+            info = activity.info()
+            record.workflow_id = info.workflow_id
+            record.activity_type = info.activity_type
+            record.attempt = info.attempt
+        span = trace.get_current_span().get_span_context()
+        if span.is_valid:
+            record.trace_id = format(span.trace_id, "032x")
+            record.span_id = format(span.span_id, "016x")
+        return True
+
+
 class RedactSecrets(logging.Filter):
-    """Masks bearer tokens, API keys, tokens and `Authorization` headers in log lines,
-    including the text of a logged exception."""
+    """Masks bearer tokens, API keys, tokens and `Authorization` headers in a line's
+    message and in the text of a logged exception (for the text format; the JSON format
+    redacts its whole line)."""
 
     def filter(self, record: logging.LogRecord) -> bool:
         message = record.getMessage()
@@ -37,14 +119,80 @@ class RedactSecrets(logging.Filter):
         return True
 
 
-def configure_logging(level: str = "INFO") -> None:
-    handler = logging.StreamHandler()
-    handler.setFormatter(
-        logging.Formatter("%(asctime)s %(levelname)s %(name)s %(process)d: %(message)s")
+# Context fields in the order the text format shows them.
+CONTEXT_FIELDS = (
+    "request_id",
+    "tenant_id",
+    "member_id",
+    "key_id",
+    "workflow_id",
+    "workflow_type",
+    "activity_type",
+    "attempt",
+    "trace_id",
+)
+# Record attributes never written: the standard ones besides the few we name, and the
+# Temporal SDK's extras whose fields `ContextFields` already took.
+_NOT_WRITTEN = (
+    *RESERVED_ATTRS,
+    "temporal_workflow",
+    "temporal_activity",
+    "color_message",  # uvicorn's coloured copy of the message
+)
+
+
+class JsonLines(JsonFormatter):
+    """One JSON object a line: timestamp, level, logger, message, the context fields and
+    any `extra`; the whole line passes through `redact_text`."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            "{levelname}{name}{process}{message}",
+            style="{",
+            rename_fields={"levelname": "level", "name": "logger", "process": "pid"},
+            reserved_attrs=_NOT_WRITTEN,
+            timestamp=True,
+        )
+
+    def format(self, record: logging.LogRecord) -> str:
+        return redact_text(super().format(record))
+
+
+class ReadableText(logging.Formatter):
+    """For a terminal: the usual line, then the context fields it has."""
+
+    def __init__(self) -> None:
+        super().__init__("%(asctime)s %(levelname)s %(name)s: %(message)s")
+
+    def format(self, record: logging.LogRecord) -> str:
+        line = super().format(record)
+        context = " ".join(
+            f"{name}={value}"
+            for name in CONTEXT_FIELDS
+            if (value := getattr(record, name, None)) is not None
+        )
+        return f"{line} [{context}]" if context else line
+
+
+def configure_logging(
+    level: str = "INFO", log_format: str = "auto", stream: Any = None
+) -> logging.Handler:
+    """Route every logger through one handler on `stream` (stderr): JSON lines, or text
+    when `log_format` is `text`, or `auto` and the stream is a terminal."""
+    stream = stream if stream is not None else sys.stderr
+    handler = logging.StreamHandler(stream)
+    as_text = log_format == "text" or (
+        log_format == "auto" and hasattr(stream, "isatty") and stream.isatty()
     )
+    handler.setFormatter(ReadableText() if as_text else JsonLines())
+    handler.addFilter(ContextFields())
     handler.addFilter(RedactSecrets())
+    # The run's fields are on the record (`ContextFields`), not appended to the message.
+    workflow.logger.workflow_info_on_message = False
+    activity.logger.activity_info_on_message = False
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level.upper())
-    for noisy in ("httpx", "alembic"):
-        logging.getLogger(noisy).setLevel(logging.WARNING)
+    for noisy in ("httpx", "httpcore", "alembic", "opentelemetry"):
+        logging.getLogger(noisy).setLevel(max(logging.WARNING, root.level))
+    return handler

@@ -32,7 +32,12 @@ class Settings(BaseSettings):
 
     environment: Literal["development", "staging", "production"] = "development"
     pod_home: Path = Field(default=Path(".pod"), alias="POD_HOME")
-    log_level: str = "INFO"
+    # Unset: DEBUG in staging, INFO elsewhere. LOG_FORMAT `auto` writes JSON lines unless
+    # stderr is a terminal.
+    log_level: str | None = None
+    log_format: Literal["auto", "json", "text"] = "auto"
+    # Trace files of the embedded stack (`POD_HOME/traces/`) are removed after this long.
+    trace_retention_days: float = Field(default=7.0, gt=0)
 
     # Embedded stack ports (used only when the matching external address is unset).
     api_host: str = "127.0.0.1"
@@ -269,6 +274,13 @@ class Settings(BaseSettings):
     def home(self) -> Path:
         """The state directory as an absolute path."""
         return self.pod_home.expanduser().resolve()
+
+    @property
+    def effective_log_level(self) -> str:
+        """`LOG_LEVEL`, else DEBUG in staging and INFO elsewhere."""
+        if self.log_level:
+            return self.log_level.upper()
+        return "DEBUG" if self.environment == "staging" else "INFO"
 
     @property
     def cipher(self) -> TokenCipher:

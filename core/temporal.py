@@ -3,13 +3,20 @@
 from __future__ import annotations
 
 from temporalio.client import Client
+from temporalio.contrib.opentelemetry import OpenTelemetryPlugin
 
 from core.settings import Settings
+from core.telemetry import tracing_enabled
 
 
 async def connect_temporal(settings: Settings) -> Client:
-    """Connect to the configured Temporal frontend and namespace."""
-    return await Client.connect(settings.temporal_target, namespace=settings.temporal_namespace)
+    """Connect to the configured Temporal frontend and namespace. In a process that
+    traces (`core.telemetry`), the client and every worker made with it carry the trace
+    across: a workflow's and each activity's spans join the trace that started it."""
+    plugins = [OpenTelemetryPlugin(add_temporal_spans=True)] if tracing_enabled() else []
+    return await Client.connect(
+        settings.temporal_target, namespace=settings.temporal_namespace, plugins=plugins
+    )
 
 
 def workflow_ui_url(settings: Settings, workflow_id: str) -> str:

@@ -39,6 +39,7 @@ from core.db import make_engine, make_session_factory
 from core.settings import Settings
 from core.signed_urls import FileUrls
 from core.storage import S3Storage, build_storage
+from core.telemetry import configure_tracing
 from core.temporal import connect_temporal
 from domain.orders import EtsyFees
 from integrations.embeddings import build_embedder, merge_threshold
@@ -226,6 +227,7 @@ def build_worker(
 
 async def run_worker(settings: Settings, queue: str, database_url: str) -> None:
     """Serve one queue until cancelled (Ctrl-C / SIGTERM)."""
+    configure_tracing(settings, f"worker-{queue}")
     async with AsyncExitStack() as stack:
         activities = await build_activities(settings, queue, database_url, stack)
         client = await connect_temporal(settings)

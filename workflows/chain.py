@@ -550,6 +550,9 @@ class ChainRun:
         state = self._require_state()
         state.stage = stage
         state.progress = PROGRESS.get(stage, state.progress)
+        workflow.logger.info(
+            "stage %s (%s)", stage.value, status.value, extra={"stage": stage.value}
+        )
         await self._record(RunUpdate(request.tenant_id, state.workflow_id, stage, status))
         # After the record, so the API never offers a signal the record would refuse.
         state.status = status

@@ -1,13 +1,20 @@
-"""The log filter masks credentials wherever a log line carries them."""
+"""Log lines: credentials masked wherever a line carries them; one JSON object a line with
+the request and trace it belongs to; readable text on a terminal."""
 
 from __future__ import annotations
 
+import io
+import json
 import logging
+from collections.abc import Callable
+from datetime import datetime
 
 import pytest
+from opentelemetry.sdk.trace import TracerProvider
 
 from core.apikeys import generate_key
-from core.logging import RedactSecrets, redact_text
+from core.logging import RedactSecrets, bind_request, configure_logging, redact_text
+from core.settings import Settings
 
 KEY = generate_key()[0]
 
@@ -53,3 +60,67 @@ def test_the_filter_masks_arguments_and_exceptions(caplog: pytest.LogCaptureFixt
     assert KEY not in text
     assert "calling with" in text and "vendor call failed" in text
     assert text.count("***") >= 2
+
+
+def _json_lines(emit: Callable[[logging.Logger], None], log_format: str = "json") -> list[str]:
+    """What `configure_logging` writes for the lines `emit` logs (the root logger is put
+    back afterwards)."""
+    root = logging.getLogger()
+    saved = (root.handlers[:], root.level)
+    stream = io.StringIO()
+    try:
+        configure_logging("DEBUG", log_format, stream=stream)
+        emit(logging.getLogger("tests.lines"))
+    finally:
+        root.handlers[:], level = saved
+        root.setLevel(level)
+    return stream.getvalue().splitlines()
+
+
+def test_lines_are_json_with_the_request_and_trace_they_belong_to() -> None:
+    tracer = TracerProvider().get_tracer("tests")
+
+    def emit(logger: logging.Logger) -> None:
+        with bind_request("req-1") as request, tracer.start_as_current_span("work") as span:
+            request.tenant_id = "acme"
+            request.key_id = "key-1"
+            logger.info("sent %s", {"Authorization": f"Bearer {KEY}"}, extra={"stage": "x"})
+            emit.trace_id = format(span.get_span_context().trace_id, "032x")  # type: ignore[attr-defined]
+        logger.warning("outside")
+
+    (inside, outside) = [json.loads(line) for line in _json_lines(emit)]
+    assert inside["level"] == "INFO" and inside["logger"] == "tests.lines"
+    assert inside["request_id"] == "req-1" and inside["tenant_id"] == "acme"
+    assert inside["key_id"] == "key-1" and inside["stage"] == "x"
+    assert inside["trace_id"] == emit.trace_id  # type: ignore[attr-defined]
+    assert datetime.fromisoformat(inside["timestamp"]).tzinfo is not None
+    assert KEY not in inside["message"] and "***" in inside["message"]
+    assert "request_id" not in outside and "trace_id" not in outside
+
+
+def test_an_exception_in_a_json_line_is_redacted() -> None:
+    def emit(logger: logging.Logger) -> None:
+        try:
+            raise RuntimeError(f"vendor echoed token={KEY}")
+        except RuntimeError:
+            logger.exception("failed")
+
+    (line,) = [json.loads(text) for text in _json_lines(emit)]
+    assert "RuntimeError" in line["exc_info"] and KEY not in json.dumps(line)
+
+
+def test_a_terminal_gets_readable_text_with_the_context() -> None:
+    def emit(logger: logging.Logger) -> None:
+        with bind_request("req-2"):
+            logger.info("hello")
+
+    (line,) = _json_lines(emit, "text")
+    assert line.endswith("INFO tests.lines: hello [request_id=req-2]")
+
+
+def test_the_level_follows_the_environment_unless_set() -> None:
+    development = Settings(environment="development")
+    staging = development.model_copy(update={"environment": "staging"})
+    assert staging.effective_log_level == "DEBUG"
+    assert development.effective_log_level == "INFO"
+    assert staging.model_copy(update={"log_level": "warning"}).effective_log_level == "WARNING"
