@@ -13,15 +13,23 @@ from typing import Any
 from temporalio import activity
 from temporalio.worker import ActivityInboundInterceptor, ExecuteActivityInput, Interceptor
 
+from core.waiting import current_waiting, watch
+
 HEARTBEAT_EVERY = 2.0
 
 
 async def heartbeating[T](work: Awaitable[T], note: str) -> T:
-    """Await `work`, heartbeating until it is done; cancelled with the activity."""
+    """Await `work`, heartbeating until it is done; cancelled with the activity.
+
+    Each heartbeat says what `work` waits on when it marks its waits
+    (`core.waiting.waiting_on`, as every vendor call does), else `note`: Temporal shows it
+    as the pending activity's heartbeat details (`GET /v1/workflows/{id}`, `pod status`).
+    """
+    waiting = current_waiting() or watch()  # before the task, which copies the context
     task = asyncio.ensure_future(work)
     try:
         while True:
-            activity.heartbeat(note)
+            activity.heartbeat(waiting.note(note))
             done, _ = await asyncio.wait({task}, timeout=HEARTBEAT_EVERY)
             if done:
                 return task.result()

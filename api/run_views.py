@@ -3,6 +3,7 @@ while it runs (`WorkflowView`)."""
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from dataclasses import asdict
 from datetime import datetime
@@ -13,10 +14,11 @@ from temporalio.client import Client, WorkflowQueryFailedError
 from temporalio.service import RPCError
 
 from api.live_state import LiveStates
-from api.schemas import WorkflowLinks, WorkflowView
+from api.schemas import PendingActivityView, WorkflowLinks, WorkflowView
 from core.settings import Settings
 from core.temporal import workflow_ui_url
 from models.payloads import LIVE_STATUSES, PROGRESS, RunKind, RunStatus, Stage, WorkflowState
+from services.run_watch import pending_activities
 from services.runs import QUERY_TIMEOUT, handle
 from workflows.design_to_listing import DesignToListingWorkflow
 
@@ -77,13 +79,26 @@ def accepted(
 
 
 async def describe_run(
-    run: RunRecord, *, temporal: Client, settings: Settings, live: LiveStates | None = None
+    run: RunRecord,
+    *,
+    temporal: Client,
+    settings: Settings,
+    live: LiveStates | None = None,
+    with_pending: bool = False,
 ) -> WorkflowView:
     """The run's view: the workflow's `state` query while it runs, the record after.
     With `live`, reads of the run share the query's answer for a moment (a read; an
-    answer to a signal asks afresh)."""
+    answer to a signal asks afresh). `with_pending` adds what a live run waits on."""
     view = recorded_view(run, settings=settings)
     if view.status not in LIVE_STATUSES:
+        return view
+    if with_pending:
+        # Asked beside the state query, not after it: the read waits for the slower one.
+        pending, view = await asyncio.gather(
+            _pending(temporal, run.workflow_id),
+            describe_run(run, temporal=temporal, settings=settings, live=live),
+        )
+        view.pending_activities = pending
         return view
 
     async def query() -> WorkflowState:
@@ -101,6 +116,15 @@ async def describe_run(
         logger.info("state query of %s unavailable: %s", run.workflow_id, exc)
         return view
     return with_live_state(view, state)
+
+
+async def _pending(temporal: Client, workflow_id: str) -> list[PendingActivityView] | None:
+    try:
+        pending = await pending_activities(temporal, workflow_id)
+    except RPCError as exc:
+        logger.info("description of %s unavailable: %s", workflow_id, exc)
+        return None
+    return [PendingActivityView.model_validate(asdict(activity)) for activity in pending]
 
 
 def with_live_state(view: WorkflowView, state: WorkflowState) -> WorkflowView:

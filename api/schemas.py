@@ -160,6 +160,30 @@ class ModelCost(BaseModel):
     cost_usd: float = Field(description="Estimate from the OPENAI_*_USD_PER_MTOK settings.")
 
 
+class ActivityFailure(BaseModel):
+    type: str = Field(description="The error code (or `TIMEOUT`) of the previous attempt")
+    message: str
+
+
+class PendingActivityView(BaseModel):
+    """An activity of a live run that has not finished, as Temporal describes it."""
+
+    activity_type: str = Field(examples=["printify.get_print_area"])
+    state: str = Field(description="`scheduled`, `started` or `cancel_requested`")
+    attempt: int = Field(ge=1)
+    maximum_attempts: int | None = Field(description="None: tried until the run's time is up")
+    waiting_seconds: float = Field(description="Since this attempt started, or was scheduled")
+    waiting_on: str | None = Field(
+        description="What its last heartbeat said it waits on (a vendor call, a rate limit)",
+        examples=[
+            "printify GET /v1/catalog/blueprints/6/print_providers/99/variants.json for 12 s"
+        ],
+    )
+    last_heartbeat_at: datetime | None
+    last_failure: ActivityFailure | None
+    next_attempt_at: datetime | None = Field(description="When a failed attempt is tried again")
+
+
 class WorkflowView(BaseModel):
     """A run as the API shows it: live state while running, recorded state after."""
 
@@ -177,6 +201,12 @@ class WorkflowView(BaseModel):
     links: WorkflowLinks
     model_costs: list[ModelCost] | None = Field(
         default=None, description="Model usage per stage attempt; in the single-run view only."
+    )
+    pending_activities: list[PendingActivityView] | None = Field(
+        default=None,
+        description="What a live run waits on now: its activities not yet finished, their"
+        " attempt, last failure and how long they have waited; in the single-run view of a"
+        " live run only.",
     )
 
 
@@ -312,6 +342,14 @@ class CatalogVariantPage(BaseModel):
 
 class Health(BaseModel):
     status: Literal["ok"]
+
+
+class Readiness(BaseModel):
+    status: Literal["ready"]
+    checks: dict[str, str] = Field(
+        description="Each part (`database`, `temporal`, `storage`): `ok`, or `down: <error>`",
+        examples=[{"database": "ok", "temporal": "ok", "storage": "ok"}],
+    )
 
 
 # --- accounts: who am I, members, API keys, integrations, billing ----------------------------

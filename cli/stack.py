@@ -47,6 +47,9 @@ from workflows.contract import DEV_SERVER_SEARCH_ATTRIBUTES, QUEUES
 logger = logging.getLogger("pod.stack")
 # How long `pod up` waits for the emulators and the API to listen.
 STARTUP_SECONDS = 240
+# `pod status`: how long an endpoint has to answer, and Temporal to describe the work.
+STATUS_ANSWER_SECONDS = 2.0
+STATUS_TEMPORAL_SECONDS = 8.0
 
 
 @dataclass
@@ -468,12 +471,38 @@ def status(settings: Settings) -> dict[str, object]:
         "emulators": {
             "url": settings.emulator_url,
             "up": port_open("127.0.0.1", settings.emulator_port),
+            # A frozen process still accepts connections: only an answer says it serves.
+            "answers": _answers(f"{settings.emulator_url}/healthz"),
         },
         "children": {
             name: _process_state(entry)
             for name, entry in dict(data.get("children") or {}).items()  # type: ignore[call-overload]
         },
+        **_work(settings),
     }
+
+
+def _answers(url: str) -> bool:
+    try:
+        return httpx.get(url, timeout=STATUS_ANSWER_SECONDS).status_code == 200
+    except httpx.HTTPError:
+        return False
+
+
+def _work(settings: Settings) -> dict[str, object]:
+    """What waits: each task queue's backlog, and each running workflow's unfinished
+    activities (attempt, last failure, what its heartbeats say it waits on)."""
+    from services.run_watch import live_runs, queue_backlogs
+
+    async def read() -> dict[str, object]:
+        client = await connect_temporal(settings)
+        backlogs, runs = await asyncio.gather(queue_backlogs(client), live_runs(client))
+        return {"task_queues": backlogs, "live_runs": runs}
+
+    try:
+        return asyncio.run(asyncio.wait_for(read(), STATUS_TEMPORAL_SECONDS))
+    except (OSError, RuntimeError, TimeoutError, RPCError) as exc:
+        return {"task_queues": None, "live_runs": None, "temporal_error": str(exc)[:200]}
 
 
 def _process_state(entry: object) -> dict[str, object]:

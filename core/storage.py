@@ -50,6 +50,10 @@ class ObjectStorage(Protocol):
 
     def locate(self, key: str) -> str: ...
 
+    def check(self) -> None:
+        """Raise when objects cannot be stored now (`/readyz`)."""
+        ...
+
 
 def validate_key(key: str) -> str:
     """`key` if it is a relative `/`-separated path of `[A-Za-z0-9._-]` segments.
@@ -100,6 +104,11 @@ class LocalStorage:
     def locate(self, key: str) -> str:
         return str(self._path(key))
 
+    def check(self) -> None:
+        self.root.mkdir(parents=True, exist_ok=True)
+        if not os.access(self.root, os.W_OK | os.X_OK):
+            raise PermissionError(f"{self.root} cannot be written")
+
 
 class S3Storage:
     """Objects in one bucket of an S3-compatible server, through a boto3 client."""
@@ -142,6 +151,9 @@ class S3Storage:
 
     def locate(self, key: str) -> str:
         return f"s3://{self.bucket}/{validate_key(key)}"
+
+    def check(self) -> None:
+        self.client.head_bucket(Bucket=self.bucket)
 
     def presigned_url(self, key: str, expires_in: int) -> str:
         """A GET URL for the object that works without credentials for `expires_in` s."""

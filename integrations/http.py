@@ -27,6 +27,7 @@ from typing import Any
 import httpx
 from aiolimiter import AsyncLimiter
 
+from core.waiting import waiting_on
 from integrations.errors import RETRYABLE_STATUSES, VendorError, error_code
 
 IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "PUT", "PATCH", "DELETE"})
@@ -178,13 +179,17 @@ class VendorHttp:
     async def request(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
         """Send one request; retry where that cannot duplicate work; raise `VendorError`."""
         method, path = method.upper(), path.lstrip("/")
+        where = f"{self._client.base_url.path}{path}"  # the vendor's whole path, /v1/…
+        call = f"{self.vendor} {method} {where}"
         attempt = 0
         while True:
             async with AsyncExitStack() as held:
-                for limit in self._limits(method, path):
-                    await held.enter_async_context(limit)
+                with waiting_on(f"{self.vendor} rate limit, before {method} {where}"):
+                    for limit in self._limits(method, path):
+                        await held.enter_async_context(limit)
                 try:
-                    response = await self._client.request(method, path, **kwargs)
+                    with waiting_on(call if attempt == 0 else f"{call} (try {attempt + 1})"):
+                        response = await self._client.request(method, path, **kwargs)
                 except httpx.TransportError as exc:
                     error = VendorError(
                         self.vendor,
@@ -206,9 +211,12 @@ class VendorHttp:
             too_long = (error.retry_after or 0.0) > self._backoff_cap * 4
             if not (error.retryable and may_repeat) or attempt >= self._max_attempts or too_long:
                 raise error
-            await asyncio.sleep(
-                backoff_delay(attempt, error.retry_after, self._backoff_base, self._backoff_cap)
-            )
+            with waiting_on(
+                f"{call}: pause before try {attempt + 1} ({error.status or 'no answer'})"
+            ):
+                await asyncio.sleep(
+                    backoff_delay(attempt, error.retry_after, self._backoff_base, self._backoff_cap)
+                )
 
     def _to_error(self, method: str, path: str, response: httpx.Response) -> VendorError:
         message, details = self._error_message(response)

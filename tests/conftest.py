@@ -93,6 +93,16 @@ def s3_endpoint() -> Iterator[str]:
     server.stop()
 
 
+@pytest.fixture(autouse=True)
+def root_logger_put_back() -> Iterator[None]:
+    """A test that runs `pod`'s `main` points the root logger at its captured stderr: put
+    back after each test, or later lines of the session's workers go to a closed stream."""
+    root = logging.getLogger()
+    handlers, level = root.handlers[:], root.level
+    yield
+    root.handlers[:], root.level = handlers, level
+
+
 @pytest.fixture
 def clear_faults(emulator: ThreadedServer) -> Iterator[None]:
     """Clears injected faults and recorded requests before and after a test."""

@@ -124,7 +124,8 @@ async def get_workflow(
     settings: SettingsDep,
     principal: WorkflowsRead,
 ) -> Response:
-    """One run: stage, progress, artifacts, result or error, and what its models cost."""
+    """One run: stage, progress, artifacts, result or error, and what its models cost;
+    while it runs, also the activities it waits on (`pending_activities`)."""
     # An ended run's answer holds until its rows change; a live run's also depends on its
     # workflow's state, shared for a moment (`LiveStates`), so it is kept for that period.
     cache: ReadCache = request.app.state.read_cache
@@ -140,7 +141,7 @@ async def get_workflow(
             reads, tenant_id=tenant_id, workflow_id=workflow_id
         )
         view = await run_views.describe_run(
-            run, temporal=temporal, settings=settings, live=live_states
+            run, temporal=temporal, settings=settings, live=live_states, with_pending=True
         )
         view.model_costs = [ModelCost(**line) for line in lines]
         body = WorkflowView.__pydantic_serializer__.to_json(view, by_alias=True)

@@ -1,19 +1,30 @@
-"""Where spans go (`OTEL_*` settings, else a file under POD_HOME), what they hide, and how
-`pod trace` prints a trace it finds (or says it found none)."""
+"""Where spans go (`OTEL_*` settings, else a file under POD_HOME), what they hide, how
+`pod trace` prints a trace it finds (or says it found none), and how a pending
+activity's last failure is named."""
 
 from __future__ import annotations
 
 import io
+import json
 import os
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
+from opentelemetry import trace
 from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from opentelemetry.trace import Status, StatusCode
+from temporalio.api.failure.v1 import (
+    ApplicationFailureInfo,
+    CanceledFailureInfo,
+    Failure,
+    TimeoutFailureInfo,
+)
+from temporalio.api.workflow.v1 import PendingActivityInfo
 
 from cli.trace import show_trace
 from core.apikeys import generate_key
@@ -25,7 +36,10 @@ from core.telemetry import (
     _exporter,
     _name_http_span,
     configure_tracing,
+    tracing_enabled,
 )
+from services.run_watch import _failure
+from tests.tracing import reset_tracing
 
 KEY = generate_key()[0]
 
@@ -104,3 +118,98 @@ def test_pod_trace_says_when_it_finds_nothing(
 ) -> None:
     assert show_trace(home, "dtl-none", out=io.StringIO()) == 1
     assert "no spans of dtl-none" in capsys.readouterr().err
+
+
+def test_a_process_that_traces_writes_its_spans_for_pod_trace(
+    home: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for name in ("OTEL_TRACES_EXPORTER", "OTEL_EXPORTER_OTLP_ENDPOINT", "OTEL_SDK_DISABLED"):
+        monkeypatch.delenv(name, raising=False)
+    provider = configure_tracing(home, "worker-test")
+    try:
+        assert provider is not None and tracing_enabled()
+        with trace.get_tracer("tests").start_as_current_span("RunActivity:x.y"):
+            pass
+        provider.force_flush()
+        (path,) = (home.home / TRACES_DIR).glob("worker-test-*.jsonl")
+        (line,) = path.read_text().splitlines()
+        span = json.loads(line)
+        assert span["name"] == "RunActivity:x.y"
+        assert span["resource"]["attributes"]["service.name"] == "pod-worker-test"
+    finally:
+        reset_tracing()
+    assert not tracing_enabled()
+
+
+def _span(name: str, span_id: int, parent: int | None, *, trace_id: int = 1, **extra: Any) -> str:
+    return json.dumps(
+        {
+            "name": name,
+            "context": {"trace_id": f"0x{trace_id:032x}", "span_id": f"0x{span_id:016x}"},
+            "parent_id": f"0x{parent:016x}" if parent else None,
+            "start_time": f"2026-12-04T01:00:00.{span_id:06d}Z",
+            "end_time": "2026-12-04T01:00:01.000000Z",
+            "status": extra.pop("status", {"status_code": "UNSET"}),
+            "attributes": {key.replace("db_", "db."): value for key, value in extra.items()},
+            "resource": {"attributes": {"service.name": "pod-test"}},
+        }
+    )
+
+
+def test_pod_trace_prints_the_tree_errors_and_folded_statements(home: Settings) -> None:
+    directory = home.home / TRACES_DIR
+    directory.mkdir(parents=True)
+    wid = "dtl-t-1"
+    lines = [
+        _span("POST /v1/workflows/design-to-listing", 1, None),
+        _span("StartWorkflow:DesignToListingWorkflow", 2, 1, temporalWorkflowID=wid),
+        _span("RunActivity:printify.create_product", 3, 2, temporalWorkflowID=wid),
+        _span(
+            "POST /v1/shops/1/products.json",
+            4,
+            3,
+            status={"status_code": "ERROR", "description": "503"},
+        ),
+        _span("SELECT", 5, 3, db_system="postgresql"),
+        _span("SELECT", 6, 3, db_system="postgresql"),
+        _span("QueryWorkflow:state", 7, None, trace_id=2, temporalWorkflowID=wid),
+        '{"name": "cut off',
+    ]
+    (directory / "api-1.jsonl").write_text("\n".join(lines) + "\n")
+    out = io.StringIO()
+    assert show_trace(home, wid, out=out) == 0
+    assert out.getvalue().splitlines() == [
+        f"trace {1:032x}  (6 spans)",
+        "POST /v1/workflows/design-to-listing  1000.0 ms  [pod-test]",
+        "  StartWorkflow:DesignToListingWorkflow  1000.0 ms  [pod-test]",
+        "    RunActivity:printify.create_product  1000.0 ms  [pod-test]",
+        "      POST /v1/shops/1/products.json  1000.0 ms  [pod-test]  ERROR 503",
+        "      · 2 database statements, 2000.0 ms",
+        "in other traces: 1 x QueryWorkflow:state",
+    ]
+    everything = io.StringIO()
+    assert show_trace(home, wid, show_statements=True, out=everything) == 0
+    assert everything.getvalue().count("      SELECT  ") == 2
+    assert show_trace(home, "dtl-t-other", out=io.StringIO()) == 1
+
+
+def test_a_pending_activity_names_its_last_failure() -> None:
+    application = PendingActivityInfo(
+        last_failure=Failure(
+            message="printify answered 503",
+            application_failure_info=ApplicationFailureInfo(type="VENDOR_UNAVAILABLE"),
+        )
+    )
+    timeout = PendingActivityInfo(
+        last_failure=Failure(message="timed out", timeout_failure_info=TimeoutFailureInfo())
+    )
+    other = PendingActivityInfo(
+        last_failure=Failure(message="cancelled", canceled_failure_info=CanceledFailureInfo())
+    )
+    assert _failure(application) == {
+        "type": "VENDOR_UNAVAILABLE",
+        "message": "printify answered 503",
+    }
+    assert _failure(timeout) == {"type": "TIMEOUT", "message": "timed out"}
+    assert _failure(other) == {"type": "canceled_failure_info", "message": "cancelled"}
+    assert _failure(PendingActivityInfo()) is None

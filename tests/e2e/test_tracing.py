@@ -19,7 +19,6 @@ from opentelemetry.sdk.trace import ReadableSpan
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from opentelemetry.trace import SpanKind
-from opentelemetry.util._once import Once
 from temporalio.client import Client
 from temporalio.contrib.opentelemetry import create_tracer_provider
 
@@ -33,7 +32,6 @@ from core.telemetry import (
     JsonLinesFile,
     RedactedSpans,
     instrument_clients,
-    uninstrument_clients,
 )
 from core.temporal import connect_temporal
 from sandbox.app import EmulatorConfig
@@ -41,6 +39,7 @@ from tests.accounts import Account, create_account
 from tests.conftest import ISOLATED_NAMESPACE, api_client
 from tests.e2e.helpers import wait_for_end
 from tests.stack import WorkerSet
+from tests.tracing import reset_tracing
 
 # Loggers of ours: what "every line our loggers write" covers (the SDK's and libraries'
 # own lines are not ours, `temporalio.workflow` is `workflow.logger`).
@@ -87,10 +86,7 @@ def tracing(tmp_path: Path) -> Iterator[Tracing]:
     finally:
         root.removeHandler(handler)
         root.setLevel(level)
-        uninstrument_clients()
-        provider.shutdown()
-        trace._TRACER_PROVIDER = None
-        trace._TRACER_PROVIDER_SET_ONCE = Once()
+        reset_tracing()
 
 
 @pytest.fixture
