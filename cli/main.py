@@ -63,6 +63,10 @@ def _parser() -> argparse.ArgumentParser:
     )
     sub.add_parser("emulators", help="serve the Printify and Etsy emulators")
     sub.add_parser("migrate", help="apply database migrations")
+    sub.add_parser(
+        "search-attributes",
+        help="operator: register the search attributes runs carry in the Temporal namespace",
+    )
     tenants = sub.add_parser("tenant", help="operator: create a tenant and its owner key")
     tenants.add_argument("tenant_id", help="a short id: letters, digits, - and _")
     tenants.add_argument("--name", required=True, help="the seller's display name")
@@ -167,6 +171,19 @@ def main(argv: list[str] | None = None) -> int:
 
         app = create_emulator_app(settings.home, emulator_config(settings))
         return serve(app, "127.0.0.1", settings.emulator_port)
+    if args.command == "search-attributes":
+        from services.search_attributes import SearchAttributesMissing
+
+        try:
+            added = asyncio.run(_register_search_attributes(settings))
+        except SearchAttributesMissing as exc:
+            print(exc, file=sys.stderr)
+            return 1
+        except RuntimeError as exc:  # the client's "failed client connect"
+            print(f"cannot reach Temporal at {settings.temporal_target}: {exc}", file=sys.stderr)
+            return 1
+        print(f"registered: {', '.join(added)}" if added else "all registered already")
+        return 0
     if args.command == "migrate":
         from core.db import migrate
 
@@ -221,6 +238,13 @@ def main(argv: list[str] | None = None) -> int:
         args.output.write_text(text)
         return 0
     raise AssertionError(args.command)  # pragma: no cover - argparse rejects others
+
+
+async def _register_search_attributes(settings: Settings) -> list[str]:
+    from core.temporal import connect_temporal
+    from services.search_attributes import ensure_search_attributes
+
+    return await ensure_search_attributes(await connect_temporal(settings))
 
 
 def _limits(pairs: list[str]) -> dict[str, int]:

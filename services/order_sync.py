@@ -57,6 +57,7 @@ async def ensure_schedule(temporal: Client, settings: Settings, *, tenant_id: st
             task_queue=WORKFLOW_QUEUE,
             execution_timeout=SYNC_TIMEOUT,
             typed_search_attributes=tenant_attributes(tenant_id),
+            static_summary=f"order sync (scheduled), tenant {tenant_id}",
         ),
         spec=ScheduleSpec(intervals=[ScheduleIntervalSpec(every=every)]),
         policy=POLICY,
@@ -100,6 +101,7 @@ async def sync_now(temporal: Client, *, tenant_id: str) -> StartedSync:
             id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
             execution_timeout=SYNC_TIMEOUT,
             search_attributes=tenant_attributes(tenant_id),
+            static_summary=f"order sync (asked for), tenant {tenant_id}",
         )
     except RPCError as exc:
         if exc.status != RPCStatusCode.UNAVAILABLE:
@@ -118,6 +120,7 @@ async def order_changed(temporal: Client, *, tenant_id: str, order_id: str) -> N
         id_reuse_policy=WorkflowIDReusePolicy.ALLOW_DUPLICATE,
         execution_timeout=SYNC_TIMEOUT,
         search_attributes=tenant_attributes(tenant_id),
+        static_summary=f"order sync (Printify order events), tenant {tenant_id}",
         start_signal=OrderSyncWorkflow.order_changed.__name__,
         start_signal_args=[order_id],
     )

@@ -15,6 +15,7 @@ from typing import Any
 from sqlmodel.ext.asyncio.session import AsyncSession
 from temporalio.client import Client, WorkflowHandle
 from temporalio.common import (
+    TypedSearchAttributes,
     WorkflowIDConflictPolicy,
     WorkflowIDReusePolicy,
 )
@@ -29,13 +30,21 @@ from models.payloads import (
     EtsyListingSetup,
     ProductTemplate,
     RunKind,
+    RunStatus,
+    Stage,
 )
 from models.repositories import NotFoundError
 from models.requests import DesignToListingRequest, ProductTemplateIn, body_digest, recorded_input
 from models.tables import Integration, ProductTemplateRecord, WorkflowRun
 from services import billing, shop_setup
 from services.vendors import VendorGateway
-from workflows.contract import WORKFLOW_QUEUE, run_workflow_id, tenant_attributes
+from workflows.contract import (
+    WORKFLOW_QUEUE,
+    run_attributes,
+    run_summary,
+    run_workflow_id,
+    tenant_attributes,
+)
 from workflows.design_to_listing import DesignToListingWorkflow
 from workflows.services import BriefWorkflow, DesignWorkflow, PublishDesignWorkflow
 
@@ -177,6 +186,10 @@ async def start_run(
         workflow_id=run.workflow_id,
         tenant_id=tenant_id,
         forget=forget if created else None,
+        attributes=run_attributes(
+            tenant_id, run.keyword, stage=Stage.QUEUED, status=RunStatus.RUNNING
+        ),
+        summary=run_summary(run.kind, run.keyword, tenant_id),
     )
     return run, created
 
@@ -189,11 +202,14 @@ async def start_once(
     workflow_id: str,
     tenant_id: str,
     forget: Callable[[], Awaitable[None]] | None = None,
+    attributes: TypedSearchAttributes | None = None,
+    summary: str | None = None,
 ) -> None:
     """Start the workflow of a recorded request, once: safe to repeat (a record whose
     start never happened starts now, a running one is reused, a finished one is never
     started again). When Temporal cannot be reached, `forget` removes what this request
-    recorded and the answer is 503 `TEMPORAL_UNAVAILABLE`."""
+    recorded and the answer is 503 `TEMPORAL_UNAVAILABLE`. `attributes` (the tenant's by
+    default) and `summary` are what the Web UI lists and filters it by."""
     try:
         with contextlib.suppress(WorkflowAlreadyStartedError):
             await temporal.start_workflow(
@@ -203,7 +219,8 @@ async def start_once(
                 task_queue=WORKFLOW_QUEUE,
                 id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
                 id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
-                search_attributes=tenant_attributes(tenant_id),
+                search_attributes=attributes or tenant_attributes(tenant_id),
+                static_summary=summary,
             )
     except RPCError as exc:
         if exc.status != RPCStatusCode.UNAVAILABLE:

@@ -80,6 +80,7 @@ async def start_scrape(
             id_reuse_policy=WorkflowIDReusePolicy.ALLOW_DUPLICATE,
             id_conflict_policy=WorkflowIDConflictPolicy.FAIL,
             search_attributes=tenant_attributes(tenant_id),
+            static_summary=f"trend scrape of {', '.join(body.sources)}, tenant {tenant_id}",
         )
         run_id, started = handle.result_run_id, True
     except WorkflowAlreadyStartedError as running:
@@ -226,6 +227,7 @@ async def start_campaign(
         workflow_id=campaign_id,
         tenant_id=tenant_id,
         forget=forget if created else None,
+        summary=f"campaign {key} → listings, tenant {tenant_id}",
     )
     return campaign, created
 

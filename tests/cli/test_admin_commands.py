@@ -108,3 +108,16 @@ def test_pod_tenant_as_its_own_process(database_url: str, settings: Settings) ->
     )
     assert created.returncode == 0, created.stderr
     assert KEY_PATTERN.match(created.stdout.strip().splitlines()[-1]), created.stdout
+
+
+def test_search_attributes_command(
+    pod: Pod, settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """On the session's dev server, started with them, there is nothing to add; with no
+    Temporal it says so."""
+    monkeypatch.setenv("TEMPORAL_ADDRESS", "127.0.0.1:1")
+    code, _, err = pod("search-attributes")
+    assert code == 1 and "cannot reach Temporal at 127.0.0.1:1" in err
+    monkeypatch.setenv("TEMPORAL_ADDRESS", settings.temporal_target)
+    code, out, err = pod("search-attributes")
+    assert (code, out.strip()) == (0, "all registered already"), err

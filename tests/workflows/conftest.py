@@ -12,23 +12,25 @@ from temporalio.api.enums.v1 import IndexedValueType
 from temporalio.api.operatorservice.v1 import AddSearchAttributesRequest
 from temporalio.testing import WorkflowEnvironment
 
-from workflows.contract import TENANT_ATTRIBUTE
+from workflows.contract import SEARCH_ATTRIBUTES
 
 
 @asynccontextmanager
 async def time_skipping_server() -> AsyncIterator[WorkflowEnvironment]:
     """Temporal's time-skipping test server: timers and retry backoff pass at once. It
-    knows the `TenantId` search attribute, as the dev server does: without it, a child
+    knows the runs' search attributes, as the dev server does: without them, a child
     workflow started with one (a scrape's campaign, a campaign's listing runs) never
-    starts there."""
+    starts there, and a run that sets its stage fails its workflow task."""
     server = Path(sys.executable).parent / "temporal-test-server"
     env = await WorkflowEnvironment.start_time_skipping(test_server_existing_path=str(server))
     try:
+        # The test server cannot list search attributes, only add them.
         await env.client.operator_service.add_search_attributes(
             AddSearchAttributesRequest(
                 namespace=env.client.namespace,
                 search_attributes={
-                    TENANT_ATTRIBUTE.name: IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD
+                    key.name: IndexedValueType.ValueType(key.indexed_value_type.value)
+                    for key in SEARCH_ATTRIBUTES
                 },
             )
         )
