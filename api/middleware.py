@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import logging
+import random
 import re
 import threading
 import time
@@ -18,6 +19,7 @@ import uuid
 from collections.abc import Callable, Collection
 from typing import Any
 
+from opentelemetry.instrumentation.utils import suppress_instrumentation
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from core.logging import bind_request
@@ -30,6 +32,7 @@ __all__ = [
     "RequestContextMiddleware",
     "RequestRateLimiter",
     "SecurityHeadersMiddleware",
+    "SomeReadsTraced",
     "UnexpectedErrorMiddleware",
     "send_error",
 ]
@@ -112,6 +115,30 @@ class RequestContextMiddleware:
                         "duration_ms": round((time.perf_counter() - started) * 1000, 2),
                     },
                 )
+
+
+class SomeReadsTraced:
+    """Sends every write, `reads_ratio` of the reads (GET, HEAD) and every read that
+    carries its caller's trace (`traceparent`) to `traced`; the other reads to
+    `untraced`, the same stack without the tracing middleware."""
+
+    def __init__(self, untraced: ASGIApp, traced: ASGIApp, reads_ratio: float) -> None:
+        self.untraced = untraced
+        self.traced = traced
+        self.reads_ratio = reads_ratio
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if (
+            scope["type"] == "http"
+            and scope["method"] in ("GET", "HEAD")
+            # A sample, not a secret: the standard generator is what it needs.
+            and random.random() >= self.reads_ratio  # noqa: S311  # nosec B311
+            and not any(name == b"traceparent" for name, _ in scope.get("headers", ()))
+        ):
+            with suppress_instrumentation():  # no span for its queries either
+                await self.untraced(scope, receive, send)
+        else:
+            await self.traced(scope, receive, send)
 
 
 def _given_request_id(scope: Scope) -> str | None:

@@ -38,6 +38,9 @@ class Settings(BaseSettings):
     log_format: Literal["auto", "json", "text"] = "auto"
     # Trace files of the embedded stack (`POD_HOME/traces/`) are removed after this long.
     trace_retention_days: float = Field(default=7.0, gt=0)
+    # Share of API reads (GET) traced; every write, and so every run, is (unless
+    # OTEL_TRACES_SAMPLER says otherwise).
+    trace_reads_ratio: float = Field(default=0.01, ge=0, le=1)
 
     # Embedded stack ports (used only when the matching external address is unset).
     api_host: str = "127.0.0.1"

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from opentelemetry import trace
+from opentelemetry.context import Context
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import Event, ReadableSpan
 from opentelemetry.sdk.trace.export import (
@@ -27,7 +28,15 @@ from opentelemetry.sdk.trace.export import (
     SpanExporter,
     SpanExportResult,
 )
-from opentelemetry.trace import Span, Status
+from opentelemetry.sdk.trace.sampling import (
+    ALWAYS_OFF,
+    ALWAYS_ON,
+    ParentBased,
+    Sampler,
+    SamplingResult,
+)
+from opentelemetry.trace import Link, Span, SpanKind, Status, TraceState
+from opentelemetry.util.types import Attributes
 from temporalio.contrib.opentelemetry import ReplaySafeTracerProvider, create_tracer_provider
 
 from core.logging import redact_text
@@ -59,7 +68,9 @@ def configure_tracing(settings: Settings, service: str) -> ReplaySafeTracerProvi
     if exporter is None:
         return None
     attributes = {} if os.environ.get("OTEL_SERVICE_NAME") else {"service.name": f"pod-{service}"}
-    provider = create_tracer_provider(resource=Resource.create(attributes))
+    # The SDK reads OTEL_TRACES_SAMPLER itself when no sampler is given.
+    sampler = None if os.environ.get("OTEL_TRACES_SAMPLER") else runs_and_requests()
+    provider = create_tracer_provider(resource=Resource.create(attributes), sampler=sampler)
     delay = None if "OTEL_BSP_SCHEDULE_DELAY" in os.environ else FILE_BATCH_DELAY_MS
     provider.add_span_processor(
         BatchSpanProcessor(RedactedSpans(exporter), schedule_delay_millis=delay)
@@ -67,6 +78,38 @@ def configure_tracing(settings: Settings, service: str) -> ReplaySafeTracerProvi
     trace.set_tracer_provider(provider)
     instrument_clients()
     return provider
+
+
+class NoLoneCalls(Sampler):
+    """For a trace's first span: everything but a client call (a database statement, a
+    query of a workflow, an HTTP call) made outside any request or run, which would
+    otherwise be a trace of its own: a pool's check, a notice listener, the stack's
+    start-up. Which API reads are traced at all is decided before any span is made
+    (`api.middleware.SomeReadsTraced`)."""
+
+    def should_sample(
+        self,
+        parent_context: Context | None,
+        trace_id: int,
+        name: str,
+        kind: SpanKind | None = None,
+        attributes: Attributes = None,
+        links: Sequence[Link] | None = None,
+        trace_state: TraceState | None = None,
+    ) -> SamplingResult:
+        chosen = ALWAYS_OFF if kind is SpanKind.CLIENT else ALWAYS_ON
+        return chosen.should_sample(
+            parent_context, trace_id, name, kind, attributes, links, trace_state
+        )
+
+    def get_description(self) -> str:
+        return "NoLoneCalls"
+
+
+def runs_and_requests() -> Sampler:
+    """Children follow their parent (a run's activities join its trace); first spans as
+    `NoLoneCalls` decides."""
+    return ParentBased(root=NoLoneCalls())
 
 
 def instrument_clients() -> None:

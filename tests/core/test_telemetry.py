@@ -14,10 +14,11 @@ from typing import Any
 import pytest
 from opentelemetry import trace
 from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
+from opentelemetry.instrumentation.utils import is_instrumentation_enabled
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
-from opentelemetry.trace import Status, StatusCode
+from opentelemetry.trace import SpanKind, Status, StatusCode
 from temporalio.api.failure.v1 import (
     ApplicationFailureInfo,
     CanceledFailureInfo,
@@ -26,6 +27,7 @@ from temporalio.api.failure.v1 import (
 )
 from temporalio.api.workflow.v1 import PendingActivityInfo
 
+from api.middleware import SomeReadsTraced
 from cli.trace import show_trace
 from core.apikeys import generate_key
 from core.settings import Settings
@@ -36,6 +38,7 @@ from core.telemetry import (
     _exporter,
     _name_http_span,
     configure_tracing,
+    runs_and_requests,
     tracing_enabled,
 )
 from services.run_watch import _failure
@@ -213,3 +216,50 @@ def test_a_pending_activity_names_its_last_failure() -> None:
     assert _failure(timeout) == {"type": "TIMEOUT", "message": "timed out"}
     assert _failure(other) == {"type": "canceled_failure_info", "message": "cancelled"}
     assert _failure(PendingActivityInfo()) is None
+
+
+def test_a_client_call_outside_any_request_or_run_is_not_a_trace_of_its_own() -> None:
+    memory = InMemorySpanExporter()
+    provider = TracerProvider(sampler=runs_and_requests())
+    provider.add_span_processor(SimpleSpanProcessor(memory))
+    tracer = provider.get_tracer("tests")
+    with tracer.start_as_current_span("SELECT", kind=SpanKind.CLIENT):
+        pass  # a pool's check: dropped
+    request = "POST /v1/workflows/design-to-listing"
+    with (
+        tracer.start_as_current_span(request, kind=SpanKind.SERVER),
+        tracer.start_as_current_span("SELECT", kind=SpanKind.CLIENT),
+    ):
+        pass  # the request's query: kept, in its trace
+    assert [span.name for span in memory.get_finished_spans()] == [
+        "SELECT",
+        "POST /v1/workflows/design-to-listing",
+    ]
+
+
+async def test_reads_skip_the_tracing_unless_sampled_or_carrying_a_trace() -> None:
+    seen: list[tuple[str, bool]] = []
+
+    def app(name: str) -> Any:
+        async def serve(scope: Any, receive: Any, send: Any) -> None:
+            seen.append((name, is_instrumentation_enabled()))
+
+        return serve
+
+    async def call(middleware: SomeReadsTraced, method: str, headers: list[Any]) -> None:
+        nothing: Any = None  # the apps here neither receive nor send
+        await middleware({"type": "http", "method": method, "headers": headers}, nothing, nothing)
+
+    none = SomeReadsTraced(app("untraced"), app("traced"), reads_ratio=0.0)
+    await call(none, "GET", [])
+    await call(none, "HEAD", [])
+    await call(none, "POST", [])
+    await call(none, "GET", [(b"traceparent", b"00-" + b"1" * 32 + b"-" + b"2" * 16 + b"-01")])
+    await call(SomeReadsTraced(app("untraced"), app("traced"), reads_ratio=1.0), "GET", [])
+    assert seen == [
+        ("untraced", False),  # nor its queries
+        ("untraced", False),
+        ("traced", True),
+        ("traced", True),
+        ("traced", True),
+    ]
