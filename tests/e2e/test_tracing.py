@@ -205,6 +205,10 @@ async def test_one_trace_runs_from_the_request_to_every_vendor_call(
     assert first.trace_id == format(trace_id, "032x")  # type: ignore[attr-defined]
     for record in access:
         assert getattr(record, "request_id", None) and getattr(record, "tenant_id", None)
+    # The status polls are reads: only TRACE_READS_RATIO (1 %) of them are traced.
+    polls = [r for r in access if r.http_method == "GET"]  # type: ignore[attr-defined]
+    traced_polls = [s for s in spans if s.name == "GET /v1/workflows/{workflow_id}"]
+    assert len(polls) >= 5 and len(traced_polls) < len(polls) / 2
     for record in tracing.records:
         line = record.getMessage() + str(record.__dict__)
         for secret in secrets:
