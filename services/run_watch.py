@@ -9,7 +9,7 @@ Temporal's description of the workflow.
 from __future__ import annotations
 
 import asyncio
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -124,26 +124,28 @@ async def queue_backlogs(client: Client) -> dict[str, dict[str, float]]:
 
 async def live_runs(client: Client, limit: int = 20) -> list[dict[str, Any]]:
     """The running workflows (newest first, at most `limit`), each with its pending
-    activities: what `pod status` shows an operator."""
-    runs: list[dict[str, Any]] = []
-    async for execution in client.list_workflows("ExecutionStatus = 'Running'", limit=limit):
-        pending = await pending_activities(client, execution.id)
-        runs.append(
-            {
-                "workflow_id": execution.id,
-                "type": execution.workflow_type,
-                "started_at": execution.start_time.isoformat() if execution.start_time else None,
-                "pending_activities": [
-                    {
-                        **p.__dict__,
-                        "last_heartbeat_at": _iso(p.last_heartbeat_at),
-                        "next_attempt_at": _iso(p.next_attempt_at),
-                    }
-                    for p in pending
-                ],
-            }
-        )
-    return runs
+    activities: what `pod status` shows an operator. The descriptions are asked for
+    all at once."""
+    executions = [
+        e async for e in client.list_workflows("ExecutionStatus = 'Running'", limit=limit)
+    ]
+    described = await asyncio.gather(*(pending_activities(client, e.id) for e in executions))
+    return [
+        {
+            "workflow_id": execution.id,
+            "type": execution.workflow_type,
+            "started_at": _iso(execution.start_time),
+            "pending_activities": [
+                {
+                    **asdict(p),
+                    "last_heartbeat_at": _iso(p.last_heartbeat_at),
+                    "next_attempt_at": _iso(p.next_attempt_at),
+                }
+                for p in pending
+            ],
+        }
+        for execution, pending in zip(executions, described, strict=True)
+    ]
 
 
 def _iso(moment: datetime | None) -> str | None:

@@ -9,6 +9,8 @@ them (Temporal Cloud, for one, registers them only through its own tools)."""
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
+from typing import Any
 
 from temporalio.api.enums.v1 import IndexedValueType
 from temporalio.api.operatorservice.v1 import (
@@ -16,7 +18,7 @@ from temporalio.api.operatorservice.v1 import (
     ListSearchAttributesRequest,
 )
 from temporalio.client import Client
-from temporalio.common import SearchAttributeIndexedValueType
+from temporalio.common import SearchAttributeIndexedValueType, SearchAttributeKey
 
 from workflows.contract import SEARCH_ATTRIBUTES
 
@@ -33,11 +35,7 @@ async def ensure_search_attributes(client: Client) -> list[str]:
         ListSearchAttributesRequest(namespace=client.namespace)
     )
     present = {**known.system_attributes, **known.custom_attributes}
-    missing = {
-        key.name: IndexedValueType.ValueType(key.indexed_value_type.value)
-        for key in SEARCH_ATTRIBUTES
-        if key.name not in present
-    }
+    missing = [key for key in SEARCH_ATTRIBUTES if key.name not in present]
     wrong = sorted(
         key.name
         for key in SEARCH_ATTRIBUTES
@@ -52,15 +50,26 @@ async def ensure_search_attributes(client: Client) -> list[str]:
         )
     if not missing:
         return []
+    names = ", ".join(sorted(key.name for key in missing))
     try:
-        await client.operator_service.add_search_attributes(
-            AddSearchAttributesRequest(namespace=client.namespace, search_attributes=missing)
-        )
+        await add_search_attributes(client, missing)
     except Exception as exc:  # RPCError and the like: say what to register by hand
-        names = ", ".join(sorted(missing))
         raise SearchAttributesMissing(
             f"namespace {client.namespace} lacks search attributes {names} and they could not"
             f" be registered ({exc}); register them (README, Temporal's search attributes)"
         ) from exc
-    logger.info("registered search attributes %s", ", ".join(sorted(missing)))
-    return sorted(missing)
+    logger.info("registered search attributes %s", names)
+    return sorted(key.name for key in missing)
+
+
+async def add_search_attributes(client: Client, keys: Sequence[SearchAttributeKey[Any]]) -> None:
+    """Register `keys` in the client's namespace, each with its type (no check first:
+    Temporal's time-skipping test server cannot list them)."""
+    await client.operator_service.add_search_attributes(
+        AddSearchAttributesRequest(
+            namespace=client.namespace,
+            search_attributes={
+                key.name: IndexedValueType.ValueType(key.indexed_value_type.value) for key in keys
+            },
+        )
+    )

@@ -8,10 +8,9 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 
 import pytest
-from temporalio.api.enums.v1 import IndexedValueType
-from temporalio.api.operatorservice.v1 import AddSearchAttributesRequest
 from temporalio.testing import WorkflowEnvironment
 
+from services.search_attributes import add_search_attributes
 from workflows.contract import SEARCH_ATTRIBUTES
 
 
@@ -24,16 +23,7 @@ async def time_skipping_server() -> AsyncIterator[WorkflowEnvironment]:
     server = Path(sys.executable).parent / "temporal-test-server"
     env = await WorkflowEnvironment.start_time_skipping(test_server_existing_path=str(server))
     try:
-        # The test server cannot list search attributes, only add them.
-        await env.client.operator_service.add_search_attributes(
-            AddSearchAttributesRequest(
-                namespace=env.client.namespace,
-                search_attributes={
-                    key.name: IndexedValueType.ValueType(key.indexed_value_type.value)
-                    for key in SEARCH_ATTRIBUTES
-                },
-            )
-        )
+        await add_search_attributes(env.client, SEARCH_ATTRIBUTES)
         yield env
     finally:
         await env.shutdown()
