@@ -6,14 +6,22 @@ from __future__ import annotations
 import io
 import json
 import logging
+import time
 from collections.abc import Callable
 from datetime import datetime
+from pathlib import Path
 
 import pytest
 from opentelemetry.sdk.trace import TracerProvider
 
 from core.apikeys import generate_key
-from core.logging import RedactSecrets, bind_request, configure_logging, redact_text
+from core.logging import (
+    RedactSecrets,
+    access_line,
+    bind_request,
+    configure_logging,
+    redact_text,
+)
 from core.settings import Settings
 
 KEY = generate_key()[0]
@@ -124,3 +132,52 @@ def test_the_level_follows_the_environment_unless_set() -> None:
     assert staging.effective_log_level == "DEBUG"
     assert development.effective_log_level == "INFO"
     assert staging.model_copy(update={"log_level": "warning"}).effective_log_level == "WARNING"
+
+
+def test_the_access_line_written_directly_is_the_one_the_logger_would_write() -> None:
+    """`access_line` skips the logging machinery when it can; its line has the same keys,
+    in the same order, with the same values as `api.access` through the JSON formatter."""
+    tracer = TracerProvider().get_tracer("tests")
+
+    def emit(_: logging.Logger) -> None:
+        with bind_request("req-7") as request, tracer.start_as_current_span("GET"):
+            request.tenant_id, request.member_id, request.key_id = "acme", "m-1", "k-1"
+            access_line("GET", "/v1/listings", "/v1/listings", 200, 1.5)  # direct
+            logging.getLogger("api.access").addFilter(lambda record: True)
+            try:
+                access_line("GET", "/v1/listings", "/v1/listings", 200, 1.5)  # the logger
+            finally:
+                logging.getLogger("api.access").filters.clear()
+            access_line("GET", None, f"/nowhere/token={KEY}", 404, 0.2)
+
+    direct, logged, unmatched = [json.loads(line) for line in _json_lines(emit)]
+    assert datetime.fromisoformat(direct.pop("timestamp")).tzinfo is not None
+    logged.pop("timestamp")
+    assert list(direct.items()) == list(logged.items())
+    assert direct["message"] == "GET /v1/listings 200" and direct["tenant_id"] == "acme"
+    assert len(direct["trace_id"]) == 32 and direct["duration_ms"] == 1.5
+    # A path the caller chose is redacted like any other line.
+    assert unmatched["http_route"] is None and KEY not in json.dumps(unmatched)
+
+
+def test_info_lines_reach_a_file_without_a_flush_each(tmp_path: Path) -> None:
+    root = logging.getLogger()
+    saved = (root.handlers[:], root.level)
+    path = tmp_path / "api.log"
+    with path.open("w") as stream:
+        try:
+            configure_logging("INFO", "json", stream=stream)
+            logging.getLogger("tests.lines").info("first")
+            logging.getLogger("tests.lines").warning("second")  # flushed at once
+            assert [json.loads(line)["message"] for line in path.read_text().splitlines()] == [
+                "first",
+                "second",
+            ]
+            logging.getLogger("tests.lines").info("third")  # by the timer
+            deadline = time.monotonic() + 5
+            while "third" not in path.read_text() and time.monotonic() < deadline:
+                time.sleep(0.05)
+            assert "third" in path.read_text()
+        finally:
+            root.handlers[:], level = saved
+            root.setLevel(level)
