@@ -38,6 +38,7 @@ from api.routers import (
     keys,
     listings,
     members,
+    metrics,
     orders,
     protected_names,
     schedules,
@@ -56,6 +57,7 @@ from core.db import (
 )
 from core.http_server import tune_collector_for_serving
 from core.logging import configure_logging
+from core.metrics import HttpMetrics
 from core.oidc import OidcVerifier
 from core.read_cache import ChangeFeed, ReadCache
 from core.redis_shared import RedisCounter, RedisRateLimiter, redis_client
@@ -167,6 +169,7 @@ def create_app(
     app.state.catalog_cache = TTLCache(maxsize=1024, ttl=settings.catalog_cache_seconds)
     routers = (
         health,
+        metrics,
         workflows,
         listings,
         designs,
@@ -205,8 +208,9 @@ def create_app(
     app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.api_max_body_bytes)
     app.add_middleware(SecurityHeadersMiddleware, hsts=settings.environment != "development")
     # Outermost: every answer, a refusal by the middlewares above included, has its
-    # request id and its access line.
-    app.add_middleware(RequestContextMiddleware)
+    # request id, its access line and its place in the request metrics.
+    app.state.http_metrics = HttpMetrics()
+    app.add_middleware(RequestContextMiddleware, metrics=app.state.http_metrics)
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
     if tracing_enabled():
         trace_requests(app, settings.trace_reads_ratio)

@@ -22,7 +22,8 @@ from typing import Any
 from opentelemetry.instrumentation.utils import suppress_instrumentation
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from core.logging import bind_request
+from core.logging import access_line, bind_request
+from core.metrics import HttpMetrics
 from core.shared_buckets import checked_rate, take_token
 
 __all__ = [
@@ -59,7 +60,6 @@ async def send_error(
 
 
 logger = logging.getLogger("api.errors")
-access = logging.getLogger("api.access")
 
 # What an `X-Request-ID` from the caller may be; anything else gets an id of ours.
 _REQUEST_ID = re.compile(r"[A-Za-z0-9._:/+=-]{1,128}")
@@ -77,10 +77,11 @@ class RequestContextMiddleware:
     plain token, else a new one), returns it in `X-Request-ID`, binds it to every log
     line written for the request, and writes one access line when the answer is sent:
     method, route template, status, duration, with the tenant and caller `api.auth`
-    found (see `core.logging`)."""
+    found (see `core.logging`), and counts it in `metrics`."""
 
-    def __init__(self, app: ASGIApp) -> None:
+    def __init__(self, app: ASGIApp, metrics: HttpMetrics | None = None) -> None:
         self.app = app
+        self.metrics = metrics
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -103,18 +104,10 @@ class RequestContextMiddleware:
                 await self.app(scope, receive, send_with_id)
             finally:
                 route = route_template(scope)
-                access.info(
-                    "%s %s %s",
-                    scope["method"],
-                    route or scope["path"],
-                    status,
-                    extra={
-                        "http_method": scope["method"],
-                        "http_route": route,
-                        "http_status": status,
-                        "duration_ms": round((time.perf_counter() - started) * 1000, 2),
-                    },
-                )
+                seconds = time.perf_counter() - started
+                if self.metrics is not None:
+                    self.metrics.observe(scope["method"], route, status, seconds)
+                access_line(scope["method"], route, scope["path"], status, round(seconds * 1000, 2))
 
 
 class SomeReadsTraced:

@@ -152,6 +152,11 @@ def main(argv: list[str] | None = None) -> int:
 
         # Each process builds its app from the environment (`api.app.app_from_environment`).
         os.environ["DATABASE_URL"] = _database_url(settings)
+        if settings.api_processes > 1:
+            from core.metrics import use_multiprocess_dir
+
+            # Before the processes start: each writes its request metrics there.
+            use_multiprocess_dir(settings.home / "run" / "api-metrics")
         return serve_processes(
             "api.app:app_from_environment",
             settings.api_host,

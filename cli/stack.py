@@ -158,8 +158,11 @@ class Stack:
         env = {**os.environ, "DATABASE_URL": self.database_url, "POD_HOME": str(p["home"])}
         if settings.uses_emulators:
             self._add("emulators", pod_argv("emulators"), env)
-        for queue in QUEUES:
-            self._add(f"worker-{queue}", pod_argv("worker", "--queue", queue), env)
+        for index, queue in enumerate(QUEUES):
+            # Each worker serves its metrics on a port of its own (0: none).
+            port = settings.worker_metrics_port and settings.worker_metrics_port + index
+            worker_env = {**env, "WORKER_METRICS_PORT": str(port)}
+            self._add(f"worker-{queue}", pod_argv("worker", "--queue", queue), worker_env)
         self._add("api", pod_argv("api"), env)
         for child in self.children:
             child.start()

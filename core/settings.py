@@ -41,6 +41,13 @@ class Settings(BaseSettings):
     # Share of API reads (GET) traced; every write, and so every run, is (unless
     # OTEL_TRACES_SAMPLER says otherwise).
     trace_reads_ratio: float = Field(default=0.01, ge=0, le=1)
+    # Prometheus (ADR 0034). Each worker serves the Temporal SDK's metrics and its vendor
+    # calls on this host and port (0: none); `pod up` gives its workers this port and the
+    # next ones, one per queue. With METRICS_TOKEN set, the API's `/metrics` asks for it
+    # as a bearer token; unset, `/metrics` is open, for a scraper on a private network.
+    worker_metrics_host: str = "127.0.0.1"
+    worker_metrics_port: int = Field(default=9464, ge=0, le=65535)
+    metrics_token: SecretStr | None = None
 
     # Embedded stack ports (used only when the matching external address is unset).
     api_host: str = "127.0.0.1"

@@ -27,6 +27,7 @@ from typing import Any
 import httpx
 from aiolimiter import AsyncLimiter
 
+from core.metrics import MeteredTransport
 from core.waiting import waiting_on
 from integrations.errors import RETRYABLE_STATUSES, VendorError, error_code
 
@@ -159,8 +160,11 @@ class VendorHttp:
             base_url=base_url.rstrip("/") + "/",
             headers=dict(headers),
             timeout=timeout,
-            transport=transport,
-            verify=tls_context(),
+            # Each exchange, retries and 429s included, is counted (`core.metrics`).
+            transport=MeteredTransport(
+                vendor, transport or httpx.AsyncHTTPTransport(verify=tls_context())
+            ),
+            verify=tls_context(),  # for the proxies' transports the environment may ask for
         )
         self._limits = limits
         self._error_message = error_message

@@ -34,6 +34,7 @@ from PIL import Image, UnidentifiedImageError
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from core.lazy import lazy_module
+from core.metrics import metered_hooks
 from domain.listing_rules import (
     MAX_TAGS,
     clean_description,
@@ -222,6 +223,8 @@ def build_client(
         base_url=base_url,
         timeout=timeout,
         max_retries=max_retries,
+        # Each exchange, the SDK's own retries and 429s included, is counted.
+        http_client=openai.DefaultAsyncHttpxClient(event_hooks=metered_hooks("openai")),
     )
 
 

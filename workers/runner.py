@@ -36,6 +36,7 @@ from activities.records import RecordsActivities
 from activities.scrape import ScrapeActivities
 from activities.trends import TrendActivities, TrendRecords
 from core.db import make_engine, make_session_factory
+from core.metrics import use_meter, worker_runtime
 from core.settings import Settings
 from core.signed_urls import FileUrls
 from core.storage import S3Storage, build_storage
@@ -229,9 +230,17 @@ def build_worker(
 async def run_worker(settings: Settings, queue: str, database_url: str) -> None:
     """Serve one queue until cancelled (Ctrl-C / SIGTERM)."""
     configure_tracing(settings, f"worker-{queue}")
+    runtime = worker_runtime(settings.worker_metrics_host, settings.worker_metrics_port)
+    if runtime is not None:
+        use_meter(runtime.metric_meter)
+        logger.info(
+            "worker metrics on http://%s:%d/metrics",
+            settings.worker_metrics_host,
+            settings.worker_metrics_port,
+        )
     async with AsyncExitStack() as stack:
         activities = await build_activities(settings, queue, database_url, stack)
-        client = await connect_temporal(settings)
+        client = await connect_temporal(settings, runtime)
         if queue == "workflows":
             # Runs set them as they move: an unknown one would fail every workflow task.
             await ensure_search_attributes(client)
