@@ -27,9 +27,9 @@ import logging
 from typing import Protocol
 
 from redis.asyncio import Redis
+from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
 from redis.exceptions import RedisError
-from redis.retry import Retry
 
 from core.shared_buckets import checked_rate
 
