@@ -9,6 +9,7 @@ database statements are folded into one line under it unless `--all` is given.
 from __future__ import annotations
 
 import json
+import os
 import sys
 from collections import defaultdict
 from collections.abc import Iterable, Iterator
@@ -155,10 +156,16 @@ def show_trace(
         )
         return 1
     roots = span_tree(spans)
-    print(f"trace {spans[0].trace_id.removeprefix('0x')}  ({len(spans)} spans)", file=out)
-    for line in render(roots, show_statements=show_statements):
-        print(line, file=out)
-    if others:
-        listed = ", ".join(f"{count} x {name}" for name, count in sorted(others.items()))
-        print(f"in other traces: {listed}", file=out)
+    try:
+        print(f"trace {spans[0].trace_id.removeprefix('0x')}  ({len(spans)} spans)", file=out)
+        for line in render(roots, show_statements=show_statements):
+            print(line, file=out)
+        if others:
+            listed = ", ".join(f"{count} x {name}" for name, count in sorted(others.items()))
+            print(f"in other traces: {listed}", file=out)
+    except BrokenPipeError:
+        # The reader went away (`pod trace … | head`): nothing more to print, and no
+        # traceback. What is left in the buffer goes nowhere rather than fail at exit.
+        if out is sys.stdout:
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
     return 0

@@ -195,6 +195,18 @@ def test_pod_trace_prints_the_tree_errors_and_folded_statements(home: Settings) 
     assert everything.getvalue().count("      SELECT  ") == 2
     assert show_trace(home, "dtl-t-other", out=io.StringIO()) == 1
 
+    class ClosedAfterTwoLines(io.StringIO):
+        """A pipe whose reader stops after two lines (`pod trace … | head -2`)."""
+
+        def write(self, text: str) -> int:
+            if self.getvalue().count("\n") >= 2:
+                raise BrokenPipeError(32, "Broken pipe")
+            return super().write(text)
+
+    closed = ClosedAfterTwoLines()
+    assert show_trace(home, wid, out=closed) == 0
+    assert closed.getvalue().splitlines() == out.getvalue().splitlines()[:2]
+
 
 def test_a_pending_activity_names_its_last_failure() -> None:
     application = PendingActivityInfo(
