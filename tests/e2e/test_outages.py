@@ -66,6 +66,8 @@ def stack(tmp_path: Path) -> Iterator[tuple[dict[str, str], Path]]:
         TEMPORAL_PORT=str(free_port()),
         TEMPORAL_UI_PORT=str(free_port()),
         EMULATOR_PORT=str(free_port()),
+        # Not what these tests watch; left on, two stacks would share 9464 and up.
+        WORKER_METRICS_PORT="0",
     )
     try:
         up = pod(env, "up", "-d")
