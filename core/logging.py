@@ -100,19 +100,35 @@ def current_request() -> RequestContext | None:
     return _REQUEST.get()
 
 
+def request_fields() -> dict[str, str]:
+    """The fields of the API request a line is written for: its id, and the tenant,
+    member and key once `api.auth` knows them."""
+    request = _REQUEST.get()
+    if request is None:
+        return {}
+    fields = {"request_id": request.request_id}
+    if request.tenant_id is not None:
+        fields["tenant_id"] = request.tenant_id
+    if request.member_id is not None:
+        fields["member_id"] = request.member_id
+    if request.key_id is not None:
+        fields["key_id"] = request.key_id
+    return fields
+
+
+def trace_fields() -> dict[str, str]:
+    """The trace and span ids of the OpenTelemetry span current now, if any."""
+    span = trace.get_current_span().get_span_context()
+    if not span.is_valid:
+        return {}
+    return {"trace_id": format(span.trace_id, "032x"), "span_id": format(span.span_id, "016x")}
+
+
 class ContextFields(logging.Filter):
     """Adds the request, Temporal and trace fields a line belongs to as record attributes."""
 
     def filter(self, record: logging.LogRecord) -> bool:
-        request = _REQUEST.get()
-        if request is not None:
-            record.request_id = request.request_id
-            if request.tenant_id is not None:
-                record.tenant_id = request.tenant_id
-            if request.member_id is not None:
-                record.member_id = request.member_id
-            if request.key_id is not None:
-                record.key_id = request.key_id
+        record.__dict__.update(request_fields())
         run = getattr(record, "temporal_workflow", None)  # `workflow.logger`'s extra
         if isinstance(run, dict):
             record.workflow_id = run.get("workflow_id")
@@ -122,10 +138,7 @@ class ContextFields(logging.Filter):
             record.workflow_id = info.workflow_id
             record.activity_type = info.activity_type
             record.attempt = info.attempt
-        span = trace.get_current_span().get_span_context()
-        if span.is_valid:
-            record.trace_id = format(span.trace_id, "032x")
-            record.span_id = format(span.span_id, "016x")
+        record.__dict__.update(trace_fields())
         return True
 
 
@@ -292,19 +305,8 @@ def access_line(method: str, route: str | None, path: str, status: int, duration
         "http_status": status,
         "duration_ms": duration_ms,
     }
-    request = _REQUEST.get()
-    if request is not None:
-        line["request_id"] = request.request_id
-        if request.tenant_id is not None:
-            line["tenant_id"] = request.tenant_id
-        if request.member_id is not None:
-            line["member_id"] = request.member_id
-        if request.key_id is not None:
-            line["key_id"] = request.key_id
-    span = trace.get_current_span().get_span_context()
-    if span.is_valid:
-        line["trace_id"] = format(span.trace_id, "032x")
-        line["span_id"] = format(span.span_id, "016x")
+    line.update(request_fields())
+    line.update(trace_fields())
     line["timestamp"] = datetime.fromtimestamp(now, tz=UTC).isoformat()
     handler.write_line(redact_text(json.dumps(line, default=str)))
 

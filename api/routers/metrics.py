@@ -7,6 +7,7 @@ import hmac
 import logging
 
 from fastapi import APIRouter, Request, Response
+from fastapi.security.utils import get_authorization_scheme_param
 from prometheus_client.metrics_core import CounterMetricFamily, GaugeMetricFamily, Metric
 
 from core.metrics import CONTENT_TYPE, HttpMetrics
@@ -60,11 +61,8 @@ async def metrics(request: Request) -> Response:
 
 
 def _bearer_is(request: Request, token: str) -> bool:
-    given = request.headers.get("authorization", "")
-    scheme, _, value = given.partition(" ")
-    return scheme.lower() == "bearer" and hmac.compare_digest(
-        value.strip().encode(), token.encode()
-    )
+    scheme, given = get_authorization_scheme_param(request.headers.get("authorization"))
+    return scheme.lower() == "bearer" and hmac.compare_digest(given.encode(), token.encode())
 
 
 def business_families(figures: Figures) -> list[Metric]:
