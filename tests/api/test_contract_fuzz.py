@@ -86,6 +86,9 @@ SCHEMA_CANNOT_SAY: dict[str, Explains] = {
     "A protected name's letters": lambda op, status, code, errors, case: (
         op == "POST /v1/protected-names" and status == 422 and code == "INVALID_INPUT"
     ),
+    "A record the body names": lambda op, status, code, errors, case: (
+        status == 422 and code in ("TEMPLATE_NOT_FOUND", "TREND_SIGNAL_NOT_FOUND")
+    ),
     "Lone surrogates": lambda op, status, code, errors, case: (
         _only(errors, lambda e: e.get("type") == "control_character") and _holds_surrogate(case)
     ),
