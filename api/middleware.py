@@ -23,7 +23,7 @@ from opentelemetry.instrumentation.utils import suppress_instrumentation
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from core.logging import access_line, bind_request
-from core.metrics import HttpMetrics
+from core.metrics import HttpMetrics, answering
 from core.shared_buckets import checked_rate, take_token
 
 __all__ = [
@@ -99,7 +99,7 @@ class RequestContextMiddleware:
                 message = {**message, "headers": [*message.get("headers", ()), header]}
             await send(message)
 
-        with bind_request(request_id):
+        with bind_request(request_id), answering(self.metrics):
             try:
                 await self.app(scope, receive, send_with_id)
             finally:

@@ -36,7 +36,7 @@ from activities.records import RecordsActivities
 from activities.scrape import ScrapeActivities
 from activities.trends import TrendActivities, TrendRecords
 from core.db import make_engine, make_session_factory
-from core.metrics import use_meter, worker_runtime
+from core.metrics import worker_runtime
 from core.settings import Settings
 from core.signed_urls import FileUrls
 from core.storage import S3Storage, build_storage
@@ -231,8 +231,7 @@ async def run_worker(settings: Settings, queue: str, database_url: str) -> None:
     """Serve one queue until cancelled (Ctrl-C / SIGTERM)."""
     configure_tracing(settings, f"worker-{queue}")
     runtime = worker_runtime(settings.worker_metrics_host, settings.worker_metrics_port)
-    if runtime is not None:
-        use_meter(runtime.metric_meter)
+    if runtime is not None:  # its meter also counts the activities' vendor calls
         logger.info(
             "worker metrics on http://%s:%d/metrics",
             settings.worker_metrics_host,

@@ -15,9 +15,10 @@ from pathlib import Path
 import httpx
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
+from temporalio.testing import ActivityEnvironment
 
 from core.http_server import free_port
-from core.metrics import MULTIPROCESS_ENV, MeteredTransport, use_meter, worker_runtime
+from core.metrics import MULTIPROCESS_ENV, VENDOR_BUCKETS, MeteredTransport, worker_runtime
 from tests.stack import unmeasured_env
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -79,30 +80,46 @@ def test_the_request_metrics_of_every_api_process_are_summed(tmp_path: Path) -> 
 
 
 @pytest.fixture
-def metered() -> Iterator[str]:
-    """A worker runtime serving its metrics, its meter counting vendor calls."""
+def metered() -> Iterator[tuple[ActivityEnvironment, str]]:
+    """An activity environment whose meter is a worker runtime's, as a worker's
+    activities have, and the URL of that runtime's metrics."""
     port = free_port()
     runtime = worker_runtime("127.0.0.1", port)
     assert runtime is not None
-    use_meter(runtime.metric_meter)
-    yield f"http://127.0.0.1:{port}/metrics"
-    use_meter(None)
+    env = ActivityEnvironment()
+    env.metric_meter = runtime.metric_meter
+    yield env, f"http://127.0.0.1:{port}/metrics"
 
 
-async def test_vendor_calls_are_counted_by_answer_and_a_lost_one_too(metered: str) -> None:
+async def test_vendor_calls_are_counted_by_answer_and_a_lost_one_too(
+    metered: tuple[ActivityEnvironment, str],
+) -> None:
+    env, url = metered
     closed = free_port()  # nothing listens there
     transport = MeteredTransport("printify", httpx.AsyncHTTPTransport())
     async with httpx.AsyncClient(transport=transport) as client:
-        with pytest.raises(httpx.ConnectError):
-            await client.get(f"http://127.0.0.1:{closed}/v1/shops.json")
-        answered = await client.get(metered)  # any HTTP server answers: the runtime's
-        assert answered.status_code == 200
-    text = httpx.get(metered).text
-    calls = values(text, "pod_vendor_calls_total")
-    assert labelled(calls, vendor="printify", code="transport_error") == 1
-    assert labelled(calls, vendor="printify", code="200") == 1
+
+        async def calls() -> None:
+            with pytest.raises(httpx.ConnectError):
+                await client.get(f"http://127.0.0.1:{closed}/v1/shops.json")
+            answered = await client.get(url)  # any HTTP server answers: the runtime's
+            assert answered.status_code == 200
+
+        await env.run(calls)
+        # Outside an activity, a call is not counted: no worker made it.
+        assert (await client.get(url)).status_code == 200
+    text = httpx.get(url).text
+    counted = values(text, "pod_vendor_calls_total")
+    assert labelled(counted, vendor="printify", code="transport_error") == 1
+    assert labelled(counted, vendor="printify", code="200") == 1
+    # Labelled with the activity that made the calls.
+    assert labelled(counted, vendor="printify", activity_type="unknown") == 2
     durations = values(text, "pod_vendor_call_duration_seconds_count")
     assert labelled(durations, vendor="printify") == 2
+    # The API's histogram has the same buckets: one histogram to Prometheus.
+    buckets = values(text, "pod_vendor_call_duration_seconds_bucket")
+    bounds = {float(dict(labels)["le"]) for labels in buckets}
+    assert bounds == {*VENDOR_BUCKETS, float("inf")}
 
 
 def labelled(samples: dict[frozenset[tuple[str, str]], float], **labels: str) -> float:
