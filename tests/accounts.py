@@ -6,6 +6,8 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
+from sqlmodel.ext.asyncio.session import AsyncSession
+
 from core.crypto import TokenCipher
 from core.db import SessionFactory
 from models import repositories
@@ -52,26 +54,35 @@ async def create_account(
         if limits:
             tenant.limits = limits
             session.add(tenant)
-        integrations: dict[str, str] = {}
-        if connect:
-            tokens = {
-                "printify": emulator_config.printify_token,
-                "etsy": emulator_config.etsy_access_token,
-            }
-            # A seller names the Printify shop to use (other tests add shops to the account).
-            shops = {"printify": emulator_config.printify_shop_id, "etsy": None}
-            for vendor, token in tokens.items():
-                row = await accounts.store_integration(
-                    session,
-                    cipher,
-                    tenant_id=tenant_id,
-                    vendor=vendor,
-                    access_token=token,
-                    shop_id=shops[vendor],
-                )
-                integrations[vendor] = str(row.id)
+        integrations = (
+            await connect_integrations(session, cipher, tenant_id, emulator_config)
+            if connect
+            else {}
+        )
         await session.commit()
     return Account(tenant_id, owner.id, key, integrations)
+
+
+async def connect_integrations(
+    session: AsyncSession, cipher: TokenCipher, tenant_id: str, emulator_config: EmulatorConfig
+) -> dict[str, str]:
+    """Connect the tenant's Printify and Etsy with the emulators' tokens (replacing any
+    earlier connection); the integrations' ids by vendor."""
+    tokens = {"printify": emulator_config.printify_token, "etsy": emulator_config.etsy_access_token}
+    # A seller names the Printify shop to use (other tests add shops to the account).
+    shops = {"printify": emulator_config.printify_shop_id, "etsy": None}
+    integrations: dict[str, str] = {}
+    for vendor, token in tokens.items():
+        row = await accounts.store_integration(
+            session,
+            cipher,
+            tenant_id=tenant_id,
+            vendor=vendor,
+            access_token=token,
+            shop_id=shops[vendor],
+        )
+        integrations[vendor] = str(row.id)
+    return integrations
 
 
 async def member_key(

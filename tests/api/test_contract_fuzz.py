@@ -38,7 +38,7 @@ from core.db import make_engine, make_session_factory
 from core.settings import Settings
 from core.storage import LocalStorage
 from sandbox.app import EmulatorConfig
-from tests.accounts import Account, create_account
+from tests.accounts import Account, connect_integrations, create_account
 
 SCHEMA = Path(__file__).resolve().parents[2] / "openapi.yaml"
 MAX_EXAMPLES = int(os.environ.get("POD_FUZZ_EXAMPLES", "8"))
@@ -88,6 +88,9 @@ SCHEMA_CANNOT_SAY: dict[str, Explains] = {
     ),
     "A record the body names": lambda op, status, code, errors, case: (
         status == 422 and code in ("TEMPLATE_NOT_FOUND", "TREND_SIGNAL_NOT_FOUND")
+    ),
+    "The print provider's catalog": lambda op, status, code, errors, case: (
+        status == 422 and code == "TEMPLATE_INVALID"
     ),
     "Lone surrogates": lambda op, status, code, errors, case: (
         _only(errors, lambda e: e.get("type") == "control_character") and _holds_surrogate(case)
@@ -193,9 +196,37 @@ def fuzz_app(settings: Settings, database_url: str, storage: LocalStorage) -> Fa
     ],
 )
 def test_every_operation_keeps_its_contract(
-    case: schemathesis.Case, fuzz_app: FastAPI, fuzz_account: Account
+    case: schemathesis.Case,
+    fuzz_app: FastAPI,
+    fuzz_account: Account,
+    database_url: str,
+    settings: Settings,
+    emulator_config: EmulatorConfig,
 ) -> None:
-    case.call_and_validate(app=fuzz_app, headers=fuzz_account.headers, checks=CHECKS)
+    try:
+        case.call_and_validate(app=fuzz_app, headers=fuzz_account.headers, checks=CHECKS)
+    finally:
+        if case.operation.label == RECONNECTS:
+            # A generated token now stands for the account's Printify or Etsy, and the
+            # vendor refuses it: a start of a later case would answer 502. Put the
+            # working tokens back, as a seller would reconnect.
+            asyncio.run(_reconnect(database_url, settings, fuzz_account, emulator_config))
+
+
+# The operation that replaces the account's vendor connection with what it was sent.
+RECONNECTS = "PUT /v1/integrations/{vendor}"
+
+
+async def _reconnect(
+    database_url: str, settings: Settings, account: Account, config: EmulatorConfig
+) -> None:
+    engine = make_engine(database_url, pool_size=1)
+    try:
+        async with make_session_factory(engine)() as session:
+            await connect_integrations(session, settings.cipher, account.tenant_id, config)
+            await session.commit()
+    finally:
+        await engine.dispose()
 
 
 def test_every_rule_the_schema_cannot_say_is_in_the_readme() -> None:
