@@ -8,11 +8,12 @@ from fastapi import APIRouter, Query
 
 from api.auth import BillingRead
 from api.deps import SessionDep
+from api.hygiene import KnownQueryRoute
 from api.schemas import PlanLimits, UsageCounts, UsagePublic
 from domain import plans
 from services import billing
 
-router = APIRouter(prefix="/v1/billing", tags=["billing"])
+router = APIRouter(route_class=KnownQueryRoute, prefix="/v1/billing", tags=["billing"])
 PERIOD = r"^2\d{3}-(0[1-9]|1[0-2])$"  # years 2000-2999
 
 

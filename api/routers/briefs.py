@@ -11,6 +11,7 @@ from fastapi import APIRouter, Query, Response, status
 
 from api.auth import BriefsRead, WorkflowsWrite
 from api.deps import SessionDep, SettingsDep, TemporalDep
+from api.hygiene import KnownQueryRoute
 from api.routers.workflows import IdempotencyKey
 from api.run_views import accepted
 from api.schemas import (
@@ -24,7 +25,7 @@ from models.requests import BriefRequest, DesignRequest
 from models.tables import Brief
 from services import service_runs
 
-router = APIRouter(prefix="/v1/briefs", tags=["briefs"])
+router = APIRouter(route_class=KnownQueryRoute, prefix="/v1/briefs", tags=["briefs"])
 NOT_FOUND: dict[int | str, dict[str, object]] = {
     404: {"model": ErrorBody, "description": "No such brief for this tenant"}
 }

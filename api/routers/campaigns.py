@@ -9,6 +9,7 @@ from fastapi import APIRouter, Path, Query, Response, status
 
 from api.auth import CampaignsRead, CampaignsWrite
 from api.deps import SessionDep, SettingsDep, TemporalDep, VendorsDep
+from api.hygiene import KnownQueryRoute
 from api.routers.workflows import IdempotencyKey
 from api.schemas import ErrorBody
 from api.trend_schemas import CampaignMoney, CampaignPage, CampaignView
@@ -20,7 +21,7 @@ from models.requests import CampaignOptionsIn
 from models.tables import Campaign
 from services import trends
 
-router = APIRouter(prefix="/v1/campaigns", tags=["campaigns"])
+router = APIRouter(route_class=KnownQueryRoute, prefix="/v1/campaigns", tags=["campaigns"])
 CampaignId = Annotated[str, Path(min_length=1, max_length=200)]
 CampaignStatus = Literal["running", "completed", "failed", "cancelled"]
 

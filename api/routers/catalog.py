@@ -18,6 +18,7 @@ from fastapi import APIRouter, Path, Query, Request
 
 from api.auth import CatalogRead
 from api.deps import VendorsDep
+from api.hygiene import KnownQueryRoute
 from api.schemas import (
     Blueprint,
     BlueprintPage,
@@ -33,7 +34,7 @@ from integrations.errors import VendorError
 from integrations.printify import PrintifyClient
 from services.vendors import VendorGateway
 
-router = APIRouter(prefix="/v1/catalog", tags=["catalog"])
+router = APIRouter(route_class=KnownQueryRoute, prefix="/v1/catalog", tags=["catalog"])
 ERRORS: dict[int | str, dict[str, object]] = {
     404: {"model": ErrorBody, "description": "No such blueprint or provider"},
     409: {"model": ErrorBody, "description": "No Printify integration, or its token refused"},

@@ -8,6 +8,7 @@ from fastapi import APIRouter, Response, status
 
 from api.auth import DesignsRead, WorkflowsWrite
 from api.deps import SessionDep, SettingsDep, StorageDep, TemporalDep, VendorsDep
+from api.hygiene import KnownQueryRoute
 from api.routers.workflows import IdempotencyKey
 from api.run_views import accepted
 from api.schemas import (
@@ -19,7 +20,7 @@ from models import repositories
 from models.requests import PublishRequest
 from services import service_runs
 
-router = APIRouter(prefix="/v1/designs", tags=["designs"])
+router = APIRouter(route_class=KnownQueryRoute, prefix="/v1/designs", tags=["designs"])
 NOT_FOUND: dict[int | str, dict[str, object]] = {
     404: {"model": ErrorBody, "description": "No such design for this tenant"}
 }

@@ -12,13 +12,14 @@ from typing import Annotated
 from fastapi import APIRouter, Path, Query, Response
 
 from api.deps import SettingsDep, StorageDep
+from api.hygiene import KnownQueryRoute
 from api.schemas import ErrorBody
 from core.signed_urls import settings_secret, verify
 from core.storage import ObjectNotFound
 from domain import errors
 from domain.errors import DomainError
 
-router = APIRouter(prefix="/v1/files", tags=["files"])
+router = APIRouter(route_class=KnownQueryRoute, prefix="/v1/files", tags=["files"])
 _TYPES = {"png": "image/png", "jpg": "image/jpeg", "jpeg": "image/jpeg"}
 
 

@@ -7,12 +7,13 @@ from datetime import timedelta
 
 from fastapi import APIRouter, Request
 
+from api.hygiene import KnownQueryRoute
 from api.schemas import Health, Readiness
 from core.storage import ObjectStorage
 from domain import errors
 from domain.errors import DomainError
 
-router = APIRouter(tags=["health"])
+router = APIRouter(route_class=KnownQueryRoute, tags=["health"])
 logger = logging.getLogger(__name__)
 # Each part has this long to answer a readiness check (a probe's usual timeout is longer).
 READY_CHECK_SECONDS = 3.0

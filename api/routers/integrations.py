@@ -10,6 +10,7 @@ from fastapi import APIRouter, Query, Response, status
 
 from api.auth import IntegrationsRead, IntegrationsWrite
 from api.deps import SessionDep, SettingsDep, TemporalDep, VendorsDep
+from api.hygiene import KnownQueryRoute
 from api.schemas import (
     ErrorBody,
     EtsyConnectPublic,
@@ -26,7 +27,7 @@ from models.tables import Integration
 from services import etsy_connect, order_sync, shop_setup
 from services.accounts import store_integration
 
-router = APIRouter(prefix="/v1/integrations", tags=["integrations"])
+router = APIRouter(route_class=KnownQueryRoute, prefix="/v1/integrations", tags=["integrations"])
 
 
 @router.get("", operation_id="list_integrations", response_model=IntegrationPage)

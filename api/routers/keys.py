@@ -9,6 +9,7 @@ from fastapi import APIRouter, Request, status
 
 from api.auth import KeysRead, KeysWrite, forget_cached_keys
 from api.deps import SessionDep
+from api.hygiene import KnownQueryRoute
 from api.schemas import ApiKeyCreated, ApiKeyIn, ApiKeyPage, ApiKeyPublic, ErrorBody
 from domain import errors
 from domain.errors import DomainError
@@ -17,7 +18,7 @@ from models import repositories
 from models.tables import utcnow
 from services.accounts import issue_key
 
-router = APIRouter(prefix="/v1/api-keys", tags=["api keys"])
+router = APIRouter(route_class=KnownQueryRoute, prefix="/v1/api-keys", tags=["api keys"])
 NOT_FOUND: dict[int | str, dict[str, object]] = {
     404: {"model": ErrorBody, "description": "No such key (or member) in this tenant"}
 }

@@ -7,10 +7,11 @@ from fastapi import APIRouter, Query, Request, Response
 from api.auth import ListingsRead
 from api.cached_reads import cached_page
 from api.deps import ReadsDep
+from api.hygiene import KnownQueryRoute
 from api.schemas import ListingPage, ListingPublic
 from models import repositories
 
-router = APIRouter(prefix="/v1/listings", tags=["listings"])
+router = APIRouter(route_class=KnownQueryRoute, prefix="/v1/listings", tags=["listings"])
 
 
 @router.get("", operation_id="list_listings", response_model=ListingPage)

@@ -8,6 +8,7 @@ from fastapi import APIRouter, Request, Response, status
 
 from api.auth import Authenticated, MembersRead, MembersWrite, forget_cached_keys
 from api.deps import SessionDep
+from api.hygiene import KnownQueryRoute
 from api.schemas import ErrorBody, MemberIn, MemberPage, MemberPublic, MemberRoleIn, MePublic
 from domain import errors
 from domain.errors import DomainError
@@ -15,7 +16,7 @@ from domain.rbac import Role, can_manage
 from models import repositories
 from services import billing
 
-router = APIRouter(tags=["members"])
+router = APIRouter(route_class=KnownQueryRoute, tags=["members"])
 NOT_FOUND: dict[int | str, dict[str, object]] = {
     404: {"model": ErrorBody, "description": "No such member in this tenant"}
 }

@@ -10,12 +10,13 @@ from fastapi import APIRouter, Request, Response
 from fastapi.security.utils import get_authorization_scheme_param
 from prometheus_client.metrics_core import CounterMetricFamily, GaugeMetricFamily, Metric
 
+from api.hygiene import KnownQueryRoute
 from core.metrics import CONTENT_TYPE, HttpMetrics
 from domain import errors
 from domain.errors import DomainError
 from models.repositories.figures import Figures, platform_figures
 
-router = APIRouter(tags=["health"])
+router = APIRouter(route_class=KnownQueryRoute, tags=["health"])
 logger = logging.getLogger(__name__)
 # A scrape waits this long for a database connection before it answers without figures.
 FIGURES_WAIT_SECONDS = 3.0

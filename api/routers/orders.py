@@ -12,6 +12,7 @@ from fastapi import APIRouter, Query, status
 
 from api.auth import OrdersRead, OrdersWrite
 from api.deps import SessionDep, SettingsDep, TemporalDep, VendorsDep
+from api.hygiene import KnownQueryRoute
 from api.order_schemas import (
     OrderPage,
     OrderPublic,
@@ -29,7 +30,7 @@ from models.repositories.errors import NotFoundError
 from models.tables import Order, OrderStatus, OrderSync, utcnow
 from services import order_sync, orders
 
-router = APIRouter(prefix="/v1/orders", tags=["orders"])
+router = APIRouter(route_class=KnownQueryRoute, prefix="/v1/orders", tags=["orders"])
 logger = logging.getLogger(__name__)
 
 NOT_FOUND: dict[int | str, dict[str, object]] = {

@@ -16,6 +16,7 @@ from sqlalchemy.exc import IntegrityError
 
 from api.auth import ProtectedNamesRead, ProtectedNamesWrite
 from api.deps import SessionDep
+from api.hygiene import KnownQueryRoute
 from api.schemas import ErrorBody, ProtectedNameIn, ProtectedNamePage, ProtectedNamePublic
 from domain import errors
 from domain.errors import DomainError
@@ -23,7 +24,9 @@ from integrations.ip_screen import name_key
 from models import repositories
 from models.tables import ProtectedNameRecord
 
-router = APIRouter(prefix="/v1/protected-names", tags=["protected names"])
+router = APIRouter(
+    route_class=KnownQueryRoute, prefix="/v1/protected-names", tags=["protected names"]
+)
 
 
 def _public(row: ProtectedNameRecord) -> ProtectedNamePublic:

@@ -12,6 +12,7 @@ from fastapi import APIRouter, Body, Path, Query, Response, status
 
 from api.auth import SchedulesRead, SchedulesWrite
 from api.deps import SessionDep, SettingsDep, TemporalDep
+from api.hygiene import KnownQueryRoute
 from api.schedule_schemas import (
     ScheduleCreate,
     ScheduleDetail,
@@ -29,7 +30,7 @@ from models.requests import campaign_options, source_options
 from services import schedules
 from services.schedule_types import ScheduleChanges, ScheduleConfig, schedule_ui_url
 
-router = APIRouter(prefix="/v1/schedules", tags=["schedules"])
+router = APIRouter(route_class=KnownQueryRoute, prefix="/v1/schedules", tags=["schedules"])
 ScheduleId = Annotated[
     str, Path(max_length=120, description="`scrape-<tenant>.<name>`, as created.")
 ]

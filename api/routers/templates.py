@@ -15,6 +15,7 @@ from sqlalchemy.exc import IntegrityError
 
 from api.auth import TemplatesRead, TemplatesWrite
 from api.deps import SessionDep, VendorsDep
+from api.hygiene import KnownQueryRoute
 from api.routers.catalog import provider_variants
 from api.schemas import ErrorBody, TemplateIn, TemplatePage, TemplatePublic
 from domain import errors
@@ -23,7 +24,7 @@ from models import repositories
 from models.tables import ProductTemplateRecord
 from services.vendors import VendorGateway
 
-router = APIRouter(prefix="/v1/templates", tags=["templates"])
+router = APIRouter(route_class=KnownQueryRoute, prefix="/v1/templates", tags=["templates"])
 NOT_FOUND: dict[int | str, dict[str, object]] = {
     404: {"model": ErrorBody, "description": "No such template in this tenant"}
 }

@@ -12,6 +12,7 @@ from fastapi import APIRouter, Path, Query, Request, Response, status
 from api.auth import TrendsRead, TrendsWrite
 from api.cached_reads import cached_page
 from api.deps import ReadsDep, SessionDep, SettingsDep, TemporalDep
+from api.hygiene import KnownQueryRoute
 from api.schemas import ErrorBody, IsoDateTime
 from api.trend_schemas import (
     ScrapeStarted,
@@ -30,7 +31,7 @@ from models import repositories
 from models.requests import ScrapeRequest
 from services import trends
 
-router = APIRouter(prefix="/v1/trends", tags=["trends"])
+router = APIRouter(route_class=KnownQueryRoute, prefix="/v1/trends", tags=["trends"])
 NOT_FOUND: dict[int | str, dict[str, object]] = {
     404: {"model": ErrorBody, "description": "No such trend signal for this tenant"}
 }

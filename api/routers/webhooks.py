@@ -10,6 +10,7 @@ from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel, ValidationError
 
 from api.deps import SessionDep, SettingsDep, TemporalDep
+from api.hygiene import KnownQueryRoute
 from api.schemas import ErrorBody
 from domain import errors
 from domain.errors import DomainError
@@ -21,7 +22,7 @@ from domain.webhooks import (
 )
 from services.webhooks import WebhookOutcome, handle_printify_event
 
-router = APIRouter(tags=["webhooks"])
+router = APIRouter(route_class=KnownQueryRoute, tags=["webhooks"])
 REF = "#/components/schemas/{model}"
 EVENT_REF = REF.format(model="PrintifyEvent")
 

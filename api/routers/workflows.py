@@ -14,6 +14,7 @@ from api import run_views
 from api.auth import WorkflowsRead, WorkflowsWrite
 from api.cached_reads import cached_page
 from api.deps import ReadsDep, SessionDep, SettingsDep, TemporalDep, VendorsDep
+from api.hygiene import KnownQueryRoute
 from api.live_state import LiveStates
 from api.schemas import (
     ErrorBody,
@@ -32,7 +33,7 @@ from models.tables import WorkflowRun
 from services import runs
 from workflows.design_to_listing import DesignToListingWorkflow
 
-router = APIRouter(prefix="/v1/workflows", tags=["workflows"])
+router = APIRouter(route_class=KnownQueryRoute, prefix="/v1/workflows", tags=["workflows"])
 RUNS = "workflow_runs"  # the read cache's group of runs and their cost lines (ADR 0030)
 NOT_FOUND: dict[int | str, dict[str, object]] = {
     404: {"model": ErrorBody, "description": "No such workflow for this tenant"},
