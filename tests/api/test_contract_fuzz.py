@@ -14,7 +14,8 @@ from __future__ import annotations
 import asyncio
 import os
 import re
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
@@ -34,7 +35,7 @@ from schemathesis.specs.openapi.checks import (
 )
 
 from api.app import create_app
-from core.db import make_engine, make_session_factory
+from core.db import SessionFactory, make_engine, make_session_factory
 from core.settings import Settings
 from core.storage import LocalStorage
 from sandbox.app import EmulatorConfig
@@ -158,19 +159,22 @@ schema = schemathesis.openapi.from_path(SCHEMA)
 schema.config.seed = int(os.environ.get("POD_FUZZ_SEED", "20261126"))
 
 
-async def _fuzz_account(database_url: str, settings: Settings, config: EmulatorConfig) -> Account:
+@asynccontextmanager
+async def _sessions(database_url: str) -> AsyncIterator[SessionFactory]:
+    """Sessions on an engine of their own, for work outside the app's event loop."""
     engine = make_engine(database_url, pool_size=1)
     try:
-        # A small workflow quota: generated starts soon meet 402, which is documented.
-        return await create_account(
-            make_session_factory(engine),
-            settings.cipher,
-            config,
-            plan="pro",
-            limits={"workflows_per_month": 3},
-        )
+        yield make_session_factory(engine)
     finally:
         await engine.dispose()
+
+
+async def _fuzz_account(database_url: str, settings: Settings, config: EmulatorConfig) -> Account:
+    async with _sessions(database_url) as sessions:
+        # A small workflow quota: generated starts soon meet 402, which is documented.
+        return await create_account(
+            sessions, settings.cipher, config, plan="pro", limits={"workflows_per_month": 3}
+        )
 
 
 @pytest.fixture(scope="module")
@@ -220,13 +224,9 @@ RECONNECTS = "PUT /v1/integrations/{vendor}"
 async def _reconnect(
     database_url: str, settings: Settings, account: Account, config: EmulatorConfig
 ) -> None:
-    engine = make_engine(database_url, pool_size=1)
-    try:
-        async with make_session_factory(engine)() as session:
-            await connect_integrations(session, settings.cipher, account.tenant_id, config)
-            await session.commit()
-    finally:
-        await engine.dispose()
+    async with _sessions(database_url) as sessions, sessions() as session:
+        await connect_integrations(session, settings.cipher, account.tenant_id, config)
+        await session.commit()
 
 
 def test_every_rule_the_schema_cannot_say_is_in_the_readme() -> None:
