@@ -11,7 +11,12 @@ import pydantic_core
 from psycopg.types.json import set_json_loads
 from psycopg_pool import AsyncConnectionPool
 from sqlalchemy import exc as sa_exc
-from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
+from sqlalchemy.ext.asyncio import (
+    AsyncConnection,
+    AsyncEngine,
+    async_sessionmaker,
+    create_async_engine,
+)
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "models" / "migrations"
@@ -104,6 +109,23 @@ async def _read_json_with_pydantic(conn: psycopg.AsyncConnection) -> None:
 
 def make_session_factory(engine: AsyncEngine) -> SessionFactory:
     return async_sessionmaker(engine, class_=AsyncSession, expire_on_commit=False)
+
+
+AUTOCOMMIT = "AUTOCOMMIT"
+
+
+async def autocommit(session: AsyncSession) -> AsyncConnection:
+    """The session's connection in autocommit, each statement a transaction of its own:
+    the one it holds if that is already so, else a new one (an open transaction is
+    committed first). Work that reads and then writes once saves the BEGIN and COMMIT
+    round trips and, when it starts so, a second checkout (with its pre-ping)."""
+    if session.in_transaction():
+        held = await session.connection()
+        options = held.sync_connection.get_execution_options() if held.sync_connection else {}
+        if options.get("isolation_level") == AUTOCOMMIT:
+            return held
+        await session.commit()
+    return await session.connection(execution_options={"isolation_level": AUTOCOMMIT})
 
 
 def alembic_config(url: str) -> Config:

@@ -22,6 +22,7 @@ from temporalio.common import (
 from temporalio.exceptions import WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
+from core.db import autocommit
 from domain import errors
 from domain.errors import DomainError
 from models import repositories
@@ -142,6 +143,10 @@ async def start_run(
     body (`digest`) is 409.
     """
     workflow_id = run_workflow_id(kind, tenant_id, request_key)
+    # Until its one write a start only reads: in autocommit, on one connection, it sends
+    # no BEGIN and no COMMIT and checks a connection out once (profile in
+    # docs/performance.md, "A start's round trips").
+    await autocommit(session)
     run = await repositories.runs.get_run_by_request_key(
         session, tenant_id=tenant_id, request_key=request_key
     )

@@ -14,6 +14,7 @@ from sqlalchemy.dialects.postgresql import ARRAY, JSONB, insert
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from core.db import autocommit
 from domain.plans import IMAGE_MAKING_KINDS, IMAGES
 from models.payloads import LIVE_STATUSES, DesignToListingInput, RunStatus, Stage
 from models.repositories.errors import NotFoundError
@@ -73,13 +74,14 @@ async def start_within_quota(
     """Record `run` unless its tenant's plan (`plan` and `limits` as the caller read
     them) has no room for it: one call of `start_run_within_quota` (migration 0012),
     which locks the tenant, counts and inserts. It runs in autocommit, so the tenant's
-    lock is held for the call alone; start it on a session with no transaction open.
+    lock is held for the call alone; a transaction the session has open is committed
+    first (`core.db.autocommit`).
 
     Returns (outcome, used): `inserted`; `recorded` (the request key has a run);
     `workflows_per_month` or `images_per_month` with the count the limit met; `stale`
     (the plan changed since it was read); `no_tenant`; `conflict` (the workflow id is
     another request's)."""
-    connection = await session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
+    connection = await autocommit(session)
     row = (
         await connection.execute(
             _START_WITHIN_QUOTA,

@@ -1,84 +1,203 @@
-"""The CPU one read costs inside the app, measured and profiled: not a test, a tool.
+"""The CPU one read or one start costs inside the app, measured and profiled: not a
+test, a tool.
 
 Not collected by the suite (its name does not start with `test_`); run it by name:
 
     .venv/bin/pytest -o addopts="-q -s" tests/api/profile_read.py
     PROFILE=1 .venv/bin/pytest -o addopts="-q -s" tests/api/profile_read.py
+    .venv/bin/pytest -o addopts="-q -s" tests/api/profile_read.py -k start
 
-It sends `READ_PATH` (`/v1/listings` by default) straight to the ASGI app, with a real
-owner key, over the suite's Postgres and Temporal, and prints the µs a request takes
-(the best of three runs of 5 000, after 500 to warm up), then with `PROFILE=1` the
-cProfile of 5 000 more, sorted by `PROFILE_SORT` (`tottime`). No socket, no HTTP parser
-and no load generator: what is left is our middleware, FastAPI's routing and
-dependencies, the key check and the route. `make bench-api` measures the whole
-(`docs/performance.md` says which figure came from which).
+The read sends `READ_PATH` (`/v1/listings` by default) straight to the ASGI app, with a
+real owner key, over the suite's Postgres and Temporal, and prints the µs a request
+takes (the best of three runs of 5 000, after 500 to warm up). The start sends
+`POST /v1/workflows/design-to-listing` (a fresh key each, waiting for approval, with no
+worker to take the run) 300 times after 50, and prints its wall time, the process's
+CPU (the Temporal client's threads included) and the event loop thread's, then the
+statements it sent per start. With `PROFILE=1`, either prints the cProfile of as many
+more requests, sorted by `PROFILE_SORT` (`tottime`), and the profile's time by package.
+No socket, no HTTP parser and no load generator: what is left is our middleware,
+FastAPI's routing and dependencies, the key check and the route. `make bench-api`
+measures the whole (`docs/performance.md` says which figure came from which).
 """
 
 from __future__ import annotations
 
 import cProfile
+import json
 import os
 import pstats
 import sys
 import time
-from collections.abc import MutableMapping
+from collections import Counter
+from collections.abc import Awaitable, Callable, MutableMapping
 from pathlib import Path
 from typing import Any
 
+import psycopg
 from fastapi import FastAPI
 
+from core.db import SessionFactory
+from core.settings import Settings
 from core.shared_buckets import SharedRateLimiter
-from tests.accounts import Account
+from sandbox.app import EmulatorConfig
+from tests.accounts import Account, create_account
 
 WARM_UP, REQUESTS, RUNS = 500, 5_000, 3
+START_WARM_UP, STARTS = 50, 300
+START = "/v1/workflows/design-to-listing"
 
 
-async def test_profile_one_read(app: FastAPI, account: Account, tmp_path: Path) -> None:
-    path = os.environ.get("READ_PATH", "/v1/listings")
-    headers = [(b"host", b"127.0.0.1"), (b"user-agent", b"profile"), (b"accept", b"*/*")]
-    headers += [(k.lower().encode(), v.encode()) for k, v in account.headers.items()]
-    scope: dict[str, Any] = {
+def _scope(method: str, path: str, headers: dict[str, str]) -> dict[str, Any]:
+    return {
         "type": "http",
         "asgi": {"version": "3.0", "spec_version": "2.3"},
         "http_version": "1.1",
-        "method": "GET",
+        "method": method,
         "scheme": "http",
         "path": path,
         "raw_path": path.encode(),
         "query_string": b"",
         "root_path": "",
-        "headers": headers,
+        "headers": [(b"host", b"127.0.0.1"), (b"user-agent", b"profile"), (b"accept", b"*/*")]
+        + [(k.lower().encode(), v.encode()) for k, v in headers.items()],
         "client": ("127.0.0.1", 50000),
         "server": ("127.0.0.1", 8000),
     }
-    statuses: set[int] = set()
 
-    async def receive() -> dict[str, Any]:
-        return {"type": "http.request", "body": b"", "more_body": False}
 
-    async def send(message: MutableMapping[str, Any]) -> None:
-        if message["type"] == "http.response.start":
-            statuses.add(message["status"])
+class Sender:
+    """Sends requests straight to the app and keeps the statuses it answered."""
+
+    def __init__(self, app: FastAPI) -> None:
+        self.app = app
+        self.statuses: Counter[int] = Counter()
+
+    async def send(self, scope: dict[str, Any], body: bytes = b"") -> None:
+        delivered = False
+
+        async def receive() -> dict[str, Any]:
+            nonlocal delivered
+            if delivered:
+                return {"type": "http.disconnect"}
+            delivered = True
+            return {"type": "http.request", "body": body, "more_body": False}
+
+        async def send(message: MutableMapping[str, Any]) -> None:
+            if message["type"] == "http.response.start":
+                self.statuses[message["status"]] += 1
+
+        await self.app({**scope, "state": {}}, receive, send)
+
+
+def _unlimited(app: FastAPI, tmp_path: Path) -> None:
+    """The key's rate limit is not what is measured: thousands of requests would meet it."""
+    app.state.rate_limiter = SharedRateLimiter(tmp_path / "buckets", 1e9, 10**9)
+
+
+async def _profile(requests: Callable[[int], Awaitable[None]], count: int) -> None:
+    if not os.environ.get("PROFILE"):
+        return
+    profile = cProfile.Profile()
+    profile.enable()
+    await requests(count)
+    profile.disable()
+    stats = pstats.Stats(profile, stream=sys.stdout)
+    stats.sort_stats(os.environ.get("PROFILE_SORT", "tottime")).print_stats(40)
+    by_package: Counter[str] = Counter()
+    for (file, _line, function), row in stats.stats.items():  # type: ignore[attr-defined]
+        if "site-packages/" in file:
+            package = file.split("site-packages/")[1].split("/")[0]
+        elif "python3." in file and "/lib/" in file:
+            package = "stdlib " + file.rsplit("/", 1)[1]
+        else:
+            package = function if file == "~" else Path(file).parent.name or file
+        by_package[package] += row[2]
+    total = sum(by_package.values())
+    for package, seconds in by_package.most_common(15):
+        sys.stdout.write(f"{seconds / count * 1e3:7.3f} ms {seconds / total:6.1%}  {package}\n")
+
+
+async def test_profile_one_read(app: FastAPI, account: Account, tmp_path: Path) -> None:
+    path = os.environ.get("READ_PATH", "/v1/listings")
+    scope = _scope("GET", path, account.headers)
+    sender = Sender(app)
 
     async def reads(count: int) -> None:
         for _ in range(count):
-            await app({**scope, "state": {}}, receive, send)
+            await sender.send(scope)
 
-    # The key's rate limit is not what is measured: 5 000 reads would meet it.
-    app.state.rate_limiter = SharedRateLimiter(tmp_path / "buckets", 1e9, 10**9)
+    _unlimited(app, tmp_path)
     await reads(WARM_UP)
     timings = []
     for _ in range(RUNS):
         started = time.perf_counter()
         await reads(REQUESTS)
         timings.append((time.perf_counter() - started) / REQUESTS * 1e6)
-    assert statuses == {200}, statuses
+    assert set(sender.statuses) == {200}, sender.statuses
     runs = ", ".join(f"{t:.1f}" for t in timings)
     sys.stdout.write(f"\n{path}: {min(timings):.1f} µs a read (runs: {runs})\n")
-    if os.environ.get("PROFILE"):
-        profile = cProfile.Profile()
-        profile.enable()
-        await reads(REQUESTS)
-        profile.disable()
-        stats = pstats.Stats(profile, stream=sys.stdout)
-        stats.sort_stats(os.environ.get("PROFILE_SORT", "tottime")).print_stats(40)
+    await _profile(reads, REQUESTS)
+
+
+async def test_profile_one_start(
+    app: FastAPI,
+    sessions: SessionFactory,
+    settings: Settings,
+    emulator_config: EmulatorConfig,
+    tmp_path: Path,
+) -> None:
+    account = await create_account(
+        sessions, settings.cipher, emulator_config, limits={"workflows_per_month": 10**9}
+    )
+    sender = Sender(app)
+    sent = 0
+
+    async def starts(count: int) -> None:
+        nonlocal sent
+        for _ in range(count):
+            sent += 1
+            body = json.dumps({"keyword": f"profile otter {sent}", "require_approval": True})
+            headers = {
+                **account.headers,
+                "content-type": "application/json",
+                "content-length": str(len(body)),
+                "idempotency-key": f"profile-{sent}",
+            }
+            await sender.send(_scope("POST", START, headers), body.encode())
+
+    _unlimited(app, tmp_path)
+    await starts(START_WARM_UP)
+    wall, process, loop = time.perf_counter(), time.process_time(), time.thread_time()
+    await starts(STARTS)
+    wall, process, loop = (
+        (time.perf_counter() - wall) / STARTS * 1e3,
+        (time.process_time() - process) / STARTS * 1e3,
+        (time.thread_time() - loop) / STARTS * 1e3,
+    )
+    statements = await _statements(lambda: starts(100))
+    assert set(sender.statuses) == {202}, sender.statuses
+    sys.stdout.write(
+        f"\n{START}: {wall:.2f} ms wall, {process:.2f} ms CPU (process), {loop:.2f} ms"
+        " CPU (event loop) a start\nstatements a start:\n"
+    )
+    for statement, count in statements.most_common():
+        sys.stdout.write(f"{count / 100:6.2f}  {statement}\n")
+    await _profile(starts, STARTS)
+
+
+async def _statements(run: Callable[[], Awaitable[None]]) -> Counter[str]:
+    """What `run` sends through psycopg, each statement's first 100 characters counted
+    (`;` is the pool's pre-ping)."""
+    seen: Counter[str] = Counter()
+    execute = psycopg.AsyncCursor.execute
+
+    async def counted(self: psycopg.AsyncCursor[Any], query: Any, *args: Any, **kwargs: Any) -> Any:
+        seen[" ".join(str(query).split())[:100]] += 1
+        return await execute(self, query, *args, **kwargs)
+
+    psycopg.AsyncCursor.execute = counted  # type: ignore[method-assign]
+    try:
+        await run()
+    finally:
+        psycopg.AsyncCursor.execute = execute  # type: ignore[method-assign]
+    return seen

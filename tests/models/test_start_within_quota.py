@@ -14,7 +14,7 @@ from domain.plans import current_period
 from models import repositories
 from models.tables import WorkflowRun
 from sandbox.app import EmulatorConfig
-from services import billing
+from services import accounts, billing
 from tests.accounts import create_account
 
 
@@ -84,3 +84,37 @@ async def test_a_start_is_recorded_once_and_a_repeat_finds_it(
         )
     assert created and not created_again
     assert again.workflow_id == recorded.workflow_id == run.workflow_id
+
+
+async def test_a_plan_changed_after_a_start_rules_the_next_one(
+    sessions: SessionFactory, settings: Settings, emulator_config: EmulatorConfig
+) -> None:
+    """A process keeps the plan it read for a start; the quota call refuses a start made
+    under a plan changed since, so the next start goes by the new limits either way."""
+    account = await create_account(
+        sessions, settings.cipher, emulator_config, limits={"workflows_per_month": 5}
+    )
+    tenant = account.tenant_id
+    async with sessions() as session:
+        _, created = await billing.record_start(session, _run(tenant, "first"))
+    assert created
+    async with sessions() as session:  # an operator lowers the limit to what is used
+        await accounts.change_plan(
+            session, tenant_id=tenant, plan="business", overrides={"workflows_per_month": 1}
+        )
+        await session.commit()
+    async with sessions() as session:
+        try:
+            await billing.record_start(session, _run(tenant, "second"))
+        except billing.QuotaExceeded as refused:
+            assert (refused.limit, refused.used) == (1, 1)
+        else:
+            raise AssertionError("a start passed a limit lowered after the plan was read")
+    async with sessions() as session:  # and raises it again
+        await accounts.change_plan(
+            session, tenant_id=tenant, plan="business", overrides={"workflows_per_month": 2}
+        )
+        await session.commit()
+    async with sessions() as session:
+        _, created = await billing.record_start(session, _run(tenant, "third"))
+    assert created
