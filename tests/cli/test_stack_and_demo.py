@@ -207,6 +207,20 @@ def test_demo_rerun_and_restart(
     shown = httpx.get(ui_api, timeout=10).json()["workflowExecutionInfo"]
     assert shown["type"]["name"] == "DesignToListingWorkflow"
     assert shown["status"] == "WORKFLOW_EXECUTION_STATUS_COMPLETED"
+    # The run is found by the attributes it was started and upserted with: the dev
+    # server caches them (`core.embedded.temporal_command`), registered at its start.
+    query = (
+        "TenantId = 'dev' AND Stage = 'done' AND RunStatus = 'completed'"
+        " AND TrendKeyword = 'camper'"
+    )
+    listed = f"http://127.0.0.1:{pod_env['TEMPORAL_UI_PORT']}/api/v1/namespaces/default/workflows"
+    found: list[str] = []
+    deadline = time.monotonic() + 20  # visibility is written after the history
+    while result["workflow_id"] not in found and time.monotonic() < deadline:
+        time.sleep(0.5)
+        page = httpx.get(listed, params={"query": query}, timeout=10).json()
+        found = [run["execution"]["workflowId"] for run in page.get("executions") or []]
+    assert result["workflow_id"] in found, found
 
     # `pod up` made the dev tenant's default scrape schedule; paused, a restart keeps it so.
     key = (Path(pod_env["POD_HOME"]) / "dev-api-key").read_text().strip()
