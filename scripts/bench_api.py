@@ -401,6 +401,7 @@ def main() -> int:
                             settle(api)
         print("\n" + _table(results))  # noqa: T201
         if args.json:
+            args.json.parent.mkdir(parents=True, exist_ok=True)
             args.json.write_text(json.dumps(results, indent=2))
     finally:
         if bare is not None:

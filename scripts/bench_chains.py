@@ -186,6 +186,7 @@ def main() -> int:
     }
     print(_report(figures))  # noqa: T201
     if args.json:
+        args.json.parent.mkdir(parents=True, exist_ok=True)
         args.json.write_text(json.dumps(figures, indent=2))
     return 0 if completed == args.runs else 1
 
