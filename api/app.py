@@ -67,6 +67,7 @@ from core.shared_counter import Counter, LocalCounter, SharedCounter
 from core.storage import ObjectStorage, build_storage
 from core.telemetry import configure_tracing, tracing_enabled
 from core.temporal import connect_temporal
+from services.runs import StartSetups
 from services.vendors import VendorGateway
 
 API_VERSION = "0.1.0"
@@ -125,7 +126,8 @@ def create_app(
         # Not waiting: the API starts while Postgres is down and answers 503 meanwhile.
         await app.state.reads.open(wait=False)
         feed = ChangeFeed(libpq_url(url), options=CONNECTION_OPTIONS)
-        app.state.read_cache = ReadCache(feed, ttl=settings.api_read_cache_seconds)
+        app.state.read_cache = ReadCache[bytes](feed, ttl=settings.api_read_cache_seconds)
+        app.state.start_setups = StartSetups(feed, ttl=settings.api_read_cache_seconds)
         if app.state.read_cache.enabled:
             feed.start()
         app.state.temporal = temporal or await connect_temporal(settings)

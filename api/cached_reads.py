@@ -26,7 +26,7 @@ async def cached_page[M: BaseModel](
 ) -> Response:
     """The answer for `key` among the tenant's rows of `table`, from the cache or `read`
     (stored unless `keep` says the answer depends on more than those rows)."""
-    cache: ReadCache = request.app.state.read_cache
+    cache: ReadCache[bytes] = request.app.state.read_cache
     body = cache.get(table, tenant_id, key)
     if body is None:
         stamp = cache.stamp(table, tenant_id)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import psycopg
 import pydantic_core
@@ -126,6 +126,15 @@ async def autocommit(session: AsyncSession) -> AsyncConnection:
             return held
         await session.commit()
     return await session.connection(execution_options={"isolation_level": AUTOCOMMIT})
+
+
+async def autocommit_driver(session: AsyncSession) -> psycopg.AsyncConnection[Any]:
+    """The psycopg connection under `autocommit(session)`, for a statement sent without
+    SQLAlchemy (the session still owns it and gives it back)."""
+    held = await autocommit(session)
+    raw = await held.get_raw_connection()
+    assert isinstance(raw.driver_connection, psycopg.AsyncConnection)
+    return raw.driver_connection
 
 
 def alembic_config(url: str) -> Config:

@@ -27,15 +27,17 @@ from cachetools import TTLCache
 
 logger = logging.getLogger(__name__)
 
-CHANNEL = "pod_read_changes"  # migration 0014
+CHANNEL = "pod_read_changes"  # migrations 0014 and 0017
 ALL_TENANTS = "*"  # a TRUNCATE's notice
 RECONNECT_SECONDS = 0.5
+# A group of rows (a notice's `table`), or several that one value is worked out from.
+type Groups = str | tuple[str, ...]
 
 
 @dataclass(frozen=True)
 class Stamp:
     """What a page was read under: the feed's epoch and the notices seen for its table
-    (every tenant's, and its tenant's)."""
+    or tables (every tenant's, and its tenant's)."""
 
     epoch: int
     table: int
@@ -58,13 +60,21 @@ class ChangeFeed:
     def listening(self) -> bool:
         return self._listening
 
-    def stamp(self, table: str, tenant_id: str) -> Stamp | None:
-        """The current stamp of a tenant's rows of `table`; None while not listening."""
+    def stamp(self, table: Groups, tenant_id: str) -> Stamp | None:
+        """The current stamp of a tenant's rows of `table` (or of several groups: counts
+        only grow within an epoch, so their sums move when any of them does); None while
+        not listening."""
         if not self._listening:
             return None
         counts = self._counts
+        if isinstance(table, str):
+            return Stamp(
+                self._epoch, counts.get((table, ALL_TENANTS), 0), counts.get((table, tenant_id), 0)
+            )
         return Stamp(
-            self._epoch, counts.get((table, ALL_TENANTS), 0), counts.get((table, tenant_id), 0)
+            self._epoch,
+            sum(counts.get((group, ALL_TENANTS), 0) for group in table),
+            sum(counts.get((group, tenant_id), 0) for group in table),
         )
 
     def start(self) -> None:
@@ -122,22 +132,24 @@ class ChangeFeed:
             await asyncio.sleep(RECONNECT_SECONDS)
 
 
-class ReadCache:
-    """Serialised answers by (table, tenant, key), valid while their stamp is current."""
+class ReadCache[V]:
+    """Values by (table, tenant, key), valid while their stamp is current: serialised
+    answers (`bytes`), or what a request works out from a tenant's rows (a start's
+    template and integrations, `services.runs.StartSetups`), which callers only read."""
 
     def __init__(self, feed: ChangeFeed, *, ttl: float, maxsize: int = 2048) -> None:
         self.feed = feed
         self.enabled = ttl > 0
-        self._pages: TTLCache[Hashable, tuple[Stamp, bytes]] = TTLCache(
+        self._pages: TTLCache[Hashable, tuple[Stamp, V]] = TTLCache(
             maxsize=maxsize, ttl=max(ttl, 1e-9)
         )
         self.hits = 0
 
-    def stamp(self, table: str, tenant_id: str) -> Stamp | None:
+    def stamp(self, table: Groups, tenant_id: str) -> Stamp | None:
         """Take before reading the rows of a page that may be stored."""
         return self.feed.stamp(table, tenant_id) if self.enabled else None
 
-    def get(self, table: str, tenant_id: str, key: Hashable) -> bytes | None:
+    def get(self, table: Groups, tenant_id: str, key: Hashable) -> V | None:
         current = self.stamp(table, tenant_id)
         if current is None:
             return None
@@ -148,7 +160,7 @@ class ReadCache:
         return found[1]
 
     def put(
-        self, stamp: Stamp | None, table: str, tenant_id: str, key: Hashable, body: bytes
+        self, stamp: Stamp | None, table: Groups, tenant_id: str, key: Hashable, body: V
     ) -> None:
         if stamp is not None:
             self._pages[(table, tenant_id, key)] = (stamp, body)

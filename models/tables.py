@@ -331,6 +331,18 @@ class RunCount(SQLModel, table=True):
     started: int = 0
 
 
+class PendingImages(SQLModel, table=True):
+    """How many of a tenant's runs under way will make an image not yet metered: what a
+    start's image quota adds to the images made. Kept by triggers on `workflow_runs` and
+    `usage_events` (migration 0018), so a start reads one row under the tenant's lock
+    instead of counting the runs waiting for approval."""
+
+    __tablename__ = "pending_images"
+
+    tenant_id: str = Field(primary_key=True, max_length=64)
+    runs: int = Field(default=0, sa_column=Column(BigInteger, nullable=False))
+
+
 class UsageEvent(SQLModel, table=True):
     """One metered unit: a completed stage of one workflow, counted once."""
 

@@ -7,12 +7,17 @@ once per completed stage (`repositories.usage.meter_once`, unique per workflow a
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any
 
+import psycopg
 from cachetools import TTLCache
+from psycopg_pool import AsyncConnectionPool
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from core.db import autocommit_driver
 from domain import errors
 from domain.errors import DomainError
 from domain.plans import IMAGE_MAKING_KINDS, Limits, current_period, limits_for
@@ -75,7 +80,9 @@ async def ensure_can_start_workflow(
     _check_start(counts, kind, period)
 
 
-async def record_start(session: AsyncSession, run: WorkflowRun) -> tuple[WorkflowRun, bool]:
+async def record_start(
+    session: AsyncSession, run: WorkflowRun, *, pool: AsyncConnectionPool | None = None
+) -> tuple[WorkflowRun, bool]:
     """Record a new run (`repositories.runs.new_run`) if one more of its kind fits the
     tenant's plan this month, and for a run that makes an image one more image; once per
     request key. Returns (the request's run, whether this call recorded it); raises
@@ -83,9 +90,29 @@ async def record_start(session: AsyncSession, run: WorkflowRun) -> tuple[Workflo
 
     The tenant's lock, the counts and the insert are one call in the database (migration
     0012): the lock is held for that call only, not across round trips, and the counts
-    are read after it is taken. It commits the session's open transaction first, unless
-    the session is in autocommit already (`core.db.autocommit`).
+    are read after it is taken. The call is made on a connection of `pool` (autocommit,
+    no pre-ping: the API's read pool) when given, else on the session's, whose open
+    transaction is committed first unless it is in autocommit already
+    (`core.db.autocommit`).
     """
+    async with _autocommit_connection(session, pool) as connection:
+        return await _record_start(session, run, connection)
+
+
+@asynccontextmanager
+async def _autocommit_connection(
+    session: AsyncSession, pool: AsyncConnectionPool | None
+) -> AsyncIterator[psycopg.AsyncConnection[Any]]:
+    if pool is None:
+        yield await autocommit_driver(session)
+    else:
+        async with pool.connection() as connection:
+            yield connection
+
+
+async def _record_start(
+    session: AsyncSession, run: WorkflowRun, connection: psycopg.AsyncConnection[Any]
+) -> tuple[WorkflowRun, bool]:
     period = current_period()
     for attempt in range(3):  # the plan changed between reading it and the call: read again
         known = _KNOWN_PLANS.get(run.tenant_id) if attempt == 0 else None
@@ -95,7 +122,7 @@ async def record_start(session: AsyncSession, run: WorkflowRun) -> tuple[Workflo
         plan, overrides = known
         limits = limits_for(plan, overrides)
         outcome, used = await repositories.runs.start_within_quota(
-            session,
+            connection,
             tenant_id=run.tenant_id,
             plan=plan,
             limits=overrides,

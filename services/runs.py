@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
+from psycopg_pool import AsyncConnectionPool
 from sqlmodel.ext.asyncio.session import AsyncSession
 from temporalio.client import Client, WorkflowHandle
 from temporalio.common import (
@@ -23,6 +24,7 @@ from temporalio.exceptions import WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
 from core.db import autocommit
+from core.read_cache import ReadCache
 from domain import errors
 from domain.errors import DomainError
 from models import repositories
@@ -63,6 +65,25 @@ WORKFLOWS: dict[RunKind, Callable[[Any, DesignToListingInput], Awaitable[Any]]] 
 }
 
 
+@dataclass(frozen=True)
+class ListingTarget:
+    """Where a run lists: its integrations, the Printify shop's sales channel and, when
+    the run makes the Etsy listing itself, the Etsy shop's profiles it names."""
+
+    printify_integration_id: str
+    etsy_integration_id: str  # "" when Printify's own Etsy channel lists and none is connected
+    channel: str
+    etsy_listing: EtsyListingSetup | None
+
+
+# What a start works out from its tenant's templates and integrations (the template's
+# copy and the listing target), kept per API process and forgotten when either table's
+# rows of the tenant change (migration 0017's notices, ADR 0035); callers only read it.
+type StartSetup = tuple[ProductTemplate, ListingTarget]
+StartSetups = ReadCache[StartSetup]
+SETUP_GROUPS = ("integrations", "product_templates")
+
+
 def request_hash(body: DesignToListingRequest) -> str:
     data = body.model_dump(mode="json")
     if data["template_id"] is None:
@@ -78,27 +99,22 @@ async def start_design_to_listing(
     tenant_id: str,
     idempotency_key: str,
     body: DesignToListingRequest,
+    setups: StartSetups | None = None,
+    pool: AsyncConnectionPool | None = None,
 ) -> tuple[WorkflowRun, bool]:
     """Record the request and start its workflow once; returns (run, created).
 
     A new request must fit the tenant's plan (402), needs the tenant's Printify and Etsy
     integrations (409) and a decided choice of the Etsy shop's profiles (409 naming the
-    options); a repeated one is answered from its record without these checks.
+    options); a repeated one is answered from its record, whether or not these checks
+    still pass. `setups` keeps what the checks worked out (the process's cache), and
+    `pool` (autocommit) takes the recording call: with the setup kept, a new request
+    is that one statement and the session is never used.
     """
 
     async def make_input() -> DesignToListingInput:
-        template = await resolve_template(
-            session,
-            tenant_id,
-            template_id=body.template_id,
-            inline=body.template if "template" in body.model_fields_set else None,
-        )
-        target = await listing_target(
-            session,
-            vendors,
-            tenant_id=tenant_id,
-            template=template,
-            printify_shop_id=body.printify_shop_id,
+        template, target = await start_setup(
+            session, vendors, tenant_id=tenant_id, body=body, setups=setups
         )
         return DesignToListingInput(
             tenant_id=tenant_id,
@@ -123,7 +139,48 @@ async def start_design_to_listing(
         request_key=idempotency_key,
         digest=request_hash(body),
         make_input=make_input,
+        input_only_reads=True,
+        pool=pool,
     )
+
+
+async def start_setup(
+    session: AsyncSession,
+    vendors: VendorGateway,
+    *,
+    tenant_id: str,
+    body: DesignToListingRequest,
+    setups: StartSetups | None,
+) -> StartSetup:
+    """The template's copy and the listing target of a design-to-listing request, from
+    `setups` while the tenant's templates and integrations are as they were read (a
+    refusal is never kept: it is worked out again)."""
+    inline = body.template if "template" in body.model_fields_set else None
+    key = (
+        body.template_id,
+        None if inline is None else inline.model_dump_json(),
+        body.printify_shop_id,
+    )
+    stamp = None
+    if setups is not None:
+        found = setups.get(SETUP_GROUPS, tenant_id, key)
+        if found is not None:
+            return found
+        stamp = setups.stamp(SETUP_GROUPS, tenant_id)
+    await autocommit(session)  # reads, and a shop's setup refreshed, each on its own
+    template = await resolve_template(
+        session, tenant_id, template_id=body.template_id, inline=inline
+    )
+    target = await listing_target(
+        session,
+        vendors,
+        tenant_id=tenant_id,
+        template=template,
+        printify_shop_id=body.printify_shop_id,
+    )
+    if setups is not None:
+        setups.put(stamp, SETUP_GROUPS, tenant_id, key, (template, target))
+    return template, target
 
 
 async def start_run(
@@ -135,27 +192,48 @@ async def start_run(
     request_key: str,
     digest: str,
     make_input: Callable[[], Awaitable[DesignToListingInput]],
+    input_only_reads: bool = False,
+    pool: AsyncConnectionPool | None = None,
 ) -> tuple[WorkflowRun, bool]:
     """Record a run of `kind` once per request key and start its workflow once.
 
     A new request must fit the tenant's plan (402) and is built by `make_input` (which
     may refuse it); a repeated one is answered from its record, and a repeat with another
-    body (`digest`) is 409.
+    body (`digest`) is 409. When `make_input` only reads (`input_only_reads`), the
+    request is built before its key is looked up: the recording call answers a repeat
+    (`recorded`), and a repeat that can no longer be built is answered from its record.
+    `pool` takes the recording call (`billing.record_start`).
     """
     workflow_id = run_workflow_id(kind, tenant_id, request_key)
     # Until its one write a start only reads: in autocommit, on one connection, it sends
     # no BEGIN and no COMMIT and checks a connection out once (profile in
-    # docs/performance.md, "A start's round trips").
-    await autocommit(session)
-    run = await repositories.runs.get_run_by_request_key(
-        session, tenant_id=tenant_id, request_key=request_key
-    )
+    # docs/performance.md, "A start's round trips"). With a pool for the write, the
+    # session is used only if the input needs it.
+    if pool is None:
+        await autocommit(session)
+    run = None
+    workflow_input = None
+    if input_only_reads:
+        # A new request, the common case, is then one statement: the recording call.
+        try:
+            workflow_input = await make_input()
+        except DomainError:
+            run = await repositories.runs.get_run_by_request_key(
+                session, tenant_id=tenant_id, request_key=request_key
+            )
+            if run is None:
+                raise
+    else:
+        run = await repositories.runs.get_run_by_request_key(
+            session, tenant_id=tenant_id, request_key=request_key
+        )
     created = False
     if run is None:
         # Building the input only reads (templates, integrations, the shops' setup) and
         # may refuse the request; then the run is recorded within the plan in one call
         # that holds the tenant's lock for itself alone (issue 15).
-        workflow_input = await make_input()
+        if workflow_input is None:
+            workflow_input = await make_input()
         run, created = await billing.record_start(
             session,
             repositories.runs.new_run(
@@ -166,10 +244,13 @@ async def start_run(
                 request_hash=digest,
                 workflow_input=workflow_input,
             ),
+            pool=pool,
         )
     await session.commit()
     # The input this request built, or a repeat's as it was recorded.
-    workflow_input = workflow_input if created else recorded_input(run)
+    workflow_input = (
+        workflow_input if created and workflow_input is not None else recorded_input(run)
+    )
     if run.request_hash != digest or run.kind != kind:
         raise DomainError(
             errors.IDEMPOTENCY_KEY_REUSED,
@@ -273,17 +354,6 @@ async def resolve_template(
         if saved is None:
             return ProductTemplate(**ProductTemplateIn().model_dump())
     return repositories.templates.template_from_record(saved)
-
-
-@dataclass(frozen=True)
-class ListingTarget:
-    """Where a run lists: its integrations, the Printify shop's sales channel and, when
-    the run makes the Etsy listing itself, the Etsy shop's profiles it names."""
-
-    printify_integration_id: str
-    etsy_integration_id: str  # "" when Printify's own Etsy channel lists and none is connected
-    channel: str
-    etsy_listing: EtsyListingSetup | None
 
 
 async def listing_target(

@@ -64,6 +64,7 @@ IdempotencyKey = Annotated[
 )
 async def start_design_to_listing(
     body: DesignToListingRequest,
+    request: Request,
     response: Response,
     session: SessionDep,
     temporal: TemporalDep,
@@ -81,6 +82,8 @@ async def start_design_to_listing(
         tenant_id=principal.tenant_id,
         idempotency_key=key,
         body=body,
+        setups=request.app.state.start_setups,
+        pool=request.app.state.reads,
     )
     return run_views.accepted(run, created, response, settings=settings)
 
@@ -129,7 +132,7 @@ async def get_workflow(
     while it runs, also the activities it waits on (`pending_activities`)."""
     # An ended run's answer holds until its rows change; a live run's also depends on its
     # workflow's state, shared for a moment (`LiveStates`), so it is kept for that period.
-    cache: ReadCache = request.app.state.read_cache
+    cache: ReadCache[bytes] = request.app.state.read_cache
     live_states: LiveStates = request.app.state.live_states
     tenant_id = principal.tenant_id
     ended_key = ("run", workflow_id)

@@ -18,15 +18,17 @@ from temporalio.client import Client
 
 from api.app import create_app
 from core.db import SessionFactory, libpq_url
-from core.read_cache import CHANNEL, ChangeFeed, ReadCache, Stamp
+from core.read_cache import CHANNEL, ChangeFeed, Groups, ReadCache, Stamp
 from core.settings import Settings
 from core.storage import LocalStorage
 from domain.trends import ScrapedTrend
 from integrations.embeddings import LocalE5Embedder
 from models import repositories
-from models.payloads import RunKind, RunStatus, Stage
+from models.payloads import ProductTemplate, RunKind, RunStatus, Stage
+from models.requests import recorded_input
 from models.tables import CostLine, Design, Listing, WorkflowRun, utcnow
 from sandbox.app import EmulatorConfig
+from services.runs import SETUP_GROUPS, StartSetups
 from tests.accounts import Account, create_account
 from tests.conftest import api_client
 from tests.models.test_trend_store import observe
@@ -37,18 +39,18 @@ def embedder() -> LocalE5Embedder:
     return LocalE5Embedder()
 
 
-def cache(app: FastAPI) -> ReadCache:
-    read_cache: ReadCache = app.state.read_cache
+def cache(app: FastAPI) -> ReadCache[bytes]:
+    read_cache: ReadCache[bytes] = app.state.read_cache
     return read_cache
 
 
-async def listening(app: FastAPI) -> ReadCache:
+async def listening(app: FastAPI) -> ReadCache[bytes]:
     async with asyncio.timeout(10):
         await cache(app).feed.wait_listening()
     return cache(app)
 
 
-async def moved(feed: ChangeFeed, table: str, tenant_id: str, since: Stamp | None) -> Stamp:
+async def moved(feed: ChangeFeed, table: Groups, tenant_id: str, since: Stamp | None) -> Stamp:
     """The stamp once a notice for the tenant's rows has arrived since `since` (None: the
     first notice of a tenant made for the test)."""
     async with asyncio.timeout(10):
@@ -440,3 +442,69 @@ async def uncached_states_app(
         settings, database_url, temporal_client, storage, api_live_state_seconds=0
     ) as app:
         yield app
+
+
+async def test_a_starts_setup_is_kept_until_the_tenants_templates_or_integrations_change(
+    app: FastAPI, api: httpx.AsyncClient, account: Account, sessions: SessionFactory
+) -> None:
+    await listening(app)
+    setups: StartSetups = app.state.start_setups
+    tenant = account.tenant_id
+
+    async def start(keyword: str, key: str) -> httpx.Response:
+        return await api.post(
+            "/v1/workflows/design-to-listing",
+            json={"keyword": keyword, "require_approval": True},
+            headers={"Idempotency-Key": key},
+        )
+
+    async def variants_of(response: httpx.Response) -> list[int]:
+        assert response.status_code == 202, response.text
+        async with sessions() as session:
+            run = await repositories.runs.get_run(
+                session, tenant_id=tenant, workflow_id=response.json()["workflow_id"]
+            )
+        assert run is not None
+        return recorded_input(run).template.variant_ids
+
+    built_in = ProductTemplate().variant_ids
+    first = await start("setup otter one", "setup-1")
+    assert await variants_of(first) == built_in
+    # The first start read the Printify shops onto the integration, a change of its own.
+    stamp = await moved(setups.feed, SETUP_GROUPS, tenant, None)
+    assert await variants_of(await start("setup otter two", "setup-2")) == built_in
+    hits = setups.hits
+    assert await variants_of(await start("setup otter two b", "setup-2b")) == built_in
+    assert setups.hits == hits + 1
+
+    # The seller saves a default template: the next start is made with it.
+    saved = await api.post(
+        "/v1/templates",
+        json={
+            "name": "Dear tee",
+            "blueprint_id": 6,
+            "print_provider_id": 99,
+            "variant_ids": [12101],
+            "is_default": True,
+        },
+    )
+    assert saved.status_code == 201, saved.text
+    stamp = await moved(setups.feed, SETUP_GROUPS, tenant, stamp)
+    assert await variants_of(await start("setup otter three", "setup-3")) == [12101]
+    assert setups.hits == hits + 1
+
+    # The Printify connection is lost (a worker marks it): starts are refused again.
+    async with sessions() as session:
+        await session.execute(
+            text("UPDATE integrations SET status = 'revoked' WHERE id = :id"),
+            {"id": account.integrations["printify"]},
+        )
+        await session.commit()
+    await moved(setups.feed, SETUP_GROUPS, tenant, stamp)
+    refused = await start("setup otter four", "setup-4")
+    assert refused.status_code == 409, refused.text
+    assert refused.json()["code"] == "INTEGRATION_REQUIRED"
+    # A repeat of an accepted start is still answered from its record.
+    repeat = await start("setup otter one", "setup-1")
+    assert repeat.status_code == 202, repeat.text
+    assert repeat.json()["workflow_id"] == first.json()["workflow_id"]

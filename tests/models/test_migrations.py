@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import itertools
 import logging
 from collections.abc import Iterator
 from pathlib import Path
@@ -16,7 +17,9 @@ from sqlalchemy.exc import IntegrityError
 
 from core.db import alembic_config, make_engine, make_session_factory, sqlalchemy_url
 from core.embedded import start_postgres, stop_postgres
+from domain.plans import IMAGE_MAKING_KINDS, IMAGES
 from models import repositories, tables
+from models.payloads import LIVE_STATUSES, RunKind, RunStatus
 from services import accounts
 
 OLD_RUN = (
@@ -220,3 +223,114 @@ def test_runs_started_are_counted_by_the_trigger_however_runs_are_written(
 
     command.downgrade(config, "0011")
     assert sql(fresh_database, "SELECT to_regclass('run_counts')") == [(None,)]
+
+
+# The count of runs under way that will make an image (migration 0018), kept by triggers
+# however runs and usage are written, and the rule it counts by checked against Python's.
+def test_makes_image_is_the_python_rule(fresh_database: str) -> None:
+    command.upgrade(alembic_config(fresh_database), "head")
+    pairs = list(itertools.product(RunKind, RunStatus))
+    values = ", ".join(f"('{kind}', '{status}')" for kind, status in pairs)
+    rows = sql(
+        fresh_database,
+        f"SELECT k, s, makes_image(k, s) FROM (VALUES {values}) AS v(k, s) ORDER BY k, s",
+    )
+    expected = sorted(
+        (str(kind), str(status), kind in IMAGE_MAKING_KINDS and status in LIVE_STATUSES)
+        for kind, status in pairs
+    )
+    assert rows == expected
+    assert IMAGES == "images"  # the metric the triggers name
+
+
+def test_runs_that_will_make_an_image_are_counted_however_they_change(
+    fresh_database: str,
+) -> None:
+    config = alembic_config(fresh_database)
+    command.upgrade(config, "0017")
+    sql(
+        fresh_database,
+        "INSERT INTO tenants (id, name, plan, created_at) VALUES"
+        " ('t', 'T', 'pro', now()), ('u', 'U', 'pro', now())",
+    )
+
+    def run(name: str, kind: str = "design_to_listing", status: str = "running") -> str:
+        return (
+            "INSERT INTO workflow_runs (workflow_id, tenant_id, kind, request_key, request_hash,"
+            f" keyword, status, stage, created_at, updated_at) VALUES ('{name}', 't',"
+            f" '{kind}', '{name}', 'h', 'k', '{status}', 'queued', now(), now())"
+        )
+
+    def metered(name: str, metric: str = "images") -> str:
+        return (
+            "INSERT INTO usage_events (id, tenant_id, workflow_id, metric, quantity, period,"
+            f" created_at) VALUES (gen_random_uuid(), 't', '{name}', '{metric}', 1, '2026-12',"
+            " now())"
+        )
+
+    def pending() -> dict[str, int]:
+        rows = sql(fresh_database, "SELECT tenant_id, runs FROM pending_images")
+        return {str(tenant): int(str(runs)) for tenant, runs in rows}
+
+    def coming(tenant: str = "t") -> int:
+        rows = sql(
+            fresh_database,
+            f"SELECT images_coming FROM quota_counts('{tenant}', '2026-12',"
+            " ARRAY['design_to_listing', 'design'], ARRAY['running', 'awaiting_approval'],"
+            " 'images')",
+        )
+        return int(str(rows[0][0]))
+
+    # Before the migration: one live run with its image, one without, one ended.
+    sql(fresh_database, run("imaged"))
+    sql(fresh_database, metered("imaged"))
+    sql(fresh_database, run("waiting", status="awaiting_approval"))
+    sql(fresh_database, run("ended", status="completed"))
+    command.upgrade(config, "head")  # counts what was there
+    assert pending() == {"t": 1} and coming() == 1
+
+    sql(fresh_database, run("new"))  # +1
+    sql(fresh_database, run("brief", kind="brief"))  # makes no image
+    sql(fresh_database, run("done", status="completed"))  # ended already
+    assert pending() == {"t": 2}
+    # A stage's status change keeps it counted; its image metered uncounts it.
+    sql(
+        fresh_database,
+        "UPDATE workflow_runs SET status = 'awaiting_approval' WHERE workflow_id = 'new'",
+    )
+    assert pending() == {"t": 2}
+    sql(fresh_database, metered("new", metric="products"))  # not an image
+    assert pending() == {"t": 2}
+    sql(fresh_database, metered("new"))
+    assert pending() == {"t": 1}
+    # Ending after its image changes nothing; ending without one uncounts it.
+    sql(fresh_database, "UPDATE workflow_runs SET status = 'completed' WHERE workflow_id = 'new'")
+    assert pending() == {"t": 1}
+    sql(
+        fresh_database, "UPDATE workflow_runs SET status = 'rejected' WHERE workflow_id = 'waiting'"
+    )
+    assert pending() == {"t": 0}
+    # A run started again, deleted, or moved to another tenant.
+    sql(fresh_database, "UPDATE workflow_runs SET status = 'running' WHERE workflow_id = 'waiting'")
+    sql(fresh_database, run("gone"))
+    assert pending() == {"t": 2}
+    sql(fresh_database, "DELETE FROM workflow_runs WHERE workflow_id = 'gone'")
+    sql(fresh_database, "UPDATE workflow_runs SET tenant_id = 'u' WHERE workflow_id = 'waiting'")
+    assert pending() == {"t": 0, "u": 1} and coming("u") == 1
+    # An image's usage row removed: its live run counts again.
+    sql(fresh_database, "UPDATE workflow_runs SET status = 'running' WHERE workflow_id = 'new'")
+    sql(fresh_database, "DELETE FROM usage_events WHERE workflow_id = 'new' AND metric = 'images'")
+    assert pending() == {"t": 1, "u": 1}
+
+    # What the triggers keep is what counting finds.
+    counted = sql(
+        fresh_database,
+        "SELECT r.tenant_id, count(*) FROM workflow_runs r WHERE makes_image(r.kind, r.status)"
+        " AND NOT EXISTS (SELECT 1 FROM usage_events e WHERE e.tenant_id = r.tenant_id"
+        " AND e.workflow_id = r.workflow_id AND e.metric = 'images') GROUP BY 1 ORDER BY 1",
+    )
+    assert counted == [("t", 1), ("u", 1)]
+
+    command.downgrade(config, "0017")
+    assert sql(fresh_database, "SELECT to_regclass('pending_images')") == [(None,)]
+    assert coming() == 1 and coming("u") == 1  # counted as before
