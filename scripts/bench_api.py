@@ -334,8 +334,18 @@ def main() -> int:
     bare: subprocess.Popen[bytes] | None = None
     try:
         _pod(env, "up", "-d")
-        # Starts count against the plan: the benchmark's tenant gets a quota it cannot reach.
-        _pod(env, "plan", "dev", "business", "--limit", "workflows_per_month=1000000000")
+        # Starts count against the plan (runs and the images they will make): the
+        # benchmark's tenant gets quotas it cannot reach.
+        _pod(
+            env,
+            "plan",
+            "dev",
+            "business",
+            "--limit",
+            "workflows_per_month=1000000000",
+            "--limit",
+            "images_per_month=1000000000",
+        )
         token = (home / "dev-api-key").read_text().strip()
         api_port = int(env["API_PORT"])
         supervisor = json.loads((home / "run" / "supervisor.json").read_text())
