@@ -14,7 +14,8 @@ takes (the best of three runs of 5 000, after 500 to warm up). The start sends
 worker to take the run) 300 times after 50, and prints its wall time, the process's
 CPU (the Temporal client's threads included) and the event loop thread's, then the
 statements it sent per start. With `PROFILE=1`, either prints the cProfile of as many
-more requests, sorted by `PROFILE_SORT` (`tottime`), and the profile's time by package.
+more requests, sorted by `PROFILE_SORT` (`tottime`), its first `PROFILE_LINES` (40)
+rows, and the profile's time by package.
 No socket, no HTTP parser and no load generator: what is left is our middleware,
 FastAPI's routing and dependencies, the key check and the route. `make bench-api`
 measures the whole (`docs/performance.md` says which figure came from which).
@@ -102,7 +103,9 @@ async def _profile(requests: Callable[[int], Awaitable[None]], count: int) -> No
     await requests(count)
     profile.disable()
     stats = pstats.Stats(profile, stream=sys.stdout)
-    stats.sort_stats(os.environ.get("PROFILE_SORT", "tottime")).print_stats(40)
+    stats.sort_stats(os.environ.get("PROFILE_SORT", "tottime")).print_stats(
+        int(os.environ.get("PROFILE_LINES", "40"))
+    )
     by_package: Counter[str] = Counter()
     for (file, _line, function), row in stats.stats.items():  # type: ignore[attr-defined]
         if "site-packages/" in file:
