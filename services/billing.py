@@ -95,24 +95,6 @@ async def record_start(
     transaction is committed first unless it is in autocommit already
     (`core.db.autocommit`).
     """
-    async with _autocommit_connection(session, pool) as connection:
-        return await _record_start(session, run, connection)
-
-
-@asynccontextmanager
-async def _autocommit_connection(
-    session: AsyncSession, pool: AsyncConnectionPool | None
-) -> AsyncIterator[psycopg.AsyncConnection[Any]]:
-    if pool is None:
-        yield await autocommit_driver(session)
-    else:
-        async with pool.connection() as connection:
-            yield connection
-
-
-async def _record_start(
-    session: AsyncSession, run: WorkflowRun, connection: psycopg.AsyncConnection[Any]
-) -> tuple[WorkflowRun, bool]:
     period = current_period()
     for attempt in range(3):  # the plan changed between reading it and the call: read again
         known = _KNOWN_PLANS.get(run.tenant_id) if attempt == 0 else None
@@ -121,16 +103,19 @@ async def _record_start(
             known = _KNOWN_PLANS[run.tenant_id] = (tenant.plan, tenant.limits)
         plan, overrides = known
         limits = limits_for(plan, overrides)
-        outcome, used = await repositories.runs.start_within_quota(
-            connection,
-            tenant_id=run.tenant_id,
-            plan=plan,
-            limits=overrides,
-            period=period,
-            workflow_limit=limits.workflows_per_month,
-            image_limit=limits.images_per_month,
-            run=run,
-        )
+        # Taken for the call alone, after anything the session reads: a request never
+        # holds a pool's connection while it waits for the other pool's.
+        async with _autocommit_connection(session, pool) as connection:
+            outcome, used = await repositories.runs.start_within_quota(
+                connection,
+                tenant_id=run.tenant_id,
+                plan=plan,
+                limits=overrides,
+                period=period,
+                workflow_limit=limits.workflows_per_month,
+                image_limit=limits.images_per_month,
+                run=run,
+            )
         if outcome != "stale":
             break
         _KNOWN_PLANS.pop(run.tenant_id, None)
@@ -149,6 +134,18 @@ async def _record_start(
     if recorded is None:  # a workflow-id collision with another request: never share
         raise NotFoundError("workflow", run.workflow_id)
     return recorded, False
+
+
+@asynccontextmanager
+async def _autocommit_connection(
+    session: AsyncSession, pool: AsyncConnectionPool | None
+) -> AsyncIterator[psycopg.AsyncConnection[Any]]:
+    """A connection of `pool` for one statement, or the session's own in autocommit."""
+    if pool is None:
+        yield await autocommit_driver(session)
+    else:
+        async with pool.connection() as connection:
+            yield connection
 
 
 def _check_start(counts: repositories.usage.StartCounts, kind: str, period: str) -> None:
