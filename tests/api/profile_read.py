@@ -9,13 +9,16 @@ Not collected by the suite (its name does not start with `test_`); run it by nam
 
 The read sends `READ_PATH` (`/v1/listings` by default) straight to the ASGI app, with a
 real owner key, over the suite's Postgres and Temporal, and prints the µs a request
-takes (the best of three runs of 5 000, after 500 to warm up). The start sends
-`POST /v1/workflows/design-to-listing` (a fresh key each, waiting for approval, with no
-worker to take the run) 300 times after 50, and prints its wall time, the process's
-CPU (the Temporal client's threads included) and the event loop thread's, then the
-statements it sent per start. With `PROFILE=1`, either prints the cProfile of as many
-more requests, sorted by `PROFILE_SORT` (`tottime`), its first `PROFILE_LINES` (40)
-rows, and the profile's time by package.
+takes (the best of three runs of 5 000, after 500 to warm up). The start sends `POST
+/v1/workflows/design-to-listing` (a fresh key each, waiting for approval, with no worker
+to take the run) 300 times (`PROFILE_STARTS`) after 50, and prints its wall time, the
+process's CPU (the Temporal client's threads included), the event loop thread's and that
+of this machine's Postgres processes (the suite's server; nothing else should run), then
+the statements it sent per start. With `PROFILE=1`, either prints the cProfile of as
+many more requests, sorted by `PROFILE_SORT` (`tottime`), its first `PROFILE_LINES` (40)
+rows, and the profile's time by package. With `TRACE=1` the start goes to an app that
+traces as the stack's API does (its spans written to a file, the Temporal client with
+the tracing plugin), so the two runs show what tracing a start costs.
 No socket, no HTTP parser and no load generator: what is left is our middleware,
 FastAPI's routing and dependencies, the key check and the route. `make bench-api`
 measures the whole (`docs/performance.md` says which figure came from which).
@@ -23,6 +26,7 @@ measures the whole (`docs/performance.md` says which figure came from which).
 
 from __future__ import annotations
 
+import contextlib
 import cProfile
 import json
 import os
@@ -30,21 +34,27 @@ import pstats
 import sys
 import time
 from collections import Counter
-from collections.abc import Awaitable, Callable, MutableMapping
+from collections.abc import AsyncIterator, Awaitable, Callable, MutableMapping
 from pathlib import Path
 from typing import Any
 
+import psutil
 import psycopg
 from fastapi import FastAPI
 
+from api.app import create_app
 from core.db import SessionFactory
 from core.settings import Settings
 from core.shared_buckets import SharedRateLimiter
+from core.storage import LocalStorage
+from core.telemetry import configure_tracing
+from core.temporal import connect_temporal
 from sandbox.app import EmulatorConfig
 from tests.accounts import Account, create_account
+from tests.tracing import reset_tracing
 
 WARM_UP, REQUESTS, RUNS = 500, 5_000, 3
-START_WARM_UP, STARTS = 50, 300
+START_WARM_UP, STARTS = 50, int(os.environ.get("PROFILE_STARTS", "300"))
 START = "/v1/workflows/design-to-listing"
 
 
@@ -142,16 +152,43 @@ async def test_profile_one_read(app: FastAPI, account: Account, tmp_path: Path) 
     await _profile(reads, REQUESTS)
 
 
+@contextlib.asynccontextmanager
+async def _traced(
+    app: FastAPI, settings: Settings, database_url: str, storage: LocalStorage, tmp_path: Path
+) -> AsyncIterator[FastAPI]:
+    """`app`, or with `TRACE=1` one that traces as the stack's API does."""
+    if not os.environ.get("TRACE"):
+        yield app
+        return
+    for name in ("OTEL_TRACES_EXPORTER", "OTEL_EXPORTER_OTLP_ENDPOINT", "OTEL_SDK_DISABLED"):
+        os.environ.pop(name, None)
+    assert configure_tracing(Settings(POD_HOME=tmp_path), "api") is not None
+    try:
+        temporal = await connect_temporal(settings)
+        traced = create_app(settings, database_url=database_url, temporal=temporal, storage=storage)
+        async with traced.router.lifespan_context(traced):
+            yield traced
+    finally:
+        reset_tracing()
+
+
 async def test_profile_one_start(
     app: FastAPI,
     sessions: SessionFactory,
     settings: Settings,
     emulator_config: EmulatorConfig,
+    database_url: str,
+    storage: LocalStorage,
     tmp_path: Path,
 ) -> None:
     account = await create_account(
         sessions, settings.cipher, emulator_config, limits={"workflows_per_month": 10**9}
     )
+    async with _traced(app, settings, database_url, storage, tmp_path) as started:
+        await _profile_starts(started, account, tmp_path)
+
+
+async def _profile_starts(app: FastAPI, account: Account, tmp_path: Path) -> None:
     sender = Sender(app)
     sent = 0
 
@@ -170,22 +207,35 @@ async def test_profile_one_start(
 
     _unlimited(app, tmp_path)
     await starts(START_WARM_UP)
+    postgres = _postgres_cpu()
     wall, process, loop = time.perf_counter(), time.process_time(), time.thread_time()
     await starts(STARTS)
-    wall, process, loop = (
+    wall, process, loop, postgres = (
         (time.perf_counter() - wall) / STARTS * 1e3,
         (time.process_time() - process) / STARTS * 1e3,
         (time.thread_time() - loop) / STARTS * 1e3,
+        (_postgres_cpu() - postgres) / STARTS * 1e3,
     )
     statements = await _statements(lambda: starts(100))
     assert set(sender.statuses) == {202}, sender.statuses
     sys.stdout.write(
         f"\n{START}: {wall:.2f} ms wall, {process:.2f} ms CPU (process), {loop:.2f} ms"
-        " CPU (event loop) a start\nstatements a start:\n"
+        f" CPU (event loop), {postgres:.2f} ms CPU (Postgres) a start\nstatements a start:\n"
     )
     for statement, count in statements.most_common():
         sys.stdout.write(f"{count / 100:6.2f}  {statement}\n")
     await _profile(starts, STARTS)
+
+
+def _postgres_cpu() -> float:
+    """CPU seconds of every `postgres` process on this machine so far."""
+    total = 0.0
+    for process in psutil.process_iter(["name"]):
+        if process.info["name"] == "postgres":
+            with contextlib.suppress(psutil.Error):
+                times = process.cpu_times()
+                total += times.user + times.system
+    return total
 
 
 async def _statements(run: Callable[[], Awaitable[None]]) -> Counter[str]:
