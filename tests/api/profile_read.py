@@ -18,7 +18,8 @@ the statements it sent per start. With `PROFILE=1`, either prints the cProfile o
 many more requests, sorted by `PROFILE_SORT` (`tottime`), its first `PROFILE_LINES` (40)
 rows, and the profile's time by package. With `TRACE=1` the start goes to an app that
 traces as the stack's API does (its spans written to a file, the Temporal client with
-the tracing plugin), so the two runs show what tracing a start costs.
+the tracing plugin), so the two runs show what tracing a start costs. `-k start` also
+runs the bench's bare start (`scripts/bench_bare.py`) the same way.
 No socket, no HTTP parser and no load generator: what is left is our middleware,
 FastAPI's routing and dependencies, the key check and the route. `make bench-api`
 measures the whole (`docs/performance.md` says which figure came from which).
@@ -41,6 +42,7 @@ from typing import Any
 import psutil
 import psycopg
 from fastapi import FastAPI
+from temporalio.client import Client
 
 from api.app import create_app
 from core.db import SessionFactory
@@ -207,6 +209,39 @@ async def _profile_starts(app: FastAPI, account: Account, tmp_path: Path) -> Non
 
     _unlimited(app, tmp_path)
     await starts(START_WARM_UP)
+    figures = await _start_costs(starts)
+    statements = await _statements(lambda: starts(100))
+    assert set(sender.statuses) == {202}, sender.statuses
+    sys.stdout.write(f"\n{START}: {figures}\nstatements a start:\n")
+    for statement, count in statements.most_common():
+        sys.stdout.write(f"{count / 100:6.2f}  {statement}\n")
+    await _profile(starts, STARTS)
+
+
+async def test_profile_bare_start(database_url: str, temporal_client: Client) -> None:
+    """The bench's bare reference (`scripts/bench_bare.py`'s `POST /start`: one
+    `start_workflow`, no attributes) in the same harness, for the ratio of the two."""
+    sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "scripts"))
+    from bench_bare import bare_app  # the scripts import each other as top-level modules
+
+    bare = bare_app(database_url, temporal_client.service_client.config.target_host)
+    async with bare.router.lifespan_context(bare):
+        sender = Sender(bare)
+        scope = _scope("POST", "/start", {})
+
+        async def starts(count: int) -> None:
+            for _ in range(count):
+                await sender.send(scope)
+
+        await starts(START_WARM_UP)
+        figures = await _start_costs(starts)
+        assert set(sender.statuses) == {200}, sender.statuses
+        sys.stdout.write(f"\nbare POST /start: {figures}\n")
+        await _profile(starts, STARTS)
+
+
+async def _start_costs(starts: Callable[[int], Awaitable[None]]) -> str:
+    """What `STARTS` starts cost, each: wall time and CPU."""
     postgres = _postgres_cpu()
     wall, process, loop = time.perf_counter(), time.process_time(), time.thread_time()
     await starts(STARTS)
@@ -216,15 +251,10 @@ async def _profile_starts(app: FastAPI, account: Account, tmp_path: Path) -> Non
         (time.thread_time() - loop) / STARTS * 1e3,
         (_postgres_cpu() - postgres) / STARTS * 1e3,
     )
-    statements = await _statements(lambda: starts(100))
-    assert set(sender.statuses) == {202}, sender.statuses
-    sys.stdout.write(
-        f"\n{START}: {wall:.2f} ms wall, {process:.2f} ms CPU (process), {loop:.2f} ms"
-        f" CPU (event loop), {postgres:.2f} ms CPU (Postgres) a start\nstatements a start:\n"
+    return (
+        f"{wall:.2f} ms wall, {process:.2f} ms CPU (process), {loop:.2f} ms CPU (event loop),"
+        f" {postgres:.2f} ms CPU (Postgres) a start"
     )
-    for statement, count in statements.most_common():
-        sys.stdout.write(f"{count / 100:6.2f}  {statement}\n")
-    await _profile(starts, STARTS)
 
 
 def _postgres_cpu() -> float:
